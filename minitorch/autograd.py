@@ -1,0 +1,196 @@
+"""The autograd engine: the ``Function`` protocol, grad mode and the backward walk.
+
+An op is a :class:`Function` subclass with two methods on raw arrays:
+
+* ``forward(*arrays) -> array`` computes the result and keeps (on ``self``)
+  only what ``backward`` will need;
+* ``backward(grad) -> tuple`` returns one gradient per input (``None`` where
+  the input needs none; ``self.needs_grad[i]`` tells which are wanted).
+
+:func:`minitorch.tensor.apply` runs ``forward`` and links the result into the
+graph.  :func:`backward` walks that graph once, in reverse topological order,
+without recursion, and frees each node's saved arrays as soon as it is used.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from minitorch.backend import get_array_module
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class _GradMode:
+    """Context manager (and decorator) that sets grad mode and restores it."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.previous = True
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+    def __call__(self, fn):
+        def wrapper(*args, **kwargs):
+            with _GradMode(self.enabled):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        return wrapper
+
+
+def no_grad() -> _GradMode:
+    """Disable graph building: ``with minitorch.no_grad(): ...``."""
+    return _GradMode(False)
+
+
+def enable_grad() -> _GradMode:
+    return _GradMode(True)
+
+
+class Function:
+    """Base class of every differentiable op.  See the module docstring."""
+
+    __slots__ = ("inputs", "needs_grad")
+
+    def forward(self, *arrays: Any) -> Any:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> Sequence[Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def release(self) -> None:
+        """Drop what forward saved; called once backward has used it."""
+        for name in _saved_slots(type(self)):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+_slot_cache: dict[type, tuple[str, ...]] = {}
+
+
+def _saved_slots(cls: type) -> tuple[str, ...]:
+    slots = _slot_cache.get(cls)
+    if slots is None:
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if klass in (Function, object):
+                continue
+            names.extend(s for s in klass.__dict__.get("__slots__", ()) if s != "__weakref__")
+        slots = _slot_cache[cls] = tuple(names)
+    return slots
+
+
+def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum ``grad`` down to ``shape``: the adjoint of NumPy broadcasting."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        extra + i for i, n in enumerate(shape) if n == 1 and grad.shape[extra + i] != 1
+    )
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(root) -> list:
+    """Non-leaf tensors reachable from ``root`` that need a gradient, inputs first."""
+    order: list = []
+    visited: set[int] = set()
+    stack: list = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        fn = node._ctx
+        if fn.inputs is None:
+            raise RuntimeError(
+                f"backward through {fn.name} a second time: its saved arrays were freed "
+                "by the first backward; call backward(retain_graph=True) the first time"
+            )
+        for parent in fn.inputs:
+            if parent._ctx is not None and parent.requires_grad and id(parent) not in visited:
+                stack.append((parent, False))
+    return order
+
+
+def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
+    data = root.data
+    xp = get_array_module(data)
+    if grad is None:
+        if data.size != 1:
+            raise ValueError(
+                f"backward: grad can be implicit only for a scalar output, got shape {data.shape}; "
+                "pass a gradient of that shape"
+            )
+        grad = xp.ones_like(data)
+    else:
+        grad = getattr(grad, "data", grad)
+        grad = xp.asarray(grad, dtype=data.dtype)
+        if grad.shape != data.shape:
+            raise ValueError(
+                f"backward: gradient shape {grad.shape} does not match output shape {data.shape}"
+            )
+    if root._ctx is None:  # a leaf: its gradient is the seed itself
+        _accumulate_leaf(root, grad)
+        return
+
+    grads: dict[int, Any] = {id(root): grad}
+    for node in reversed(_topological_order(root)):
+        g = grads.pop(id(node), None)
+        fn = node._ctx
+        if g is None:  # no path from root reached this node with a gradient
+            continue
+        input_grads = fn.backward(g)
+        for parent, pg in zip(fn.inputs, input_grads):
+            if pg is None or not parent.requires_grad:
+                continue
+            if parent._ctx is None:
+                _accumulate_leaf(parent, pg)
+            else:
+                key = id(parent)
+                prev = grads.get(key)
+                grads[key] = pg if prev is None else prev + pg
+        if not retain_graph:
+            fn.release()
+            fn.inputs = None
+        if node.retains_grad:
+            _accumulate_leaf(node, g)
+
+
+def _accumulate_leaf(leaf, g: Any) -> None:
+    if g.shape != leaf.data.shape:  # ops hand back gradients of their input's shape
+        raise RuntimeError(f"internal: gradient shape {g.shape} for a leaf of shape {leaf.data.shape}")
+    if g.dtype != leaf.data.dtype:
+        g = g.astype(leaf.data.dtype)
+    if leaf.grad is None:
+        leaf.grad = g
+    else:
+        leaf.grad = leaf.grad + g
+
+
+__all__ = ["Function", "backward", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast"]

@@ -1,0 +1,125 @@
+"""Array modules and devices.
+
+minitorch never branches on the device inside an op: every op asks
+:func:`get_array_module` for the module (``numpy`` or ``cupy``) that owns its
+inputs and calls the same functions on it.  CuPy is imported only when a
+``"cuda"`` array is first asked for, so a CPU-only machine never needs it.
+"""
+from __future__ import annotations
+
+import os
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+_cupy: ModuleType | None = None
+_default_dtype = np.dtype(np.float32)
+_DEVICES = ("cpu", "cuda")
+
+
+class DeviceError(RuntimeError):
+    """Raised when a device is asked for that this machine cannot provide."""
+
+
+def _load_cupy() -> ModuleType:
+    """Import CuPy once, with an error that says what is missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as exc:
+            raise DeviceError(
+                "device 'cuda' needs CuPy: install it with `pip install -e \".[gpu]\"` "
+                "(see the README for choosing the wheel for your CUDA version)"
+            ) from exc
+        try:
+            count = cupy.cuda.runtime.getDeviceCount()
+        except Exception as exc:  # CUDA driver missing or broken
+            raise DeviceError(f"device 'cuda': CuPy is installed but no GPU is usable ({exc})") from exc
+        if count == 0:
+            raise DeviceError("device 'cuda': CuPy is installed but no GPU was found")
+        _cupy = cupy
+    return _cupy
+
+
+def cupy_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    try:
+        _load_cupy()
+        return True
+    except DeviceError:
+        return False
+
+
+def check_device(device: str | None) -> str:
+    """Normalise a device name ("cpu", "cuda", "cuda:0") and validate it."""
+    if device is None:
+        return default_device()
+    if not isinstance(device, str):
+        device = str(device)
+    name = device.split(":", 1)[0]
+    if name not in _DEVICES:
+        raise ValueError(f"unknown device {device!r}: expected one of {_DEVICES}")
+    if name == "cuda":
+        _load_cupy()
+    return name
+
+
+def default_device() -> str:
+    """The device new tensors go to: ``$MINITORCH_DEVICE`` or "cpu"."""
+    return os.environ.get("MINITORCH_DEVICE", "cpu").split(":", 1)[0] or "cpu"
+
+
+def get_array_module(array: Any) -> ModuleType:
+    """numpy for host arrays and scalars, cupy for device arrays."""
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def device_of(array: Any) -> str:
+    return "cuda" if _cupy is not None and isinstance(array, _cupy.ndarray) else "cpu"
+
+
+def to_device(array: Any, device: str) -> Any:
+    """Move an array to ``device`` (a no-op when it is already there)."""
+    device = check_device(device)
+    if device == "cpu":
+        if _cupy is not None and isinstance(array, _cupy.ndarray):
+            return _cupy.asnumpy(array)
+        return np.asarray(array)
+    return _load_cupy().asarray(array)
+
+
+def to_numpy(array: Any) -> np.ndarray:
+    return to_device(array, "cpu")
+
+
+def array_module_for(device: str) -> ModuleType:
+    return _load_cupy() if check_device(device) == "cuda" else np
+
+
+# ----------------------------------------------------------------- dtypes
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """Set the dtype of new float tensors and parameters (float32 or float64)."""
+    global _default_dtype
+    _default_dtype = as_float_dtype(dtype, "set_default_dtype")
+
+
+def as_float_dtype(dtype: Any, where: str) -> np.dtype:
+    """Validate a floating dtype, naming the caller when it is not one we support."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"{where}: {dtype!r} is not a dtype") from exc
+    if dt not in _FLOAT_DTYPES:
+        raise TypeError(f"{where}: dtype {dt} is not supported; use float32 or float64")
+    return dt

@@ -1,0 +1,121 @@
+"""numba-compiled CPU kernels (``cache=True``: a second process pays no compile time).
+
+Serial on purpose: the GEMMs around them already use the BLAS threads, and
+numba threads on top would oversubscribe the cores.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+
+def _out_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _im2col(x, kh, kw, stride, pad, Ho, Wo, cols):
+    N, C, H, W = x.shape
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for n in range(N):
+                    for oh in range(Ho):
+                        h = oh * stride - pad + i
+                        base = (n * Ho + oh) * Wo
+                        for ow in range(Wo):
+                            w = ow * stride - pad + j
+                            if 0 <= h < H and 0 <= w < W:
+                                cols[row, base + ow] = x[n, c, h, w]
+                            else:
+                                cols[row, base + ow] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _col2im(cols, kh, kw, stride, pad, Ho, Wo, out):
+    N, C, H, W = out.shape
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for n in range(N):
+                    for oh in range(Ho):
+                        h = oh * stride - pad + i
+                        if h < 0 or h >= H:
+                            continue
+                        base = (n * Ho + oh) * Wo
+                        for ow in range(Wo):
+                            w = ow * stride - pad + j
+                            if 0 <= w < W:
+                                out[n, c, h, w] += cols[row, base + ow]
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_forward(x, k, stride, pad, out, argmax):
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    best = -np.inf
+                    best_index = -1
+                    for i in range(k):
+                        h = oh * stride - pad + i
+                        if h < 0 or h >= H:
+                            continue
+                        for j in range(k):
+                            w = ow * stride - pad + j
+                            if w < 0 or w >= W:
+                                continue
+                            v = x[n, c, h, w]
+                            # strict '>' keeps the first maximum; a NaN wins and stays
+                            if best_index < 0 or v > best or (v != v and best == best):
+                                best = v
+                                best_index = h * W + w
+                    out[n, c, oh, ow] = best
+                    argmax[n, c, oh, ow] = best_index
+
+
+@numba.njit(cache=True, nogil=True)
+def _max_pool_backward(grad, argmax, out):
+    N, C, Ho, Wo = grad.shape
+    W = out.shape[3]
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    index = argmax[n, c, oh, ow]
+                    out[n, c, index // W, index % W] += grad[n, c, oh, ow]
+
+
+def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
+    N, C, H, W = x.shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    cols = np.empty((C * kh * kw, N * Ho * Wo), dtype=x.dtype)
+    _im2col(np.ascontiguousarray(x), kh, kw, stride, padding, Ho, Wo, cols)
+    return cols
+
+
+def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
+    N, C, H, W = x_shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    out = np.zeros(x_shape, dtype=cols.dtype)
+    _col2im(np.ascontiguousarray(cols), kh, kw, stride, padding, Ho, Wo, out)
+    return out
+
+
+def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int):
+    N, C, H, W = x.shape
+    Ho, Wo = _out_size(H, kernel, stride, padding), _out_size(W, kernel, stride, padding)
+    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
+    argmax = np.empty((N, C, Ho, Wo), dtype=np.int64)
+    _max_pool_forward(np.ascontiguousarray(x), kernel, stride, padding, out, argmax)
+    return out, argmax
+
+
+def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape) -> np.ndarray:
+    out = np.zeros(x_shape, dtype=grad.dtype)
+    _max_pool_backward(np.ascontiguousarray(grad), argmax, out)
+    return out

@@ -1,0 +1,82 @@
+"""Plain array-module kernels: the readable definitions, and the GPU fallback.
+
+Every function takes its array module from its input, so the same code runs
+on NumPy and CuPy.  The compiled CPU kernels in :mod:`.cpu` must agree with
+these exactly (the tests check it on random shapes).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from minitorch.backend import get_array_module
+
+
+def _out_size(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+def _pad(x: Any, padding: int, value: float) -> Any:
+    if padding == 0:
+        return x
+    xp = get_array_module(x)
+    width = ((0, 0), (0, 0), (padding, padding), (padding, padding))
+    return xp.pad(x, width, mode="constant", constant_values=value)
+
+
+def _windows(xp_: Any, kh: int, kw: int, stride: int, Ho: int, Wo: int) -> Any:
+    """A strided view (N, C, kh, kw, Ho, Wo) of every window of a padded input."""
+    xp = get_array_module(xp_)
+    sN, sC, sH, sW = xp_.strides
+    N, C = xp_.shape[:2]
+    return xp.lib.stride_tricks.as_strided(
+        xp_, shape=(N, C, kh, kw, Ho, Wo), strides=(sN, sC, sH, sW, sH * stride, sW * stride)
+    )
+
+
+def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
+    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    windows = _windows(_pad(x, padding, 0), kh, kw, stride, Ho, Wo)
+    cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
+    cols[...] = windows.transpose(1, 2, 3, 0, 4, 5)
+    return cols.reshape(C * kh * kw, N * Ho * Wo)
+
+
+def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Any:
+    """Adjoint of :func:`im2col`: overlapping windows add up."""
+    xp = get_array_module(cols)
+    N, C, H, W = x_shape
+    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    out = xp.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    blocks = cols.reshape(C, kh, kw, N, Ho, Wo).transpose(3, 0, 1, 2, 4, 5)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += blocks[:, :, i, j]
+    if padding:
+        out = out[:, :, padding:-padding, padding:-padding]
+    return xp.ascontiguousarray(out)
+
+
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
+    xp = get_array_module(x)
+    N, C, H, W = x.shape
+    Ho, Wo = _out_size(H, kernel, stride, padding), _out_size(W, kernel, stride, padding)
+    windows = _windows(_pad(x, padding, -xp.inf), kernel, kernel, stride, Ho, Wo)
+    flat = windows.transpose(0, 1, 4, 5, 2, 3).reshape(N, C, Ho, Wo, kernel * kernel)
+    pos = flat.argmax(axis=-1)  # first maximum in row-major window order
+    out = xp.take_along_axis(flat, pos[..., None], axis=-1)[..., 0]
+    i, j = pos // kernel, pos % kernel
+    h = xp.arange(Ho).reshape(Ho, 1) * stride - padding + i
+    w = xp.arange(Wo).reshape(1, Wo) * stride - padding + j
+    return xp.ascontiguousarray(out), (h * W + w).astype(xp.int64)
+
+
+def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
+    xp = get_array_module(grad)
+    N, C, H, W = x_shape
+    out = xp.zeros((N * C, H * W), dtype=grad.dtype)
+    rows = xp.arange(N * C).reshape(-1, 1)
+    xp.add.at(out, (rows, argmax.reshape(N * C, -1)), grad.reshape(N * C, -1))
+    return out.reshape(x_shape)

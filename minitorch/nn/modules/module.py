@@ -1,0 +1,194 @@
+"""Module: the base class of layers and networks (PyTorch's ``nn.Module``).
+
+Parameters, buffers and sub-modules live as ordinary attributes, so reading
+``self.weight`` in ``forward`` costs nothing extra; ``__setattr__`` only notes
+their names, in order, for ``named_parameters`` and ``state_dict``.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Iterator, NamedTuple
+
+import numpy as np
+
+from minitorch.backend import as_float_dtype, check_device, get_array_module, to_device
+from minitorch.nn.parameter import Parameter
+from minitorch.tensor import Tensor
+
+
+class IncompatibleKeys(NamedTuple):
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+class Module:
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_param_names", [])
+        object.__setattr__(self, "_buffer_names", [])
+        object.__setattr__(self, "_module_names", [])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_param_names" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        for registry in (self._param_names, self._module_names):
+            if name in registry and not isinstance(value, (Parameter, Module)):
+                registry.remove(name)
+        if isinstance(value, Parameter) and name not in self._param_names:
+            self._param_names.append(name)
+        elif isinstance(value, Module) and name not in self._module_names:
+            self._module_names.append(name)
+        elif name in self._buffer_names and value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor, got {type(value).__name__}")
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
+        """State that is saved with the module but not trained (e.g. running statistics)."""
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        setattr(self, name, tensor)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ traversal
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        for name in self._module_names:
+            yield name, self.__dict__[name]
+
+    def children(self) -> Iterator["Module"]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else iter([(prefix, self)])
+        for mod_prefix, module in modules:
+            for name in module._param_names:
+                param = module.__dict__[name]
+                if param is not None and id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{mod_prefix}.{name}" if mod_prefix else name), param
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        for mod_prefix, module in self.named_modules(prefix):
+            for name in module._buffer_names:
+                buf = module.__dict__.get(name)
+                if buf is not None:
+                    yield (f"{mod_prefix}.{name}" if mod_prefix else name), buf
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, buf in self.named_buffers():
+            yield buf
+
+    # ---------------------------------------------------------------- modes
+    def train(self, mode: bool = True) -> "Module":
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for param in self.parameters():
+            if set_to_none or param.grad is None:
+                param.grad = None
+            else:
+                param.grad[...] = 0
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    # ----------------------------------------------------- device and dtype
+    def to(self, target: Any) -> "Module":
+        """Move every parameter and buffer to a device, or cast the float ones to a dtype, in place."""
+        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
+            device = check_device(target)
+            convert = lambda a: to_device(a, device)  # noqa: E731
+        else:
+            dtype = as_float_dtype(target, "Module.to")
+            convert = lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a  # noqa: E731
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            tensor.data = convert(tensor.data)
+            if tensor.grad is not None:
+                tensor.grad = convert(tensor.grad)
+        return self
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
+
+    def cuda(self) -> "Module":
+        return self.to("cuda")
+
+    # ---------------------------------------------------------- state dicts
+    def state_dict(self) -> "OrderedDict[str, Tensor]":
+        """Parameters and buffers by dotted name (tensors sharing this module's arrays)."""
+        state: OrderedDict[str, Tensor] = OrderedDict()
+        for name, param in self.named_parameters():
+            state[name] = param.detach()
+        for name, buf in self.named_buffers():
+            state[name] = buf.detach()
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy values into this module's tensors, checking names and shapes first (nothing changes on error)."""
+        own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            raise ValueError(
+                f"load_state_dict into {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
+            )
+        updates = []
+        for name, tensor in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            value = value.data if isinstance(value, Tensor) else value
+            shape = tuple(np.shape(value)) if get_array_module(value) is np else tuple(value.shape)
+            if shape != tensor.shape:
+                raise ValueError(
+                    f"load_state_dict into {type(self).__name__}: {name!r} has shape {shape} in the "
+                    f"state dict but {tensor.shape} in the module"
+                )
+            updates.append((tensor, value))
+        for tensor, value in updates:
+            tensor.data[...] = to_device(value, tensor.device)
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---------------------------------------------------------------- repr
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = [f"  ({name}): " + repr(child).replace("\n", "\n  ") for name, child in self.named_children()]
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"

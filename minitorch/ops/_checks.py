@@ -1,0 +1,15 @@
+"""Input validation shared by the layer ops: errors that name the op and the shapes."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def check_float(op: str, **arrays: Any) -> None:
+    """Every array must be floating point, and all of one dtype."""
+    dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
+    for name, dt in dtypes.items():
+        if dt.kind != "f":
+            raise TypeError(f"{op}: {name} has dtype {dt}; expected a floating-point tensor")
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{n} {d}" for n, d in dtypes.items())
+        raise TypeError(f"{op}: dtypes differ ({listed}); convert with .to(dtype) or Module.to(dtype)")

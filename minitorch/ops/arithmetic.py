@@ -1,0 +1,134 @@
+"""Elementwise arithmetic with NumPy broadcasting, and matrix products."""
+from __future__ import annotations
+
+from minitorch.autograd import Function, unbroadcast
+from minitorch.backend import get_array_module
+
+
+class Add(Function):
+    __slots__ = ("a_shape", "b_shape")
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a + b
+
+    def backward(self, g):
+        return unbroadcast(g, self.a_shape), unbroadcast(g, self.b_shape)
+
+
+class Sub(Function):
+    __slots__ = ("a_shape", "b_shape")
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return a - b
+
+    def backward(self, g):
+        gb = unbroadcast(-g, self.b_shape) if self.needs_grad[1] else None
+        return unbroadcast(g, self.a_shape), gb
+
+
+class Mul(Function):
+    __slots__ = ("a", "b")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = unbroadcast(g * b, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(g * a, b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    __slots__ = ("a", "b")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        ga = unbroadcast(g / b, a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(-g * a / (b * b), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    __slots__ = ()
+
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class PowScalar(Function):
+    """``a ** p`` for a constant exponent ``p``."""
+
+    __slots__ = ("a", "p")
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+
+    def forward(self, a):
+        self.a = a
+        return a ** self.p
+
+    def backward(self, g):
+        p = self.p
+        return (g * (p * self.a ** (p - 1)),)
+
+
+class Pow(Function):
+    """``a ** b`` with both operands differentiable (``b`` needs ``a > 0``)."""
+
+    __slots__ = ("a", "b", "out")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        a, b, out = self.a, self.b, self.out
+        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(g * out * xp.log(a), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class MatMul(Function):
+    """``a @ b`` with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
+
+    __slots__ = ("a", "b")
+
+    def forward(self, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: operands must be at least 1-D, got shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} do not align "
+                f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})"
+            )
+        self.a, self.b = a, b
+        return a @ b
+
+    def backward(self, g):
+        a, b = self.a, self.b
+        xp = get_array_module(g)
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if self.needs_grad[1]:
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+        return ga, gb

@@ -1,0 +1,63 @@
+"""Elementwise functions of one tensor."""
+from __future__ import annotations
+
+from minitorch.autograd import Function
+from minitorch.backend import get_array_module
+
+
+class Exp(Function):
+    __slots__ = ("out",)
+
+    def forward(self, a):
+        self.out = get_array_module(a).exp(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out,)
+
+
+class Log(Function):
+    __slots__ = ("a",)
+
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).log(a)
+
+    def backward(self, g):
+        return (g / self.a,)
+
+
+class ReLU(Function):
+    """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch."""
+
+    __slots__ = ("mask",)
+
+    def forward(self, a):
+        self.mask = a > 0
+        return a * self.mask
+
+    def backward(self, g):
+        return (g * self.mask,)
+
+
+class Tanh(Function):
+    __slots__ = ("out",)
+
+    def forward(self, a):
+        self.out = get_array_module(a).tanh(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * (1 - self.out * self.out),)
+
+
+class Sigmoid(Function):
+    __slots__ = ("out",)
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)  # stable for large |a|
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out * (1 - self.out),)

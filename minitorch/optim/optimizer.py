@@ -1,0 +1,92 @@
+"""Optimizer: parameter groups, per-parameter state, and their state dict."""
+from __future__ import annotations
+
+import copy
+from typing import Any, Iterable
+
+from minitorch.backend import to_device
+from minitorch.tensor import Tensor
+
+
+class Optimizer:
+    """Holds ``param_groups`` (dicts of params and hyper-parameters) and ``state`` per parameter.
+
+    A training loop may change a group's hyper-parameters (``group["lr"]``)
+    between steps; :meth:`step` reads them every time.
+    """
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+        self.state: dict[int, dict[str, Any]] = {}  # keyed by id(param)
+        self.param_groups: list[dict[str, Any]] = []
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group: dict[str, Any]) -> None:
+        group = dict(group)
+        params = group["params"]
+        group["params"] = [params] if isinstance(params, Tensor) else list(params)
+        for p in group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got {type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError(f"{type(self).__name__}: can only optimise leaf tensors")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
+
+    def step(self) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _all_params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyper-parameters and per-parameter state, with parameters named by their index."""
+        index = {id(p): i for i, p in enumerate(self._all_params())}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {index[pid]: dict(s) for pid, s in self.state.items() if pid in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+            len(g["params"]) != len(own["params"]) for g, own in zip(groups, self.param_groups)
+        ):
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: the saved groups "
+                f"{[len(g['params']) for g in groups]} do not match this optimizer's "
+                f"{[len(g['params']) for g in self.param_groups]} parameters per group"
+            )
+        params = self._all_params()
+        new_state: dict[int, dict[str, Any]] = {}
+        for key, values in state_dict["state"].items():
+            p = params[int(key)]
+            entry = {}
+            for name, value in values.items():
+                value = value.data if isinstance(value, Tensor) else value
+                if hasattr(value, "shape") and value.shape == p.shape:
+                    value = to_device(value, p.device).astype(p.dtype, copy=True)
+                entry[name] = value
+            new_state[id(p)] = entry
+        for own, saved in zip(self.param_groups, groups):
+            for k, v in saved.items():
+                if k != "params":
+                    own[k] = copy.deepcopy(v)
+        self.state = new_state
