@@ -307,19 +307,19 @@ class Tensor:
 
 def apply(fn: Function, *inputs: Tensor) -> Tensor:
     """Run ``fn`` on the inputs' arrays; link the result into the graph if a gradient is needed."""
-    track = autograd._grad_enabled and any(t.requires_grad for t in inputs)
-    fn.needs_grad = tuple(t.requires_grad for t in inputs) if track else (False,) * len(inputs)
+    needs = tuple([t.requires_grad for t in inputs])
+    track = autograd._grad_enabled and True in needs
+    fn.needs_grad = needs if track else (False,) * len(inputs)
     result = Tensor.__new__(Tensor)
     result.data = fn.forward(*[t.data for t in inputs])
     result.grad = None
     result.retains_grad = False
+    result.requires_grad = track
     if track:
         fn.inputs = inputs
         result._ctx = fn
-        result.requires_grad = True
     else:
         result._ctx = None
-        result.requires_grad = False
     return result
 
 

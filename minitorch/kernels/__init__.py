@@ -32,8 +32,9 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo), channel-major columns."""
-    # NumPy's strided copy beats a numba gather here (measured in benchmarks/),
-    # so the reference serves both devices.
+    # A NumPy strided copy beats the numba gather (cpu.im2col) on this layout.
+    if isinstance(x, np.ndarray):
+        return _cpu_kernels().im2col_strided(x, kh, kw, stride, padding)
     return reference.im2col(x, kh, kw, stride, padding)
 
 
@@ -56,3 +57,15 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     if isinstance(grad, np.ndarray):
         return _cpu_kernels().max_pool_backward(grad, argmax, x_shape)
     return reference.max_pool_backward(grad, argmax, x_shape)
+
+
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale); updates running stats in training."""
+    kernels = _cpu_kernels() if isinstance(x, np.ndarray) else reference
+    return kernels.batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
+
+
+def batch_norm_backward(g, xhat, scale, training: bool):
+    """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
+    kernels = _cpu_kernels() if isinstance(g, np.ndarray) else reference
+    return kernels.batch_norm_backward(g, xhat, scale, training)

@@ -80,3 +80,42 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     rows = xp.arange(N * C).reshape(-1, 1)
     xp.add.at(out, (rows, argmax.reshape(N * C, -1)), grad.reshape(N * C, -1))
     return out.reshape(x_shape)
+
+
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
+    """Batch norm of x (N, C, L) over N and L. Returns (out, xhat, scale = weight / std).
+
+    In training mode the batch statistics are used and the running ones
+    (if given) are updated in place with the unbiased variance.
+    """
+    xp = get_array_module(x)
+    count = x.shape[0] * x.shape[2]
+    if training:
+        mean = x.mean(axis=(0, 2))
+        centered = x - mean[:, None]
+        var = (centered * centered).mean(axis=(0, 2))
+        if running_mean is not None:
+            running_mean *= 1 - momentum
+            running_mean += momentum * mean
+            running_var *= 1 - momentum
+            running_var += (momentum * count / (count - 1)) * var
+    else:
+        centered = x - running_mean[:, None]
+        var = running_var
+    invstd = 1.0 / xp.sqrt(var + eps)
+    xhat = centered * invstd[:, None]
+    scale = invstd * weight
+    out = xhat * weight[:, None] + bias[:, None]
+    return out, xhat, scale
+
+
+def batch_norm_backward(g, xhat, scale, training: bool):
+    """Closed-form gradients of :func:`batch_norm_forward`: (grad_x, grad_weight, grad_bias)."""
+    count = g.shape[0] * g.shape[2]
+    gbias = g.sum(axis=(0, 2))
+    gweight = (g * xhat).sum(axis=(0, 2))
+    if training:  # both statistics depend on x
+        gx = (scale / count)[:, None] * (count * g - gbias[:, None] - xhat * gweight[:, None])
+    else:
+        gx = g * scale[:, None]
+    return gx, gweight, gbias

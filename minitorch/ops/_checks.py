@@ -6,6 +6,16 @@ from typing import Any
 
 def check_float(op: str, **arrays: Any) -> None:
     """Every array must be floating point, and all of one dtype."""
+    first = None
+    for a in arrays.values():  # fast path: the usual case costs a few comparisons
+        if a is not None:
+            if first is None:
+                first = a.dtype
+            elif a.dtype != first:
+                break
+    else:
+        if first is None or first.kind == "f":
+            return
     dtypes = {name: a.dtype for name, a in arrays.items() if a is not None}
     for name, dt in dtypes.items():
         if dt.kind != "f":
