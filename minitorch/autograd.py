@@ -150,7 +150,7 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
         grad = xp.ones_like(data)
     else:
         grad = getattr(grad, "data", grad)
-        grad = xp.asarray(grad, dtype=data.dtype)
+        grad = xp.array(grad, dtype=data.dtype)  # a copy: .grad must never alias the caller's array
         if grad.shape != data.shape:
             raise ValueError(
                 f"backward: gradient shape {grad.shape} does not match output shape {data.shape}"
@@ -187,6 +187,8 @@ def _accumulate_leaf(leaf, g: Any) -> None:
         raise RuntimeError(f"internal: gradient shape {g.shape} for a leaf of shape {leaf.data.shape}")
     if g.dtype != leaf.data.dtype:
         g = g.astype(leaf.data.dtype)
+    elif 0 in g.strides and g.size > 1:  # a broadcast view (from sum/mean): give .grad its own memory
+        g = g.copy()
     if leaf.grad is None:
         leaf.grad = g
     else:

@@ -96,7 +96,10 @@ def load(path: str | os.PathLike) -> Any:
     try:
         with open(path, "rb") as f:
             data = f.read()
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        npz = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise SerializationError(f"load: {path} is a single NumPy array, not a minitorch checkpoint")
+        with npz:
             if _STRUCTURE not in npz.files:
                 raise SerializationError(f"load: {path} is an .npz file but not a minitorch checkpoint")
             arrays = {name: npz[name] for name in npz.files}

@@ -324,14 +324,21 @@ def apply(fn: Function, *inputs: Tensor) -> Tensor:
 
 
 def _lift(value: Any, like: Tensor) -> Tensor:
-    """Turn a Python number or array into a constant Tensor beside ``like``."""
+    """Turn a Python number or array into a constant Tensor beside ``like``.
+
+    Python numbers are "weak", as in NumPy and PyTorch: they take ``like``'s
+    dtype, except that a float with an integer tensor gives the default float.
+    """
     if isinstance(value, Tensor):
         return value
     xp = get_array_module(like.data)
+    kind = like.data.dtype.kind
     if isinstance(value, (int, float, bool)):
+        if isinstance(value, float) and kind != "f":
+            return Tensor(xp.asarray(value, dtype=get_default_dtype()))
         return Tensor(xp.asarray(value, dtype=like.data.dtype))
-    arr = xp.asarray(value)
-    if arr.dtype.kind in "biuf" and arr.dtype != like.data.dtype and like.data.dtype.kind == "f":
+    arr = xp.asarray(getattr(value, "data", value))
+    if arr.dtype.kind in "biuf" and arr.dtype != like.data.dtype and kind == "f":
         arr = arr.astype(like.data.dtype)
     return Tensor(arr)
 

@@ -63,10 +63,18 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[An
     xp = get_array_module(x)
     N, C, H, W = x.shape
     Ho, Wo = _out_size(H, kernel, stride, padding), _out_size(W, kernel, stride, padding)
-    windows = _windows(_pad(x, padding, -xp.inf), kernel, kernel, stride, Ho, Wo)
-    flat = windows.transpose(0, 1, 4, 5, 2, 3).reshape(N, C, Ho, Wo, kernel * kernel)
-    pos = flat.argmax(axis=-1)  # first maximum in row-major window order
-    out = xp.take_along_axis(flat, pos[..., None], axis=-1)[..., 0]
+    k2 = kernel * kernel
+
+    def window_rows(a: Any) -> Any:  # (N, C, Ho, Wo, k*k): each output's window, row-major
+        view = _windows(a, kernel, kernel, stride, Ho, Wo)
+        return view.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], a.shape[1], Ho, Wo, k2)
+
+    values = window_rows(_pad(x, padding, -xp.inf))
+    valid = window_rows(_pad(xp.ones((1, 1, H, W), dtype=bool), padding, False))
+    best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
+    hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
+    pos = hit.argmax(axis=-1)  # first maximum in row-major window order, never padding
+    out = xp.take_along_axis(values, pos[..., None], axis=-1)[..., 0]
     i, j = pos // kernel, pos % kernel
     h = xp.arange(Ho).reshape(Ho, 1) * stride - padding + i
     w = xp.arange(Wo).reshape(1, Wo) * stride - padding + j

@@ -1,6 +1,8 @@
 """Elementwise arithmetic with NumPy broadcasting, and matrix products."""
 from __future__ import annotations
 
+import numpy as np
+
 from minitorch.autograd import Function, unbroadcast
 from minitorch.backend import get_array_module
 
@@ -120,12 +122,10 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.a, self.b
         xp = get_array_module(g)
-        a2 = a[None, :] if a.ndim == 1 else a
+        a2 = a[None, :] if a.ndim == 1 else a  # promote 1-D operands as forward did
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if self.needs_grad[0]:
             ga = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)

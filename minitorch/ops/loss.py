@@ -84,7 +84,7 @@ class CrossEntropy(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        grad = self.probs  # softmax, already our own array: reuse it
+        grad = self.probs.copy()  # a copy: a retained graph may run backward again
         grad[xp.arange(grad.shape[0]), self.target] -= 1
         if self.reduction == "mean":
             grad *= g / grad.shape[0]

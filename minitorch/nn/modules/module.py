@@ -151,10 +151,11 @@ class Module:
     def state_dict(self) -> "OrderedDict[str, Tensor]":
         """Parameters and buffers by dotted name (tensors sharing this module's arrays)."""
         state: OrderedDict[str, Tensor] = OrderedDict()
-        for name, param in self.named_parameters():
-            state[name] = param.detach()
-        for name, buf in self.named_buffers():
-            state[name] = buf.detach()
+        for prefix, module in self.named_modules():  # per module: parameters, then buffers (PyTorch's order)
+            for name in module._param_names + module._buffer_names:
+                tensor = module.__dict__.get(name)
+                if tensor is not None:
+                    state[f"{prefix}.{name}" if prefix else name] = tensor.detach()
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:

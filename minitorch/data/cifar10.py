@@ -1,0 +1,203 @@
+"""CIFAR-10 from the official "python version" files.
+
+Layout (as in ``cifar-10-python.tar.gz``)::
+
+    root/cifar-10-batches-py/data_batch_1 ... data_batch_5, test_batch, batches.meta
+
+Each batch is a pickled dict with ``b"data"`` (N x 3072 uint8: the red plane,
+then green, then blue, each 32 x 32 row-major) and ``b"labels"`` (N ints in
+0..9); ``batches.meta`` holds ``b"label_names"``.  The files were written by
+Python 2, hence ``encoding="bytes"``.
+
+Unpickling can run arbitrary code, and dataset files come from the network,
+so they are read with :class:`RestrictedUnpickler`, which admits only the few
+globals that rebuild NumPy arrays.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from typing import Any, Callable
+
+import numpy as np
+
+from minitorch.data.dataset import DatasetError, ImageDataset
+from minitorch.data.download import default_root, install_archive
+
+try:  # NumPy >= 2 moved the array reconstructors to numpy._core
+    from numpy._core.multiarray import _reconstruct
+    from numpy._core.numeric import _frombuffer
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.multiarray import _reconstruct
+    from numpy.core.numeric import _frombuffer
+
+
+class UnsafePickleError(DatasetError):
+    """A pickle asked for a global that a dataset file has no business using."""
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """``_codecs.encode`` as Python 3 uses it to pickle bytes at protocol 2, and nothing more."""
+    if encoding.lower().replace("-", "").replace("_", "") not in ("latin1", "iso88591"):
+        raise pickle.UnpicklingError(f"_codecs.encode with encoding {encoding!r} is not allowed")
+    return text.encode("latin1")
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An Unpickler that resolves only NumPy's array-rebuilding globals.
+
+    Dicts, lists, tuples, ints, bytes and strings need no globals at all; every
+    other name (``os.system``, ``builtins.eval``, ...) raises :class:`UnsafePickleError`.
+    """
+
+    SAFE_GLOBALS: dict[tuple[str, str], Any] = {
+        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,   # files from NumPy 1.x / Python 2
+        ("numpy._core.numeric", "_frombuffer"): _frombuffer,       # pickle protocol 5
+        ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_encode,
+    }
+
+    def __init__(self, file: Any, path: str) -> None:
+        super().__init__(file, encoding="bytes")
+        self.path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return self.SAFE_GLOBALS[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"{self.path}: refusing to load global {module}.{name}: dataset files may only "
+                "contain NumPy arrays and plain containers (the file may have been tampered with)"
+            ) from None
+
+
+def load_pickle(path: str) -> Any:
+    """Unpickle ``path`` safely; a missing file raises FileNotFoundError, a damaged one DatasetError."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        try:
+            return RestrictedUnpickler(f, path).load()
+        except UnsafePickleError:
+            raise
+        except Exception as exc:  # any failure to parse untrusted bytes means a damaged file
+            raise DatasetError(f"{path}: cannot unpickle ({type(exc).__name__}: {exc}); the file is "
+                               "truncated or corrupt - delete it and download the dataset again") from exc
+
+
+def _str_keys(obj: Any, path: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise DatasetError(f"{path}: expected a pickled dict, found {type(obj).__name__}")
+    return {k.decode("latin1") if isinstance(k, bytes) else str(k): v for k, v in obj.items()}
+
+
+def read_batch(path: str, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """One batch file -> (images uint8 N x 32 x 32 x 3, labels int64 N), validated."""
+    batch = _str_keys(load_pickle(path), path)
+    missing = [k for k in ("data", "labels") if k not in batch]
+    if missing:
+        raise DatasetError(f"{path}: malformed batch: missing key(s) {missing}, found {sorted(batch)}")
+    data, labels = batch["data"], batch["labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        desc = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
+        raise DatasetError(f"{path}: malformed batch: 'data' must be a uint8 array of shape (N, 3072), got {desc}")
+    try:
+        labels = np.asarray(labels)
+    except Exception as exc:
+        raise DatasetError(f"{path}: malformed batch: 'labels' is not a list of integers ({exc})") from exc
+    if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(data):
+        raise DatasetError(f"{path}: malformed batch: 'labels' must be {len(data)} integers (one per "
+                           f"image), got {labels.dtype} array of shape {labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise DatasetError(f"{path}: malformed batch: labels must be in [0, {num_classes}), "
+                           f"found values in [{labels.min()}, {labels.max()}]")
+    return data, labels.astype(np.int64)
+
+
+def read_meta(path: str) -> list[str]:
+    meta = _str_keys(load_pickle(path), path)
+    names = meta.get("label_names")
+    if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, (bytes, str)) for n in names):
+        raise DatasetError(f"{path}: malformed meta file: 'label_names' must be a list of 10 names")
+    return [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+
+
+class CIFAR10(ImageDataset):
+    """The CIFAR-10 images (50 000 train / 10 000 test, 32 x 32 RGB, 10 classes).
+
+    ``root`` defaults to ``$MINITORCH_DATA`` or ``~/.cache/minitorch``.  The
+    download location and checksum are class attributes (and the URL also
+    ``$MINITORCH_CIFAR10_URL``) so a mirror or a test server can stand in.
+    """
+
+    url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    url_env = "MINITORCH_CIFAR10_URL"
+    filename = "cifar-10-python.tar.gz"
+    md5 = "c58f30108f718f92721af3b95e74349a"
+    base_folder = "cifar-10-batches-py"
+    train_list = [f"data_batch_{i}" for i in range(1, 6)]
+    test_list = ["test_batch"]
+    meta_file = "batches.meta"
+
+    def __init__(self, root: str | None = None, train: bool = True, download: bool = False,
+                 transform: Callable[[Any], Any] | None = None) -> None:
+        self.root = os.path.expanduser(root) if root is not None else default_root()
+        self.train = train
+        self.transform = transform
+        if download and not self._files_present():
+            self.download()
+        folder = self.folder
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"CIFAR-10 not found: looked for {folder}. Pass download=True to fetch it "
+                f"({self.resolved_url()}), or extract {self.filename} so that "
+                f"{os.path.join(folder, 'data_batch_1')} exists (set $MINITORCH_DATA or root= "
+                "to use another directory)")
+        missing = [f for f in self.train_list + self.test_list + [self.meta_file]
+                   if not os.path.isfile(os.path.join(folder, f))]
+        if missing:
+            raise FileNotFoundError(f"CIFAR-10 in {folder} is incomplete: missing {missing}; delete the "
+                                    "folder and run again with download=True")
+        self.classes = read_meta(os.path.join(folder, self.meta_file))
+        parts = [read_batch(os.path.join(folder, f), len(self.classes))
+                 for f in (self.train_list if train else self.test_list)]
+        self.data = self._to_hwc(parts)
+        self.targets = np.concatenate([labels for _, labels in parts])
+
+    @property
+    def folder(self) -> str:
+        return os.path.join(self.root, self.base_folder)
+
+    @classmethod
+    def resolved_url(cls) -> str:
+        return os.environ.get(cls.url_env) or cls.url
+
+    def _files_present(self) -> bool:
+        return all(os.path.isfile(os.path.join(self.folder, f))
+                   for f in self.train_list + self.test_list + [self.meta_file])
+
+    def download(self) -> None:
+        """Fetch, verify and install the archive (see :func:`install_archive`)."""
+        required = self.train_list + self.test_list + [self.meta_file]
+
+        def check(staged: str) -> None:
+            missing = [f for f in required if not os.path.isfile(os.path.join(staged, f))]
+            if missing:
+                raise DatasetError(f"{self.filename}: archive lacks {missing} in {self.base_folder}/")
+
+        install_archive(self.resolved_url(), self.root, self.filename, self.md5,
+                        self.base_folder, check=check)
+
+    @staticmethod
+    def _to_hwc(parts: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """Concatenate the (N, 3072) planar rows into one (N, 32, 32, 3) array in a single copy."""
+        total = sum(len(d) for d, _ in parts)
+        out = np.empty((total, 32, 32, 3), dtype=np.uint8)
+        start = 0
+        for rows, _ in parts:
+            out[start:start + len(rows)] = rows.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+            start += len(rows)
+        return out

@@ -1,0 +1,125 @@
+"""Datasets: indexable collections of samples, as NumPy arrays.
+
+A dataset answers ``len(ds)`` and ``ds[i]`` (one sample: a tuple of arrays or
+scalars).  Turning samples into Tensors is the DataLoader's job, so datasets
+stay plain NumPy and can be tested without the autograd machinery.
+
+Python-level indexing costs microseconds per sample, which adds up to seconds
+per epoch.  A dataset that keeps its samples in arrays can therefore offer
+``get_batch(indices)``: one fancy-index per field, and its transform applied to
+the whole batch at once.  The DataLoader uses it when present.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from minitorch.backend import to_numpy
+
+
+class DatasetError(RuntimeError):
+    """A dataset's files exist but cannot be used (truncated, malformed, unsafe)."""
+
+
+class Dataset:
+    """Base class: subclasses implement ``__len__`` and ``__getitem__``."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+
+def _as_array(value: Any) -> Any:
+    """The raw array of a Tensor, or ``value`` as a NumPy array."""
+    data = getattr(value, "data", value)
+    if isinstance(data, np.ndarray) or hasattr(data, "__array_namespace__"):
+        return data
+    return np.asarray(data)
+
+
+class TensorDataset(Dataset):
+    """Samples made of same-length arrays (or Tensors): sample ``i`` is ``(a[i], b[i], ...)``."""
+
+    def __init__(self, *tensors: Any) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one array")
+        self.tensors = tuple(_as_array(t) for t in tensors)
+        lengths = [len(t) for t in self.tensors]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"TensorDataset: arrays differ in length along dim 0: {lengths}")
+
+    def __len__(self) -> int:
+        return len(self.tensors[0])
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        return tuple(t[index] for t in self.tensors)
+
+    def get_batch(self, indices: np.ndarray) -> tuple[Any, ...]:
+        return tuple(t[indices] for t in self.tensors)
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices`` (e.g. a validation split)."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
+        self.dataset = dataset
+        self.indices = np.asarray(indices, dtype=np.int64)
+        n = len(dataset)
+        if self.indices.ndim != 1 or (self.indices.size and not (
+                -n <= self.indices.min() and self.indices.max() < n)):
+            raise IndexError(f"Subset: indices must be a 1-D array of positions in [0, {n})")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[int(self.indices[index])]
+
+    def __getattr__(self, name: str) -> Any:
+        # Offer get_batch (and transform, for the DataLoader's state) only when
+        # the wrapped dataset has it, so the fast path is used exactly when valid.
+        if name == "get_batch":
+            inner = getattr(self.dataset, "get_batch")
+            return lambda indices: inner(self.indices[np.asarray(indices)])
+        if name == "transform":
+            return getattr(self.dataset, "transform")
+        raise AttributeError(name)
+
+
+class ImageDataset(Dataset):
+    """Labelled images held in memory: the shared base of CIFAR10 and SyntheticImages.
+
+    ``data`` is uint8 N x H x W x C (channels last, as torchvision stores CIFAR),
+    ``targets`` an int64 array, ``classes`` the label names.  ``transform`` is
+    applied to one image in ``__getitem__`` and to a whole batch in ``get_batch``,
+    so it must accept both (every transform in :mod:`minitorch.data.transforms` does).
+    """
+
+    data: np.ndarray
+    targets: np.ndarray
+    classes: list[str]
+    transform: Callable[[Any], Any] | None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        image = self.data[index]
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, int(self.targets[index])
+
+    def get_batch(self, indices: np.ndarray) -> tuple[Any, np.ndarray]:
+        indices = to_numpy(indices)
+        images = self.data[indices]
+        if self.transform is not None:
+            images = self.transform(images)
+        return images, self.targets[indices]
+
+    def __repr__(self) -> str:
+        split = "train" if getattr(self, "train", True) else "test"
+        return (f"{type(self).__name__}(split={split}, size={len(self)}, "
+                f"classes={len(self.classes)}, transform={self.transform!r})")

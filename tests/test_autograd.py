@@ -1,0 +1,372 @@
+"""The autograd engine: graph walk order, reuse, depth, grad mode, accumulation, freed graphs, detach,
+and gradcheck itself failing on a wrong backward."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import minitorch as mt
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.autograd import Function, unbroadcast
+from minitorch.tensor import apply
+
+
+class Double(Function):
+    """2 * a, counting its backward calls."""
+
+    __slots__ = ()
+    backward_calls = 0
+
+    def forward(self, a):
+        return 2 * a
+
+    def backward(self, g):
+        type(self).backward_calls += 1
+        return (2 * g,)
+
+
+@pytest.fixture
+def double():
+    Double.backward_calls = 0
+    return lambda t: apply(Double(), t)
+
+
+def leaf(array, dtype=np.float64):
+    return mt.tensor(np.asarray(array, dtype=dtype), requires_grad=True)
+
+
+# ----------------------------------------------------------------------------- order and reuse
+def test_diamond_node_backward_runs_once(double, rng):
+    x = leaf(rng.standard_normal(5))
+    a = double(x)                   # a = 2x, used by three branches
+    b = a * a
+    c = a + a
+    d = (b + c + a).sum()
+    d.backward()
+    assert Double.backward_calls == 1
+    np.testing.assert_allclose(x.grad, (2 * a.numpy() + 3) * 2, rtol=1e-12)
+
+
+def test_node_reused_many_times(double, rng):
+    x = leaf(rng.uniform(0.9, 1.1, 4))
+    a = double(x)
+    total = a * 0.0
+    for k in range(1, 101):
+        total = total + a * float(k)  # a feeds 100 products
+    total.backward(np.arange(1.0, 5.0))
+    assert Double.backward_calls == 1
+    np.testing.assert_allclose(x.grad, 2 * 5050 * np.arange(1.0, 5.0), rtol=1e-12)
+
+
+def test_power_by_repeated_product(rng):
+    x = leaf(rng.uniform(0.95, 1.05, 3))
+    y = x
+    for _ in range(49):
+        y = y * x  # x^50: the leaf is an input of 50 nodes
+    u = rng.standard_normal(3)
+    y.backward(u)
+    np.testing.assert_allclose(x.grad, u * 50 * x.numpy() ** 49, rtol=1e-10)
+
+
+def test_nested_diamonds(double, rng):
+    """Each level doubles the number of paths to x; the walk must not multiply work or gradients."""
+    x = leaf(rng.standard_normal(3))
+    y = double(x)
+    for _ in range(30):  # 2^30 paths: a recursive per-path walk would never finish
+        y = y * 0.5 + y * 0.5
+    y.backward(np.ones(3))
+    assert Double.backward_calls == 1
+    np.testing.assert_allclose(x.grad, 2.0, rtol=1e-12)
+
+
+def test_deep_chain_has_no_recursion_error(rng):
+    assert sys.getrecursionlimit() < 20000
+    x = leaf(rng.standard_normal(2))
+    y = x
+    for _ in range(10000):
+        y = y * 1.0001 + 0.0
+    y.backward(np.array([1.0, -2.0]))
+    np.testing.assert_allclose(x.grad, np.array([1.0, -2.0]) * 1.0001 ** 10000, rtol=1e-9)
+
+
+def test_deep_chain_without_backward_can_be_dropped(rng):
+    x = leaf(rng.standard_normal(2))
+    y = x
+    for _ in range(20000):
+        y = y + 1.0
+    del y  # freeing a 20000-deep graph must not overflow the C stack
+
+
+def test_gradient_flows_only_to_inputs_that_require_it(rng):
+    x = leaf(rng.standard_normal(3))
+    c = mt.tensor(rng.standard_normal(3))
+    (x * c + c).sum().backward()
+    np.testing.assert_allclose(x.grad, c.numpy())
+    assert c.grad is None and not c.requires_grad
+
+
+def test_unused_leaf_gets_no_grad(rng):
+    x, y = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
+    (x * 2).sum().backward()
+    assert y.grad is None
+
+
+def test_float32_gradients_stay_float32(rng):
+    x = leaf(rng.standard_normal((2, 3)), np.float32)
+    (x * x).sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+# ----------------------------------------------------------------------------- grad mode
+def test_no_grad_builds_no_graph(rng):
+    x = leaf(rng.standard_normal(3))
+    with mt.no_grad():
+        y = (x * 2).exp().sum()
+        assert not mt.is_grad_enabled()
+    assert mt.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None and y.is_leaf
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+
+
+def test_no_grad_as_decorator_and_nesting(rng):
+    x = leaf(rng.standard_normal(3))
+
+    @mt.no_grad()
+    def f(t):
+        with mt.enable_grad():
+            inner = t * 2
+        return t * 3, inner
+
+    outer, inner = f(x)
+    assert not outer.requires_grad and inner.requires_grad
+    assert mt.is_grad_enabled()
+
+
+def test_no_grad_restored_after_exception():
+    with pytest.raises(KeyError):
+        with mt.no_grad():
+            raise KeyError("x")
+    assert mt.is_grad_enabled()
+
+
+def test_layers_under_no_grad_build_no_graph(rng, float64):
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(2, 3))
+    x = mt.tensor(rng.standard_normal((2, 1, 4, 4)))
+    with mt.no_grad():
+        out = F.cross_entropy(net(x), mt.tensor(np.array([0, 2])))
+    assert out.grad_fn is None and not out.requires_grad
+    assert int(net[1].num_batches_tracked.item()) == 1  # BatchNorm still updates its statistics
+
+
+# ----------------------------------------------------------------------------- accumulation and freeing
+def test_grad_accumulates_across_backward_calls(rng):
+    x = leaf(rng.standard_normal(4))
+    u = rng.standard_normal(4)
+    (x * x).backward(u)
+    first = x.grad.copy()
+    np.testing.assert_allclose(first, 2 * x.numpy() * u)
+    (x * x).backward(u)
+    np.testing.assert_allclose(x.grad, 2 * first)
+    x.grad = None
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad, 3.0)
+
+
+def test_second_backward_through_freed_graph_raises(rng):
+    x = leaf(rng.standard_normal(3))
+    y = (x.exp() * 2).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"backward through \w+ a second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward(rng):
+    x = leaf(rng.standard_normal(3))
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.copy()
+    y.backward(retain_graph=True)
+    np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-12)
+    y.backward()  # a last one frees it
+    np.testing.assert_allclose(x.grad, 3 * first, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="a second time"):
+        y.backward()
+
+
+def test_backward_frees_saved_arrays(rng):
+    x = leaf(rng.standard_normal(3))
+    y = x * x
+    fn = y.grad_fn
+    assert fn.a is not None
+    y.backward(np.ones(3))
+    assert fn.inputs is None and not hasattr(fn, "a") and not hasattr(fn, "b")
+
+
+RETAIN_CASES = {
+    "linear": lambda x, w: F.linear(x, w),
+    "conv2d": lambda x, w: F.conv2d(x.reshape(1, 1, 3, 4), w.reshape(3, 1, 2, 2), w[0, :3], padding=1),
+    "batch_norm": lambda x, w: F.batch_norm(x, None, None, w[0], w[1], training=True),
+    "max_pool": lambda x, w: F.max_pool2d(x.reshape(1, 1, 3, 4), 2, 1),
+    "softmax": lambda x, w: F.softmax(x @ w.T, 1),
+    "log_softmax": lambda x, w: F.log_softmax(x * w[0], 1),
+    "mse": lambda x, w: F.mse_loss(x, w, reduction="sum"),
+    "cross_entropy": lambda x, w: F.cross_entropy(x * w[0], mt.tensor(np.array([0, 3, 1])), reduction="none"),
+    "reductions": lambda x, w: x.max(1) + x.mean(0)[:3] * w.sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RETAIN_CASES))
+def test_retain_graph_gives_the_same_gradient_twice(name, rng):
+    x = leaf(rng.standard_normal((3, 4)))
+    w = leaf(rng.standard_normal((3, 4)))
+    out = RETAIN_CASES[name](x, w)
+    u = rng.standard_normal(out.shape)
+    out.backward(u, retain_graph=True)
+    gx1, gw1 = x.grad.copy(), None if w.grad is None else w.grad.copy()
+    x.grad = w.grad = None
+    out.backward(u)
+    np.testing.assert_allclose(x.grad, gx1, rtol=1e-12, err_msg="input gradient changed")
+    if gw1 is not None:
+        np.testing.assert_allclose(w.grad, gw1, rtol=1e-12, err_msg="weight gradient changed")
+
+
+# ----------------------------------------------------------------------------- detach, comparisons, leaves
+def test_detach_stops_gradients(rng):
+    x = leaf(rng.standard_normal(3))
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.grad_fn is None
+    assert np.shares_memory(d.data, y.data)  # a view, as in PyTorch
+    (d * 3 + x).sum().backward()
+    np.testing.assert_allclose(x.grad, 1.0)
+
+
+def test_comparisons_and_argmax_have_no_grad(rng):
+    x = leaf(rng.standard_normal((3, 4)))
+    for mask in (x > 0, x >= 0, x < 0, x <= 0, x == x, x != 0):
+        assert mask.dtype == np.bool_ and not mask.requires_grad and mask.grad_fn is None
+    idx = x.argmax(axis=1)
+    assert idx.dtype == np.int64 and not idx.requires_grad
+    np.testing.assert_array_equal(idx.numpy(), x.numpy().argmax(axis=1))
+    (x * (x > 0)).sum().backward()  # a mask as a constant factor
+    np.testing.assert_array_equal(x.grad, (x.numpy() > 0).astype(np.float64))
+
+
+def test_int_tensor_arithmetic_has_no_grad():
+    a = mt.tensor([1, 2, 3])
+    b = a * 2 + a
+    assert b.dtype == np.int64 and not b.requires_grad
+    np.testing.assert_array_equal(b.numpy(), [3, 6, 9])
+
+
+def test_retain_grad_on_intermediate(rng):
+    x = leaf(rng.standard_normal(3))
+    y = x * 2
+    y.retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad, 2 * y.numpy())
+    np.testing.assert_allclose(x.grad, 4 * y.numpy())
+
+
+def test_requires_grad_false_on_non_leaf_raises(rng):
+    y = leaf(rng.standard_normal(3)) * 2
+    with pytest.raises(RuntimeError, match="non-leaf"):
+        y.requires_grad_(False)
+
+
+def test_backward_on_leaf_sets_its_grad():
+    x = leaf([1.0, 2.0])
+    x.backward(np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+
+
+def test_zero_grad_in_place_after_sum_backward():
+    layer = nn.Linear(3, 2)
+    layer.weight.sum().backward()
+    layer.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(layer.weight.grad, 0.0)
+
+
+def test_unbroadcast():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(unbroadcast(g, (2, 3, 4)), g)
+    np.testing.assert_array_equal(unbroadcast(g, (4,)), g.sum(axis=(0, 1)))
+    np.testing.assert_array_equal(unbroadcast(g, (3, 1)), g.sum(axis=(0, 2))[:, None])
+    np.testing.assert_array_equal(unbroadcast(g, (2, 1, 4)), g.sum(axis=1, keepdims=True))
+    np.testing.assert_array_equal(unbroadcast(g, ()), g.sum())
+
+
+# ----------------------------------------------------------------------------- gradcheck catches bugs
+class WrongSquare(Function):
+    """a**2 whose backward is wrong at one element."""
+
+    __slots__ = ("a",)
+
+    def forward(self, a):
+        self.a = a
+        return a * a
+
+    def backward(self, g):
+        grad = 2 * self.a * g
+        grad[1, 2] += 0.1
+        return (grad,)
+
+
+class WrongSecondInput(Function):
+    """a * b whose gradient for b is off by a factor."""
+
+    __slots__ = ("a", "b")
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, g):
+        return g * self.b, g * self.a * 1.01
+
+
+class UnflippedBackward(Function):
+    """Reverses the elements but forgets to reverse the gradient: only a non-uniform upstream catches it."""
+
+    __slots__ = ()
+
+    def forward(self, a):
+        return a[::-1].copy()
+
+    def backward(self, g):
+        return (g,)
+
+
+def test_gradcheck_names_input_and_element_of_a_wrong_backward(rng):
+    x = leaf(rng.standard_normal((3, 4)))
+    with pytest.raises(mt.GradcheckError, match=r"gradcheck: input 0 \(shape \(3, 4\)\), element \(1, 2\): "
+                                                r"analytic .* vs numeric"):
+        mt.gradcheck(lambda t: apply(WrongSquare(), t), [x])
+    assert issubclass(mt.GradcheckError, ValueError)
+
+
+def test_gradcheck_names_the_second_input(rng):
+    a, b = leaf(rng.standard_normal(3)), leaf(rng.uniform(1, 2, 3))
+    with pytest.raises(mt.GradcheckError, match=r"input 1 \(shape \(3,\)\), element \(0,\)"):
+        mt.gradcheck(lambda u, v: apply(WrongSecondInput(), u, v), [a, b])
+
+
+def test_gradcheck_uses_a_random_upstream(rng):
+    x = leaf(rng.standard_normal(4))
+    fn = lambda t: apply(UnflippedBackward(), t)  # noqa: E731
+    fn(x).sum().backward()  # an all-ones upstream cannot see the bug
+    np.testing.assert_array_equal(x.grad, np.ones(4))
+    with pytest.raises(mt.GradcheckError, match="input 0"):
+        mt.gradcheck(fn, [x])
+
+
+def test_gradcheck_passes_a_correct_function_and_restores_inputs(rng):
+    x = leaf(rng.standard_normal((2, 3)))
+    before = x.numpy().copy()
+    assert mt.gradcheck(lambda t: (t * t).sum(axis=1), [x]) is True
+    np.testing.assert_array_equal(x.numpy(), before)

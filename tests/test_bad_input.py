@@ -1,0 +1,348 @@
+"""Bad input raises ValueError/TypeError (or a subclass) whose message names the operation and the shapes,
+dtypes or keys involved -- and a failed operation changes nothing."""
+from __future__ import annotations
+
+import os
+import re
+
+import numpy as np
+import pytest
+
+import minitorch as mt
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.optim.lr_scheduler import StepLR
+
+
+def esc(text: str) -> str:
+    return re.escape(text)
+
+
+def f32(shape, rng=np.random.default_rng(0)):
+    return mt.tensor(rng.standard_normal(shape).astype(np.float32))
+
+
+# ----------------------------------------------------------------------------- shapes
+def test_linear_shape_mismatch():
+    layer = nn.Linear(4, 3)
+    with pytest.raises(ValueError, match=esc("linear: input of shape (2, 5) does not match weight of shape (3, 4)")):
+        layer(f32((2, 5)))
+    with pytest.raises(ValueError, match=esc("linear: bias of shape (4,) does not match weight of shape (3, 4)")):
+        F.linear(f32((2, 4)), layer.weight, f32((4,)))
+
+
+def test_matmul_shape_mismatch():
+    with pytest.raises(ValueError, match=esc("matmul: shapes (2, 3) and (4, 5) do not align (3 != 4)")):
+        f32((2, 3)) @ f32((4, 5))
+    with pytest.raises(ValueError, match=esc("matmul: shapes (2, 3, 4) and (3,) do not align")):
+        f32((2, 3, 4)) @ f32((3,))
+    with pytest.raises(ValueError, match=r"matmul: operands must be at least 1-D, got shapes \(\) and \(3,\)"):
+        f32(()) @ f32((3,))
+
+
+def test_conv2d_input_not_4d():
+    conv = nn.Conv2d(3, 4, 3)
+    with pytest.raises(ValueError, match=esc("conv2d: expected a 4-D input (N, C, H, W), got shape (3, 8, 8)")):
+        conv(f32((3, 8, 8)))
+
+
+def test_conv2d_wrong_channel_count():
+    conv = nn.Conv2d(3, 4, 3)
+    with pytest.raises(ValueError, match=esc("conv2d: input of shape (1, 2, 8, 8) has 2 channels but weight of "
+                                             "shape (4, 3, 3, 3) expects 3")):
+        conv(f32((1, 2, 8, 8)))
+
+
+def test_conv2d_input_smaller_than_kernel():
+    with pytest.raises(ValueError, match=esc("conv2d: input of shape (1, 1, 3, 3) is smaller than the kernel 5x5")):
+        nn.Conv2d(1, 1, 5)(f32((1, 1, 3, 3)))
+
+
+def test_conv_and_pool_reject_non_square_or_bad_hyperparameters():
+    with pytest.raises(ValueError, match=esc("Conv2d: only square kernel_sizes are supported, got (3, 5)")):
+        nn.Conv2d(1, 1, (3, 5))
+    with pytest.raises(ValueError, match="Conv2d: stride must be positive, got 0"):
+        nn.Conv2d(1, 1, 3, stride=0)
+    with pytest.raises(ValueError, match="max_pool2d: padding 2 must be at most half the kernel size 3"):
+        nn.MaxPool2d(3, padding=2)(f32((1, 1, 6, 6)))
+    with pytest.raises(ValueError, match=esc("max_pool2d: expected a 4-D input (N, C, H, W), got shape (6, 6)")):
+        nn.MaxPool2d(2)(f32((6, 6)))
+    with pytest.raises(ValueError, match=esc("max_pool2d: input of shape (1, 1, 2, 2) is smaller than the 3x3")):
+        nn.MaxPool2d(3)(f32((1, 1, 2, 2)))
+
+
+def test_batchnorm_feature_count():
+    with pytest.raises(ValueError, match=esc("BatchNorm1d(4): input of shape (2, 3) has 3 features")):
+        nn.BatchNorm1d(4)(f32((2, 3)))
+    with pytest.raises(ValueError, match=esc("BatchNorm2d(3): input of shape (2, 5, 4, 4) has 5 features")):
+        nn.BatchNorm2d(3)(f32((2, 5, 4, 4)))
+    with pytest.raises(ValueError, match=esc("BatchNorm2d: expected a 4-D input, got shape (2, 3, 4)")):
+        nn.BatchNorm2d(3)(f32((2, 3, 4)))
+    with pytest.raises(ValueError, match=esc("BatchNorm1d: expected a 2 or 3-D input, got shape (2, 3, 4, 4)")):
+        nn.BatchNorm1d(3)(f32((2, 3, 4, 4)))
+    with pytest.raises(ValueError, match=esc("batch_norm: input of shape (2, 3) has 3 features but weight has "
+                                             "shape (4,)")):
+        F.batch_norm(f32((2, 3)), None, None, f32((4,)), f32((4,)), training=True)
+
+
+def test_batchnorm_training_needs_more_than_one_value():
+    bn = nn.BatchNorm1d(3)
+    before = bn.running_mean.numpy().copy()
+    with pytest.raises(ValueError, match=esc("batch_norm: training needs more than 1 value per channel, got input "
+                                             "(1, 3)")):
+        bn(f32((1, 3)))
+    np.testing.assert_array_equal(bn.running_mean.numpy(), before)
+
+
+def test_cross_entropy_target_out_of_range():
+    logits = f32((4, 3))
+    with pytest.raises(ValueError, match="cross_entropy: target 5 is out of range for 3 classes"):
+        F.cross_entropy(logits, mt.tensor(np.array([0, 1, 5, 2])))
+    with pytest.raises(ValueError, match="cross_entropy: target -1 is out of range for 3 classes"):
+        nn.CrossEntropyLoss()(logits, mt.tensor(np.array([0, -1, 1, 2])))
+    with pytest.raises(ValueError, match="cross_entropy: target 3 is out of range for 3 classes"):
+        F.cross_entropy(logits, mt.tensor(np.array([3, 3, 3, 3])))
+
+
+def test_cross_entropy_target_wrong_dtype_or_shape():
+    logits = f32((4, 3))
+    with pytest.raises(TypeError, match="cross_entropy: target must hold integer class indices, got dtype float32"):
+        F.cross_entropy(logits, f32((4,)))
+    with pytest.raises(ValueError, match=esc("cross_entropy: target of shape (4, 1) does not match logits of shape "
+                                             "(4, 3)")):
+        F.cross_entropy(logits, mt.tensor(np.zeros((4, 1), dtype=np.int64)))
+    with pytest.raises(ValueError, match=esc("cross_entropy: target of shape (3,) does not match logits of shape "
+                                             "(4, 3)")):
+        F.cross_entropy(logits, mt.tensor(np.array([0, 1, 2])))
+    with pytest.raises(ValueError, match=esc("cross_entropy: expected logits of shape (N, C), got (2, 3, 4)")):
+        F.cross_entropy(f32((2, 3, 4)), mt.tensor(np.array([0, 1])))
+    with pytest.raises(ValueError, match="cross_entropy: reduction must be one of .* got 'avg'"):
+        F.cross_entropy(logits, mt.tensor(np.array([0, 1, 2, 0])), reduction="avg")
+
+
+def test_mse_shape_mismatch():
+    with pytest.raises(ValueError, match=esc("mse_loss: input of shape (2, 3) and target of shape (3, 2) differ")):
+        F.mse_loss(f32((2, 3)), f32((3, 2)))
+    with pytest.raises(ValueError, match=esc("mse_loss: input of shape (2, 3) and target of shape (3,) differ")):
+        nn.MSELoss()(f32((2, 3)), f32((3,)))
+
+
+def test_shape_ops_bad_arguments():
+    t = f32((2, 3))
+    with pytest.raises(ValueError, match=esc("reshape: cannot reshape a tensor of shape (2, 3) into (4,)")):
+        t.reshape(4)
+    with pytest.raises(ValueError, match="sum: axis 2 is out of range for a tensor of 2 dimensions"):
+        t.sum(axis=2)
+    with pytest.raises(ValueError, match="max: axis -3 is out of range for a tensor of 2 dimensions"):
+        t.max(dim=-3)
+    with pytest.raises(ValueError, match=esc("transpose: axes (0, 0) are not a permutation for shape (2, 3)")):
+        t.permute(0, 0)
+    with pytest.raises(ValueError, match=esc("flatten: start_dim 1 comes after end_dim 0 for shape (2, 3)")):
+        t.flatten(1, 0)
+    with pytest.raises(ValueError, match=esc("item: only one-element tensors convert to a Python number, got "
+                                             "shape (2, 3)")):
+        t.item()
+
+
+# ----------------------------------------------------------------------------- dtypes
+def test_int_input_to_linear():
+    layer = nn.Linear(3, 2)
+    with pytest.raises(TypeError, match="linear: input has dtype int64; expected a floating-point tensor"):
+        layer(mt.tensor(np.arange(6).reshape(2, 3)))
+
+
+def test_float32_input_with_float64_weights():
+    layer = nn.Linear(3, 2).to(np.float64)
+    with pytest.raises(TypeError, match=esc("linear: dtypes differ (input float32, weight float64, bias float64)")):
+        layer(f32((2, 3)))
+    conv = nn.Conv2d(1, 2, 3).double()
+    with pytest.raises(TypeError, match=esc("conv2d: dtypes differ (input float32, weight float64, bias float64)")):
+        conv(f32((1, 1, 4, 4)))
+    bn = nn.BatchNorm1d(3).double()
+    with pytest.raises(TypeError, match=esc("batch_norm: dtypes differ (input float32, weight float64, "
+                                            "bias float64)")):
+        bn(f32((4, 3)))
+
+
+def test_requires_grad_on_int_tensor():
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad, not dtype int64"):
+        mt.tensor([1, 2, 3], requires_grad=True)
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad, not dtype bool"):
+        mt.tensor(np.array([True, False])).requires_grad_()
+
+
+def test_unsupported_dtypes():
+    with pytest.raises(TypeError, match="set_default_dtype: dtype int64 is not supported; use float32 or float64"):
+        mt.set_default_dtype(np.int64)
+    assert mt.get_default_dtype() == np.float32
+    with pytest.raises(TypeError, match="tensor: unsupported dtype <U"):
+        mt.tensor(["a", "b"])
+    with pytest.raises(TypeError, match="Module.to: dtype float16 is not supported"):
+        nn.Linear(2, 2).to(np.float16)
+    with pytest.raises(TypeError, match="gradcheck: input 0 has dtype float32; use float64"):
+        mt.gradcheck(lambda t: t * 2, [mt.tensor([1.0], dtype=np.float32, requires_grad=True)])
+    with pytest.raises(ValueError, match="gradcheck: no input requires grad"):
+        mt.gradcheck(lambda t: t * 2, [mt.tensor([1.0], dtype=np.float64)])
+
+
+# ----------------------------------------------------------------------------- autograd misuse
+def test_backward_non_scalar_without_gradient():
+    x = mt.tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 2
+    with pytest.raises(ValueError, match=esc("backward: grad can be implicit only for a scalar output, got shape "
+                                             "(2, 3)")):
+        y.backward()
+    with pytest.raises(ValueError, match=esc("backward: gradient shape (3, 2) does not match output shape (2, 3)")):
+        y.backward(np.ones((3, 2)))
+    assert x.grad is None
+    y.backward(np.ones((2, 3)))  # the graph is still usable after the failed calls
+    np.testing.assert_array_equal(x.grad, 2 * np.ones((2, 3)))
+
+
+def test_backward_on_tensor_without_grad():
+    with pytest.raises(RuntimeError, match="backward: the tensor does not require grad"):
+        (mt.tensor([1.0]) * 2).sum().backward()
+
+
+# ----------------------------------------------------------------------------- state dicts
+def two_layer():
+    mt.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+
+
+def snapshot(model):
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def assert_unchanged(model, before):
+    after = snapshot(model)
+    assert after.keys() == before.keys()
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k], err_msg=k)
+
+
+def fresh_state(model):
+    return {k: np.full(v.shape, 7.0) for k, v in snapshot(model).items()}
+
+
+def test_load_state_dict_missing_keys_changes_nothing():
+    model = two_layer()
+    before = snapshot(model)
+    state = fresh_state(model)
+    del state["1.running_var"], state["0.bias"]
+    with pytest.raises(ValueError, match=esc("load_state_dict into Sequential: missing keys ['0.bias', "
+                                             "'1.running_var'], unexpected keys []")):
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+
+
+def test_load_state_dict_extra_keys_changes_nothing():
+    model = two_layer()
+    before = snapshot(model)
+    state = fresh_state(model)
+    state["2.weight"] = np.ones(3)
+    with pytest.raises(ValueError, match=esc("missing keys [], unexpected keys ['2.weight']")):
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+
+
+def test_load_state_dict_wrong_shape_changes_nothing():
+    model = two_layer()
+    before = snapshot(model)
+    state = fresh_state(model)
+    state["1.running_mean"] = np.ones(5)  # after several good entries
+    with pytest.raises(ValueError, match=esc("load_state_dict into Sequential: '1.running_mean' has shape (5,) in "
+                                             "the state dict but (4,) in the module")):
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+
+
+def test_load_state_dict_non_strict_reports_keys():
+    model = two_layer()
+    state = fresh_state(model)
+    del state["0.bias"]
+    state["extra"] = np.ones(2)
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["0.bias"] and result.unexpected_keys == ["extra"]
+    np.testing.assert_array_equal(model[0].weight.numpy(), 7.0)
+    assert not np.all(model[0].bias.numpy() == 7.0)
+
+
+def test_optimizer_load_state_dict_mismatch():
+    a = nn.Linear(2, 2)
+    opt = mt.optim.SGD(a.parameters(), lr=0.1, momentum=0.9)
+    other = mt.optim.SGD([a.weight], lr=0.1)
+    with pytest.raises(ValueError, match=esc("SGD.load_state_dict: the saved groups [1] do not match this "
+                                             "optimizer's [2] parameters per group")):
+        opt.load_state_dict(other.state_dict())
+
+
+# ----------------------------------------------------------------------------- optimizers and containers
+def test_optimizer_and_scheduler_arguments():
+    params = list(nn.Linear(2, 2).parameters())
+    with pytest.raises(ValueError, match="SGD: invalid learning rate -0.1"):
+        mt.optim.SGD(params, lr=-0.1)
+    with pytest.raises(ValueError, match="SGD: nesterov momentum needs momentum > 0 and dampening = 0"):
+        mt.optim.SGD(params, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match="SGD: got an empty parameter list"):
+        mt.optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="SGD: parameters must be Tensors, got ndarray"):
+        mt.optim.SGD([np.zeros(2)], lr=0.1)
+    with pytest.raises(ValueError, match="StepLR: step_size must be positive, got 0"):
+        StepLR(mt.optim.SGD(params, lr=0.1), step_size=0)
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(TypeError, match="Sequential: argument 1 is a function, not a Module"):
+        nn.Sequential(nn.ReLU(), F.relu)
+
+
+# ----------------------------------------------------------------------------- files
+def test_load_missing_file(tmp_path):
+    path = tmp_path / "nope.ckpt"
+    with pytest.raises(FileNotFoundError, match=f"load: no such file {esc(str(path))}"):
+        mt.load(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, not a checkpoint", b"PK\x03\x04 truncated zip"],
+                         ids=["empty", "text", "truncated-zip"])
+def test_load_corrupt_file(tmp_path, content):
+    path = tmp_path / "bad.ckpt"
+    path.write_bytes(content)
+    with pytest.raises(mt.SerializationError, match=f"load: {esc(str(path))} is damaged or not a minitorch "
+                                                    "checkpoint"):
+        mt.load(path)
+    assert issubclass(mt.SerializationError, ValueError)
+
+
+def test_load_truncated_checkpoint(tmp_path):
+    path = tmp_path / "model.ckpt"
+    mt.save({"w": mt.tensor(np.arange(1000.0))}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(mt.SerializationError, match="is damaged or not a minitorch checkpoint"):
+        mt.load(path)
+
+
+def test_load_npz_that_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, a=np.arange(3))
+    with pytest.raises(mt.SerializationError, match=f"load: {esc(str(path))} is an .npz file but not a minitorch "
+                                                    "checkpoint"):
+        mt.load(path)
+
+
+def test_load_npy_file_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "array.npy"
+    np.save(path, np.arange(3))
+    with pytest.raises(mt.SerializationError, match="not a minitorch checkpoint"):
+        mt.load(path)
+
+
+def test_save_unsupported_object_leaves_no_file(tmp_path):
+    path = tmp_path / "x.ckpt"
+    with pytest.raises(TypeError, match="save: cannot store an object of type object"):
+        mt.save({"a": object()}, path)
+    with pytest.raises(TypeError, match="save: dict keys must be str or int, got tuple"):
+        mt.save({(1, 2): 3}, path)
+    assert os.listdir(tmp_path) == []

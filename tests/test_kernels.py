@@ -1,0 +1,229 @@
+"""The numba CPU kernels (minitorch/kernels/cpu.py) against the plain-NumPy references (kernels/reference.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minitorch import kernels
+from minitorch.kernels import cpu, reference
+
+DTYPES = [np.float32, np.float64]
+
+
+def random_conv_geometry(rng):
+    """A random (shape, kernel, stride, padding) with at least one output position."""
+    while True:
+        N, C = rng.integers(1, 4), rng.integers(1, 4)
+        H, W = rng.integers(1, 10), rng.integers(1, 10)
+        k = int(rng.integers(1, 6))
+        s = int(rng.integers(1, 4))
+        p = int(rng.integers(0, 3))
+        if (H + 2 * p - k) // s + 1 > 0 and (W + 2 * p - k) // s + 1 > 0 and H + 2 * p >= k and W + 2 * p >= k:
+            return (int(N), int(C), int(H), int(W)), k, s, p
+
+
+def random_pool_geometry(rng):
+    while True:
+        shape, k, s, p = random_conv_geometry(rng)
+        p = min(p, k // 2)  # max_pool2d allows padding up to half the kernel
+        if (shape[2] + 2 * p - k) // s + 1 > 0 and (shape[3] + 2 * p - k) // s + 1 > 0:
+            return shape, k, s, p
+
+
+def out_size(n, k, s, p):
+    return (n + 2 * p - k) // s + 1
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("seed", range(12))
+def test_im2col_matches_reference(seed, dtype):
+    rng = np.random.default_rng(seed)
+    shape, k, s, p = random_conv_geometry(rng)
+    x = rng.standard_normal(shape).astype(dtype)
+    got, want = cpu.im2col(x, k, k, s, p), reference.im2col(x, k, k, s, p)
+    N, C, H, W = shape
+    assert want.shape == (C * k * k, N * out_size(H, k, s, p) * out_size(W, k, s, p))
+    assert got.dtype == want.dtype == dtype
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(cpu.im2col_strided(x, k, k, s, p), want)  # the one dispatch uses
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("seed", range(12))
+def test_col2im_matches_reference_and_is_adjoint_of_im2col(seed, dtype):
+    rng = np.random.default_rng(100 + seed)
+    shape, k, s, p = random_conv_geometry(rng)
+    N, C, H, W = shape
+    cols = rng.standard_normal((C * k * k, N * out_size(H, k, s, p) * out_size(W, k, s, p))).astype(dtype)
+    got, want = cpu.col2im(cols, shape, k, k, s, p), reference.col2im(cols, shape, k, k, s, p)
+    assert got.shape == want.shape == shape
+    assert got.dtype == want.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12  # overlapping windows add in different orders
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    # <im2col(x), cols> == <x, col2im(cols)>
+    x = rng.standard_normal(shape)
+    lhs = float((reference.im2col(x, k, k, s, p) * cols.astype(np.float64)).sum())
+    rhs = float((x * cpu.col2im(cols.astype(np.float64), shape, k, k, s, p)).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-10, abs=1e-10)
+
+
+def test_im2col_known_values():
+    x = np.arange(2 * 3 * 3, dtype=np.float64).reshape(1, 2, 3, 3)
+    cols = cpu.im2col(x, 2, 2, 1, 0)
+    # row (c=0, i=0, j=0): top-left of each 2x2 window; column order (n, oh, ow)
+    np.testing.assert_array_equal(cols[0], [0, 1, 3, 4])
+    np.testing.assert_array_equal(cols[3], [4, 5, 7, 8])  # (c=0, i=1, j=1)
+    np.testing.assert_array_equal(cols[4], [9, 10, 12, 13])  # (c=1, i=0, j=0)
+    padded = cpu.im2col(x, 3, 3, 2, 1)
+    assert padded.shape == (18, 4)
+    np.testing.assert_array_equal(padded[0], [0, 0, 0, 4])  # (0,0) is padding in three windows
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("seed", range(15))
+def test_max_pool_forward_matches_reference(seed, dtype):
+    rng = np.random.default_rng(200 + seed)
+    shape, k, s, p = random_pool_geometry(rng)
+    x = rng.standard_normal(shape).astype(dtype)
+    out, arg = cpu.max_pool_forward(x, k, s, p)
+    rout, rarg = reference.max_pool_forward(x, k, s, p)
+    N, C, H, W = shape
+    assert out.shape == (N, C, out_size(H, k, s, p), out_size(W, k, s, p))
+    assert out.dtype == rout.dtype == dtype
+    assert arg.dtype == rarg.dtype == np.int64
+    np.testing.assert_array_equal(out, rout)
+    np.testing.assert_array_equal(arg, rarg)
+    # the index really points at the maximum, inside the input
+    assert ((arg >= 0) & (arg < H * W)).all()
+    np.testing.assert_array_equal(np.take_along_axis(x.reshape(N, C, -1), arg.reshape(N, C, -1), 2),
+                                  out.reshape(N, C, -1))
+
+
+def brute_force_first_max(x, k, s, p):
+    N, C, H, W = x.shape
+    Ho, Wo = out_size(H, k, s, p), out_size(W, k, s, p)
+    out = np.empty((N, C, Ho, Wo), x.dtype)
+    arg = np.empty((N, C, Ho, Wo), np.int64)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                for ow in range(Wo):
+                    best, where = None, None
+                    for i in range(k):
+                        for j in range(k):
+                            h, w = oh * s - p + i, ow * s - p + j
+                            if 0 <= h < H and 0 <= w < W and (best is None or x[n, c, h, w] > best):
+                                best, where = x[n, c, h, w], h * W + w
+                    out[n, c, oh, ow], arg[n, c, oh, ow] = best, where
+    return out, arg
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("k,s,p", [(2, 2, 0), (3, 1, 1), (3, 2, 1), (2, 1, 1), (3, 3, 0)], ids=str)
+def test_max_pool_ties_pick_first_maximum(k, s, p, dtype):
+    rng = np.random.default_rng(k * 100 + s * 10 + p)
+    x = rng.integers(0, 3, (2, 2, 6, 7)).astype(dtype)  # many ties
+    x[0, 0] = 1  # a constant plane: every window a full tie
+    want_out, want_arg = brute_force_first_max(x, k, s, p)
+    for impl in (cpu, reference):
+        out, arg = impl.max_pool_forward(x, k, s, p)
+        np.testing.assert_array_equal(out, want_out, err_msg=impl.__name__)
+        np.testing.assert_array_equal(arg, want_arg, err_msg=impl.__name__)
+
+
+def test_max_pool_negative_inputs_with_padding_never_pick_padding():
+    x = -np.arange(1, 1 + 2 * 5 * 5, dtype=np.float64).reshape(1, 2, 5, 5)  # all negative: padding 0 is not -inf
+    for impl in (cpu, reference):
+        out, arg = impl.max_pool_forward(x, 3, 2, 1)
+        np.testing.assert_array_equal(out[0, 0, 0], [-1, -2, -4])
+        assert (arg >= 0).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("seed", range(12))
+def test_max_pool_backward_matches_reference(seed, dtype):
+    rng = np.random.default_rng(300 + seed)
+    shape, k, s, p = random_pool_geometry(rng)
+    x = rng.integers(0, 4, shape).astype(dtype) if seed % 3 == 0 else rng.standard_normal(shape).astype(dtype)
+    _, arg = cpu.max_pool_forward(x, k, s, p)
+    grad = rng.standard_normal(arg.shape).astype(dtype)
+    got, want = cpu.max_pool_backward(grad, arg, shape), reference.max_pool_backward(grad, arg, shape)
+    assert got.dtype == want.dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-12  # overlapping windows (s < k) add in different orders
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    # every output's gradient lands somewhere, exactly once
+    np.testing.assert_allclose(got.sum(), grad.astype(np.float64).sum(), rtol=1e-5, atol=1e-5)
+
+
+def test_max_pool_backward_overlapping_windows_accumulate():
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 5.0  # the centre is the max of all four 2x2 windows (stride 1)
+    out, arg = cpu.max_pool_forward(x, 2, 1, 0)
+    assert (arg == 4).all()
+    g = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    for impl in (cpu, reference):
+        gx = impl.max_pool_backward(g, arg, x.shape)
+        assert gx[0, 0, 1, 1] == 10.0 and gx.sum() == 10.0
+
+
+def test_dispatch_uses_cpu_kernels_for_numpy(monkeypatch):
+    """minitorch.kernels routes NumPy arrays to the numba kernels (the ones compared above)."""
+    calls = []
+    real = kernels._cpu_kernels()
+
+    class Spy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(kernels, "_cpu_kernels", lambda: Spy())
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    out, arg = kernels.max_pool_forward(x, 2, 2, 0)
+    kernels.max_pool_backward(out, arg, x.shape)
+    kernels.col2im(kernels.im2col(x, 2, 2, 1, 0), x.shape, 2, 2, 1, 0)
+    assert calls == ["max_pool_forward", "max_pool_backward", "im2col_strided", "col2im"]
+
+
+def test_max_pool_all_minus_inf_window_with_padding():
+    x = np.full((1, 1, 3, 3), -np.inf)
+    _, want = cpu.max_pool_forward(x, 3, 2, 1)
+    np.testing.assert_array_equal(want, [[[[0, 1], [3, 4]]]])
+    _, got = reference.max_pool_forward(x, 3, 2, 1)
+    np.testing.assert_array_equal(got, want)
+
+
+# ----------------------------------------------------------------------------- batch-norm kernels (if present)
+def _bn_kernels():
+    if not (hasattr(cpu, "batch_norm_forward") and hasattr(reference, "batch_norm_forward")):
+        pytest.skip("this build has no batch-norm kernels")
+    return cpu, reference
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("training,running", [(True, True), (True, False), (False, True)],
+                         ids=["train", "train-no-running", "eval"])
+@pytest.mark.parametrize("seed", range(4))
+def test_batch_norm_kernels_match_reference(seed, training, running, dtype):
+    impl, ref = _bn_kernels()
+    rng = np.random.default_rng(400 + seed)
+    N, C, L = int(rng.integers(2, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 7))
+    x = (rng.standard_normal((N, C, L)) * rng.uniform(0.5, 3, (1, C, 1)) + 1).astype(dtype)
+    w, b = rng.uniform(0.5, 1.5, C).astype(dtype), rng.standard_normal(C).astype(dtype)
+    rm0, rv0 = rng.standard_normal(C).astype(dtype), rng.uniform(0.5, 2, C).astype(dtype)
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+    results = []
+    for k in (impl, ref):
+        rm, rv = (rm0.copy(), rv0.copy()) if running else (None, None)
+        out, xhat, scale = k.batch_norm_forward(x, w, b, rm, rv, training, 0.1, 1e-5)
+        g = np.random.default_rng(seed).standard_normal(x.shape).astype(dtype)
+        gx, gw, gb = k.batch_norm_backward(g, xhat, scale, training)
+        assert out.dtype == gx.dtype == dtype
+        results.append((out, xhat, scale, gx, gw, gb, rm, rv))
+    names = ["out", "xhat", "scale", "grad_x", "grad_weight", "grad_bias", "running_mean", "running_var"]
+    for name, a, r in zip(names, *results):
+        if r is None:
+            assert a is None
+            continue
+        np.testing.assert_allclose(a, r, err_msg=name, **tol)
+    if running and training:
+        assert not np.allclose(results[1][6], rm0)  # the statistics were updated

@@ -1,0 +1,230 @@
+"""Module API: registration order and names, children, modes, zero_grad, state dicts, dtype conversion."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minitorch as mt
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from mt_core_helpers import coolnet
+
+COOLNET_PARAM_NAMES = [
+    "0.weight", "0.bias", "1.weight", "1.bias", "4.weight", "4.bias", "5.weight", "5.bias",
+    "9.weight", "9.bias", "10.weight", "10.bias", "12.weight", "12.bias", "13.weight", "13.bias",
+    "15.weight", "15.bias",
+]
+COOLNET_BUFFERS = [f"{i}.{b}" for i in (1, 5, 10, 13) for b in ("running_mean", "running_var", "num_batches_tracked")]
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+        self.bn = nn.BatchNorm2d(2)
+        self.scale = nn.Parameter(mt.ones(2))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = Block()
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(8, 3))
+        self.register_buffer("steps", mt.tensor(np.array(0)))
+
+    def forward(self, x):
+        x = self.block.bn(self.block.conv(x)) * self.block.scale.reshape(1, 2, 1, 1)
+        return self.head(F.max_pool2d(x.relu(), 2))
+
+
+def test_coolnet_parameter_names_order_and_shapes(seeded):
+    net = coolnet()
+    names = [n for n, _ in net.named_parameters()]
+    assert names == COOLNET_PARAM_NAMES
+    shapes = [p.shape for p in net.parameters()]
+    assert shapes[:2] == [(6, 3, 5, 5), (6,)] and shapes[8] == (120, 400) and shapes[-2:] == [(10, 84), (10,)]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in net.parameters())
+    assert sum(p.numel() for p in net.parameters()) == 62458
+    assert [n for n, _ in net.named_buffers()] == COOLNET_BUFFERS
+
+
+def test_nested_names_children_and_modules():
+    net = Net()
+    # torch's order (checked against torch 2.13): a module's own parameters, then its children's
+    assert [n for n, _ in net.named_parameters()] == [
+        "block.scale", "block.conv.weight", "block.conv.bias", "block.bn.weight", "block.bn.bias",
+        "head.1.weight", "head.1.bias"]
+    assert [n for n, _ in net.named_children()] == ["block", "head"]
+    assert list(net.children()) == [net.block, net.head]
+    assert [n for n, _ in net.named_modules()] == ["", "block", "block.conv", "block.bn", "head", "head.0",
+                                                   "head.1"]
+    assert [n for n, _ in net.named_buffers()] == [
+        "steps", "block.bn.running_mean", "block.bn.running_var", "block.bn.num_batches_tracked"]
+    assert [n for n, _ in net.named_parameters(recurse=False)] == []
+    assert len(list(net.block.parameters(recurse=False))) == 1
+
+
+def test_shared_parameter_listed_once():
+    a = nn.Linear(3, 3)
+    net = nn.Sequential(a, nn.ReLU(), a)
+    assert [n for n, _ in net.named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_reassigning_a_parameter_attribute():
+    layer = nn.Linear(2, 2)
+    layer.bias = None
+    assert [n for n, _ in layer.named_parameters()] == ["weight"]
+    layer.bias = nn.Parameter(mt.zeros(2))
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+    layer.weight = mt.ones(2, 2)  # a plain tensor is not a parameter
+    assert [n for n, _ in layer.named_parameters()] == ["bias"]
+
+
+def test_module_needs_super_init():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.w = nn.Parameter(mt.zeros(1))
+
+    with pytest.raises(AttributeError, match=r"Broken: call super\(\).__init__\(\) before assigning"):
+        Broken()
+
+
+def test_train_eval_propagate_and_change_batchnorm(rng, float64):
+    net = Net()
+    assert all(m.training for m in net.modules())
+    assert net.eval() is net
+    assert not any(m.training for m in net.modules())
+    net.train()
+    assert all(m.training for m in net.modules())
+    net.block.train(False)
+    assert not net.block.bn.training and net.head.training and net.training
+    x = mt.tensor(rng.standard_normal((4, 1, 4, 4)) * 3 + 2)
+    net.train()
+    train_out = net(x).numpy()
+    assert int(net.block.bn.num_batches_tracked.item()) == 1
+    net.eval()
+    eval_out = net(x).numpy()
+    assert int(net.block.bn.num_batches_tracked.item()) == 1  # eval does not count batches
+    assert not np.allclose(train_out, eval_out)  # eval uses the running statistics
+
+
+def test_zero_grad(rng):
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    out = net(mt.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
+    out.backward(rng.standard_normal((5, 2)).astype(np.float32))
+    assert all(p.grad is not None and np.any(p.grad != 0) for p in net.parameters())
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and np.all(p.grad == 0) for p in net.parameters())
+    net.zero_grad()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_state_dict_keys_values_and_sharing(seeded):
+    net = coolnet()
+    state = net.state_dict()
+    assert set(state) == set(COOLNET_PARAM_NAMES) | set(COOLNET_BUFFERS)
+    assert [k for k in state if k in COOLNET_PARAM_NAMES] == COOLNET_PARAM_NAMES
+    assert state["1.num_batches_tracked"].dtype == np.int64 and state["1.num_batches_tracked"].shape == ()
+    np.testing.assert_array_equal(state["10.running_var"].numpy(), np.ones(120, np.float32))
+    assert not state["0.weight"].requires_grad
+    assert np.shares_memory(state["0.weight"].data, net[0].weight.data)  # like torch: no copy
+
+
+def test_load_state_dict_round_trip(rng, float64):
+    mt.manual_seed(1)
+    a = Net()
+    a(mt.tensor(rng.standard_normal((3, 1, 4, 4))))  # move the running statistics
+    mt.manual_seed(2)
+    b = Net()
+    x = mt.tensor(rng.standard_normal((3, 1, 4, 4)))
+    a.eval(), b.eval()
+    assert not np.allclose(a(x).numpy(), b(x).numpy())
+    saved = {k: v.numpy().copy() for k, v in a.state_dict().items()}
+    result = b.load_state_dict(a.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(a(x).numpy(), b(x).numpy())
+    for k, v in b.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), saved[k], err_msg=k)
+        assert not np.shares_memory(v.data, a.state_dict()[k].data), k  # copied in, not aliased
+    # plain arrays work too, and parameters stay Parameters of the same identity
+    weight = b.block.conv.weight
+    b.load_state_dict({k: v * 0 + 1 for k, v in saved.items()})
+    assert b.block.conv.weight is weight and np.all(weight.numpy() == 1)
+
+
+def test_module_to_float64_converts_parameters_and_buffers(rng):
+    net = Net()
+    out = net(mt.tensor(rng.standard_normal((2, 1, 4, 4)).astype(np.float32)))
+    out.sum().backward()
+    assert net.to(np.float64) is net
+    for name, p in net.named_parameters():
+        assert p.dtype == np.float64 and p.grad.dtype == np.float64, name
+        assert isinstance(p, nn.Parameter) and p.requires_grad
+    buffers = dict(net.named_buffers())
+    assert buffers["block.bn.running_mean"].dtype == np.float64
+    assert buffers["block.bn.running_var"].dtype == np.float64
+    assert buffers["block.bn.num_batches_tracked"].dtype == np.int64  # integers stay integers
+    assert buffers["steps"].dtype == np.int64
+    assert net(mt.tensor(rng.standard_normal((2, 1, 4, 4)))).dtype == np.float64
+    net.float()
+    assert all(p.dtype == np.float32 for p in net.parameters())
+
+
+def test_default_dtype_float64_builds_float64_layers(float64):
+    assert mt.get_default_dtype() == np.float64
+    for layer in (nn.Linear(2, 3), nn.Conv2d(1, 2, 3), nn.BatchNorm1d(3), nn.BatchNorm2d(2)):
+        for name, t in list(layer.named_parameters()) + list(layer.named_buffers()):
+            expected = np.int64 if name == "num_batches_tracked" else np.float64
+            assert t.dtype == expected, (type(layer).__name__, name)
+    assert mt.randn(2).dtype == np.float64 and mt.zeros(2).dtype == np.float64
+
+
+def test_default_dtype_float32_builds_float32_layers():
+    assert mt.get_default_dtype() == np.float32
+    assert all(p.dtype == np.float32 for p in coolnet().parameters())
+
+
+def test_sequential_indexing_and_iteration():
+    layers = [nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]
+    seq = nn.Sequential(*layers)
+    assert len(seq) == 3
+    assert seq[0] is layers[0] and seq[-1] is layers[2] and seq[1] is layers[1]
+    assert list(seq) == layers
+    with pytest.raises(IndexError):
+        seq[3]
+    seq.append(nn.Sigmoid())
+    assert len(seq) == 4 and isinstance(seq[3], nn.Sigmoid)
+    assert [n for n, _ in seq.named_children()] == ["0", "1", "2", "3"]
+    out = seq(mt.tensor(np.ones((5, 2), np.float32)))
+    assert out.shape == (5, 1) and np.all((out.numpy() > 0) & (out.numpy() < 1))
+
+
+def test_module_requires_grad_toggle():
+    net = nn.Linear(2, 2)
+    net.requires_grad_(False)
+    assert not any(p.requires_grad for p in net.parameters())
+    out = net(mt.tensor(np.ones((1, 2), np.float32)))
+    assert not out.requires_grad
+
+
+def test_batchnorm_without_affine_or_running_stats(rng):
+    bn = nn.BatchNorm1d(3, affine=False, track_running_stats=False)
+    assert list(bn.parameters()) == [] and list(bn.buffers()) == []
+    bn.eval()  # no running statistics: batch statistics even in eval mode, as in torch
+    out = bn(mt.tensor(rng.standard_normal((6, 3)) * 4 + 1))
+    np.testing.assert_allclose(out.numpy().mean(0), 0, atol=1e-6)
+
+
+def test_repr_mentions_layers():
+    text = repr(coolnet())
+    assert text.startswith("Sequential(") and "(0): Conv2d(3, 6, kernel_size=(5, 5)" in text
+    assert "(9): Linear(in_features=400, out_features=120, bias=True)" in text
+    assert "MaxPool2d(kernel_size=2, stride=2, padding=0)" in text
+
+
+def test_state_dict_key_order_matches_torch():
+    # torch 2.13's order for Net (printed by torch.nn with the same definitions)
+    assert list(Net().state_dict()) == [
+        "steps", "block.scale", "block.conv.weight", "block.conv.bias", "block.bn.weight", "block.bn.bias",
+        "block.bn.running_mean", "block.bn.running_var", "block.bn.num_batches_tracked", "head.1.weight",
+        "head.1.bias"]

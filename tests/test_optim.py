@@ -1,0 +1,238 @@
+"""SGD and StepLR against torch.optim (stored trajectories, and live when torch is importable)."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import minitorch as mt
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.optim.lr_scheduler import StepLR
+from mt_core_helpers import TOL, assert_close, make_references, reference
+
+MR = make_references()
+OPTIM = reference("optim")
+CONFIGS = MR.from_json_array(OPTIM["configs"])
+
+
+def run_mt_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64) -> dict[str, np.ndarray]:
+    """minitorch's counterpart of make_references.run_torch_sgd."""
+    net = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).to(dtype)
+    for name, p in net.named_parameters():
+        p.data[...] = case[name].astype(dtype)
+    opt = mt.optim.SGD(net.parameters(), **MR.sgd_kwargs(config))
+    sched = StepLR(opt, step_size=config["step_size"], gamma=config["gamma"]) if "step_size" in config else None
+    traj = {name: [] for name, _ in MR.MLP_PARAMS}
+    lrs, losses = [], []
+    for step in range(MR.SGD_STEPS):
+        out = net(mt.tensor(case["x"][step].astype(dtype)))
+        per_sample = F.cross_entropy(out, mt.tensor(case["y"][step]), reduction="none")
+        loss = (per_sample * mt.tensor(case["upstream"][step].astype(dtype))).sum()
+        opt.zero_grad()
+        loss.backward()
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        if sched is not None:
+            sched.step()
+        losses.append(loss.item())
+        for name, p in net.named_parameters():
+            traj[name].append(p.numpy().copy())
+    res = {f"param.{k}": np.stack(v) for k, v in traj.items()}
+    res["lr"] = np.array(lrs)
+    res["loss"] = np.array(losses)
+    for name, b in net.named_buffers():
+        res[f"after.{name}"] = b.numpy().copy()
+    return res
+
+
+def compare_runs(actual, expected, dtype, label):
+    assert set(actual) == set(expected), label
+    tol = TOL[np.dtype(dtype)]
+    for key in sorted(expected):
+        if key.startswith("param."):  # step by step
+            for step, (a, b) in enumerate(zip(actual[key], expected[key])):
+                assert_close(a, b, tol, f"{label}: {key} after step {step + 1}")
+        elif expected[key].dtype.kind in "iu":
+            np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{label}: {key}")
+        else:
+            assert_close(actual[key], expected[key], tol, f"{label}: {key}")
+
+
+def stored_case():
+    return {k[3:]: v for k, v in OPTIM.items() if k.startswith("in:")}
+
+
+def stored_expected(name):
+    return {k.split(":", 1)[1]: v for k, v in OPTIM.items() if k.startswith(f"{name}:")}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("config", CONFIGS["sgd"], ids=[c["name"] for c in CONFIGS["sgd"]])
+def test_sgd_trajectory_matches_stored_torch(config, dtype):
+    """Ten steps; float32 runs are compared with torch's float64 trajectory at 1e-4."""
+    compare_runs(run_mt_sgd(stored_case(), config, dtype), stored_expected(config["name"]), dtype, config["name"])
+
+
+def test_stored_sgd_configs_are_distinct():
+    """The four configurations really lead to different trajectories (each option has an effect)."""
+    finals = [stored_expected(c["name"])["param.0.weight"][-1] for c in CONFIGS["sgd"]]
+    for i in range(len(finals)):
+        for j in range(i):
+            assert np.abs(finals[i] - finals[j]).max() > 1e-3
+    lrs = stored_expected("momentum_wd_steplr")["lr"]
+    np.testing.assert_allclose(lrs, 0.2 * 0.5 ** (np.arange(10) // 3))
+
+
+def test_steplr_matches_stored_torch():
+    case = CONFIGS["steplr"]
+    params = [nn.Parameter(mt.zeros(2)), nn.Parameter(mt.zeros(3))]
+    opt = mt.optim.SGD([{"params": [params[0]], "lr": case["lrs"][0]},
+                        {"params": [params[1]], "lr": case["lrs"][1]}], lr=case["lrs"][0])
+    sched = StepLR(opt, step_size=case["step_size"], gamma=case["gamma"])
+    rows = [[g["lr"] for g in opt.param_groups]]
+    for _ in range(case["epochs"]):
+        opt.step()
+        sched.step()
+        rows.append([g["lr"] for g in opt.param_groups])
+        assert sched.get_last_lr() == rows[-1]
+    np.testing.assert_allclose(np.array(rows), OPTIM["steplr:lrs"], rtol=1e-12, atol=0)
+
+
+# ----------------------------------------------------------------------------- live
+@pytest.fixture(scope="module")
+def torch():
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    return torch
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("config", MR.SGD_CONFIGS, ids=[c["name"] for c in MR.SGD_CONFIGS])
+def test_sgd_trajectory_matches_torch_live(config, dtype, torch):
+    case = MR.sgd_case(int(os.environ.get("MINITORCH_TEST_SEED", "31337")))
+    compare_runs(run_mt_sgd(case, config, dtype), MR.run_torch_sgd(case, config, dtype), dtype,
+                 f"{config['name']} live")
+
+
+@pytest.mark.parametrize("step_size,gamma,epochs", [(1, 0.9, 8), (4, 0.1, 13), (5, 0.5, 5)])
+def test_steplr_matches_torch_live(step_size, gamma, epochs, torch):
+    case = dict(lrs=[0.5, 0.07], step_size=step_size, gamma=gamma, epochs=epochs)
+    expected = MR.run_torch_steplr(case)
+    opt = mt.optim.SGD([{"params": [nn.Parameter(mt.zeros(1))], "lr": 0.5},
+                        {"params": [nn.Parameter(mt.zeros(1))], "lr": 0.07}], lr=0.5)
+    sched = StepLR(opt, step_size=step_size, gamma=gamma)
+    rows = [[g["lr"] for g in opt.param_groups]]
+    for _ in range(epochs):
+        sched.step()
+        rows.append([g["lr"] for g in opt.param_groups])
+    np.testing.assert_allclose(np.array(rows), expected, rtol=1e-12, atol=0)
+
+
+# ----------------------------------------------------------------------------- unit behaviour
+def param(values):
+    return nn.Parameter(mt.tensor(np.asarray(values, dtype=np.float64)))
+
+
+def test_sgd_update_rule_by_hand():
+    p = param([1.0, -2.0])
+    opt = mt.optim.SGD([p], lr=0.1, momentum=0.5, dampening=0.2, weight_decay=0.1)
+    grads = [np.array([0.5, 1.0]), np.array([-1.0, 2.0])]
+    expected, buf = np.array([1.0, -2.0]), None
+    for g in grads:
+        p.grad = g.copy()
+        opt.step()
+        d = g + 0.1 * expected
+        buf = d.copy() if buf is None else 0.5 * buf + 0.8 * d  # no dampening on the first step
+        expected = expected - 0.1 * buf
+        np.testing.assert_allclose(p.numpy(), expected, rtol=1e-14)
+
+
+def test_sgd_nesterov_by_hand():
+    p = param([1.0])
+    opt = mt.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+    p.grad = np.array([1.0])
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 * (1 + 0.9 * 1)])
+    p.grad = np.array([2.0])
+    opt.step()  # buf = 0.9 + 2 = 2.9; step = 2 + 0.9 * 2.9
+    np.testing.assert_allclose(p.numpy(), [0.81 - 0.1 * (2 + 0.9 * 2.9)])
+
+
+def test_sgd_skips_parameters_without_grad_and_does_not_touch_grads():
+    a, b = param([1.0, 2.0]), param([3.0])
+    opt = mt.optim.SGD([a, b], lr=1.0, weight_decay=0.5, momentum=0.9)
+    g = np.array([0.1, 0.2])
+    a.grad = g
+    opt.step()
+    np.testing.assert_allclose(a.numpy(), [1.0 - 0.6, 2.0 - 1.2])
+    np.testing.assert_array_equal(b.numpy(), [3.0])
+    np.testing.assert_array_equal(g, [0.1, 0.2])  # the gradient array is not modified in place
+
+
+def test_param_group_hyperparameters_are_read_each_step():
+    p = param([1.0])
+    opt = mt.optim.SGD([p], lr=0.1)
+    p.grad = np.array([1.0])
+    opt.step()
+    opt.param_groups[0]["lr"] = 0.5
+    opt.step()
+    np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 - 0.5])
+
+
+def test_optimizer_zero_grad():
+    a, b = param([1.0]), param([2.0])
+    opt = mt.optim.SGD([a, b], lr=0.1)
+    a.grad, b.grad = np.array([3.0]), np.array([4.0])
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(a.grad, [0.0])
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+
+
+def test_optimizer_state_dict_round_trip_continues_the_same_trajectory(tmp_path, rng):
+    def make():
+        mt.manual_seed(5)
+        net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).double()
+        return net, mt.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3, nesterov=True)
+
+    xs = [mt.tensor(rng.standard_normal((5, 3))) for _ in range(6)]
+
+    def step(net, opt, x):
+        opt.zero_grad()
+        (net(x) ** 2).mean().backward()
+        opt.step()
+
+    net, opt = make()
+    for x in xs[:3]:
+        step(net, opt, x)
+    state = opt.state_dict()
+    assert sorted(state["state"]) == [0, 1, 2, 3]
+    assert state["param_groups"][0]["params"] == [0, 1, 2, 3] and state["param_groups"][0]["nesterov"] is True
+    mt.save({"model": net.state_dict(), "opt": state}, tmp_path / "ckpt")
+    for x in xs[3:]:
+        step(net, opt, x)
+
+    net2, opt2 = make()
+    loaded = mt.load(tmp_path / "ckpt")
+    net2.load_state_dict(loaded["model"])
+    opt2.load_state_dict(loaded["opt"])
+    for x in xs[3:]:
+        step(net2, opt2, x)
+    for (name, p), p2 in zip(net.named_parameters(), net2.parameters()):
+        np.testing.assert_array_equal(p.numpy(), p2.numpy(), err_msg=name)
+
+
+def test_steplr_state_dict_round_trip():
+    opt = mt.optim.SGD([param([0.0])], lr=1.0)
+    sched = StepLR(opt, step_size=2, gamma=0.5)
+    for _ in range(3):
+        sched.step()
+    state = sched.state_dict()
+    assert "optimizer" not in state and state["last_epoch"] == 3
+    opt2 = mt.optim.SGD([param([0.0])], lr=1.0)
+    sched2 = StepLR(opt2, step_size=2, gamma=0.5)
+    sched2.load_state_dict(state)
+    sched.step(), sched2.step()
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.25
