@@ -71,15 +71,22 @@ def default_device() -> str:
     return os.environ.get("MINITORCH_DEVICE", "cpu").split(":", 1)[0] or "cpu"
 
 
+def is_device_array(array: Any) -> bool:
+    """True for a CuPy array (checked without importing CuPy)."""
+    return type(array).__module__.partition(".")[0] == "cupy"
+
+
 def get_array_module(array: Any) -> ModuleType:
     """numpy for host arrays and scalars, cupy for device arrays."""
+    if isinstance(array, np.ndarray):
+        return np
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
-    return np
+    return _load_cupy() if is_device_array(array) else np
 
 
 def device_of(array: Any) -> str:
-    return "cuda" if _cupy is not None and isinstance(array, _cupy.ndarray) else "cpu"
+    return "cpu" if isinstance(array, np.ndarray) else ("cuda" if is_device_array(array) else "cpu")
 
 
 def to_device(array: Any, device: str) -> Any:

@@ -19,6 +19,7 @@ from minitorch.backend import (
     device_of,
     get_array_module,
     get_default_dtype,
+    is_device_array,
     to_device,
     to_numpy,
 )
@@ -37,7 +38,7 @@ class Tensor:
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        elif not hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray):
+        elif not isinstance(data, np.ndarray) and not is_device_array(data):
             data = _host_array(data, None)
         self.data = data
         self.grad = None

@@ -1,0 +1,265 @@
+"""CIFAR10: reading the official format, rejecting damaged or hostile files, downloading safely."""
+from __future__ import annotations
+
+import os
+import pickle
+import time
+
+import numpy as np
+import pytest
+
+from minitorch.data import CIFAR10, DatasetError, ToTensor
+from minitorch.data.cifar10 import UnsafePickleError
+from minitorch.data.download import default_root
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
+
+
+def hwc(rows: np.ndarray) -> np.ndarray:
+    """Reference conversion written out per pixel: row[c*1024 + y*32 + x] -> image[y, x, c]."""
+    out = np.empty((len(rows), 32, 32, 3), np.uint8)
+    for c in range(3):
+        for y in range(32):
+            out[:, y, :, c] = rows[:, c * 1024 + y * 32: c * 1024 + y * 32 + 32]
+    return out
+
+
+# ------------------------------------------------------------------ reading
+def test_reads_train_and_test_splits(cifar_root):
+    root, written = cifar_root
+    train, test = CIFAR10(root), CIFAR10(str(root), train=False)
+    rows = np.concatenate([written[f][0] for f in TRAIN_FILES])
+    labels = np.concatenate([written[f][1] for f in TRAIN_FILES])
+    assert train.data.shape == (100, 32, 32, 3) and train.data.dtype == np.uint8
+    assert train.data.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(train.data, hwc(rows))
+    np.testing.assert_array_equal(train.targets, labels)
+    assert train.targets.dtype == np.int64
+    assert train.classes == CLASSES
+    assert len(test) == 12
+    np.testing.assert_array_equal(test.data, hwc(written["test_batch"][0]))
+
+
+def test_getitem_and_get_batch_apply_the_transform(cifar_root):
+    root, written = cifar_root
+    ds = CIFAR10(root, transform=ToTensor())
+    image, label = ds[3]
+    assert image.shape == (3, 32, 32) and image.dtype == np.float32
+    assert isinstance(label, int) and label == written["data_batch_1"][1][3]
+    # Pixel (y=5, x=7) of the green plane sits at row offset 1024 + 5*32 + 7.
+    assert image[1, 5, 7] == pytest.approx(written["data_batch_1"][0][3, 1024 + 5 * 32 + 7] / 255)
+    images, labels = ds.get_batch(np.array([3, 0, 99]))
+    assert images.shape == (3, 3, 32, 32) and labels.dtype == np.int64
+    np.testing.assert_array_equal(images[0], image)
+    assert labels[2] == written["data_batch_5"][1][19]
+
+
+def test_root_defaults_to_env_var_then_home_cache(cifar_root, monkeypatch, tmp_path):
+    root, _ = cifar_root
+    monkeypatch.setenv("MINITORCH_DATA", str(root))
+    assert len(CIFAR10(train=False)) == 12
+    monkeypatch.delenv("MINITORCH_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_root() == str(tmp_path / "home" / ".cache" / "minitorch")
+
+
+def test_missing_dataset_says_where_it_looked_and_how_to_download(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        CIFAR10(tmp_path / "nowhere")
+    message = str(info.value)
+    assert str(tmp_path / "nowhere" / "cifar-10-batches-py") in message
+    assert "download=True" in message
+
+
+def test_missing_batch_file_is_named(cifar_root):
+    root, _ = cifar_root
+    os.remove(root / "cifar-10-batches-py" / "data_batch_3")
+    with pytest.raises(FileNotFoundError, match="data_batch_3"):
+        CIFAR10(root)
+
+
+def test_truncated_file_is_reported_with_its_name(cifar_root):
+    root, _ = cifar_root
+    path = root / "cifar-10-batches-py" / "data_batch_2"
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(DatasetError, match="data_batch_2.*truncated or corrupt"):
+        CIFAR10(root)
+
+
+def _batch(**override):
+    """A well-formed batch of 20 images, with fields replaced (or, given None, removed)."""
+    rng = np.random.default_rng(7)
+    batch = {"batch_label": b"x", "labels": [int(v) for v in rng.integers(0, 10, 20)],
+             "data": rng.integers(0, 256, (20, 3072), dtype=np.uint8)}
+    batch.update(override)
+    return {k.encode(): v for k, v in batch.items() if v is not None}
+
+
+@pytest.mark.parametrize("obj, problem", [
+    ([1, 2, 3], "expected a pickled dict"),
+    (_batch(labels=None), "missing key"),
+    (_batch(data=np.zeros((20, 3071), np.uint8)), r"shape \(N, 3072\)"),
+    (_batch(data=np.zeros((20, 3072), np.int32)), "uint8"),
+    (_batch(labels=[0] * 19), "one per image"),
+    (_batch(labels=[3] * 19 + [10]), r"labels must be in \[0, 10\)"),
+    (_batch(labels=[0] * 19 + [-1]), r"labels must be in \[0, 10\)"),
+])
+def test_malformed_batch_is_rejected(cifar_root, cifar_tools, obj, problem):
+    root, _ = cifar_root
+    cifar_tools.dump(str(root / "cifar-10-batches-py" / "data_batch_4"), obj)
+    with pytest.raises(DatasetError, match=f"data_batch_4.*{problem}"):
+        CIFAR10(root)
+
+
+def test_malformed_meta_is_rejected(cifar_root, cifar_tools):
+    root, _ = cifar_root
+    cifar_tools.dump(str(root / "cifar-10-batches-py" / "batches.meta"), {b"label_names": [b"a", b"b"]})
+    with pytest.raises(DatasetError, match="batches.meta.*label_names"):
+        CIFAR10(root, train=False)
+
+
+class _Exploit:
+    def __init__(self, func, arg):
+        self.func, self.arg = func, arg
+
+    def __reduce__(self):
+        return self.func, (self.arg,)
+
+
+@pytest.mark.parametrize("kind", ["os.system", "builtins.exec"])
+def test_pickle_that_runs_code_is_refused_before_running(cifar_root, tmp_path, kind):
+    root, _ = cifar_root
+    marker = tmp_path / "pwned"
+    if kind == "os.system":
+        payload = _Exploit(os.system, f"touch {marker}")
+    else:
+        payload = _Exploit(exec, f"open({str(marker)!r}, 'w').close()")
+    data = pickle.dumps(_batch(data=payload), protocol=2)
+    (root / "cifar-10-batches-py" / "test_batch").write_bytes(data)
+
+    with pytest.raises(UnsafePickleError) as info:
+        CIFAR10(root, train=False)
+    assert "test_batch" in str(info.value)
+    assert kind.split(".")[1] in str(info.value)          # names the forbidden global
+    assert isinstance(info.value, DatasetError)
+    assert not marker.exists()
+    pickle.loads(data)  # the payload is live: plain pickle would have run it
+    assert marker.exists()
+
+
+def test_local_copy_of_real_cifar10_loads_quickly():
+    folder = os.path.join(default_root(), "cifar-10-batches-py")
+    if not os.path.isfile(os.path.join(folder, "test_batch")):
+        pytest.skip(f"no CIFAR-10 at {folder}")
+    start = time.perf_counter()
+    train, test = CIFAR10(), CIFAR10(train=False)
+    elapsed = time.perf_counter() - start
+    assert train.data.shape == (50000, 32, 32, 3) and test.data.shape == (10000, 32, 32, 3)
+    assert np.bincount(test.targets).tolist() == [1000] * 10
+    assert train.classes == CLASSES
+    with open(os.path.join(folder, "test_batch"), "rb") as f:
+        raw = pickle.load(f, encoding="bytes")
+    np.testing.assert_array_equal(test.data[:500], hwc(raw[b"data"][:500]))
+    np.testing.assert_array_equal(test.targets, raw[b"labels"])
+    assert elapsed < 10.0, f"loading 60k images took {elapsed:.1f} s"
+
+
+# ----------------------------------------------------------------- download
+@pytest.fixture
+def served_archive(cifar_root, cifar_tools, http_server, monkeypatch):
+    """The cifar_root tree packed as cifar-10-python.tar.gz on the local server, URL and MD5 patched in."""
+    src, written = cifar_root
+    base, www, requests = http_server
+    md5 = cifar_tools.make_archive(str(src), str(www / "cifar-10-python.tar.gz"))
+    monkeypatch.setattr(CIFAR10, "url", f"{base}/cifar-10-python.tar.gz")
+    monkeypatch.setattr(CIFAR10, "md5", md5)
+    monkeypatch.delenv("MINITORCH_CIFAR10_URL", raising=False)
+    return written, base, www, requests
+
+
+def test_download_installs_atomically_and_leaves_no_temp_files(served_archive, tmp_path, capsys):
+    written, _, _, requests = served_archive
+    root = tmp_path / "fresh"
+    ds = CIFAR10(root, train=False, download=True)
+    np.testing.assert_array_equal(ds.data, hwc(written["test_batch"][0]))
+    assert os.listdir(root) == ["cifar-10-batches-py"]
+    assert sorted(os.listdir(root / "cifar-10-batches-py")) == sorted(TRAIN_FILES + ["batches.meta", "test_batch"])
+    assert requests == ["/cifar-10-python.tar.gz"]
+    assert "cifar-10-python.tar.gz" in capsys.readouterr().err  # the progress bar ran
+    CIFAR10(root, download=True)  # already there: no second request
+    assert len(requests) == 1
+
+
+def test_url_env_var_overrides_class_attribute(served_archive, tmp_path, monkeypatch):
+    _, base, _, requests = served_archive
+    monkeypatch.setattr(CIFAR10, "url", f"{base}/does-not-exist.tar.gz")
+    monkeypatch.setenv("MINITORCH_CIFAR10_URL", f"{base}/cifar-10-python.tar.gz")
+    assert len(CIFAR10(tmp_path / "fresh", train=False, download=True)) == 12
+    assert requests == ["/cifar-10-python.tar.gz"]
+
+
+def test_wrong_md5_names_file_and_both_sums_and_leaves_nothing(served_archive, tmp_path, monkeypatch):
+    expected = "0" * 32
+    actual = CIFAR10.md5
+    monkeypatch.setattr(CIFAR10, "md5", expected)
+    root = tmp_path / "fresh"
+    with pytest.raises(DatasetError) as info:
+        CIFAR10(root, download=True)
+    message = str(info.value)
+    assert "cifar-10-python.tar.gz" in message and expected in message and actual in message
+    assert os.listdir(root) == []
+
+
+def test_interrupted_download_leaves_nothing(served_archive, tmp_path, monkeypatch):
+    _, base, _, requests = served_archive
+    monkeypatch.setattr(CIFAR10, "url", f"{base}/cut/cifar-10-python.tar.gz")
+    root = tmp_path / "fresh"
+    with pytest.raises(DatasetError, match="cifar-10-python.tar.gz"):
+        CIFAR10(root, download=True)
+    assert requests == ["/cut/cifar-10-python.tar.gz"]
+    assert os.listdir(root) == []
+    with pytest.raises(FileNotFoundError):  # and a later plain load finds no dataset
+        CIFAR10(root)
+
+
+def test_archive_missing_a_file_is_not_installed(cifar_root, cifar_tools, http_server, tmp_path, monkeypatch):
+    src, _ = cifar_root
+    base, www, _ = http_server
+    md5 = cifar_tools.make_archive(str(src), str(www / "partial.tar.gz"), skip=("data_batch_2",))
+    monkeypatch.setattr(CIFAR10, "url", f"{base}/partial.tar.gz")
+    monkeypatch.setattr(CIFAR10, "md5", md5)
+    monkeypatch.delenv("MINITORCH_CIFAR10_URL", raising=False)
+    root = tmp_path / "fresh"
+    with pytest.raises(DatasetError, match="data_batch_2"):
+        CIFAR10(root, download=True)
+    assert os.listdir(root) == []
+
+
+def test_http_error_is_reported(served_archive, tmp_path, monkeypatch):
+    _, base, _, _ = served_archive
+    monkeypatch.setattr(CIFAR10, "url", f"{base}/missing.tar.gz")
+    with pytest.raises(DatasetError, match="404"):
+        CIFAR10(tmp_path / "fresh", download=True)
+    assert os.listdir(tmp_path / "fresh") == []
+
+
+def test_dataset_appears_only_by_one_rename_from_inside_root(served_archive, tmp_path, monkeypatch):
+    """The install is a single rename of a complete folder staged inside root; if even that
+    fails (a crash at the last moment), nothing is left behind."""
+    root = tmp_path / "fresh"
+    renames = []
+
+    def crash(src, dst):
+        renames.append((src, dst, sorted(os.listdir(src)), os.listdir(root)))
+        raise OSError("simulated crash")
+
+    monkeypatch.setattr(os, "rename", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        CIFAR10(root, download=True)
+    [(src, dst, staged, before)] = renames
+    assert dst == str(root / "cifar-10-batches-py")
+    assert os.path.commonpath([src, str(root)]) == str(root)      # same filesystem as the target
+    assert staged == sorted(TRAIN_FILES + ["batches.meta", "test_batch"])
+    assert "cifar-10-batches-py" not in before
+    assert os.listdir(root) == []
