@@ -9,7 +9,7 @@ An op is a :class:`Function` subclass with two methods on raw arrays:
 
 :func:`minitorch.tensor.apply` runs ``forward`` and links the result into the
 graph.  :func:`backward` walks that graph once, in reverse topological order,
-without recursion, and frees each node's saved arrays as soon as it is used.
+without recursion, releasing each op's saved arrays as soon as its backward has run.
 """
 from __future__ import annotations
 
@@ -85,13 +85,13 @@ _slot_cache: dict[type, tuple[str, ...]] = {}
 
 
 def _saved_slots(cls: type) -> tuple[str, ...]:
+    """The slots an op class may fill in forward (cached per class)."""
     slots = _slot_cache.get(cls)
     if slots is None:
         names: list[str] = []
         for klass in cls.__mro__:
-            if klass in (Function, object):
-                continue
-            names.extend(s for s in klass.__dict__.get("__slots__", ()) if s != "__weakref__")
+            if klass not in (Function, object):
+                names.extend(klass.__dict__.get("__slots__", ()))
         slots = _slot_cache[cls] = tuple(names)
     return slots
 
@@ -160,7 +160,11 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
         return
 
     grads: dict[int, Any] = {id(root): grad}
-    for node in reversed(_topological_order(root)):
+    order = _topological_order(root)
+    while order:
+        # Popping drops our reference: once a node's consumers are done with it,
+        # it and the arrays its op saved are freed, so memory falls as we go.
+        node = order.pop()
         g = grads.pop(id(node), None)
         fn = node._ctx
         if g is None:  # no path from root reached this node with a gradient
@@ -177,7 +181,7 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
                 grads[key] = pg if prev is None else prev + pg
         if not retain_graph:
             fn.release()
-            fn.inputs = None
+            fn.inputs = None  # frees the graph behind this node; a second backward is refused
         if node.retains_grad:
             _accumulate_leaf(node, g)
 

@@ -26,6 +26,25 @@ def _cpu_kernels():
     return _cpu
 
 
+_cuda = None
+
+
+def _cuda_kernels():
+    """The CUDA kernels (:mod:`.cuda`, imports CuPy), or :mod:`.reference` when
+    ``MINITORCH_CUDA_KERNELS=reference`` (a fallback for debugging)."""
+    global _cuda
+    if _cuda is None:
+        import os
+
+        if os.environ.get("MINITORCH_CUDA_KERNELS", "").lower() == "reference":
+            _cuda = reference
+        else:
+            from minitorch.kernels import cuda
+
+            _cuda = cuda
+    return _cuda
+
+
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
@@ -35,37 +54,37 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     # A NumPy strided copy beats the numba gather (cpu.im2col) on this layout.
     if isinstance(x, np.ndarray):
         return _cpu_kernels().im2col_strided(x, kh, kw, stride, padding)
-    return reference.im2col(x, kh, kw, stride, padding)
+    return _cuda_kernels().im2col(x, kh, kw, stride, padding)
 
 
 def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Any:
     """Adjoint of :func:`im2col`: scatter-add columns back into an (N, C, H, W) array."""
     if isinstance(cols, np.ndarray):
         return _cpu_kernels().col2im(cols, x_shape, kh, kw, stride, padding)
-    return reference.col2im(cols, x_shape, kh, kw, stride, padding)
+    return _cuda_kernels().col2im(cols, x_shape, kh, kw, stride, padding)
 
 
 def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
     """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum."""
     if isinstance(x, np.ndarray):
         return _cpu_kernels().max_pool_forward(x, kernel, stride, padding)
-    return reference.max_pool_forward(x, kernel, stride, padding)
+    return _cuda_kernels().max_pool_forward(x, kernel, stride, padding)
 
 
 def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     """Route each output's gradient to the input element that was its maximum."""
     if isinstance(grad, np.ndarray):
         return _cpu_kernels().max_pool_backward(grad, argmax, x_shape)
-    return reference.max_pool_backward(grad, argmax, x_shape)
+    return _cuda_kernels().max_pool_backward(grad, argmax, x_shape)
 
 
 def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
     """Batch norm of x (N, C, L) over N and L: (out, xhat, scale); updates running stats in training."""
-    kernels = _cpu_kernels() if isinstance(x, np.ndarray) else reference
+    kernels = _cpu_kernels() if isinstance(x, np.ndarray) else _cuda_kernels()
     return kernels.batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
 def batch_norm_backward(g, xhat, scale, training: bool):
     """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
-    kernels = _cpu_kernels() if isinstance(g, np.ndarray) else reference
+    kernels = _cpu_kernels() if isinstance(g, np.ndarray) else _cuda_kernels()
     return kernels.batch_norm_backward(g, xhat, scale, training)

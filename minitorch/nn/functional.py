@@ -11,6 +11,8 @@ from minitorch.tensor import Tensor, apply
 
 def _pair_to_int(value: Any, name: str, op: str) -> int:
     """Square kernels/strides only: accept 3 or (3, 3)."""
+    if type(value) is int and value > 0:
+        return value
     if isinstance(value, (tuple, list)):
         if len(value) != 2 or value[0] != value[1]:
             raise ValueError(f"{op}: only square {name}s are supported, got {tuple(value)}")
@@ -21,9 +23,11 @@ def _pair_to_int(value: Any, name: str, op: str) -> int:
     return value
 
 
-def _inputs(*tensors: Tensor | None) -> tuple[Tensor, ...]:
-    """Drop trailing optional inputs (a missing bias)."""
-    return tuple(t for t in tensors if t is not None)
+def _inputs(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, ...]:
+    """The op's inputs, leaving out a missing bias (and a missing weight)."""
+    if bias is not None:
+        return (input, weight, bias)
+    return (input,) if weight is None else (input, weight)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
