@@ -1,0 +1,237 @@
+"""The command line: ``python -m hw5 list | run | report | quick``.
+
+    python -m hw5 list
+    python -m hw5 run fig1a fig2 --epochs 5 --jobs 2     # a figure's name runs all its panels
+    python -m hw5 run fig3a --resume
+    python -m hw5 report
+    python -m hw5 quick                                   # `make run`: a short version of everything
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any, Sequence
+
+import minitorch as mt
+
+from hw5.data import DataUnavailable
+from hw5.experiments import EXPERIMENTS, FIGURES, Config, get_experiment, parse_assignment, with_overrides
+from hw5.parallel import INTERRUPTED, run_parallel
+from hw5.plots import plot_run
+from hw5.report import write_report
+from hw5.results import load_run
+from hw5.runfiles import CURVES, RunFiles
+from hw5.train import CannotResume, train
+
+# `quick`: fig. 1's three networks with the assignment's settings, but for 2 epochs instead of 50.
+QUICK_RUNS = ["fig1a", "fig1b", "fig1d"]
+QUICK_EPOCHS = 2
+
+# run's options that are shorthands for `--set field=value`
+SHORTHANDS = ("epochs", "batch_size", "lr", "device", "data_dir", "dataset", "seed")
+
+
+# what a resumed run may change: none of it alters the numbers of the epochs already run
+RESUMABLE = {"epochs", "device", "data_dir"}
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported in one line, exit status 2."""
+
+
+class SetupError(Exception):
+    """Something this machine lacks (a GPU): reported in one line, exit status 1."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m hw5", description="The hw5 CIFAR-10 experiments on minitorch.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("list", help="the registered experiments and how far each has run").add_argument(
+        "--runs-dir", default="runs")
+
+    run = commands.add_parser("run", help="train experiments (by name, or a figure's name for all its panels)")
+    run.add_argument("names", nargs="+", metavar="NAME", help="fig1a ... fig3d, fig1/fig2/fig3, or all")
+    run.add_argument("--epochs", type=int, help="default: the experiment's (50, 150 or 200)")
+    run.add_argument("--batch-size", type=int, help="default: the experiment's (4, 32 or 256)")
+    run.add_argument("--lr", type=float, help="default: the experiment's (0.01 for most)")
+    run.add_argument("--device", choices=["cpu", "cuda"], help="default: cpu")
+    run.add_argument("--data-dir", help="the folder holding cifar-10-batches-py "
+                                        "(default: $MINITORCH_DATA or ~/.cache/minitorch)")
+    run.add_argument("--dataset", choices=["cifar10", "synthetic", "auto"],
+                     help="auto (default): CIFAR-10 if found or downloadable, else the synthetic set")
+    run.add_argument("--seed", type=int, help="initial weights and data order (default: 0)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override any config field, e.g. --set train_size=5000 (repeatable)")
+    run.add_argument("--jobs", type=int, default=1, help="experiments to run at once, in separate processes")
+    run.add_argument("--resume", action="store_true", help="continue from each run's last checkpoint")
+    run.add_argument("--runs-dir", default="runs", help="where runs/<name>/ go (default: runs)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
+
+    report = commands.add_parser("report", help="write REPORT.md and the figures from the runs found")
+    report.add_argument("--runs-dir", default="runs")
+    report.add_argument("--out", default="report")
+
+    quick = commands.add_parser("quick", help="fig. 1's three networks for 2 epochs each, then the report")
+    quick.add_argument("--runs-dir", default=os.path.join("runs", "quick"))
+    quick.add_argument("--out", default=os.path.join("report", "quick"))
+    quick.add_argument("--dataset", choices=["cifar10", "synthetic", "auto"], default="auto")
+    quick.add_argument("--data-dir")
+    quick.add_argument("--jobs", type=int, default=1)
+    quick.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="passed on to run, e.g. --set train_size=5000 on a slow machine")
+    return parser
+
+
+# ------------------------------------------------------------------ list
+def cmd_list(args: argparse.Namespace) -> int:
+    print(f"{'name':<7} {'model':<10} {'epochs':>6} {'batch':>5} {'lr':>7}  {'what':<38} progress")
+    for name, c in EXPERIMENTS.items():
+        print(f"{name:<7} {c.model:<10} {c.epochs:>6} {c.batch_size:>5} {c.lr:>7g}  {c.title:<38} "
+              f"{_progress(RunFiles(args.runs_dir, name), c)}")
+    print(f"\nfigures: " + "; ".join(f"{fig} = {' '.join(names)}" for fig, names in FIGURES.items()))
+    return 0
+
+
+def _progress(files: RunFiles, config: Config) -> str:
+    if not files.exists():
+        return "-"
+    epochs = [r for r in files.records() if r.get("type") == "epoch"]
+    planned = files.read_config().get("epochs", config.epochs)
+    diverged = " (diverged)" if epochs and epochs[-1].get("diverged") else ""
+    return f"{len(epochs)}/{planned} epochs{diverged}"
+
+
+# ------------------------------------------------------------------- run
+def expand_names(names: Sequence[str]) -> list[str]:
+    """Experiment names, with a figure's name ("fig2") standing for all its panels and "all" for everything."""
+    out: list[str] = []
+    for name in names:
+        group = list(EXPERIMENTS) if name == "all" else FIGURES.get(name, [name])
+        for item in group:
+            if item not in EXPERIMENTS:
+                raise UsageError(f"unknown experiment {item!r}; known: {', '.join(EXPERIMENTS)} "
+                                 f"(or a figure: {', '.join(FIGURES)}, or all)")
+            if item not in out:
+                out.append(item)
+    return out
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The config fields the command line sets, shorthands and --set alike."""
+    overrides: dict[str, Any] = {}
+    for key in SHORTHANDS:
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides[key] = value
+    for text in args.set:
+        try:
+            key, value = parse_assignment(text)
+        except (KeyError, ValueError) as exc:
+            raise UsageError(exc.args[0]) from None
+        if key == "name":
+            raise UsageError("--set name=... is not allowed: the name picks the experiment")
+        overrides[key] = value
+    return overrides
+
+
+def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: bool) -> Config:
+    """The registry's config (or, when resuming, the run's saved one) with the overrides applied.
+
+    A resumed run may be given more epochs or another device or data folder, but nothing
+    that would make its checkpoint describe a different experiment.
+    """
+    files = RunFiles(runs_dir, name)
+    base = Config.from_dict(files.read_config()) if resume and files.exists() else get_experiment(name)
+    if resume and files.exists():
+        changed = sorted(k for k, v in overrides.items() if k not in RESUMABLE and getattr(base, k, v) != v)
+        if changed:
+            raise UsageError(f"{name}: cannot change {', '.join(changed)} of a run being resumed "
+                             f"(it was {', '.join(f'{k}={getattr(base, k)}' for k in changed)}); "
+                             "drop --resume to start it afresh")
+    try:
+        return with_overrides(base, overrides)
+    except (KeyError, ValueError) as exc:
+        raise UsageError(exc.args[0]) from None
+
+
+def child_arguments(args: argparse.Namespace) -> list[str]:
+    """The options to hand on to each ``python -m hw5 run NAME`` child of ``--jobs``."""
+    out = ["--runs-dir", args.runs_dir]
+    for option in SHORTHANDS:
+        value = getattr(args, option)
+        if value is not None:
+            out += [f"--{option.replace('_', '-')}", str(value)]
+    for text in args.set:
+        out += ["--set", text]
+    return out + (["--resume"] if args.resume else []) + (["--quiet"] if args.quiet else [])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    names = expand_names(args.names)
+    overrides = overrides_from(args)
+    configs = [resolve_config(name, overrides, args.runs_dir, args.resume) for name in names]
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.jobs > 1 and len(names) > 1:
+        return run_parallel(names, child_arguments(args), min(args.jobs, len(names)), args.runs_dir, args.resume)
+    if any(c.device == "cuda" for c in configs) and not mt.cupy_available():
+        raise SetupError("--device cuda needs CuPy and an NVIDIA GPU (pip install -e \".[gpu]\"); "
+                              "neither is usable here")
+    for index, config in enumerate(configs):
+        result = train(config, args.runs_dir, resume=args.resume, quiet=args.quiet)
+        files = RunFiles(args.runs_dir, config.name)
+        if files.exists():
+            plot_run(load_run(files), files.path(CURVES))
+        if result.status == "interrupted":
+            rest = names[index + 1:]
+            if rest:
+                print(f"not started: {' '.join(rest)}", flush=True)
+            return INTERRUPTED
+    return 0
+
+
+# ---------------------------------------------------------------- report
+def cmd_report(args: argparse.Namespace) -> int:
+    path = write_report(args.runs_dir, args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+# ----------------------------------------------------------------- quick
+def cmd_quick(args: argparse.Namespace) -> int:
+    start = time.monotonic()
+    run_args = ["run", *QUICK_RUNS, "--epochs", str(QUICK_EPOCHS), "--runs-dir", args.runs_dir,
+                "--dataset", args.dataset, "--jobs", str(args.jobs)]
+    if args.data_dir:
+        run_args += ["--data-dir", args.data_dir]
+    run_args += [item for text in args.set for item in ("--set", text)]
+    print(f"quick: LazyNet, BoringNet and CoolNet ({', '.join(QUICK_RUNS)}) for {QUICK_EPOCHS} epochs each, "
+          f"then the report", flush=True)
+    status = main(run_args)
+    if status != 0:
+        return status
+    status = main(["report", "--runs-dir", args.runs_dir, "--out", args.out])
+    print(f"quick: done in {time.monotonic() - start:.0f}s; open {os.path.join(args.out, 'REPORT.md')}")
+    return status
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "report": cmd_report, "quick": cmd_quick}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (problems the user can fix are one line, no traceback)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (DataUnavailable, SetupError, CannotResume) as exc:
+        print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return INTERRUPTED

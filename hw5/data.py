@@ -1,0 +1,138 @@
+"""Where the images come from: CIFAR-10 when it is there, a synthetic stand-in when not.
+
+Results on the synthetic set say nothing about CIFAR-10, so falling back to it
+is announced loudly here and recorded with the run (the report repeats it).
+"""
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import minitorch as mt
+from minitorch.data import transforms as T
+
+from hw5.experiments import Config
+
+MEAN = STD = (0.5, 0.5, 0.5)  # the assignment's normalisation: [0, 1] -> [-1, 1]
+
+
+class DataUnavailable(RuntimeError):
+    """The dataset a run asked for cannot be used; the message says what to do."""
+
+
+class DataMissing(DataUnavailable):
+    """CIFAR-10 is neither on disk nor downloadable (``auto`` may fall back)."""
+
+
+@dataclass
+class Data:
+    name: str                 # "cifar10" or "synthetic"
+    train: Any                # training images, with the run's random augmentation
+    train_eval: Any           # the same images without augmentation, for measuring accuracy
+    test: Any
+    classes: list[str]
+    fallback_reason: str = ""  # why the synthetic set stands in for CIFAR-10, if it does
+
+
+def eval_transform() -> T.Compose:
+    return T.Compose([T.ToTensor(), T.Normalize(MEAN, STD)])
+
+
+def train_transform(config: Config) -> T.Compose:
+    """Flips act on the uint8 images, before they become normalised floats."""
+    steps: list[Any] = [T.RandomHorizontalFlip(0.5, seed=config.seed + 1)] if config.flip else []
+    return T.Compose(steps + [T.ToTensor(), T.Normalize(MEAN, STD)])
+
+
+def cifar10_root(config: Config) -> str:
+    """``--data-dir``, else minitorch's default ($MINITORCH_DATA or ~/.cache/minitorch)."""
+    return os.path.expanduser(config.data_dir) if config.data_dir else mt.data.default_root()
+
+
+def missing_cifar10_message(config: Config, reason: str) -> str:
+    root = cifar10_root(config)
+    folder = os.path.join(root, "cifar-10-batches-py")
+    return (
+        f"CIFAR-10 is not in {folder} and could not be downloaded ({reason}).\n"
+        f"  To use it: download {mt.data.CIFAR10.resolved_url()} and extract it into {root}\n"
+        f"  (so that {os.path.join(folder, 'data_batch_1')} exists), or point --data-dir or\n"
+        f"  $MINITORCH_DATA at the folder that holds cifar-10-batches-py.\n"
+        f"  To train on generated images instead: --dataset synthetic (or --dataset auto)."
+    )
+
+
+def _first(dataset: Any, size: int | None) -> Any:
+    """The first ``size`` samples (CIFAR-10's batches are already in random order)."""
+    if size is None or size >= len(dataset):
+        return dataset
+    return mt.data.Subset(dataset, np.arange(size))
+
+
+def _with_transform(dataset: Any, transform: Any) -> Any:
+    """A second view of the same in-memory images with another transform (no copy of the pixels)."""
+    view = copy.copy(dataset)
+    view.transform = transform
+    return view
+
+
+def _open_cifar10(root: str, train: bool) -> Any:
+    """CIFAR10, downloading it if absent; raises DataUnavailable with the reason when neither works."""
+    try:
+        return mt.data.CIFAR10(root=root, train=train, download=False)
+    except FileNotFoundError:
+        pass
+    try:
+        return mt.data.CIFAR10(root=root, train=train, download=True)
+    except Exception as exc:  # no network, a bad mirror, a damaged archive: all mean "not available"
+        raise DataMissing(f"{type(exc).__name__}: {exc}") from exc
+
+
+def load_cifar10(config: Config) -> Data:
+    root = cifar10_root(config)
+    try:
+        train = _open_cifar10(root, train=True)
+        test = _open_cifar10(root, train=False)
+    except DataMissing as exc:
+        raise DataMissing(missing_cifar10_message(config, str(exc))) from None
+    except mt.data.DatasetError as exc:  # present but damaged: falling back would hide it
+        raise DataUnavailable(f"CIFAR-10 in {root} cannot be read: {exc}") from None
+    # Transforms go on the full datasets: a Subset draws its batches through the dataset it wraps.
+    return Data("cifar10",
+                _first(_with_transform(train, train_transform(config)), config.train_size),
+                _first(_with_transform(train, eval_transform()), config.train_size),
+                _first(_with_transform(test, eval_transform()), config.test_size),
+                list(train.classes))
+
+
+def load_synthetic(config: Config, fallback_reason: str = "") -> Data:
+    train = mt.data.SyntheticImages(train=True, size=config.train_size, seed=config.seed)
+    test = mt.data.SyntheticImages(train=False, size=config.test_size, seed=config.seed,
+                                   transform=eval_transform())
+    return Data("synthetic", _with_transform(train, train_transform(config)),
+                _with_transform(train, eval_transform()), test, list(train.classes), fallback_reason)
+
+
+def warn_synthetic(reason: str) -> None:
+    bar = "!" * 78
+    print(f"\n{bar}\n!! CIFAR-10 IS NOT AVAILABLE: TRAINING ON THE SYNTHETIC IMAGE SET INSTEAD.\n"
+          f"!! These numbers say nothing about CIFAR-10.\n"
+          + "".join(f"!! {line}\n" for line in reason.splitlines()) + bar + "\n",
+          file=sys.stderr, flush=True)
+
+
+def load_data(config: Config) -> Data:
+    """The datasets ``config.dataset`` names; ``auto`` falls back to synthetic, loudly."""
+    if config.dataset == "synthetic":
+        return load_synthetic(config)
+    if config.dataset == "cifar10":
+        return load_cifar10(config)
+    try:
+        return load_cifar10(config)
+    except DataMissing as exc:
+        warn_synthetic(str(exc))
+        return load_synthetic(config, fallback_reason=str(exc).splitlines()[0])

@@ -1,0 +1,150 @@
+"""The registry of experiments: one named configuration per panel of the report.
+
+Every experiment is the assignment's defaults (:class:`Config`) with a few
+fields changed, so the registry reads as a list of exactly what each panel
+varies.  Any field can be overridden afterwards (``--set key=value``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Config:
+    """One training run.  The defaults are the assignment's."""
+
+    name: str
+    title: str = ""                  # the panel caption in the report
+    figure: str = ""                 # which report figure the run is a panel of ("fig1")
+    model: str = "coolnet"           # lazynet | boringnet | coolnet
+    activation: bool = True          # BoringNet: ReLU between layers, or none
+    epochs: int = 50
+    batch_size: int = 4
+    lr: float = 0.01
+    momentum: float = 0.0            # plain SGD
+    lr_step: int = 0                 # StepLR step_size in epochs; 0 keeps the rate constant
+    lr_gamma: float = 1.0            # StepLR factor
+    loss: str = "cross_entropy"      # cross_entropy | mse (on one-hot targets)
+    flip: bool = False               # random horizontal flips of training images
+    dataset: str = "auto"            # cifar10 | synthetic | auto (CIFAR-10 if found, else synthetic)
+    data_dir: str | None = None      # CIFAR-10 root; None: $MINITORCH_DATA or ~/.cache/minitorch
+    train_size: int | None = None    # use only the first N training images (None: all)
+    test_size: int | None = None     # use only the first N test images (None: all)
+    eval_batch_size: int = 1000
+    log_every: int = 250             # iterations per point of the iteration loss curve
+    seed: int = 0                    # model initialisation and data order
+    device: str = "cpu"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Config":
+        """Rebuild a saved config, ignoring fields this version no longer has."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _panel(name: str, title: str, **changes: Any) -> Config:
+    return Config(name=name, title=title, figure=name[:4], **changes)
+
+
+EXPERIMENTS: dict[str, Config] = {c.name: c for c in [
+    _panel("fig1a", "LazyNet", model="lazynet"),
+    _panel("fig1b", "BoringNet", model="boringnet"),
+    _panel("fig1c", "BoringNet without activations", model="boringnet", activation=False),
+    _panel("fig1d", "CoolNet, batch size 4", batch_size=4),
+    _panel("fig1e", "CoolNet, batch size 32", batch_size=32),
+    _panel("fig1f", "CoolNet, batch size 256", batch_size=256),
+    _panel("fig2a", "CoolNet, learning rate 10", lr=10.0),
+    _panel("fig2b", "CoolNet, learning rate 0.1", lr=0.1),
+    _panel("fig2c", "CoolNet, learning rate 0.01", lr=0.01),
+    _panel("fig2d", "CoolNet, learning rate 0.0001", lr=0.0001),
+    _panel("fig2e", "CoolNet, lr x0.9 every 50 epochs", epochs=150, lr_step=50, lr_gamma=0.9),
+    _panel("fig3a", "CoolNet, 200 epochs", epochs=200),
+    _panel("fig3b", "CoolNet, 200 epochs, random flips", epochs=200, flip=True),
+    _panel("fig3c", "CoolNet, cross-entropy loss", loss="cross_entropy"),
+    _panel("fig3d", "CoolNet, MSE loss", loss="mse"),
+]}
+
+FIGURES: dict[str, list[str]] = {}
+for _config in EXPERIMENTS.values():
+    FIGURES.setdefault(_config.figure, []).append(_config.name)
+
+
+def get_experiment(name: str) -> Config:
+    """A fresh copy of the registered config ``name``."""
+    if name not in EXPERIMENTS:
+        raise KeyError(f"unknown experiment {name!r}; `python -m hw5 list` shows them: {', '.join(EXPERIMENTS)}")
+    return dataclasses.replace(EXPERIMENTS[name])
+
+
+def field_types() -> dict[str, Any]:
+    return typing.get_type_hints(Config)
+
+
+def parse_value(key: str, text: str) -> Any:
+    """Turn the text of ``--set key=text`` into the type the field declares."""
+    types = field_types()
+    if key not in types:
+        raise KeyError(f"unknown config field {key!r}; fields: {', '.join(types)}")
+    kind = types[key]
+    args = [a for a in typing.get_args(kind) if a is not type(None)]
+    optional = len(args) < len(typing.get_args(kind))
+    if optional:
+        if text.lower() in ("none", "null", ""):
+            return None
+        kind = args[0]
+    if kind is bool:
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{key}: expected true or false, got {text!r}")
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(f"{key}: expected {kind.__name__}, got {text!r}") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``"lr=0.1"`` -> ``("lr", 0.1)``."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"--set expects key=value, got {text!r}")
+    key = key.strip().replace("-", "_")
+    return key, parse_value(key, value.strip())
+
+
+def with_overrides(config: Config, overrides: dict[str, Any]) -> Config:
+    """``config`` with some fields replaced, validated."""
+    unknown = set(overrides) - set(field_types())
+    if unknown:
+        raise KeyError(f"unknown config field(s) {sorted(unknown)}")
+    return validate(dataclasses.replace(config, **overrides))
+
+
+def validate(config: Config) -> Config:
+    """Reject settings that would only fail later, in the middle of a run."""
+    problems = []
+    if config.model.lower() not in ("lazynet", "boringnet", "coolnet"):
+        problems.append(f"model must be lazynet, boringnet or coolnet, not {config.model!r}")
+    if config.loss not in ("cross_entropy", "mse"):
+        problems.append(f"loss must be cross_entropy or mse, not {config.loss!r}")
+    if config.dataset not in ("cifar10", "synthetic", "auto"):
+        problems.append(f"dataset must be cifar10, synthetic or auto, not {config.dataset!r}")
+    for key in ("epochs", "batch_size", "eval_batch_size", "log_every"):
+        if getattr(config, key) <= 0:
+            problems.append(f"{key} must be positive, got {getattr(config, key)}")
+    for key in ("train_size", "test_size"):
+        if getattr(config, key) is not None and getattr(config, key) <= 0:
+            problems.append(f"{key} must be positive or none, got {getattr(config, key)}")
+    if config.lr < 0 or config.momentum < 0 or config.lr_step < 0:
+        problems.append("lr, momentum and lr_step must not be negative")
+    if problems:
+        raise ValueError(f"{config.name}: " + "; ".join(problems))
+    return config

@@ -1,0 +1,181 @@
+"""The training loop: it learns, it resumes to the same numbers, and it survives divergence."""
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+import minitorch as mt
+import hw5.train as train_module
+from hw5.results import load_run
+from hw5.runfiles import RunFiles, split_records
+from hw5.plots import plot_run
+from hw5.train import evaluate, make_loss, train
+from minitorch.utils.progress import progress
+
+from hw5_helpers import tiny
+
+TIMING = {"time", "train_time", "elapsed"}
+
+
+def _numbers(records):
+    """The records without wall-clock fields, which legitimately differ between runs."""
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
+
+
+def test_coolnet_learns_the_synthetic_set(runs_dir):
+    """Chance is 10%; 2 epochs of 150 steps must reach far beyond it on held-out images."""
+    config = tiny("fig1d", train_size=1500, test_size=300, epochs=2, batch_size=20, lr=0.05)
+    result = train(config, runs_dir, quiet=True)
+    assert result.status == "finished" and result.epochs == 2
+    assert result.test_acc > 0.45
+
+
+def test_records_are_written_as_documented(runs_dir):
+    train(tiny("fig1b", epochs=2), runs_dir, quiet=True)
+    files = RunFiles(runs_dir, "fig1b")
+    iterations, epochs = split_records(files.records())
+    # 12 steps per epoch, a point every 5 steps, the window running across epochs
+    assert [r["iteration"] for r in iterations] == [5, 10, 15, 20]
+    assert [r["epoch"] for r in iterations] == [1, 1, 2, 2]
+    assert [r["epoch"] for r in epochs] == [1, 2]
+    for r in epochs:
+        assert {"train_loss", "train_acc", "test_loss", "test_acc", "class_acc", "lr", "time", "elapsed"} <= set(r)
+        assert len(r["class_acc"]) == 10 and r["diverged"] is False
+    config = files.read_config()
+    assert config["epochs"] == 2 and config["data"]["name"] == "synthetic"
+    assert os.path.isfile(files.checkpoint)
+
+
+def test_evaluate_counts_per_class():
+    class Constant(mt.nn.Module):  # always predicts class 3
+        def forward(self, x):
+            out = np.zeros((len(x), 10), dtype=np.float32)
+            out[:, 3] = 1
+            return mt.tensor(out)
+
+    labels = np.array([3, 3, 1, 0, 3, 1], dtype=np.int64)
+    loader = mt.data.DataLoader(mt.data.TensorDataset(np.zeros((6, 3, 32, 32), np.float32), labels), 4)
+    result = evaluate(Constant(), loader, make_loss("cross_entropy"), 10)
+    assert result["accuracy"] == pytest.approx(0.5)
+    assert result["per_class"][3] == 1.0 and result["per_class"][1] == 0.0 and math.isnan(result["per_class"][5])
+
+
+def test_mse_loss_uses_one_hot_targets():
+    outputs = mt.tensor(np.eye(3, dtype=np.float32))
+    labels = mt.tensor(np.array([0, 1, 2]))
+    assert make_loss("mse")(outputs, labels).item() == 0.0
+    assert make_loss("mse")(outputs, mt.tensor(np.array([1, 1, 2]))).item() == pytest.approx(2 / 9)
+
+
+def _interrupt_epoch(monkeypatch, epoch: int, after: int) -> None:
+    """Make epoch ``epoch`` raise KeyboardInterrupt after ``after`` steps, as Ctrl-C would."""
+    def interrupting(iterable, desc="", **kwargs):
+        if f" {epoch}/" not in desc:
+            return progress(iterable, desc=desc, **kwargs)
+
+        def steps():
+            for i, item in enumerate(iterable):
+                if i == after:
+                    raise KeyboardInterrupt
+                yield item
+        return progress(steps(), total=len(iterable), desc=desc, **kwargs)
+    monkeypatch.setattr(train_module, "progress", interrupting)
+
+
+def test_interrupted_and_resumed_run_ends_with_the_same_numbers(tmp_path, monkeypatch):
+    # flips, a schedule and batch norm: every piece of state a checkpoint must carry
+    config = tiny("fig3b", epochs=3, flip=True, lr_step=1, lr_gamma=0.5)
+    whole = train(config, str(tmp_path / "whole"), quiet=True)
+
+    _interrupt_epoch(monkeypatch, epoch=2, after=9)
+    stopped = train(config, str(tmp_path / "split"), quiet=True)
+    assert stopped.status == "interrupted" and stopped.epochs == 1
+    split = RunFiles(str(tmp_path / "split"), "fig3b")
+    assert any(r["epoch"] == 2 for r in split.records())     # the interrupted epoch left records behind
+    assert mt.load(split.checkpoint)["epoch"] == 1
+
+    monkeypatch.undo()
+    mt.manual_seed(12345)                                     # the global generator is restored, not reused
+    resumed = train(config, str(tmp_path / "split"), resume=True, quiet=True)
+    assert resumed.status == "finished"
+
+    expected = RunFiles(str(tmp_path / "whole"), "fig3b")
+    assert _numbers(split.records()) == _numbers(expected.records())
+    a, b = mt.load(split.checkpoint), mt.load(expected.checkpoint)
+    for key, value in b["model"].items():
+        np.testing.assert_array_equal(a["model"][key].numpy(), value.numpy(), err_msg=key)
+    assert resumed.test_acc == whole.test_acc
+
+
+def test_interrupt_message_says_how_to_resume(runs_dir, monkeypatch, capsys):
+    _interrupt_epoch(monkeypatch, epoch=2, after=3)
+    result = train(tiny("fig1a", epochs=2), runs_dir, quiet=True)
+    assert result.status == "interrupted"
+    out = capsys.readouterr().out
+    assert "checkpoint after epoch 1 is kept" in out
+    assert f"python -m hw5 run fig1a --resume --runs-dir {runs_dir}" in out
+
+
+def test_resuming_a_finished_run_does_nothing(runs_dir):
+    config = tiny("fig1a")
+    train(config, runs_dir, quiet=True)
+    before = RunFiles(runs_dir, "fig1a").records()
+    assert train(config, runs_dir, resume=True, quiet=True).status == "already done"
+    assert RunFiles(runs_dir, "fig1a").records() == before
+
+
+def test_resume_can_extend_a_run(runs_dir):
+    train(tiny("fig1a", epochs=1), runs_dir, quiet=True)
+    result = train(tiny("fig1a", epochs=2), runs_dir, resume=True, quiet=True)
+    assert result.epochs == 2
+    assert [r["epoch"] for r in split_records(RunFiles(runs_dir, "fig1a").records())[1]] == [1, 2]
+
+
+def _check_diverged_run(runs_dir, name, tmp_path):
+    files = RunFiles(runs_dir, name)
+    epochs = split_records(files.records())[1]
+    assert epochs[-1]["diverged"] is True
+    assert epochs[-1]["train_loss"] is None                # NaN/inf is stored as null: strict JSON
+    for line in open(files.path("metrics.jsonl")):
+        json.loads(line, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}"))
+    png = plot_run(load_run(files), str(tmp_path / "curves.png"))
+    assert os.path.getsize(png) > 1000
+
+
+def test_learning_rate_10_diverges_cleanly(runs_dir, tmp_path, capsys):
+    config = tiny("fig2a", model="boringnet", batch_size=4, epochs=3)
+    result = train(config, runs_dir)
+    assert result.status == "diverged" and result.epochs < 3
+    assert "became NaN or infinite" in capsys.readouterr().out
+    _check_diverged_run(runs_dir, "fig2a", tmp_path)
+    assert train(config, runs_dir, resume=True, quiet=True).status == "diverged"  # and stays stopped
+
+
+def test_a_forced_nan_is_recorded(runs_dir, tmp_path, monkeypatch):
+    calls = []
+
+    def nan_on_third_step(outputs, labels):
+        calls.append(1)
+        loss = make_loss("cross_entropy")(outputs, labels)
+        return loss * float("nan") if len(calls) == 3 else loss
+    monkeypatch.setattr(train_module, "make_loss", lambda name: nan_on_third_step)
+    result = train(tiny("fig1d", epochs=2), runs_dir, quiet=True)
+    assert result.status == "diverged" and result.epochs == 1
+    _check_diverged_run(runs_dir, "fig1d", tmp_path)
+
+
+def test_a_new_run_replaces_an_old_one_of_the_same_name(runs_dir):
+    train(tiny("fig1a", epochs=2), runs_dir, quiet=True)
+    train(tiny("fig1a", epochs=1), runs_dir, quiet=True)
+    assert [r["epoch"] for r in split_records(RunFiles(runs_dir, "fig1a").records())[1]] == [1]
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
+    runs = [train(tiny("fig1b", seed=s), str(tmp_path / str(i)), quiet=True)
+            for i, s in enumerate((0, 0, 1))]
+    records = [_numbers(RunFiles(r.run_dir.rsplit("/", 1)[0], "fig1b").records()) for r in runs]
+    assert records[0] == records[1] and records[0] != records[2]
