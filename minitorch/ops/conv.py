@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
+from minitorch.backend import get_array_module
 from minitorch.kernels import col2im, conv_output_size, im2col
 from minitorch.ops._checks import check_float
 
@@ -32,17 +33,25 @@ class Conv2d(Function):
                 f"conv2d: input of shape {x.shape} is smaller than the kernel {kh}x{kw} "
                 f"(padding {p}, stride {s})"
             )
-        cols = im2col(x, kh, kw, s, p)  # (C*kh*kw, N*Ho*Wo)
-        out = weight.reshape(O, -1) @ cols  # (O, N*Ho*Wo)
-        if bias is not None:
-            out += bias.reshape(O, 1)
         needs = self.needs_grad
-        if needs[1]:
-            self.cols = cols
+        self.x_shape, self.w_shape = x.shape, weight.shape
         if needs[0]:
             self.weight = weight
-        self.x_shape, self.w_shape = x.shape, weight.shape
-        return out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3).copy()
+        w2 = weight.reshape(O, -1)
+        chunk = _images_per_chunk(C * kh * kw * Ho * Wo * x.itemsize)
+        if needs[1] or N <= chunk:
+            cols = im2col(x, kh, kw, s, p)  # (C*kh*kw, N*Ho*Wo)
+            if needs[1]:
+                self.cols = cols
+            return _to_nchw(w2 @ cols, bias, N, Ho, Wo)
+        # Nothing to save for backward (inference): go through the batch in
+        # chunks whose columns stay in cache, instead of one huge column matrix.
+        xp = get_array_module(x)
+        out = xp.empty((N, O, Ho, Wo), dtype=x.dtype)
+        for start in range(0, N, chunk):
+            part = x[start:start + chunk]
+            out[start:start + chunk] = _to_nchw(w2 @ im2col(part, kh, kw, s, p), bias, len(part), Ho, Wo)
+        return out
 
     def backward(self, g):
         O = g.shape[1]
@@ -58,4 +67,19 @@ class Conv2d(Function):
             gcols = self.weight.reshape(O, -1).T @ g2
             gx = col2im(gcols, self.x_shape, kh, kw, self.stride, self.padding)
         return gx, gw, gb
+
+
+_CHUNK_BYTES = 2 << 20  # columns of one chunk: small enough to stay in cache
+
+
+def _images_per_chunk(bytes_per_image: int) -> int:
+    return max(1, _CHUNK_BYTES // max(1, bytes_per_image))
+
+
+def _to_nchw(out, bias, N: int, Ho: int, Wo: int):
+    """(O, N*Ho*Wo) GEMM result -> (N, O, Ho, Wo), adding the bias on the way."""
+    O = out.shape[0]
+    if bias is not None:
+        out += bias.reshape(O, 1)
+    return out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3).copy()
 
