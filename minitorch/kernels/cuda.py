@@ -352,6 +352,7 @@ _NAMES = ("im2col", "col2im", "max_pool_forward", "max_pool_backward", "bn_parti
           "bn_forward_apply", "bn_partial_grad", "bn_backward_apply")
 _OPTIONS = ("--fmad=false",)
 _modules: dict[str, Any] = {}
+_functions: dict[tuple[str, str], Any] = {}
 
 
 def source(dtype: Any) -> str:
@@ -363,12 +364,14 @@ def source(dtype: Any) -> str:
 def _kernel(name: str, dtype: Any):
     """The compiled kernel ``name`` for ``dtype``; the module is compiled on first use per dtype."""
     key = np.dtype(dtype).name
-    module = _modules.get(key)
-    if module is None:
-        # --fmad=false: no fused multiply-adds, so the arithmetic rounds as the CPU kernels' does
-        module = cupy.RawModule(code=source(key), options=_OPTIONS)
-        _modules[key] = module
-    return module.get_function(name)
+    function = _functions.get((name, key))
+    if function is None:
+        module = _modules.get(key)
+        if module is None:
+            # --fmad=false: no fused multiply-adds, so the arithmetic rounds as the CPU kernels' does
+            module = _modules[key] = cupy.RawModule(code=source(key), options=_OPTIONS)
+        function = _functions[(name, key)] = module.get_function(name)
+    return function
 
 
 def _supported(*arrays: Any) -> bool:
