@@ -40,6 +40,8 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:  # run as a script from anywhere: minitorch is found in the repository
     sys.path.insert(0, _ROOT)
 
+from benchmarks.models import build_layers  # noqa: E402  (the same networks as the CPU benchmark)
+
 NETS = ("lazynet", "boringnet", "coolnet")
 TITLES = {"lazynet": "LazyNet", "boringnet": "BoringNet", "coolnet": "CoolNet"}
 BATCHES = (4, 32, 256)
@@ -135,34 +137,16 @@ def versions(torch) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- networks
-def mt_layers(nn: Any, net: str) -> list:
-    """The layer list of a network, written once for either framework's ``nn``."""
-    if net == "lazynet":
-        return [nn.Flatten(), nn.Linear(3072, 10)]
-    if net == "boringnet":
-        return [nn.Flatten(), nn.Linear(3072, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10)]
-    if net == "coolnet":
-        return [
-            nn.Conv2d(3, 6, 5), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(400, 120), nn.BatchNorm1d(120), nn.ReLU(),
-            nn.Linear(120, 84), nn.BatchNorm1d(84), nn.ReLU(),
-            nn.Linear(84, 10),
-        ]
-    raise ValueError(f"unknown network {net!r}")
-
-
 def make_models(net: str, torch):
     """(minitorch model on cuda, PyTorch twin on cuda or None) with the same initial weights."""
     import minitorch as mt
     import minitorch.nn as nn
 
     mt.manual_seed(0)
-    model = nn.Sequential(*mt_layers(nn, net))
+    model = nn.Sequential(*build_layers(nn, net))
     twin = None
     if torch is not None:
-        twin = torch.nn.Sequential(*mt_layers(torch.nn, net))
+        twin = torch.nn.Sequential(*build_layers(torch.nn, net))
         state = {k: torch.from_numpy(np.array(v.numpy(), copy=True)) for k, v in model.state_dict().items()}
         twin.load_state_dict(state, strict=True)
         twin = twin.cuda().train()

@@ -17,7 +17,7 @@ NETS = ("lazynet", "boringnet", "coolnet")
 NET_TITLES = {"lazynet": "LazyNet", "boringnet": "BoringNet", "coolnet": "CoolNet"}
 
 
-def _layers(nn: Any, net: str) -> list:
+def build_layers(nn: Any, net: str) -> list:
     """Layer list of a network, written once against either framework's ``nn``."""
     if net == "lazynet":
         return [nn.Flatten(), nn.Linear(3072, 10)]
@@ -36,11 +36,11 @@ def _layers(nn: Any, net: str) -> list:
 
 
 def layer_names(net: str) -> list[str]:
-    """Short readable names, e.g. ``"0 Conv2d(3,6,5)"``, in the order of ``_layers``."""
+    """Short readable names, e.g. ``"0 Conv2d(3,6,5)"``, in the order of ``build_layers``."""
     import minitorch.nn as nn
 
     names = []
-    for i, layer in enumerate(_layers(nn, net)):
+    for i, layer in enumerate(build_layers(nn, net)):
         kind = type(layer).__name__
         if kind == "Conv2d":
             kind += f"({layer.in_channels},{layer.out_channels},{layer.kernel_size})"
@@ -59,7 +59,7 @@ def minitorch_net(net: str, seed: int = 0):
     import minitorch.nn as nn
 
     mt.manual_seed(seed)
-    return nn.Sequential(*_layers(nn, net))
+    return nn.Sequential(*build_layers(nn, net))
 
 
 def torch_net_like(net: str, mt_model: Any):
@@ -67,7 +67,7 @@ def torch_net_like(net: str, mt_model: Any):
     import torch
     import torch.nn as tnn
 
-    model = tnn.Sequential(*_layers(tnn, net))
+    model = tnn.Sequential(*build_layers(tnn, net))
     state = {k: torch.from_numpy(np.array(v.numpy(), copy=True)) for k, v in mt_model.state_dict().items()}
     model.load_state_dict(state, strict=True)
     return model
