@@ -868,6 +868,20 @@ def all_row_ids() -> list[str]:
     return ids
 
 
+GPU_TABLE = REPO / "benchmarks" / "gpu_results" / "table.md"
+
+
+def gpu_section() -> str:
+    """The last GPU check's table (``benchmarks/gpu_check.sh`` on a GPU machine), kept beside the CPU results."""
+    if not GPU_TABLE.exists():
+        return ""
+    return (
+        "\n\n## GPU\n\nFrom the last `bash benchmarks/gpu_check.sh` on a GPU machine "
+        f"(copied into `{GPU_TABLE.relative_to(REPO)}` with its log; this CPU run did not measure it).\n\n"
+        + GPU_TABLE.read_text().strip().replace("### ", "#### ", 1)
+    )
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.max_minutes is None:
@@ -921,7 +935,7 @@ def main(argv: list[str] | None = None) -> dict:
         "contention": bench.contention,
         "notes": bench.notes,
     }
-    md = markdown(res)  # also fills layers[*]["gflops"]
+    md = markdown(res) + gpu_section()  # markdown() also fills layers[*]["gflops"]
     if args.out:
         out_dir = Path(args.out)
         md_path, json_path = out_dir / "BENCHMARKS.md", out_dir / "results.json"
