@@ -26,6 +26,7 @@ import minitorch.nn as nn
 import minitorch.nn.functional as F
 from minitorch import backend
 from minitorch.kernels import reference
+from mt_core_helpers import coolnet  # tests/ is on sys.path (tests/conftest.py)
 
 gpu = pytest.mark.gpu
 DTYPES = [np.float32, np.float64]
@@ -375,17 +376,7 @@ class TestLayers:
 
 
 # ----------------------------------------------------------------------------- training
-def coolnet() -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(3, 6, 5), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120), nn.BatchNorm1d(120), nn.ReLU(),
-        nn.Linear(120, 84), nn.BatchNorm1d(84), nn.ReLU(),
-        nn.Linear(84, 10),
-    )
-
-
+# coolnet() is the core suite's (tests/mt_core_helpers.py), so both suites train the same network.
 def train_coolnet(device: str, steps: int = 10, batch: int = 8):
     mt.manual_seed(0)
     model = coolnet().to(device)
