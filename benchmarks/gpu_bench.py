@@ -40,13 +40,12 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _ROOT not in sys.path:  # run as a script from anywhere: minitorch is found in the repository
     sys.path.insert(0, _ROOT)
 
-from benchmarks.models import build_layers  # noqa: E402  (the same networks as the CPU benchmark)
+from benchmarks.models import LR, MOMENTUM, build_layers, training_step  # noqa: E402  (the same networks as the CPU benchmark)
 
 NETS = ("lazynet", "boringnet", "coolnet")
 TITLES = {"lazynet": "LazyNet", "boringnet": "BoringNet", "coolnet": "CoolNet"}
 BATCHES = (4, 32, 256)
 TARGETS = {("coolnet", 4): 1.0, ("coolnet", 256): 1.5}
-LR, MOMENTUM = 0.01, 0.9
 
 
 class Tee:
@@ -162,32 +161,12 @@ def mt_step(model, xn: np.ndarray, yn: np.ndarray) -> Callable[[], Any]:
     import minitorch as mt
     import minitorch.nn.functional as F
 
-    opt = mt.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    x, y = mt.tensor(xn, device="cuda"), mt.tensor(yn, device="cuda")
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return training_step(model, mt.tensor(xn, device="cuda"), mt.tensor(yn, device="cuda"), mt.optim, F)
 
 
 def torch_step(torch, model, xn: np.ndarray, yn: np.ndarray) -> Callable[[], Any]:
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     x, y = torch.from_numpy(xn).cuda(), torch.from_numpy(yn).cuda()
-    F = torch.nn.functional
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return training_step(model, x, y, torch.optim, torch.nn.functional)
 
 
 # ----------------------------------------------------------------------------- timing

@@ -85,25 +85,33 @@ def make_batch(batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 LR, MOMENTUM = 0.01, 0.9
 
 
-def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0) -> tuple[Callable[[], Any], Any]:
-    """A closure running one full training step (forward, CE, backward, SGD momentum 0.9); and the model."""
-    import minitorch as mt
-    import minitorch.nn.functional as F
+def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any) -> Callable[[], Any]:
+    """A closure running one full training step (forward, CE, backward, SGD momentum 0.9).
 
-    model = model if model is not None else minitorch_net(net, seed)
-    model.train()
-    opt = mt.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xn, yn = make_batch(batch)
-    x, y = mt.tensor(xn), mt.tensor(yn)
+    Written once for both frameworks: pass ``minitorch.optim`` and ``minitorch.nn.functional``,
+    or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).
+    """
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def step():
-        loss = F.cross_entropy(model(x), y)
+        loss = functional.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         return loss
 
-    return step, model
+    return step
+
+
+def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0) -> tuple[Callable[[], Any], Any]:
+    """A training-step closure on a fresh batch of random images, and the model."""
+    import minitorch as mt
+    import minitorch.nn.functional as F
+
+    model = model if model is not None else minitorch_net(net, seed)
+    model.train()
+    xn, yn = make_batch(batch)
+    return training_step(model, mt.tensor(xn), mt.tensor(yn), mt.optim, F), model
 
 
 def torch_train_step(net: str, batch: int, mt_model: Any) -> tuple[Callable[[], Any], Any]:
@@ -112,18 +120,8 @@ def torch_train_step(net: str, batch: int, mt_model: Any) -> tuple[Callable[[], 
 
     model = torch_net_like(net, mt_model)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     xn, yn = make_batch(batch)
-    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step, model
+    return training_step(model, torch.from_numpy(xn), torch.from_numpy(yn), torch.optim, F), model
 
 
 # ------------------------------------------------------------ analytic FLOPs
