@@ -13,8 +13,11 @@ A run can stop three ways besides finishing, and each leaves a usable state:
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -220,11 +223,12 @@ class Run:
         try:
             for epoch in range(p.epoch + 1, config.epochs + 1):
                 record = self.run_epoch(epoch)
-                self.files.append(record)
-                p.epoch = epoch
-                p.stopped = "diverged" if record["diverged"] else ""
-                self.save_checkpoint()
-                saved = epoch
+                with _interrupts_deferred():  # the record and its checkpoint land together
+                    self.files.append(record)
+                    p.epoch = epoch
+                    p.stopped = "diverged" if record["diverged"] else ""
+                    self.save_checkpoint()
+                    saved = epoch
                 self.say(_summary(config, record))
                 if p.stopped:
                     self.say(f"{config.name}: the loss became NaN or infinite in epoch {epoch} (learning rate "
@@ -234,9 +238,9 @@ class Run:
         except KeyboardInterrupt:
             runs_dir = os.path.dirname(self.files.dir)
             where = f" --runs-dir {runs_dir}" if os.path.normpath(runs_dir) != "runs" else ""
-            self.say(f"\n{config.name}: interrupted during epoch {saved + 1}; the checkpoint after epoch "
-                     f"{saved} is kept. Continue with:\n    python -m hw5 run {config.name} --resume{where}",
-                     always=True)
+            kept = f"the checkpoint after epoch {saved} is kept" if saved else "no epoch had finished yet"
+            self.say(f"\n{config.name}: interrupted during epoch {saved + 1}; {kept}. Continue with:\n"
+                     f"    python -m hw5 run {config.name} --resume{where}", always=True)
             self.position.epoch = saved
             return self.result("interrupted")
         return self.result("finished")
@@ -249,6 +253,26 @@ class Run:
     def say(self, text: str, always: bool = False) -> None:
         if always or not self.quiet:
             print(text, flush=True)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold Ctrl-C until the block ends, so an epoch's metrics line and its checkpoint are written together.
+
+    Without this, a Ctrl-C between the two writes would leave a recorded epoch with no checkpoint, and its
+    training would be lost. Outside the main thread signals cannot be caught, and nothing is deferred.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, Any]] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append((signum, frame)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if pending and callable(previous):
+            previous(*pending[0])
 
 
 def _summary(config: Config, r: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -118,6 +119,30 @@ def test_interrupt_message_says_how_to_resume(runs_dir, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "checkpoint after epoch 1 is kept" in out
     assert f"python -m hw5 run fig1a --resume --runs-dir {runs_dir}" in out
+
+
+def test_ctrl_c_between_the_metrics_line_and_the_checkpoint_keeps_both(runs_dir, monkeypatch, capsys):
+    # a real SIGINT, sent at the worst moment: the epoch's record is written, its checkpoint not yet
+    append = RunFiles.append
+
+    def append_then_ctrl_c(self, record):
+        append(self, record)
+        if record.get("type") == "epoch":
+            os.kill(os.getpid(), signal.SIGINT)
+    monkeypatch.setattr(RunFiles, "append", append_then_ctrl_c)
+    result = train(tiny("fig1a", epochs=3), runs_dir, quiet=True)
+    assert result.status == "interrupted" and result.epochs == 1
+    files = RunFiles(runs_dir, "fig1a")
+    assert mt.load(files.checkpoint)["epoch"] == 1
+    assert [r["epoch"] for r in files.records() if r["type"] == "epoch"] == [1]
+    assert "checkpoint after epoch 1 is kept" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # the handler is put back
+
+
+def test_interrupt_in_the_first_epoch_says_nothing_was_kept(runs_dir, monkeypatch, capsys):
+    _interrupt_epoch(monkeypatch, epoch=1, after=2)
+    assert train(tiny("fig1a", epochs=2), runs_dir, quiet=True).status == "interrupted"
+    assert "no epoch had finished yet" in capsys.readouterr().out
 
 
 def test_resuming_a_finished_run_does_nothing(runs_dir):
