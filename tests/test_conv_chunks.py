@@ -9,6 +9,7 @@ from minitorch.ops import conv
 
 @pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1)])
 def test_chunked_inference_equals_training_path(monkeypatch, stride, padding):
+    monkeypatch.setattr(conv, "direct_conv_applies", lambda *args: False)  # the im2col path is the subject
     rng = np.random.default_rng(0)
     x = mt.tensor(rng.standard_normal((9, 3, 8, 7)))
     w = mt.tensor(rng.standard_normal((4, 3, 3, 3)), requires_grad=True)

@@ -49,6 +49,36 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
+# Direct convolution beats im2col + GEMM while the weight is small (LeNet's
+# 6x3x5x5 and 16x6x5x5: the GEMM's short side is the output channel count);
+# with many channels the GEMM's reuse of each loaded value wins.
+_DIRECT_CONV_MAX_WEIGHT = 4096
+
+
+def direct_conv_applies(x: Any, weight: Any, stride: int) -> bool:
+    """Whether :func:`conv2d_forward` and its gradients (stride 1, CPU) should replace im2col + GEMM."""
+    return stride == 1 and isinstance(x, np.ndarray) and weight.size <= _DIRECT_CONV_MAX_WEIGHT
+
+
+def _cpu_conv():
+    from minitorch.kernels import cpu_conv
+
+    return cpu_conv
+
+
+def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Any:
+    """Stride-1 convolution on the CPU without im2col (see :mod:`.cpu_conv`)."""
+    return _cpu_conv().conv2d_forward(x, weight, bias, padding)
+
+
+def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Any:
+    return _cpu_conv().conv2d_weight_grad(x, g, kernel_size, padding)
+
+
+def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Any:
+    return _cpu_conv().conv2d_input_grad(g, weight, x_shape, padding)
+
+
 def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo), channel-major columns."""
     # A NumPy strided copy beats the numba gather (cpu.im2col) on this layout.
