@@ -227,3 +227,31 @@ def test_batch_norm_kernels_match_reference(seed, training, running, dtype):
         np.testing.assert_allclose(a, r, err_msg=name, **tol)
     if running and training:
         assert not np.allclose(results[1][6], rm0)  # the statistics were updated
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("shape", [(3, 4, 8, 8), (2, 3, 7, 9), (1, 1, 2, 2), (5, 6, 28, 28)], ids=str)
+def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
+    # the unrolled 2x2/stride-2 kernel, odd sizes included (the last row/column is dropped)
+    x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
+    out = np.empty((shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
+    arg = np.empty(out.shape, np.int64)
+    assert cpu._max_pool_2x2(x, out, arg)  # finite input: no fallback
+    rout, rarg = reference.max_pool_forward(x, 2, 2, 0)
+    np.testing.assert_array_equal(out, rout)
+    np.testing.assert_array_equal(arg, rarg)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_max_pool_2x2_with_nan_or_inf_falls_back_and_matches_reference(bad):
+    x = np.random.default_rng(1).standard_normal((2, 2, 6, 6))
+    x[0, 0, 0, 1] = bad        # second in its window: a plain '>' would let a NaN lose
+    x[1, 1, 3, 3] = np.nan     # last in its window
+    x[1, 0, 2, 2] = x[1, 0, 2, 3] = np.nan   # two NaNs in one window: the first is picked
+    out, arg = np.empty((2, 2, 3, 3)), np.empty((2, 2, 3, 3), np.int64)
+    assert not cpu._max_pool_2x2(x, out, arg)
+    out, arg = cpu.max_pool_forward(x, 2, 2, 0)
+    rout, rarg = reference.max_pool_forward(x, 2, 2, 0)
+    np.testing.assert_array_equal(out, rout)
+    np.testing.assert_array_equal(arg, rarg)
+    assert np.isnan(out[0, 0, 0, 0]) == (bad != bad) and np.isnan(out[1, 1, 1, 1])

@@ -10,9 +10,11 @@ for *every* t, so each tap is one long contiguous multiply-add that the
 compiler vectorises.  The W - Wo positions at the end of each row are
 computed and thrown away (14% extra work for conv1, 36% for conv2).
 
-Each kernel loops over images, in parallel (numba ``prange``) for batches
-large enough to pay for waking the threads.  Three kernels give the forward
-pass and both gradients:
+The kernels are serial.  Parallel builds (``prange`` over images) were
+measured and lost: with OpenBLAS's worker spinning on the second core after
+each GEMM, two numba threads made a CoolNet step no faster at batch 256 and
+up to twice as slow at batch 32.  Three kernels give the forward pass and
+both gradients:
 
 * forward:      out[n, o]  = bias[o] + sum_c  w[o, c] (*) x[n, c]
 * weight grad:  gw[o, c]   = sum_n g[n, o] (*) x[n, c]   (a correlation)
@@ -25,10 +27,13 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
+
+# Reassociation lets the compiler vectorise sums; not the full fastmath, whose
+# no-NaN/no-inf assumptions could drop a NaN that should reach the loss.
+_FAST = {"reassoc", "contract"}
 
 
-@numba.njit(fastmath=True, nogil=True, cache=True, inline="always")
+@numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
 def _add_taps(acc, xrow, wrow, at, L):
     """acc[t] += sum_j wrow[j] * xrow[at + j + t] for t < L: one kernel row, taps fused by five and three."""
     kw = wrow.shape[0]
@@ -56,12 +61,13 @@ def _add_taps(acc, xrow, wrow, at, L):
         j += 1
 
 
+@numba.njit(fastmath=_FAST, nogil=True, cache=True)
 def _forward(x, w, bias, out):
     N, C, H, W = x.shape
     O, _, kh, _ = w.shape
     Ho, Wo = out.shape[2], out.shape[3]
     L = (Ho - 1) * W + Wo
-    for n in prange(N):
+    for n in range(N):
         acc = np.empty(L, dtype=out.dtype)
         rows = x[n].reshape(C, H * W)
         for o in range(O):
@@ -73,7 +79,8 @@ def _forward(x, w, bias, out):
                 out[n, o, i, :] = acc[i * W:i * W + Wo]
 
 
-def _spread_rows(g, n, W, gb):
+@numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
+def _spread(g, n, W, gb):
     """gb[o] = g[n, o] laid out with row stride W (zeros in the gaps), to match wide rows."""
     Ho, Wo = g.shape[2], g.shape[3]
     for o in range(g.shape[1]):
@@ -81,55 +88,52 @@ def _spread_rows(g, n, W, gb):
             gb[o, i * W:i * W + Wo] = g[n, o, i, :]
 
 
-_spread = numba.njit(fastmath=True, nogil=True, cache=True, inline="always")(_spread_rows)
 
-
-def _weight_grad(x, g, parts, gw):
-    """gw[part] = the weight gradient from the part's share of the images (summed afterwards)."""
+@numba.njit(fastmath=_FAST, nogil=True, cache=True)
+def _weight_grad(x, g, gw):
     N, C, H, W = x.shape
     O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
-    kh, kw = gw.shape[3], gw.shape[4]
+    kh, kw = gw.shape[2], gw.shape[3]
     L = (Ho - 1) * W + Wo
-    per = (N + parts - 1) // parts
     zero = g.dtype.type(0)  # accumulate in the data's dtype: a float64 literal would halve the vector width
-    for part in prange(parts):
-        gb = np.zeros((O, L), dtype=g.dtype)
-        for n in range(part * per, min(N, (part + 1) * per)):
-            _spread(g, n, W, gb)
-            rows = x[n].reshape(C, H * W)
-            for o in range(O):
-                go = gb[o]
-                for c in range(C):
-                    for i in range(kh):
-                        j = 0
-                        while j + 2 < kw:  # three dot products per pass over g
-                            a = i * W + j
-                            x0, x1, x2 = rows[c, a:a + L], rows[c, a + 1:a + 1 + L], rows[c, a + 2:a + 2 + L]
-                            s0, s1, s2 = zero, zero, zero
-                            for t in range(L):
-                                s0 += go[t] * x0[t]
-                                s1 += go[t] * x1[t]
-                                s2 += go[t] * x2[t]
-                            gw[part, o, c, i, j] += s0
-                            gw[part, o, c, i, j + 1] += s1
-                            gw[part, o, c, i, j + 2] += s2
-                            j += 3
-                        while j < kw:
-                            a = i * W + j
-                            x0 = rows[c, a:a + L]
-                            s0 = zero
-                            for t in range(L):
-                                s0 += go[t] * x0[t]
-                            gw[part, o, c, i, j] += s0
-                            j += 1
+    gb = np.zeros((O, L), dtype=g.dtype)
+    for n in range(N):
+        _spread(g, n, W, gb)
+        rows = x[n].reshape(C, H * W)
+        for o in range(O):
+            go = gb[o]
+            for c in range(C):
+                for i in range(kh):
+                    j = 0
+                    while j + 2 < kw:  # three dot products per pass over g
+                        a = i * W + j
+                        x0, x1, x2 = rows[c, a:a + L], rows[c, a + 1:a + 1 + L], rows[c, a + 2:a + 2 + L]
+                        s0, s1, s2 = zero, zero, zero
+                        for t in range(L):
+                            s0 += go[t] * x0[t]
+                            s1 += go[t] * x1[t]
+                            s2 += go[t] * x2[t]
+                        gw[o, c, i, j] += s0
+                        gw[o, c, i, j + 1] += s1
+                        gw[o, c, i, j + 2] += s2
+                        j += 3
+                    while j < kw:
+                        a = i * W + j
+                        x0 = rows[c, a:a + L]
+                        s0 = zero
+                        for t in range(L):
+                            s0 += go[t] * x0[t]
+                        gw[o, c, i, j] += s0
+                        j += 1
 
 
+@numba.njit(fastmath=_FAST, nogil=True, cache=True)
 def _input_grad(g, w, gx):
     N, C, H, W = gx.shape
     O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
     kh, kw = w.shape[2], w.shape[3]
     L = (Ho - 1) * W + Wo
-    for n in prange(N):
+    for n in range(N):
         gb = np.zeros((O, L), dtype=g.dtype)
         _spread(g, n, W, gb)
         rows = gx[n].reshape(C, H * W)
@@ -153,31 +157,6 @@ def _input_grad(g, w, gx):
                         o += 1
 
 
-def _compile(fn):
-    """A serial and a parallel build of one kernel (the serial one wins on small batches)."""
-    return (numba.njit(fastmath=True, nogil=True, cache=True)(fn),
-            numba.njit(fastmath=True, nogil=True, cache=True, parallel=True)(fn))
-
-
-_FORWARD = _compile(_forward)
-_WEIGHT_GRAD = _compile(_weight_grad)
-_INPUT_GRAD = _compile(_input_grad)
-
-# Below this many multiply-adds a call stays on one thread: waking numba's
-# workers costs tens of microseconds, as much as a batch-4 conv itself.
-_PARALLEL_MIN_MACS = 2_000_000
-
-
-def _threads(macs: int, n: int) -> int:
-    if macs < _PARALLEL_MIN_MACS:
-        return 1
-    return max(1, min(numba.get_num_threads(), n))
-
-
-def _macs(x_shape, w_shape, Ho: int, Wo: int) -> int:
-    return x_shape[0] * w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3] * Ho * Wo
-
-
 def _padded(x: np.ndarray, padding: int) -> np.ndarray:
     if not padding:
         return np.ascontiguousarray(x)
@@ -196,21 +175,16 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, p
     out = np.empty((N, O, Ho, Wo), dtype=x.dtype)
     if bias is None:
         bias = np.zeros(O, dtype=x.dtype)
-    parallel = _threads(_macs(x.shape, weight.shape, Ho, Wo), N) > 1
-    _FORWARD[parallel](x, np.ascontiguousarray(weight), bias, out)
+    _forward(x, np.ascontiguousarray(weight), bias, out)
     return out
 
 
 def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], padding: int) -> np.ndarray:
     """Gradient of :func:`conv2d_forward` with respect to the weight, given the output gradient ``g``."""
     x = _padded(x, padding)
-    N, C = x.shape[:2]
-    O, Ho, Wo = g.shape[1:]
-    kh, kw = kernel_size
-    parts = _threads(_macs(x.shape, (O, C, kh, kw), Ho, Wo), N)
-    gw = np.zeros((parts, O, C, kh, kw), dtype=x.dtype)
-    _WEIGHT_GRAD[parts > 1](x, np.ascontiguousarray(g), parts, gw)
-    return gw[0] if parts == 1 else gw.sum(axis=0)
+    gw = np.zeros((g.shape[1], x.shape[1]) + tuple(kernel_size), dtype=x.dtype)
+    _weight_grad(x, np.ascontiguousarray(g), gw)
+    return gw
 
 
 def conv2d_input_grad(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], padding: int) -> np.ndarray:
@@ -218,6 +192,5 @@ def conv2d_input_grad(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...
     N, C, H, W = x_shape
     p = padding
     gx = np.empty((N, C, H + 2 * p, W + 2 * p), dtype=g.dtype)
-    parallel = _threads(_macs(gx.shape, weight.shape, g.shape[2], g.shape[3]), N) > 1
-    _INPUT_GRAD[parallel](np.ascontiguousarray(g), np.ascontiguousarray(weight), gx)
+    _input_grad(np.ascontiguousarray(g), np.ascontiguousarray(weight), gx)
     return np.ascontiguousarray(gx[:, :, p:p + H, p:p + W]) if p else gx
