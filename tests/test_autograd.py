@@ -204,7 +204,7 @@ def test_backward_frees_saved_arrays(rng):
     fn = y.grad_fn
     assert fn.a is not None
     y.backward(np.ones(3))
-    assert fn.inputs is None and not hasattr(fn, "a") and not hasattr(fn, "b")
+    assert fn.inputs is None and fn.a is None and fn.b is None
 
 
 RETAIN_CASES = {

@@ -64,5 +64,6 @@ def test_dispatch_policy():
     x = np.zeros((2, 3, 8, 8), np.float32)
     assert direct_conv_applies(x, np.zeros((6, 3, 5, 5), np.float32), 1)
     assert not direct_conv_applies(x, np.zeros((6, 3, 5, 5), np.float32), 2)       # stride 2: im2col
-    assert not direct_conv_applies(x, np.zeros((16, 3, 5, 5), np.float32), 1)      # a larger weight: GEMM
+    assert direct_conv_applies(x, np.zeros((16, 6, 5, 5), np.float32), 1)          # CoolNet's conv2
+    assert not direct_conv_applies(x, np.zeros((64, 3, 5, 5), np.float32), 1)      # a larger weight: GEMM
     assert not direct_conv_applies([x], np.zeros((6, 3, 5, 5), np.float32), 1)     # not a NumPy array

@@ -81,7 +81,7 @@ def _forward(x, w, bias, out):
 
 @numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
 def _spread(g, n, W, gb):
-    """gb[o] = g[n, o] laid out with row stride W (zeros in the gaps), to match wide rows."""
+    """gb[o] = g[n, o] laid out with row stride W, to match wide rows (the gaps stay as they are: zero)."""
     Ho, Wo = g.shape[2], g.shape[3]
     for o in range(g.shape[1]):
         for i in range(Ho):
@@ -89,42 +89,64 @@ def _spread(g, n, W, gb):
 
 
 
+@numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
+def _add_dots(grow, go, xrow, at, L):
+    """grow[j] += sum_t go[t] * xrow[at + j + t]: one kernel row of the weight gradient, fused by five and three."""
+    kw = grow.shape[0]
+    zero = go.dtype.type(0)  # accumulate in the data's dtype: a float64 literal would halve the vector width
+    j = 0
+    while j + 4 < kw:
+        a = at + j
+        x0, x1, x2, x3, x4 = xrow[a:a + L], xrow[a + 1:a + 1 + L], xrow[a + 2:a + 2 + L], \
+            xrow[a + 3:a + 3 + L], xrow[a + 4:a + 4 + L]
+        s0, s1, s2, s3, s4 = zero, zero, zero, zero, zero
+        for t in range(L):
+            s0 += go[t] * x0[t]
+            s1 += go[t] * x1[t]
+            s2 += go[t] * x2[t]
+            s3 += go[t] * x3[t]
+            s4 += go[t] * x4[t]
+        grow[j] += s0
+        grow[j + 1] += s1
+        grow[j + 2] += s2
+        grow[j + 3] += s3
+        grow[j + 4] += s4
+        j += 5
+    while j + 2 < kw:
+        a = at + j
+        x0, x1, x2 = xrow[a:a + L], xrow[a + 1:a + 1 + L], xrow[a + 2:a + 2 + L]
+        s0, s1, s2 = zero, zero, zero
+        for t in range(L):
+            s0 += go[t] * x0[t]
+            s1 += go[t] * x1[t]
+            s2 += go[t] * x2[t]
+        grow[j] += s0
+        grow[j + 1] += s1
+        grow[j + 2] += s2
+        j += 3
+    while j < kw:
+        x0 = xrow[at + j:at + j + L]
+        s0 = zero
+        for t in range(L):
+            s0 += go[t] * x0[t]
+        grow[j] += s0
+        j += 1
+
+
 @numba.njit(fastmath=_FAST, nogil=True, cache=True)
 def _weight_grad(x, g, gw):
     N, C, H, W = x.shape
     O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
-    kh, kw = gw.shape[2], gw.shape[3]
+    kh = gw.shape[2]
     L = (Ho - 1) * W + Wo
-    zero = g.dtype.type(0)  # accumulate in the data's dtype: a float64 literal would halve the vector width
     gb = np.zeros((O, L), dtype=g.dtype)
     for n in range(N):
         _spread(g, n, W, gb)
         rows = x[n].reshape(C, H * W)
         for o in range(O):
-            go = gb[o]
             for c in range(C):
                 for i in range(kh):
-                    j = 0
-                    while j + 2 < kw:  # three dot products per pass over g
-                        a = i * W + j
-                        x0, x1, x2 = rows[c, a:a + L], rows[c, a + 1:a + 1 + L], rows[c, a + 2:a + 2 + L]
-                        s0, s1, s2 = zero, zero, zero
-                        for t in range(L):
-                            s0 += go[t] * x0[t]
-                            s1 += go[t] * x1[t]
-                            s2 += go[t] * x2[t]
-                        gw[o, c, i, j] += s0
-                        gw[o, c, i, j + 1] += s1
-                        gw[o, c, i, j + 2] += s2
-                        j += 3
-                    while j < kw:
-                        a = i * W + j
-                        x0 = rows[c, a:a + L]
-                        s0 = zero
-                        for t in range(L):
-                            s0 += go[t] * x0[t]
-                        gw[o, c, i, j] += s0
-                        j += 1
+                    _add_dots(gw[o, c, i], gb[o], rows[c], i * W, L)
 
 
 @numba.njit(fastmath=_FAST, nogil=True, cache=True)
@@ -144,12 +166,18 @@ def _input_grad(g, w, gx):
                     a = i * W + j
                     dst = rows[c, a:a + L]
                     o = 0
-                    while o + 2 < O:  # three output channels per pass over dst
-                        w0, w1, w2 = w[o, c, i, j], w[o + 1, c, i, j], w[o + 2, c, i, j]
-                        g0, g1, g2 = gb[o], gb[o + 1], gb[o + 2]
+                    while o + 3 < O:  # four output channels per pass over dst
+                        w0, w1, w2, w3 = w[o, c, i, j], w[o + 1, c, i, j], w[o + 2, c, i, j], w[o + 3, c, i, j]
+                        g0, g1, g2, g3 = gb[o], gb[o + 1], gb[o + 2], gb[o + 3]
                         for t in range(L):
-                            dst[t] += w0 * g0[t] + w1 * g1[t] + w2 * g2[t]
-                        o += 3
+                            dst[t] += w0 * g0[t] + w1 * g1[t] + w2 * g2[t] + w3 * g3[t]
+                        o += 4
+                    while o + 1 < O:
+                        w0, w1 = w[o, c, i, j], w[o + 1, c, i, j]
+                        g0, g1 = gb[o], gb[o + 1]
+                        for t in range(L):
+                            dst[t] += w0 * g0[t] + w1 * g1[t]
+                        o += 2
                     while o < O:
                         w0, g0 = w[o, c, i, j], gb[o]
                         for t in range(L):
