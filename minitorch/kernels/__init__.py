@@ -120,3 +120,9 @@ def batch_norm_backward(g, xhat, scale, training: bool):
     """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
     kernels = _cpu_kernels() if isinstance(g, np.ndarray) else _cuda_kernels()
     return kernels.batch_norm_backward(g, xhat, scale, training)
+
+
+def sgd_update_cpu(data, grad, momentum_buffer, lr: float, momentum: float, dampening: float,
+                   weight_decay: float, nesterov: bool, first: bool) -> None:
+    """One fused pass of SGD over flat NumPy arrays (the optimizer's CPU fast path)."""
+    _cpu_kernels().sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first)

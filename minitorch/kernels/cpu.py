@@ -263,3 +263,27 @@ def batch_norm_backward(g, xhat, scale, training: bool):
     gbias = np.empty(g.shape[1], dtype=g.dtype)
     _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias)
     return gx, gweight, gbias
+
+
+@numba.njit(cache=True, nogil=True)
+def _sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first):
+    """PyTorch's SGD rule (see :class:`minitorch.optim.SGD`) in one pass over flat arrays."""
+    for i in range(data.shape[0]):
+        g = grad[i]
+        if weight_decay != 0:
+            g += weight_decay * data[i]
+        if momentum != 0:
+            if first:
+                buf = g
+            else:
+                buf = momentum * momentum_buffer[i] + (1 - dampening) * g
+            momentum_buffer[i] = buf
+            g = g + momentum * buf if nesterov else buf
+        data[i] -= lr * g
+
+
+def sgd_update(data, grad, momentum_buffer, lr: float, momentum: float, dampening: float,
+               weight_decay: float, nesterov: bool, first: bool) -> None:
+    """In place: ``data`` and ``momentum_buffer`` (ignored without momentum) take one SGD step."""
+    _sgd_update(data, grad, momentum_buffer if momentum_buffer is not None else grad, lr, momentum, dampening,
+                weight_decay, nesterov, first)

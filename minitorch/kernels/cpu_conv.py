@@ -61,22 +61,58 @@ def _add_taps(acc, xrow, wrow, at, L):
         j += 1
 
 
+@numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
+def _add_taps_pair(acc0, acc1, xrow, wrow0, wrow1, at, L):
+    """:func:`_add_taps` for two output channels at once: each input value loaded feeds both."""
+    kw = wrow0.shape[0]
+    j = 0
+    while j + 4 < kw:
+        u0, u1, u2, u3, u4 = wrow0[j], wrow0[j + 1], wrow0[j + 2], wrow0[j + 3], wrow0[j + 4]
+        v0, v1, v2, v3, v4 = wrow1[j], wrow1[j + 1], wrow1[j + 2], wrow1[j + 3], wrow1[j + 4]
+        a = at + j
+        x0, x1, x2, x3, x4 = xrow[a:a + L], xrow[a + 1:a + 1 + L], xrow[a + 2:a + 2 + L], \
+            xrow[a + 3:a + 3 + L], xrow[a + 4:a + 4 + L]
+        for t in range(L):
+            p0, p1, p2, p3, p4 = x0[t], x1[t], x2[t], x3[t], x4[t]
+            acc0[t] += u0 * p0 + u1 * p1 + u2 * p2 + u3 * p3 + u4 * p4
+            acc1[t] += v0 * p0 + v1 * p1 + v2 * p2 + v3 * p3 + v4 * p4
+        j += 5
+    while j < kw:
+        u0, v0 = wrow0[j], wrow1[j]
+        x0 = xrow[at + j:at + j + L]
+        for t in range(L):
+            acc0[t] += u0 * x0[t]
+            acc1[t] += v0 * x0[t]
+        j += 1
+
+
 @numba.njit(fastmath=_FAST, nogil=True, cache=True)
 def _forward(x, w, bias, out):
     N, C, H, W = x.shape
     O, _, kh, _ = w.shape
     Ho, Wo = out.shape[2], out.shape[3]
     L = (Ho - 1) * W + Wo
+    acc = np.empty((2, L), dtype=out.dtype)
+    a0, a1 = acc[0], acc[1]
     for n in range(N):
-        acc = np.empty(L, dtype=out.dtype)
         rows = x[n].reshape(C, H * W)
-        for o in range(O):
-            acc[:] = bias[o]
-            for c in range(C):
-                for i in range(kh):
-                    _add_taps(acc, rows[c], w[o, c, i], i * W, L)
+        for o in range(0, O, 2):
+            pair = o + 1 < O  # output channels go two at a time; an odd last one alone
+            a0[:] = bias[o]
+            if pair:
+                a1[:] = bias[o + 1]
+            if pair:
+                for c in range(C):
+                    for i in range(kh):
+                        _add_taps_pair(a0, a1, rows[c], w[o, c, i], w[o + 1, c, i], i * W, L)
+            else:
+                for c in range(C):
+                    for i in range(kh):
+                        _add_taps(a0, rows[c], w[o, c, i], i * W, L)
             for i in range(Ho):
-                out[n, o, i, :] = acc[i * W:i * W + Wo]
+                out[n, o, i, :] = a0[i * W:i * W + Wo]
+                if pair:
+                    out[n, o + 1, i, :] = a1[i * W:i * W + Wo]
 
 
 @numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
