@@ -8,8 +8,12 @@ An op is a :class:`Function` subclass with two methods on raw arrays:
   the input needs none; ``self.needs_grad[i]`` tells which are wanted).
 
 :func:`minitorch.tensor.apply` runs ``forward`` and links the result into the
-graph.  :func:`backward` walks that graph once, in reverse topological order,
-without recursion, releasing each op's saved arrays as soon as its backward has run.
+graph.  The graph's nodes are ops, not tensors: an op remembers the ops that
+made its inputs (and the leaf tensors that want gradients), so an
+intermediate array lives only while someone, usually an op's backward,
+still needs it.  :func:`backward` walks that graph once, in reverse
+topological order, without recursion, releasing each op's saved arrays as
+soon as its backward has run.
 """
 from __future__ import annotations
 
@@ -62,7 +66,9 @@ def enable_grad() -> _GradMode:
 class Function:
     """Base class of every differentiable op.  See the module docstring."""
 
-    __slots__ = ("inputs", "needs_grad")
+    # inputs: per input, the op that produced it (a non-leaf), the tensor itself (a leaf that
+    # wants a gradient) or None; retained: a weak reference to an output that retain_grad()ed
+    __slots__ = ("inputs", "needs_grad", "retained")
 
     def forward(self, *arrays: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -108,28 +114,27 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
     return grad.reshape(shape)
 
 
-def _topological_order(root) -> list:
-    """Non-leaf tensors reachable from ``root`` that need a gradient, inputs first."""
+def _topological_order(root: Function) -> list:
+    """The ops reachable from ``root`` through inputs that need a gradient, inputs first."""
     order: list = []
-    visited: set[int] = set()
+    visited: set = set()
     stack: list = [(root, False)]
     while stack:
-        node, expanded = stack.pop()
+        fn, expanded = stack.pop()
         if expanded:
-            order.append(node)
+            order.append(fn)
             continue
-        if id(node) in visited:
+        if fn in visited:
             continue
-        visited.add(id(node))
-        stack.append((node, True))
-        fn = node._ctx
+        visited.add(fn)
+        stack.append((fn, True))
         if fn.inputs is None:
             raise RuntimeError(
                 f"backward through {fn.name} a second time: its saved arrays were freed "
                 "by the first backward; call backward(retain_graph=True) the first time"
             )
         for parent in fn.inputs:
-            if parent._ctx is not None and parent.requires_grad and id(parent) not in visited:
+            if isinstance(parent, Function) and parent not in visited:
                 stack.append((parent, False))
     return order
 
@@ -158,31 +163,30 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
         _accumulate_leaf(root, grad)
         return
 
-    grads: dict[int, Any] = {id(root): grad}
-    order = _topological_order(root)
+    grads: dict[Function, Any] = {root._ctx: grad}  # gradient of each op's output, keyed by the op
+    order = _topological_order(root._ctx)
     while order:
-        # Popping drops our reference: once a node's consumers are done with it,
-        # it and the arrays its op saved are freed, so memory falls as we go.
-        node = order.pop()
-        g = grads.pop(id(node), None)
-        fn = node._ctx
-        if g is None:  # no path from root reached this node with a gradient
+        # Popping drops our reference: once an op's consumers are done with it,
+        # it and the arrays it saved are freed, so memory falls as we go.
+        fn = order.pop()
+        g = grads.pop(fn, None)
+        if g is None:  # no path from root reached this op with a gradient
             continue
         input_grads = fn.backward(g)
         for parent, pg in zip(fn.inputs, input_grads):
-            if pg is None or not parent.requires_grad:
+            if pg is None or parent is None:
                 continue
-            if parent._ctx is None:
+            if isinstance(parent, Function):
+                prev = grads.get(parent)
+                grads[parent] = pg if prev is None else prev + pg
+            elif parent.requires_grad:
                 _accumulate_leaf(parent, pg)
-            else:
-                key = id(parent)
-                prev = grads.get(key)
-                grads[key] = pg if prev is None else prev + pg
+        retained = fn.retained() if fn.retained is not None else None
         if not retain_graph:
             fn.release()
-            fn.inputs = None  # frees the graph behind this node; a second backward is refused
-        if node.retains_grad:
-            _accumulate_leaf(node, g)
+            fn.inputs = None  # frees the graph behind this op; a second backward is refused
+        if retained is not None:
+            _accumulate_leaf(retained, g)
 
 
 def _accumulate_leaf(leaf, g: Any) -> None:

@@ -7,6 +7,7 @@ chain of ops is the graph that :meth:`Tensor.backward` walks.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Iterable
 
 import numpy as np
@@ -32,7 +33,7 @@ from minitorch.ops import shape as S
 class Tensor:
     """An n-dimensional array that can record the ops applied to it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "retains_grad")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "retains_grad", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -100,6 +101,8 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward."""
         self.retains_grad = True
+        if self._ctx is not None:  # the graph holds ops, not tensors: tell the op whose output this is
+            self._ctx.retained = weakref.ref(self)
 
     # ------------------------------------------------------------- autograd
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -317,7 +320,10 @@ def apply(fn: Function, *inputs: Tensor) -> Tensor:
     result.retains_grad = False
     result.requires_grad = track
     if track:
-        fn.inputs = inputs
+        # The graph links ops to ops: an input made by an op is remembered by that op, so its
+        # array is freed as soon as nothing else holds it; only leaves that want a gradient are kept.
+        fn.inputs = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
+        fn.retained = None
         result._ctx = fn
     else:
         result._ctx = None
