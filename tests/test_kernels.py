@@ -255,3 +255,30 @@ def test_max_pool_2x2_with_nan_or_inf_falls_back_and_matches_reference(bad):
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
     assert np.isnan(out[0, 0, 0, 0]) == (bad != bad) and np.isnan(out[1, 1, 1, 1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("target_dtype", [np.int64, np.int32, np.uint8])
+@pytest.mark.parametrize("shape", [(1, 1), (4, 10), (33, 7)], ids=str)
+def test_cross_entropy_kernels_match_reference(shape, dtype, target_dtype):
+    rng = np.random.default_rng(shape[0] * 100 + shape[1])
+    logits = (rng.standard_normal(shape) * 30).astype(dtype)   # large logits: the max shift matters
+    target = rng.integers(0, shape[1], shape[0]).astype(target_dtype)
+    losses, probs = cpu.cross_entropy_forward(logits, target)
+    rlosses, rprobs = reference.cross_entropy_forward(logits, target)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    assert losses.dtype == probs.dtype == dtype
+    np.testing.assert_allclose(losses, rlosses, rtol=tol, atol=tol)
+    np.testing.assert_allclose(probs, rprobs, rtol=tol, atol=tol)
+    scale = rng.standard_normal(shape[0]).astype(dtype)
+    np.testing.assert_allclose(cpu.cross_entropy_backward(probs, target, scale),
+                               reference.cross_entropy_backward(rprobs, target, scale), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("bad", [-1, 3, 200])
+def test_cross_entropy_kernel_names_the_out_of_range_target(bad):
+    logits = np.zeros((4, 3))
+    target = np.array([0, 2, bad, 1])
+    for impl in (cpu, reference):
+        with pytest.raises(ValueError, match=f"target {bad} is out of range for 3 classes"):
+            impl.cross_entropy_forward(logits, target)

@@ -126,3 +126,15 @@ def sgd_update_cpu(data, grad, momentum_buffer, lr: float, momentum: float, damp
                    weight_decay: float, nesterov: bool, first: bool) -> None:
     """One fused pass of SGD over flat NumPy arrays (the optimizer's CPU fast path)."""
     _cpu_kernels().sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first)
+
+
+def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:
+    """(per-row losses, softmax probabilities) of logits (N, C) against class indices (N,)."""
+    kernels = _cpu_kernels() if isinstance(logits, np.ndarray) else _cuda_kernels()
+    return kernels.cross_entropy_forward(logits, target)
+
+
+def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
+    """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
+    kernels = _cpu_kernels() if isinstance(probs, np.ndarray) else _cuda_kernels()
+    return kernels.cross_entropy_backward(probs, target, scale)

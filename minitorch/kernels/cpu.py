@@ -287,3 +287,56 @@ def sgd_update(data, grad, momentum_buffer, lr: float, momentum: float, dampenin
     """In place: ``data`` and ``momentum_buffer`` (ignored without momentum) take one SGD step."""
     _sgd_update(data, grad, momentum_buffer if momentum_buffer is not None else grad, lr, momentum, dampening,
                 weight_decay, nesterov, first)
+
+
+@numba.njit(cache=True, nogil=True)
+def _cross_entropy_forward(logits, target, losses, probs):
+    """Per row: losses[n] = logsumexp(logits[n]) - logits[n, target[n]]; probs = softmax.
+
+    Returns the first row whose target is out of range, or -1.
+    """
+    N, C = logits.shape
+    for n in range(N):
+        t = target[n]
+        if t < 0 or t >= C:
+            return n
+        top = logits[n, 0]
+        for c in range(1, C):
+            top = max(top, logits[n, c])
+        total = 0.0
+        for c in range(C):
+            e = np.exp(logits[n, c] - top)
+            probs[n, c] = e
+            total += e
+        for c in range(C):
+            probs[n, c] /= total
+        losses[n] = np.log(total) + top - logits[n, t]
+    return -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _cross_entropy_backward(probs, target, scale, grad):
+    """grad = (probs - onehot(target)) * scale[n] (scale: one value per row)."""
+    N, C = probs.shape
+    for n in range(N):
+        s = scale[n]
+        for c in range(C):
+            grad[n, c] = probs[n, c] * s
+        grad[n, target[n]] -= s
+
+
+def cross_entropy_forward(logits: np.ndarray, target: np.ndarray):
+    """(per-row losses, softmax probabilities), or ValueError naming an out-of-range target."""
+    logits = np.ascontiguousarray(logits)
+    losses = np.empty(logits.shape[0], dtype=logits.dtype)
+    probs = np.empty_like(logits)
+    bad = _cross_entropy_forward(logits, np.ascontiguousarray(target), losses, probs)
+    if bad >= 0:
+        raise ValueError(f"cross_entropy: target {int(target[bad])} is out of range for {logits.shape[1]} classes")
+    return losses, probs
+
+
+def cross_entropy_backward(probs: np.ndarray, target: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    grad = np.empty_like(probs)
+    _cross_entropy_backward(probs, target, scale, grad)
+    return grad

@@ -127,3 +127,24 @@ def batch_norm_backward(g, xhat, scale, training: bool):
     else:
         gx = g * scale[:, None]
     return gx, gweight, gbias
+
+
+def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:
+    """(per-row losses -log softmax(logits)[target], softmax probabilities)."""
+    xp = get_array_module(logits)
+    C = logits.shape[1]
+    out_of_range = (target < 0) | (target >= C)
+    if out_of_range.any():  # one host sync on a GPU, not two
+        raise ValueError(f"cross_entropy: target {int(target[out_of_range][0])} is out of range for {C} classes")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    return -logp[xp.arange(logits.shape[0]), target], xp.exp(logp)
+
+
+def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
+    """(probs - onehot(target)) * scale, with one scale per row."""
+    xp = get_array_module(probs)
+    grad = probs.copy()
+    grad[xp.arange(grad.shape[0]), target] -= 1
+    grad *= scale[:, None]
+    return grad
