@@ -62,10 +62,16 @@ def direct_conv_applies(x: Any, weight: Any, stride: int) -> bool:
     return stride == 1 and isinstance(x, np.ndarray) and weight.size <= _DIRECT_CONV_MAX_WEIGHT
 
 
-def _cpu_conv():
-    from minitorch.kernels import cpu_conv
+_cpu_conv_module = None
 
-    return cpu_conv
+
+def _cpu_conv():
+    global _cpu_conv_module
+    if _cpu_conv_module is None:
+        from minitorch.kernels import cpu_conv
+
+        _cpu_conv_module = cpu_conv
+    return _cpu_conv_module
 
 
 def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Any:
