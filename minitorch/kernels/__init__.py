@@ -1,10 +1,11 @@
-"""Gather/scatter kernels for convolution and pooling.
+"""The hot loops: convolution, pooling, batch norm, cross-entropy, the SGD update.
 
 Each kernel has a plain array-module version (:mod:`.reference`, works on NumPy
-and CuPy alike, and is what the tests compare against) and a compiled CPU
-version (:mod:`.cpu`, numba).  The functions here pick the right one for the
-array they are given; numba is imported only when a CPU kernel is first used,
-so ``import minitorch`` stays fast.
+and CuPy alike, and is what the tests compare against) and compiled ones: for
+the CPU in :mod:`.cpu` and :mod:`.cpu_conv` (numba), for the GPU in :mod:`.cuda`
+(CuPy).  The functions here pick the right one for the array they are given;
+numba and CuPy are imported only when a kernel first needs them, so
+``import minitorch`` stays fast.
 """
 from __future__ import annotations
 
