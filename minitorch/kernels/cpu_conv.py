@@ -191,8 +191,8 @@ def _input_grad(g, w, gx):
     O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
     kh, kw = w.shape[2], w.shape[3]
     L = (Ho - 1) * W + Wo
+    gb = np.zeros((O, L), dtype=g.dtype)  # its gaps stay zero: _spread writes only the valid columns
     for n in range(N):
-        gb = np.zeros((O, L), dtype=g.dtype)
         _spread(g, n, W, gb)
         rows = gx[n].reshape(C, H * W)
         rows[:] = 0
