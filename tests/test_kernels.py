@@ -230,6 +230,24 @@ def test_batch_norm_kernels_match_reference(seed, training, running, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+def test_batch_norm_forward_without_xhat_gives_the_same_output(training, dtype):
+    # the path taken when no backward will run: out and running statistics as with xhat kept
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((5, 3, 11)) * 2 + 1).astype(dtype)
+    w, b = rng.uniform(0.5, 1.5, 3).astype(dtype), rng.standard_normal(3).astype(dtype)
+    runs = []
+    for keep in (True, False):
+        rm, rv = np.zeros(3, dtype), np.ones(3, dtype)
+        out, xhat, scale = cpu.batch_norm_forward(x, w, b, rm, rv, training, 0.1, 1e-5, keep)
+        assert (xhat is None) == (not keep)
+        runs.append((out, scale, rm, rv))
+    tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
+    for kept, skipped in zip(*runs):
+        np.testing.assert_allclose(skipped, kept, **tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("shape", [(3, 4, 8, 8), (2, 3, 7, 9), (1, 1, 2, 2), (5, 6, 28, 28)], ids=str)
 def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
     # the unrolled 2x2/stride-2 kernel, odd sizes included (the last row/column is dropped)

@@ -117,10 +117,17 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     return _cuda_kernels().max_pool_backward(grad, argmax, x_shape)
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
-    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale); updates running stats in training."""
-    kernels = _cpu_kernels() if isinstance(x, np.ndarray) else _cuda_kernels()
-    return kernels.batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
+                       keep_xhat: bool = True):
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale); updates running stats in training.
+
+    With ``keep_xhat=False`` (no backward will run) the CPU kernel skips writing
+    the normalised input and returns None for it; the GPU kernels return it anyway.
+    """
+    if isinstance(x, np.ndarray):
+        return _cpu_kernels().batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum,
+                                                 eps, keep_xhat)
+    return _cuda_kernels().batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
 
 
 def batch_norm_backward(g, xhat, scale, training: bool):

@@ -186,7 +186,8 @@ def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape) -> np.ndarr
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
-def _batch_norm_forward(x, weight, bias, running_mean, running_var, training, update, momentum, eps, out, xhat, scale):
+def _batch_norm_forward(x, weight, bias, running_mean, running_var, training, update, momentum, eps, out, xhat, scale,
+                        keep_xhat):
     N, C, L = x.shape
     count = N * L
     for c in range(C):
@@ -211,11 +212,18 @@ def _batch_norm_forward(x, weight, bias, running_mean, running_var, training, up
         invstd = 1.0 / np.sqrt(var + eps)
         w, b = weight[c], bias[c]
         scale[c] = invstd * w
-        for n in range(N):
-            for i in range(L):
-                h = (x[n, c, i] - mean) * invstd
-                xhat[n, c, i] = h
-                out[n, c, i] = h * w + b
+        if keep_xhat:
+            for n in range(N):
+                for i in range(L):
+                    h = (x[n, c, i] - mean) * invstd
+                    xhat[n, c, i] = h
+                    out[n, c, i] = h * w + b
+        else:  # no backward will need xhat (evaluation under no_grad): one multiply-add per value
+            k = invstd * w
+            shift = b - mean * k
+            for n in range(N):
+                for i in range(L):
+                    out[n, c, i] = x[n, c, i] * k + shift
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
@@ -243,17 +251,18 @@ def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
                     gx[n, c, i] = k * g[n, c, i]
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
+                       keep_xhat: bool = True):
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
-    xhat = np.empty_like(x)
+    xhat = np.empty_like(x) if keep_xhat else out  # numba wants an array in every slot; unused then
     scale = np.empty(x.shape[1], dtype=x.dtype)
     update = running_mean is not None
-    if not update:  # numba wants arrays in every slot
+    if not update:
         running_mean = running_var = scale
     _batch_norm_forward(x, weight, bias, running_mean, running_var, training, update and training,
-                        momentum, eps, out, xhat, scale)
-    return out, xhat, scale
+                        momentum, eps, out, xhat, scale, keep_xhat)
+    return out, (xhat if keep_xhat else None), scale
 
 
 def batch_norm_backward(g, xhat, scale, training: bool):

@@ -41,11 +41,12 @@ class BatchNorm(Function):
             weight = xp.ones(C, dtype=x.dtype)
         if bias is None:
             bias = xp.zeros(C, dtype=x.dtype)
+        keep = any(self.needs_grad)
         out, xhat, scale = batch_norm_forward(
             x.reshape(x.shape[0], C, -1), weight, bias, self.running_mean, self.running_var,
-            self.training, self.momentum, self.eps,
+            self.training, self.momentum, self.eps, keep_xhat=keep,
         )
-        if any(self.needs_grad):
+        if keep:
             self.xhat, self.scale = xhat, scale
         return out.reshape(x.shape)
 
