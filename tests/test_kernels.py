@@ -300,3 +300,24 @@ def test_cross_entropy_kernel_names_the_out_of_range_target(bad):
     for impl in (cpu, reference):
         with pytest.raises(ValueError, match=f"target {bad} is out of range for 3 classes"):
             impl.cross_entropy_forward(logits, target)
+
+
+@pytest.mark.parametrize("dtype", DTYPES + [np.int64], ids=["f32", "f64", "i64"])
+@pytest.mark.parametrize("keep_mask", [True, False])
+def test_relu_kernels_match_reference(dtype, keep_mask):
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal((3, 4, 5)) * 3).astype(dtype)[:, ::2]  # non-contiguous input
+    if a.dtype.kind == "f":
+        a[0, 0, :3] = [np.nan, -np.inf, np.inf]
+    out, mask = cpu.relu_forward(a, keep_mask)
+    rout, rmask = reference.relu_forward(a, keep_mask)
+    assert out.dtype == a.dtype
+    np.testing.assert_array_equal(out, rout)          # NaN stays NaN in both
+    if a.dtype.kind == "f":                           # PyTorch's values: relu(nan) = nan, relu(-inf) = 0
+        assert np.isnan(out[0, 0, 0]) and out[0, 0, 1] == 0 and out[0, 0, 2] == np.inf
+    if not keep_mask:
+        assert mask is None and rmask is None
+        return
+    np.testing.assert_array_equal(mask, rmask)
+    g = rng.standard_normal(a.shape).astype(dtype)
+    np.testing.assert_array_equal(cpu.relu_backward(g, mask), reference.relu_backward(g, rmask))

@@ -152,3 +152,14 @@ def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
     """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
     kernels = _cpu_kernels() if isinstance(probs, np.ndarray) else _cuda_kernels()
     return kernels.cross_entropy_backward(probs, target, scale)
+
+
+def relu_forward(a: Any, keep_mask: bool) -> tuple[Any, Any]:
+    """(max(a, 0), the mask a > 0 for backward, or None when ``keep_mask`` is False)."""
+    kernels = _cpu_kernels() if isinstance(a, np.ndarray) else _cuda_kernels()
+    return kernels.relu_forward(a, keep_mask)
+
+
+def relu_backward(g: Any, mask: Any) -> Any:
+    kernels = _cpu_kernels() if isinstance(g, np.ndarray) else _cuda_kernels()
+    return kernels.relu_backward(g, mask)

@@ -148,3 +148,14 @@ def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
     grad[xp.arange(grad.shape[0]), target] -= 1
     grad *= scale[:, None]
     return grad
+
+
+def relu_forward(a: Any, keep_mask: bool) -> tuple[Any, Any]:
+    """(max(a, 0), the mask a > 0 if ``keep_mask``); a NaN stays NaN and -inf becomes 0, as in PyTorch."""
+    xp = get_array_module(a)
+    mask = a > 0
+    return xp.where(mask | (a != a), a, 0), (mask if keep_mask else None)
+
+
+def relu_backward(g: Any, mask: Any) -> Any:
+    return g * mask
