@@ -137,6 +137,30 @@ def summarize(samples_s: list[float], reps: int, scale: float = 1e3) -> dict:
     return {"median": statistics.median(xs), "q1": q1, "q3": q3, "rounds": len(xs), "reps": reps, "samples": xs}
 
 
+def _layer_block(layer: Any, x: Any, g: Any) -> Callable[[int], dict]:
+    """A timed block for one layer, in either framework: k forward+backward passes, the two timed apart.
+
+    Both frameworks spell it the same (call, ``backward(g)``, ``zero_grad(set_to_none=True)``), so one
+    closure serves both and they are timed by identical code.
+    """
+    def block(k: int) -> dict:
+        fwd = bwd = 0.0
+        perf = time.perf_counter
+        for _ in range(k):
+            t0 = perf()
+            y = layer(x)
+            t1 = perf()
+            y.backward(g)
+            t2 = perf()
+            fwd += t1 - t0
+            bwd += t2 - t1
+            x.grad = None
+            layer.zero_grad(set_to_none=True)
+        return {"fwd": fwd, "bwd": bwd}
+
+    return block
+
+
 def run_interleaved(
     blocks: dict[str, Callable[[int], dict[str, float] | None]],
     block_s: float,
@@ -399,47 +423,12 @@ class Bench:
                 out_shape = layer(mt.tensor(x_np)).shape
             g_np = rng.standard_normal(out_shape, dtype=np.float32)
             x_mt = mt.tensor(x_np, requires_grad=needs_input_grad)
-            params = list(layer.parameters())
-
-            def mt_block(k: int, layer=layer, x=x_mt, g=g_np, params=params) -> dict:
-                fwd = bwd = 0.0
-                perf = time.perf_counter
-                for _ in range(k):
-                    t0 = perf()
-                    y = layer(x)
-                    t1 = perf()
-                    y.backward(g)
-                    t2 = perf()
-                    fwd += t1 - t0
-                    bwd += t2 - t1
-                    x.grad = None
-                    for p in params:
-                        p.grad = None
-                return {"fwd": fwd, "bwd": bwd}
-
-            blocks = {"minitorch": mt_block}
+            blocks = {"minitorch": _layer_block(layer, x_mt, g_np)}
             if tmodel is not None:
                 torch = self.torch
                 tlayer = tmodel[i]
                 x_th = torch.from_numpy(x_np.copy()).requires_grad_(needs_input_grad)
-                g_th = torch.from_numpy(g_np)
-
-                def th_block(k: int, layer=tlayer, x=x_th, g=g_th) -> dict:
-                    fwd = bwd = 0.0
-                    perf = time.perf_counter
-                    for _ in range(k):
-                        t0 = perf()
-                        y = layer(x)
-                        t1 = perf()
-                        y.backward(g)
-                        t2 = perf()
-                        fwd += t1 - t0
-                        bwd += t2 - t1
-                        x.grad = None
-                        layer.zero_grad(set_to_none=True)
-                    return {"fwd": fwd, "bwd": bwd}
-
-                blocks["torch"] = th_block
+                blocks["torch"] = _layer_block(tlayer, x_th, torch.from_numpy(g_np))
             res = run_interleaved(blocks, self.plan.layer_block_s, self.plan.layer_rounds, self.plan.layer_budget_s,
                                   self.plan)
             flops = layer_flops(layer, x_np.shape, needs_input_grad)

@@ -24,27 +24,7 @@ def run_mt_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64) -> d
         p.data[...] = case[name].astype(dtype)
     opt = mt.optim.SGD(net.parameters(), **MR.sgd_kwargs(config))
     sched = StepLR(opt, step_size=config["step_size"], gamma=config["gamma"]) if "step_size" in config else None
-    traj = {name: [] for name, _ in MR.MLP_PARAMS}
-    lrs, losses = [], []
-    for step in range(MR.SGD_STEPS):
-        out = net(mt.tensor(case["x"][step].astype(dtype)))
-        per_sample = F.cross_entropy(out, mt.tensor(case["y"][step]), reduction="none")
-        loss = (per_sample * mt.tensor(case["upstream"][step].astype(dtype))).sum()
-        opt.zero_grad()
-        loss.backward()
-        lrs.append(opt.param_groups[0]["lr"])
-        opt.step()
-        if sched is not None:
-            sched.step()
-        losses.append(loss.item())
-        for name, p in net.named_parameters():
-            traj[name].append(p.numpy().copy())
-    res = {f"param.{k}": np.stack(v) for k, v in traj.items()}
-    res["lr"] = np.array(lrs)
-    res["loss"] = np.array(losses)
-    for name, b in net.named_buffers():
-        res[f"after.{name}"] = b.numpy().copy()
-    return res
+    return MR.sgd_trajectory(net, opt, sched, case, dtype, mt.tensor, F.cross_entropy)
 
 
 def compare_runs(actual, expected, dtype, label):

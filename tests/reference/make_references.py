@@ -349,7 +349,7 @@ def sgd_kwargs(config: dict) -> dict:
 
 
 def run_torch_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64) -> dict[str, np.ndarray]:
-    """Ten steps; the parameters after each step (stacked), the lr used at each step, the losses."""
+    """Ten steps of torch.optim.SGD (see :func:`sgd_trajectory`)."""
     import torch
     import torch.nn as tnn
     import torch.nn.functional as TF
@@ -363,12 +363,19 @@ def run_torch_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64) -
     sched = None
     if "step_size" in config:
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=config["step_size"], gamma=config["gamma"])
+    return sgd_trajectory(net, opt, sched, case, dtype, torch.tensor, TF.cross_entropy)
+
+
+def sgd_trajectory(net, opt, sched, case: dict[str, np.ndarray], dtype, tensor, cross_entropy) -> dict[str, np.ndarray]:
+    """Ten SGD steps on the case's batches, written once for both frameworks (``tensor`` and
+    ``cross_entropy`` are torch's or minitorch's): the parameters after each step (stacked), the lr
+    used at each step, the losses, and the buffers at the end."""
     traj = {name: [] for name, _ in MLP_PARAMS}
     lrs, losses = [], []
     for step in range(SGD_STEPS):
-        out = net(torch.tensor(case["x"][step].astype(dtype)))
-        per_sample = TF.cross_entropy(out, torch.tensor(case["y"][step]), reduction="none")
-        loss = (per_sample * torch.tensor(case["upstream"][step].astype(dtype))).sum()
+        out = net(tensor(case["x"][step].astype(dtype)))
+        per_sample = cross_entropy(out, tensor(case["y"][step]), reduction="none")
+        loss = (per_sample * tensor(case["upstream"][step].astype(dtype))).sum()
         opt.zero_grad()
         loss.backward()
         lrs.append(opt.param_groups[0]["lr"])
