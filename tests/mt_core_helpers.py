@@ -21,15 +21,8 @@ TOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
 
 
 def coolnet() -> nn.Sequential:
-    """LeNet with BatchNorm, built exactly as tests/reference/make_references.py builds it in torch."""
-    return nn.Sequential(
-        nn.Conv2d(3, 6, 5), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(400, 120), nn.BatchNorm1d(120), nn.ReLU(),
-        nn.Linear(120, 84), nn.BatchNorm1d(84), nn.ReLU(),
-        nn.Linear(84, 10),
-    )
+    """LeNet with BatchNorm, from the same layer list tests/reference/make_references.py builds in torch."""
+    return nn.Sequential(*make_references().coolnet_layers(nn))
 
 
 # Biases of layers followed by BatchNorm in training mode: their gradient is mathematically zero

@@ -30,21 +30,7 @@ def run_mt_layer(spec: dict, arrays: dict[str, np.ndarray], dtype) -> dict[str, 
     """minitorch's counterpart of make_references.run_torch_layer: same keys, same meaning."""
     arrays = MR.cast_inputs(arrays, dtype)
     kind = spec["kind"]
-    module = None
-    if kind == "linear":
-        module = nn.Linear(spec["x"][-1], spec["out"], bias=spec["bias"])
-    elif kind == "conv2d":
-        module = nn.Conv2d(spec["x"][1], spec["out"], spec["k"], stride=spec["stride"],
-                           padding=spec["padding"], bias=spec["bias"])
-    elif kind in ("batchnorm", "batchnorm_steps"):
-        cls = nn.BatchNorm1d if spec["dim"] == 1 else nn.BatchNorm2d
-        module = cls(spec["x"][1], momentum=spec.get("momentum", 0.1))
-    elif kind == "maxpool":
-        module = nn.MaxPool2d(spec["k"], stride=spec["stride"], padding=spec["padding"])
-    elif kind == "relu":
-        module = nn.ReLU()
-    elif kind == "flatten":
-        module = nn.Flatten(spec["start_dim"], spec["end_dim"])
+    module = MR.layer_from_spec(nn, spec)
     if module is not None:
         module.to(dtype)
         for name, p in module.named_parameters():

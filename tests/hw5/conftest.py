@@ -9,15 +9,11 @@ import pytest
 
 
 @pytest.fixture(scope="module", autouse=True)
-def one_blas_thread():
-    """As ``python -m hw5`` does (see hw5/__main__.py): small GEMMs run far faster on one BLAS thread."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: only speed depends on it
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+def one_blas_thread(single_thread_blas):
+    """As ``python -m hw5`` does (see hw5/__main__.py): small GEMMs run far faster on one BLAS thread.
+
+    Every hw5 test gets the core suite's ``single_thread_blas`` (tests/conftest.py)."""
+    yield
 
 
 @pytest.fixture(autouse=True)

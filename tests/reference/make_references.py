@@ -171,6 +171,26 @@ def cast_inputs(arrays: dict[str, np.ndarray], dtype) -> dict[str, np.ndarray]:
     return {k: (v.astype(dtype) if v.dtype.kind == "f" else v) for k, v in arrays.items()}
 
 
+def layer_from_spec(nn, spec: dict):
+    """The layer a case tests, built with either framework's ``nn``; None for op-only cases."""
+    kind = spec["kind"]
+    if kind == "linear":
+        return nn.Linear(spec["x"][-1], spec["out"], bias=spec["bias"])
+    if kind == "conv2d":
+        return nn.Conv2d(spec["x"][1], spec["out"], spec["k"], stride=spec["stride"], padding=spec["padding"],
+                         bias=spec["bias"])
+    if kind in ("batchnorm", "batchnorm_steps"):
+        cls = nn.BatchNorm1d if spec["dim"] == 1 else nn.BatchNorm2d
+        return cls(spec["x"][1], momentum=spec.get("momentum", 0.1))
+    if kind == "maxpool":
+        return nn.MaxPool2d(spec["k"], stride=spec["stride"], padding=spec["padding"])
+    if kind == "relu":
+        return nn.ReLU()
+    if kind == "flatten":
+        return nn.Flatten(spec["start_dim"], spec["end_dim"])
+    return None
+
+
 def run_torch_layer(spec: dict, arrays: dict[str, np.ndarray], dtype) -> dict[str, np.ndarray]:
     """Forward and backward (with ``arrays['upstream']``) in PyTorch; returns outputs and gradients."""
     import torch
@@ -182,22 +202,9 @@ def run_torch_layer(spec: dict, arrays: dict[str, np.ndarray], dtype) -> dict[st
     T = lambda v, rg=False: torch.tensor(v, requires_grad=rg)  # noqa: E731
     kind = spec["kind"]
     res: dict[str, np.ndarray] = {}
-    module = None
-    if kind == "linear":
-        module = tnn.Linear(spec["x"][-1], spec["out"], bias=spec["bias"], dtype=tdt)
-    elif kind == "conv2d":
-        module = tnn.Conv2d(spec["x"][1], spec["out"], spec["k"], stride=spec["stride"],
-                            padding=spec["padding"], bias=spec["bias"], dtype=tdt)
-    elif kind in ("batchnorm", "batchnorm_steps"):
-        cls = tnn.BatchNorm1d if spec["dim"] == 1 else tnn.BatchNorm2d
-        module = cls(spec["x"][1], momentum=spec.get("momentum", 0.1), dtype=tdt)
-    elif kind == "maxpool":
-        module = tnn.MaxPool2d(spec["k"], stride=spec["stride"], padding=spec["padding"])
-    elif kind == "relu":
-        module = tnn.ReLU()
-    elif kind == "flatten":
-        module = tnn.Flatten(spec["start_dim"], spec["end_dim"])
+    module = layer_from_spec(tnn, spec)
     if module is not None:
+        module.to(tdt)
         with torch.no_grad():
             for name, p in module.named_parameters():
                 p.copy_(T(arrays[name]))
@@ -243,19 +250,24 @@ def run_torch_layer(spec: dict, arrays: dict[str, np.ndarray], dtype) -> dict[st
 COOLNET_BATCH = 4  # BatchNorm1d over a batch of 2 gives ~zero gradients (x_hat = +-1); 4 is informative
 
 
+def coolnet_layers(nn) -> list:
+    """LeNet with BatchNorm, written once against either framework's ``nn`` (torch.nn or minitorch.nn)."""
+    return [
+        nn.Conv2d(3, 6, 5), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(400, 120), nn.BatchNorm1d(120), nn.ReLU(),
+        nn.Linear(120, 84), nn.BatchNorm1d(84), nn.ReLU(),
+        nn.Linear(84, 10),
+    ]
+
+
 def coolnet_torch(dtype):
     import torch
     import torch.nn as tnn
 
     tdt = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
-    return tnn.Sequential(
-        tnn.Conv2d(3, 6, 5), tnn.BatchNorm2d(6), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Conv2d(6, 16, 5), tnn.BatchNorm2d(16), tnn.ReLU(), tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Linear(400, 120), tnn.BatchNorm1d(120), tnn.ReLU(),
-        tnn.Linear(120, 84), tnn.BatchNorm1d(84), tnn.ReLU(),
-        tnn.Linear(84, 10),
-    ).to(tdt)
+    return tnn.Sequential(*coolnet_layers(tnn)).to(tdt)
 
 
 # (name, shape) of every parameter, in registration order, as in torch's state_dict
