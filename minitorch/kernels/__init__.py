@@ -90,9 +90,8 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
 
 def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo), channel-major columns."""
-    # A NumPy strided copy beats the numba gather (cpu.im2col) on this layout.
     if isinstance(x, np.ndarray):
-        return _cpu_kernels().im2col_strided(x, kh, kw, stride, padding)
+        return _cpu_kernels().im2col(x, kh, kw, stride, padding)
     return _cuda_kernels().im2col(x, kh, kw, stride, padding)
 
 
