@@ -108,6 +108,16 @@ def _max_pool_backward(grad, argmax, out):
                     plane[argmax[n, c, oh, ow]] += grad[n, c, oh, ow]
 
 
+def zero_padded(x: np.ndarray, padding: int) -> np.ndarray:
+    """(N, C, H, W) with ``padding`` zeros around each image, C-contiguous (x itself when it already is)."""
+    if not padding:
+        return np.ascontiguousarray(x)
+    N, C, H, W = x.shape
+    out = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
+    out[:, :, padding:padding + H, padding:padding + W] = x
+    return out
+
+
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
     """im2col as one NumPy strided copy (a numba gather was measured slower on this layout).
 
@@ -116,11 +126,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.nda
     """
     N, C, H, W = x.shape
     Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
-    if padding:
-        padded = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
-        padded[:, :, padding:padding + H, padding:padding + W] = x
-    else:
-        padded = np.ascontiguousarray(x)
+    padded = zero_padded(x, padding)
     sN, sC, sH, sW = padded.strides
     windows = np.ndarray(
         shape=(C, kh, kw, N, Ho, Wo), dtype=x.dtype, buffer=padded,
