@@ -46,6 +46,11 @@ def _cuda_kernels():
     return _cuda
 
 
+def _kernels_for(array: Any):
+    """The compiled kernels for this array's device: numba for NumPy, CUDA for CuPy."""
+    return _cpu_kernels() if isinstance(array, np.ndarray) else _cuda_kernels()
+
+
 def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
@@ -90,30 +95,22 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
 
 def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo), channel-major columns."""
-    if isinstance(x, np.ndarray):
-        return _cpu_kernels().im2col(x, kh, kw, stride, padding)
-    return _cuda_kernels().im2col(x, kh, kw, stride, padding)
+    return _kernels_for(x).im2col(x, kh, kw, stride, padding)
 
 
 def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Any:
     """Adjoint of :func:`im2col`: scatter-add columns back into an (N, C, H, W) array."""
-    if isinstance(cols, np.ndarray):
-        return _cpu_kernels().col2im(cols, x_shape, kh, kw, stride, padding)
-    return _cuda_kernels().col2im(cols, x_shape, kh, kw, stride, padding)
+    return _kernels_for(cols).col2im(cols, x_shape, kh, kw, stride, padding)
 
 
 def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
     """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum."""
-    if isinstance(x, np.ndarray):
-        return _cpu_kernels().max_pool_forward(x, kernel, stride, padding)
-    return _cuda_kernels().max_pool_forward(x, kernel, stride, padding)
+    return _kernels_for(x).max_pool_forward(x, kernel, stride, padding)
 
 
 def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     """Route each output's gradient to the input element that was its maximum."""
-    if isinstance(grad, np.ndarray):
-        return _cpu_kernels().max_pool_backward(grad, argmax, x_shape)
-    return _cuda_kernels().max_pool_backward(grad, argmax, x_shape)
+    return _kernels_for(grad).max_pool_backward(grad, argmax, x_shape)
 
 
 def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
@@ -131,8 +128,7 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training: boo
 
 def batch_norm_backward(g, xhat, scale, training: bool):
     """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
-    kernels = _cpu_kernels() if isinstance(g, np.ndarray) else _cuda_kernels()
-    return kernels.batch_norm_backward(g, xhat, scale, training)
+    return _kernels_for(g).batch_norm_backward(g, xhat, scale, training)
 
 
 def sgd_update_cpu(data, grad, momentum_buffer, lr: float, momentum: float, dampening: float,
@@ -143,22 +139,18 @@ def sgd_update_cpu(data, grad, momentum_buffer, lr: float, momentum: float, damp
 
 def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:
     """(per-row losses, softmax probabilities) of logits (N, C) against class indices (N,)."""
-    kernels = _cpu_kernels() if isinstance(logits, np.ndarray) else _cuda_kernels()
-    return kernels.cross_entropy_forward(logits, target)
+    return _kernels_for(logits).cross_entropy_forward(logits, target)
 
 
 def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
     """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
-    kernels = _cpu_kernels() if isinstance(probs, np.ndarray) else _cuda_kernels()
-    return kernels.cross_entropy_backward(probs, target, scale)
+    return _kernels_for(probs).cross_entropy_backward(probs, target, scale)
 
 
 def relu_forward(a: Any, keep_mask: bool) -> tuple[Any, Any]:
     """(max(a, 0), the mask a > 0 for backward, or None when ``keep_mask`` is False)."""
-    kernels = _cpu_kernels() if isinstance(a, np.ndarray) else _cuda_kernels()
-    return kernels.relu_forward(a, keep_mask)
+    return _kernels_for(a).relu_forward(a, keep_mask)
 
 
 def relu_backward(g: Any, mask: Any) -> Any:
-    kernels = _cpu_kernels() if isinstance(g, np.ndarray) else _cuda_kernels()
-    return kernels.relu_backward(g, mask)
+    return _kernels_for(g).relu_backward(g, mask)
