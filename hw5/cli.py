@@ -17,13 +17,14 @@ from typing import Any, Sequence
 import minitorch as mt
 
 from hw5.data import DataUnavailable
-from hw5.experiments import EXPERIMENTS, FIGURES, Config, get_experiment, parse_assignment, with_overrides
+from hw5.experiments import (EXPERIMENTS, FIGURES, RESUMABLE, Config, get_experiment, parse_assignment,
+                             with_overrides)
 from hw5.parallel import INTERRUPTED, run_parallel
 from hw5.plots import plot_run
 from hw5.report import write_report
 from hw5.results import load_run
-from hw5.runfiles import CURVES, RunFiles
-from hw5.train import CannotResume, train
+from hw5.runfiles import CONFIG, CURVES, RunFiles, RunStateError, find_runs
+from hw5.train import train
 
 # `quick`: fig. 1's three networks with the assignment's settings, but for 2 epochs instead of 50.
 QUICK_RUNS = ["fig1a", "fig1b", "fig1d"]
@@ -31,10 +32,6 @@ QUICK_EPOCHS = 2
 
 # run's options that are shorthands for `--set field=value`
 SHORTHANDS = ("epochs", "batch_size", "lr", "device", "data_dir", "dataset", "seed")
-
-
-# what a resumed run may change: none of it alters the numbers of the epochs already run
-RESUMABLE = {"epochs", "device", "data_dir"}
 
 
 class UsageError(Exception):
@@ -67,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override any config field, e.g. --set train_size=5000 (repeatable)")
     run.add_argument("--jobs", type=int, default=1, help="experiments to run at once, in separate processes")
     run.add_argument("--resume", action="store_true", help="continue from each run's last checkpoint")
+    run.add_argument("--overwrite", action="store_true", help="discard what an earlier run of the same name left")
     run.add_argument("--runs-dir", default="runs", help="where runs/<name>/ go (default: runs)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
 
@@ -144,7 +142,7 @@ def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: 
     that would make its checkpoint describe a different experiment.
     """
     files = RunFiles(runs_dir, name)
-    base = Config.from_dict(files.read_config()) if resume and files.exists() else get_experiment(name)
+    base = _saved_config(files) if resume and files.exists() else get_experiment(name)
     if resume and files.exists():
         changed = sorted(k for k, v in overrides.items() if k not in RESUMABLE and getattr(base, k, v) != v)
         if changed:
@@ -157,6 +155,14 @@ def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: 
         raise UsageError(exc.args[0]) from None
 
 
+def _saved_config(files: RunFiles) -> Config:
+    """A run's config.json as a Config; its name is the folder's, never a path read from the file."""
+    try:
+        return Config.from_dict({**files.read_config(), "name": files.name})
+    except (TypeError, ValueError) as exc:
+        raise RunStateError(f"{files.path(CONFIG)}: {exc}; restore it, or start afresh with --overwrite") from None
+
+
 def child_arguments(args: argparse.Namespace) -> list[str]:
     """The options to hand on to each ``python -m hw5 run NAME`` child of ``--jobs``."""
     out = ["--runs-dir", args.runs_dir]
@@ -166,7 +172,8 @@ def child_arguments(args: argparse.Namespace) -> list[str]:
             out += [f"--{option.replace('_', '-')}", str(value)]
     for text in args.set:
         out += ["--set", text]
-    return out + (["--resume"] if args.resume else []) + (["--quiet"] if args.quiet else [])
+    flags = [f"--{flag}" for flag in ("resume", "overwrite", "quiet") if getattr(args, flag)]
+    return out + flags
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -181,7 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise SetupError("--device cuda needs CuPy and an NVIDIA GPU (pip install -e \".[gpu]\"); "
                               "neither is usable here")
     for index, config in enumerate(configs):
-        result = train(config, args.runs_dir, resume=args.resume, quiet=args.quiet)
+        result = train(config, args.runs_dir, resume=args.resume, quiet=args.quiet, overwrite=args.overwrite)
         files = RunFiles(args.runs_dir, config.name)
         if files.exists():
             plot_run(load_run(files), files.path(CURVES))
@@ -195,6 +202,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
+    if not find_runs(args.runs_dir):
+        raise UsageError(f"no runs in {args.runs_dir} (no folder there holds a {CONFIG}); nothing to report, "
+                         f"and {os.path.join(args.out, 'REPORT.md')} is left as it is")
     path = write_report(args.runs_dir, args.out)
     print(f"wrote {path}")
     return 0
@@ -226,10 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except UsageError as exc:
+    except (UsageError, RunStateError) as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (DataUnavailable, SetupError, CannotResume) as exc:
+    except OSError as exc:  # a read-only folder, a full disk: the system's words and the file
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"python -m hw5 {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except (DataUnavailable, SetupError) as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -43,9 +43,23 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Config":
-        """Rebuild a saved config, ignoring fields this version no longer has."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Rebuild a saved config, ignoring fields this version no longer has; ValueError on a wrong type."""
+        types = field_types()
+        values = {k: v for k, v in data.items() if k in types}
+        for key, value in values.items():
+            if not _has_type(value, types[key]):
+                raise ValueError(f"field {key!r} is {value!r}, not of type {_type_name(types[key])}")
+        return cls(**values)
+
+
+# What a resumed run may change: none of it alters the numbers of the epochs already run.
+RESUMABLE = frozenset({"epochs", "device", "data_dir"})
+
+
+def differing_fields(saved: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """The config fields, besides the resumable ones, on which two saved configs disagree."""
+    fields = {f.name for f in dataclasses.fields(Config)} - RESUMABLE
+    return sorted(k for k in fields if k in saved and saved.get(k) != other.get(k))
 
 
 def _panel(name: str, title: str, **changes: Any) -> Config:
@@ -84,6 +98,18 @@ def get_experiment(name: str) -> Config:
 
 def field_types() -> dict[str, Any]:
     return typing.get_type_hints(Config)
+
+
+def _has_type(value: Any, kind: Any) -> bool:
+    """isinstance for the field types used here (``int | None`` and the like; an int is a float too)."""
+    kinds = typing.get_args(kind) or (kind,)
+    if isinstance(value, bool):
+        return bool in kinds
+    return any(isinstance(value, (int, float) if k is float else k) for k in kinds)
+
+
+def _type_name(kind: Any) -> str:
+    return " or ".join("none" if k is type(None) else k.__name__ for k in (typing.get_args(kind) or (kind,)))
 
 
 def parse_value(key: str, text: str) -> Any:

@@ -14,6 +14,7 @@ A run can stop three ways besides finishing, and each leaves a usable state:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import signal
@@ -29,14 +30,14 @@ import minitorch.nn.functional as F
 from minitorch.utils.progress import progress
 
 from hw5.data import Data, load_data
-from hw5.experiments import Config
+from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
-from hw5.runfiles import RunFiles
+from hw5.runfiles import METRICS, RunFiles, RunStateError
 
 LossFn = Callable[[mt.Tensor, mt.Tensor], mt.Tensor]
 
 
-class CannotResume(RuntimeError):
+class CannotResume(RunStateError):
     """The checkpoint does not fit this session (another dataset was found this time)."""
 
 
@@ -115,10 +116,11 @@ class Run:
 
     # -------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> None:
-        p = self.position
+        """Everything a resumed run needs, with the config and the metrics lines it goes with."""
         mt.save({
-            "epoch": p.epoch, "iteration": p.iteration, "window_sum": p.window_sum,
-            "window_count": p.window_count, "elapsed": p.elapsed, "stopped": p.stopped,
+            "config": self.config.to_dict(),
+            "metrics": self.files.fingerprint(),
+            "position": dataclasses.asdict(self.position),
             "dataset": self.data.name,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -128,18 +130,40 @@ class Run:
         }, self.files.checkpoint)
 
     def load_checkpoint(self) -> None:
-        state = mt.load(self.files.checkpoint)
+        """Restore the checkpoint after checking that it, config.json and metrics.jsonl are one run."""
+        path = self.files.checkpoint
+        try:
+            state = mt.load(path)
+        except mt.SerializationError as exc:
+            raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
+        if not isinstance(state, dict) or not {"config", "metrics", "position"} <= set(state):
+            raise RunStateError(f"{path} is not a checkpoint of an hw5 run; start afresh with --overwrite")
+        trained = state["config"]
+        for what, other in (("config.json", self.files.read_config()), ("this command", self.config.to_dict())):
+            changed = differing_fields(trained, other)
+            if changed:
+                raise RunStateError(
+                    f"{path} was trained with {', '.join(f'{k}={trained.get(k)!r}' for k in changed)}, but "
+                    f"{what} says {', '.join(f'{k}={other.get(k)!r}' for k in changed)}; restore the run's "
+                    "own config.json, or start afresh with --overwrite")
         if state["dataset"] != self.data.name:
             raise CannotResume(f"{self.config.name}: the checkpoint was trained on {state['dataset']}, "
                                f"but this session loaded {self.data.name}; resume with --dataset {state['dataset']}")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state["scheduler"] is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        mt.random.set_rng_state(state["rng"])
-        self.loader.load_state_dict(state["loader"])
-        self.position = Position(state["epoch"], state["iteration"], state["window_sum"],
-                                 state["window_count"], state["elapsed"], state["stopped"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            if self.scheduler is not None and state["scheduler"] is not None:
+                self.scheduler.load_state_dict(state["scheduler"])
+            mt.random.set_rng_state(state["rng"])
+            self.loader.load_state_dict(state["loader"])
+            self.position = Position(**state["position"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise RunStateError(f"{path} does not fit this run's model and settings ({exc}); "
+                                "start afresh with --overwrite") from None
+        dropped = self.files.trim_to(state["metrics"])
+        if dropped:
+            self.say(f"{self.config.name}: dropped {dropped} line(s) of {METRICS} written after the checkpoint "
+                     f"of epoch {self.position.epoch} (the epoch that was cut short)", always=True)
 
     # ------------------------------------------------------------ training
     @property
@@ -200,21 +224,35 @@ class Run:
         return {"name": d.name, "fallback_reason": d.fallback_reason, "train_images": len(d.train),
                 "test_images": len(d.test), "classes": d.classes}
 
-    def start(self, resume: bool) -> None:
-        """Restore the last checkpoint, or begin afresh (forgetting an earlier run of this name)."""
-        if resume and self.files.exists() and os.path.isfile(self.files.checkpoint):
+    def start(self, resume: bool, overwrite: bool) -> None:
+        """Restore the last checkpoint, or begin afresh; never destroys records unless ``overwrite``."""
+        files = self.files
+        files.remove_temporaries()
+        if resume and os.path.isfile(files.checkpoint):
             self.load_checkpoint()
-            self.files.truncate_to_epoch(self.position.epoch)
             self.say(f"{self.config.name}: resuming after epoch {self.position.epoch}")
+        elif files.has_records() and not overwrite:
+            epochs = len(files.epochs())
+            if resume:
+                raise RunStateError(
+                    f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
+                    "(checkpoints are not committed), so it cannot be resumed; --overwrite starts it again, "
+                    "--runs-dir trains elsewhere")
+            raise RunStateError(f"{files.dir} already holds a run ({epochs} epoch(s) recorded); --resume continues "
+                                "it, --overwrite discards it, --runs-dir trains elsewhere")
         else:
             if resume:
-                self.say(f"{self.config.name}: no checkpoint in {self.files.dir}, starting from scratch")
-            self.files.start_fresh()
-        self.files.write_config({**self.config.to_dict(), "data": self.describe_data()})
+                self.say(f"{self.config.name}: nothing to resume in {files.dir}, starting from scratch")
+            files.start_fresh()
+        files.write_config({**self.config.to_dict(), "data": self.describe_data()})
 
-    def train(self, resume: bool = False) -> RunResult:
+    def train(self, resume: bool = False, overwrite: bool = False) -> RunResult:
+        with self.files.lock():
+            return self._train(resume, overwrite)
+
+    def _train(self, resume: bool, overwrite: bool) -> RunResult:
         config = self.config
-        self.start(resume)
+        self.start(resume, overwrite)
         p = self.position
         if p.stopped or p.epoch >= config.epochs:
             self.say(f"{config.name}: nothing to do ({p.stopped or 'finished'} after {p.epoch} epochs)")
@@ -224,16 +262,13 @@ class Run:
             for epoch in range(p.epoch + 1, config.epochs + 1):
                 record = self.run_epoch(epoch)
                 with _interrupts_deferred():  # the record and its checkpoint land together
-                    self.files.append(record)
-                    p.epoch = epoch
-                    p.stopped = "diverged" if record["diverged"] else ""
-                    self.save_checkpoint()
+                    self.commit(record)
                     saved = epoch
                 self.say(_summary(config, record))
                 if p.stopped:
                     self.say(f"{config.name}: the loss became NaN or infinite in epoch {epoch} (learning rate "
                              f"{record['lr']:g}); stopping. The epoch is recorded as diverged in "
-                             f"{self.files.path('metrics.jsonl')}.")
+                             f"{self.files.path(METRICS)}.")
                     return self.result("diverged")
         except KeyboardInterrupt:
             runs_dir = os.path.dirname(self.files.dir)
@@ -245,8 +280,23 @@ class Run:
             return self.result("interrupted")
         return self.result("finished")
 
+    def commit(self, record: dict[str, Any]) -> None:
+        """Append the epoch's record and save its checkpoint; if the checkpoint fails, take the record back."""
+        p, size = self.position, self.files.size()
+        before = (p.epoch, p.stopped)
+        self.files.append(record)
+        p.epoch, p.stopped = record["epoch"], "diverged" if record["diverged"] else ""
+        try:
+            self.save_checkpoint()
+        except OSError as exc:
+            self.files.cut_back_to(size)
+            p.epoch, p.stopped = before
+            raise RunStateError(f"could not save {self.files.checkpoint} ({exc.strerror or exc}); epoch "
+                                f"{record['epoch']} is lost, the run is intact up to epoch {p.epoch}: free "
+                                f"space, then `python -m hw5 run {self.config.name} --resume`") from None
+
     def result(self, status: str) -> RunResult:
-        epochs = [r for r in self.files.records() if r.get("type") == "epoch"]
+        epochs = self.files.epochs()
         test_acc = epochs[-1]["test_acc"] if epochs else None
         return RunResult(self.config.name, status, self.position.epoch, test_acc, self.files.dir)
 
@@ -284,6 +334,6 @@ def _summary(config: Config, r: dict[str, Any]) -> str:
 
 
 def train(config: Config, runs_dir: str = "runs", resume: bool = False, data: Data | None = None,
-          quiet: bool = False) -> RunResult:
+          quiet: bool = False, overwrite: bool = False) -> RunResult:
     """Train ``config`` into ``runs_dir/<name>``; see the module docstring for how a run can end."""
-    return Run(config, runs_dir, data, quiet).train(resume)
+    return Run(config, runs_dir, data, quiet).train(resume, overwrite)

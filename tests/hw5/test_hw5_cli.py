@@ -121,7 +121,7 @@ def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, out
     assert "python -m hw5 run fig1a --resume" in out and "Traceback" not in out
-    saved = mt.load(os.path.join(runs, "fig1a", "checkpoint.npz"))["epoch"]
+    saved = mt.load(os.path.join(runs, "fig1a", "checkpoint.npz"))["position"]["epoch"]
     epochs = [json.loads(line)["epoch"] for line in open(metrics) if '"epoch"' in line]
     assert saved >= 1 and max(epochs) >= saved
 

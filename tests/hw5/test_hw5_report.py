@@ -5,10 +5,12 @@ import json
 import math
 import os
 
+import pytest
+
 from hw5.parallel import child_environment
 from hw5.report import write_report
 from hw5.results import load_runs
-from hw5.runfiles import RunFiles
+from hw5.runfiles import RunFiles, RunStateError
 
 
 def fake_run(runs_dir, name, accuracies, dataset="cifar10", epochs=None, diverge_at=None, model="coolnet"):
@@ -68,12 +70,25 @@ def test_metrics_are_strict_json_and_read_back_as_nan(tmp_path):
     assert run.diverged and math.isnan(run.series("train_loss")[0]) and run.best_test_acc == (0.1, 1)
 
 
-def test_truncation_keeps_only_checkpointed_epochs(tmp_path):
-    files = fake_run(str(tmp_path), "fig1a", [0.1, 0.2, 0.3])
-    files.append({"type": "iteration", "epoch": 4, "iteration": 1000, "loss": 1.0})
-    files.truncate_to_epoch(2)
+def test_trimming_keeps_exactly_the_lines_the_checkpoint_went_with(tmp_path):
+    files = fake_run(str(tmp_path), "fig1a", [0.1, 0.2])
+    saved = files.fingerprint()
+    files.append({"type": "iteration", "epoch": 3, "iteration": 1000, "loss": 1.0})
+    assert files.trim_to(saved) == 1
     assert [(r["type"], r["epoch"]) for r in files.records()] == [
         ("iteration", 1), ("epoch", 1), ("iteration", 2), ("epoch", 2)]
+    assert files.trim_to(saved) == 0
+
+
+def test_trimming_refuses_metrics_of_another_run(tmp_path):
+    files = fake_run(str(tmp_path), "fig1a", [0.1, 0.2])
+    saved = files.fingerprint()
+    other = fake_run(str(tmp_path), "fig1a", [0.1, 0.25])          # same length, other numbers
+    with pytest.raises(RunStateError, match="not from the same run"):
+        other.trim_to(saved)
+    shorter = fake_run(str(tmp_path / "b"), "fig1a", [0.1])
+    with pytest.raises(RunStateError, match="goes with 4 lines; the file has 2"):
+        shorter.trim_to(saved)
 
 
 def test_children_get_their_share_of_the_cores(monkeypatch):

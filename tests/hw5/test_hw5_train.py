@@ -12,7 +12,7 @@ import pytest
 import minitorch as mt
 import hw5.train as train_module
 from hw5.results import load_run
-from hw5.runfiles import RunFiles, split_records
+from hw5.runfiles import RunFiles, RunStateError, split_records
 from hw5.plots import plot_run
 from hw5.train import evaluate, make_loss, train
 from minitorch.utils.progress import progress
@@ -97,7 +97,7 @@ def test_interrupted_and_resumed_run_ends_with_the_same_numbers(tmp_path, monkey
     assert stopped.status == "interrupted" and stopped.epochs == 1
     split = RunFiles(str(tmp_path / "split"), "fig3b")
     assert any(r["epoch"] == 2 for r in split.records())     # the interrupted epoch left records behind
-    assert mt.load(split.checkpoint)["epoch"] == 1
+    assert mt.load(split.checkpoint)["position"]["epoch"] == 1
 
     monkeypatch.undo()
     mt.manual_seed(12345)                                     # the global generator is restored, not reused
@@ -133,7 +133,7 @@ def test_ctrl_c_between_the_metrics_line_and_the_checkpoint_keeps_both(runs_dir,
     result = train(tiny("fig1a", epochs=3), runs_dir, quiet=True)
     assert result.status == "interrupted" and result.epochs == 1
     files = RunFiles(runs_dir, "fig1a")
-    assert mt.load(files.checkpoint)["epoch"] == 1
+    assert mt.load(files.checkpoint)["position"]["epoch"] == 1
     assert [r["epoch"] for r in files.records() if r["type"] == "epoch"] == [1]
     assert "checkpoint after epoch 1 is kept" in capsys.readouterr().out
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # the handler is put back
@@ -193,10 +193,13 @@ def test_a_forced_nan_is_recorded(runs_dir, tmp_path, monkeypatch):
     _check_diverged_run(runs_dir, "fig1d", tmp_path)
 
 
-def test_a_new_run_replaces_an_old_one_of_the_same_name(runs_dir):
+def test_a_new_run_replaces_an_old_one_of_the_same_name_only_when_told(runs_dir):
     train(tiny("fig1a", epochs=2), runs_dir, quiet=True)
-    train(tiny("fig1a", epochs=1), runs_dir, quiet=True)
-    assert [r["epoch"] for r in split_records(RunFiles(runs_dir, "fig1a").records())[1]] == [1]
+    with pytest.raises(RunStateError, match="already holds a run .2 epoch.s. recorded.; --resume .* --overwrite"):
+        train(tiny("fig1a", epochs=1), runs_dir, quiet=True)
+    assert [r["epoch"] for r in RunFiles(runs_dir, "fig1a").epochs()] == [1, 2]
+    train(tiny("fig1a", epochs=1), runs_dir, quiet=True, overwrite=True)
+    assert [r["epoch"] for r in RunFiles(runs_dir, "fig1a").epochs()] == [1]
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers(tmp_path):
