@@ -20,10 +20,7 @@ from hw5.data import DataUnavailable
 from hw5.experiments import (EXPERIMENTS, FIGURES, RESUMABLE, Config, get_experiment, parse_assignment,
                              with_overrides)
 from hw5.parallel import INTERRUPTED, run_parallel
-from hw5.plots import plot_run
-from hw5.report import write_report
-from hw5.results import load_run
-from hw5.runfiles import CONFIG, CURVES, RunFiles, RunStateError, find_runs
+from hw5.runfiles import CONFIG, RunFiles, RunStateError, find_runs
 from hw5.train import train
 
 # `quick`: fig. 1's three networks with the assignment's settings, but for 2 epochs instead of 50.
@@ -189,9 +186,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                               "neither is usable here")
     for index, config in enumerate(configs):
         result = train(config, args.runs_dir, resume=args.resume, quiet=args.quiet, overwrite=args.overwrite)
-        files = RunFiles(args.runs_dir, config.name)
-        if files.exists():
-            plot_run(load_run(files), files.path(CURVES))
         if result.status == "interrupted":
             rest = names[index + 1:]
             if rest:
@@ -205,6 +199,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not find_runs(args.runs_dir):
         raise UsageError(f"no runs in {args.runs_dir} (no folder there holds a {CONFIG}); nothing to report, "
                          f"and {os.path.join(args.out, 'REPORT.md')} is left as it is")
+    from hw5.report import write_report   # matplotlib is imported only by the commands that draw
     path = write_report(args.runs_dir, args.out)
     print(f"wrote {path}")
     return 0

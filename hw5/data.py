@@ -36,6 +36,7 @@ class Data:
     train_eval: Any           # the same images without augmentation, for measuring accuracy
     test: Any
     classes: list[str]
+    source: str = ""           # where the images came from: a folder, or "generated"
     fallback_reason: str = ""  # why the synthetic set stands in for CIFAR-10, if it does
 
 
@@ -56,7 +57,7 @@ def cifar10_root(config: Config) -> str:
 
 def missing_cifar10_message(config: Config, reason: str) -> str:
     root = cifar10_root(config)
-    folder = os.path.join(root, "cifar-10-batches-py")
+    folder = os.path.join(root, mt.data.CIFAR10.base_folder)
     return (
         f"CIFAR-10 is not in {folder} and could not be downloaded ({reason}).\n"
         f"  To use it: download {mt.data.CIFAR10.resolved_url()} and extract it into {root}\n"
@@ -106,7 +107,7 @@ def load_cifar10(config: Config) -> Data:
                 _first(_with_transform(train, train_transform(config)), config.train_size),
                 _first(_with_transform(train, eval_transform()), config.train_size),
                 _first(_with_transform(test, eval_transform()), config.test_size),
-                list(train.classes))
+                list(train.classes), os.path.join(root, mt.data.CIFAR10.base_folder))
 
 
 def load_synthetic(config: Config, fallback_reason: str = "") -> Data:
@@ -114,10 +115,18 @@ def load_synthetic(config: Config, fallback_reason: str = "") -> Data:
     test = mt.data.SyntheticImages(train=False, size=config.test_size, seed=config.seed,
                                    transform=eval_transform())
     return Data("synthetic", _with_transform(train, train_transform(config)),
-                _with_transform(train, eval_transform()), test, list(train.classes), fallback_reason)
+                _with_transform(train, eval_transform()), test, list(train.classes),
+                f"generated images (seed {config.seed})", fallback_reason)
+
+
+_warned: set[str] = set()
 
 
 def warn_synthetic(reason: str) -> None:
+    """The banner, once per process and reason: a command that runs several experiments shows it once."""
+    if reason in _warned:
+        return
+    _warned.add(reason)
     bar = "!" * 78
     print(f"\n{bar}\n!! CIFAR-10 IS NOT AVAILABLE: TRAINING ON THE SYNTHETIC IMAGE SET INSTEAD.\n"
           f"!! These numbers say nothing about CIFAR-10.\n"

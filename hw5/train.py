@@ -18,21 +18,22 @@ import dataclasses
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
+from tqdm import tqdm
 
 import minitorch as mt
 import minitorch.nn.functional as F
-from minitorch.utils.progress import progress
 
 from hw5.data import Data, load_data
 from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
-from hw5.runfiles import METRICS, RunFiles, RunStateError
+from hw5.runfiles import CURVES, LOG, METRICS, RunFiles, RunStateError
 
 LossFn = Callable[[mt.Tensor, mt.Tensor], mt.Tensor]
 
@@ -62,6 +63,18 @@ class Position:
     stopped: str = ""           # "diverged" once the run cannot go on
 
 
+# curves.png is redrawn after an epoch when at least this many seconds passed since the last drawing
+# (every epoch of a real run; tiny test runs are not slowed down by matplotlib), and always at the end.
+REDRAW_SECONDS = 10.0
+
+
+def progress(iterable: Iterable[Any] | None = None, desc: str = "", total: int | None = None,
+             disable: bool = False) -> tqdm:
+    """A tqdm bar on stderr; on a log file or pipe (not a terminal) bars are left out."""
+    return tqdm(iterable, desc=desc, total=total, disable=True if disable else None, dynamic_ncols=True,
+                leave=False, file=sys.stderr)
+
+
 def make_loss(name: str) -> LossFn:
     """Cross-entropy on class indices, or MSE between raw outputs and one-hot targets."""
     if name == "cross_entropy":
@@ -72,8 +85,8 @@ def make_loss(name: str) -> LossFn:
 
 
 def evaluate(model: mt.nn.Module, loader: mt.data.DataLoader, loss_fn: LossFn,
-             num_classes: int) -> dict[str, Any]:
-    """Mean loss, accuracy and per-class accuracy over a whole dataset, in eval mode."""
+             num_classes: int, bar: tqdm | None = None) -> dict[str, Any]:
+    """Mean loss, accuracy and per-class accuracy over a whole dataset, in eval mode (``bar`` counts batches)."""
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, np.zeros(num_classes)
@@ -86,6 +99,8 @@ def evaluate(model: mt.nn.Module, loader: mt.data.DataLoader, loss_fn: LossFn,
             hits = outputs.argmax(axis=1).numpy() == truth
             seen += np.bincount(truth, minlength=num_classes)
             correct += np.bincount(truth, weights=hits, minlength=num_classes)
+            if bar is not None:
+                bar.update(1)
     model.train(was_training)
     n = seen.sum()
     per_class = np.divide(correct, seen, out=np.full(num_classes, math.nan), where=seen > 0)
@@ -100,6 +115,7 @@ class Run:
         self.files = RunFiles(runs_dir, config.name)
         self.quiet = quiet
         self.data = data if data is not None else load_data(config)
+        self.last_drawn = -math.inf
         mt.manual_seed(config.seed)  # the initial weights
         self.model = build_model(config.model, config.activation).to(config.device)
         self.optimizer = mt.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum)
@@ -203,8 +219,11 @@ class Run:
         with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected and reported below
             train_loss, diverged = self.train_epoch(epoch)
             train_time = time.perf_counter() - start
-            on_train = evaluate(self.model, self.eval_loaders["train"], self.loss_fn, num_classes)
-            on_test = evaluate(self.model, self.eval_loaders["test"], self.loss_fn, num_classes)
+            batches = sum(len(loader) for loader in self.eval_loaders.values())
+            with progress(desc=f"{self.config.name} {epoch}/{self.config.epochs} evaluating", total=batches,
+                          disable=self.quiet) as bar:
+                on_train = evaluate(self.model, self.eval_loaders["train"], self.loss_fn, num_classes, bar)
+                on_test = evaluate(self.model, self.eval_loaders["test"], self.loss_fn, num_classes, bar)
         diverged = diverged or not math.isfinite(on_test["loss"])
         if self.scheduler is not None:
             self.scheduler.step()
@@ -221,8 +240,16 @@ class Run:
 
     def describe_data(self) -> dict[str, Any]:
         d = self.data
-        return {"name": d.name, "fallback_reason": d.fallback_reason, "train_images": len(d.train),
-                "test_images": len(d.test), "classes": d.classes}
+        return {"name": d.name, "source": d.source, "fallback_reason": d.fallback_reason,
+                "train_images": len(d.train), "test_images": len(d.test), "classes": d.classes}
+
+    def draw_curves(self, force: bool = False) -> None:
+        """Redraw curves.png (atomically), so that a long run can be watched."""
+        if force or time.monotonic() - self.last_drawn >= REDRAW_SECONDS:
+            from hw5.plots import plot_run   # matplotlib only when something is drawn
+            from hw5.results import load_run
+            plot_run(load_run(self.files), self.files.path(CURVES))
+            self.last_drawn = time.monotonic()
 
     def start(self, resume: bool, overwrite: bool) -> None:
         """Restore the last checkpoint, or begin afresh; never destroys records unless ``overwrite``."""
@@ -245,6 +272,9 @@ class Run:
                 self.say(f"{self.config.name}: nothing to resume in {files.dir}, starting from scratch")
             files.start_fresh()
         files.write_config({**self.config.to_dict(), "data": self.describe_data()})
+        d = self.data
+        self.say(f"{self.config.name}: {d.name} data from {d.source} ({len(d.train)} training, {len(d.test)} test "
+                 f"images); writing {files.dir}")
 
     def train(self, resume: bool = False, overwrite: bool = False) -> RunResult:
         with self.files.lock():
@@ -265,6 +295,7 @@ class Run:
                     self.commit(record)
                     saved = epoch
                 self.say(_summary(config, record))
+                self.draw_curves(force=epoch == config.epochs or bool(p.stopped))
                 if p.stopped:
                     self.say(f"{config.name}: the loss became NaN or infinite in epoch {epoch} (learning rate "
                              f"{record['lr']:g}); stopping. The epoch is recorded as diverged in "
@@ -301,8 +332,20 @@ class Run:
         return RunResult(self.config.name, status, self.position.epoch, test_acc, self.files.dir)
 
     def say(self, text: str, always: bool = False) -> None:
+        """Print a line (unless quiet) and add it to train.log (unless stdout is train.log already)."""
         if always or not self.quiet:
             print(text, flush=True)
+        log = self.files.path(LOG)
+        if not _is_stdout(log):
+            with open(log, "a") as f:
+                f.write(text.lstrip("\n") + "\n")
+
+
+def _is_stdout(path: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(path))
+    except (OSError, ValueError, AttributeError):   # no such file yet, or a stdout with no descriptor
+        return False
 
 
 @contextlib.contextmanager

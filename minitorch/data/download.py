@@ -17,8 +17,9 @@ import tempfile
 import urllib.request
 from typing import Callable
 
+from tqdm import tqdm
+
 from minitorch.data.dataset import DatasetError
-from minitorch.utils.progress import ProgressBar
 
 _CHUNK = 1 << 20
 
@@ -50,8 +51,8 @@ def download_url(url: str, path: str, md5: str | None = None, progress: bool = T
         with urllib.request.urlopen(url, timeout=timeout) as response, open(path, "wb") as out:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            with ProgressBar(total=total, desc=f"downloading {name}", unit="B",
-                             unit_scale=True, disable=not progress) as bar:
+            with tqdm(total=total, desc=f"downloading {name}", unit="B", unit_scale=True,
+                      disable=not progress) as bar:
                 for chunk in iter(lambda: response.read(_CHUNK), b""):
                     out.write(chunk)
                     digest.update(chunk)
