@@ -43,35 +43,73 @@ def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     return text.encode("latin1")
 
 
+_NUMERIC_KINDS = "biuf"   # bool, integers, floats: what image data and labels are made of
+
+
 class RestrictedUnpickler(pickle.Unpickler):
-    """An Unpickler that resolves only NumPy's array-rebuilding globals.
+    """An Unpickler that resolves only NumPy's array-rebuilding globals, each bounded by the file's size.
 
     Dicts, lists, tuples, ints, bytes and strings need no globals at all; every
     other name (``os.system``, ``builtins.eval``, ...) raises :class:`UnsafePickleError`.
+    The array globals are guarded too: a pickle of a few hundred bytes could
+    otherwise ask ``ndarray`` or ``_reconstruct`` for gigabytes of blank memory,
+    so no reconstruction may allocate more bytes than the file holds, and only
+    numeric dtypes (no strings, no Python objects) are admitted.  ``numpy.ndarray``
+    resolves to a token that only ``_reconstruct`` accepts, so it cannot be called.
     """
 
-    SAFE_GLOBALS: dict[tuple[str, str], Any] = {
-        ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-        ("numpy.core.multiarray", "_reconstruct"): _reconstruct,   # files from NumPy 1.x / Python 2
-        ("numpy._core.numeric", "_frombuffer"): _frombuffer,       # pickle protocol 5
-        ("numpy.core.numeric", "_frombuffer"): _frombuffer,
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): _latin1_encode,
-    }
+    _NDARRAY = object()   # stands for numpy.ndarray, which pickles pass to _reconstruct
 
-    def __init__(self, file: Any, path: str) -> None:
+    def __init__(self, file: Any, path: str, budget: int) -> None:
         super().__init__(file, encoding="bytes")
         self.path = path
+        self.budget = budget   # the file's size: no array it describes can honestly be larger
+        self.safe_globals: dict[tuple[str, str], Any] = {
+            ("numpy._core.multiarray", "_reconstruct"): self._reconstruct,
+            ("numpy.core.multiarray", "_reconstruct"): self._reconstruct,   # files from NumPy 1.x / Python 2
+            ("numpy._core.numeric", "_frombuffer"): self._frombuffer,       # pickle protocol 5
+            ("numpy.core.numeric", "_frombuffer"): self._frombuffer,
+            ("numpy", "ndarray"): self._NDARRAY,
+            ("numpy", "dtype"): self._dtype,
+            ("_codecs", "encode"): _latin1_encode,
+        }
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return self.SAFE_GLOBALS[(module, name)]
+            return self.safe_globals[(module, name)]
         except KeyError:
             raise UnsafePickleError(
                 f"{self.path}: refusing to load global {module}.{name}: dataset files may only "
                 "contain NumPy arrays and plain containers (the file may have been tampered with)"
             ) from None
+
+    def _refuse(self, what: str) -> UnsafePickleError:
+        return UnsafePickleError(f"{self.path}: refusing {what} (the file may have been tampered with)")
+
+    def _dtype(self, spec: Any, *args: Any) -> np.dtype:
+        dtype = np.dtype(spec, *args)
+        if dtype.kind not in _NUMERIC_KINDS:
+            raise self._refuse(f"an array of dtype {dtype}: only numeric arrays belong in a dataset file")
+        return dtype
+
+    def _check_size(self, shape: Any, dtype: Any) -> None:
+        try:
+            count = int(np.prod(np.asarray(shape, dtype=np.int64), dtype=np.int64))
+        except (TypeError, ValueError, OverflowError):
+            raise self._refuse(f"an array of shape {shape!r}") from None
+        nbytes = count * self._dtype(dtype).itemsize
+        if count < 0 or nbytes > self.budget:
+            raise self._refuse(f"an array of shape {shape!r} ({nbytes} bytes) from a file of {self.budget} bytes")
+
+    def _reconstruct(self, subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+        if subtype is not self._NDARRAY:
+            raise self._refuse(f"to rebuild an array of type {subtype!r}")
+        self._check_size(shape, "u1" if isinstance(dtype, bytes) else dtype)
+        return _reconstruct(np.ndarray, shape, dtype)
+
+    def _frombuffer(self, buffer: Any, dtype: Any, shape: Any, order: str) -> np.ndarray:
+        self._check_size(shape, dtype)
+        return _frombuffer(buffer, self._dtype(dtype), shape, order)
 
 
 def load_pickle(path: str) -> Any:
@@ -80,7 +118,7 @@ def load_pickle(path: str) -> Any:
         raise FileNotFoundError(f"{path}: file not found")
     with open(path, "rb") as f:
         try:
-            return RestrictedUnpickler(f, path).load()
+            return RestrictedUnpickler(f, path, os.fstat(f.fileno()).st_size).load()
         except UnsafePickleError:
             raise
         except Exception as exc:  # any failure to parse untrusted bytes means a damaged file

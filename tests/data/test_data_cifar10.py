@@ -148,6 +148,46 @@ def test_pickle_that_runs_code_is_refused_before_running(cifar_root, tmp_path, k
     assert marker.exists()
 
 
+class _Reduce:
+    """Pickles as ``func(*args)``: how a hostile file asks the unpickler for anything."""
+
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+_reconstruct = np.ndarray.__reduce__(np.zeros(1))[0]
+
+
+@pytest.mark.parametrize("payload, problem", [
+    (_Reduce(np.ndarray, (300000, 3072), np.dtype("uint8")), "not callable"),
+    (_Reduce(_reconstruct, np.ndarray, (300000, 3072), b"B"), r"shape \(300000, 3072\) \(921600000 bytes\)"),
+    (_Reduce(_reconstruct, np.ndarray, (-1, 5), b"B"), r"shape \(-1, 5\)"),
+    (np.array(["a", "b"]), "dtype <U1"),
+    (np.array([object(), 1], dtype=object), "dtype object|global builtins.object"),
+])
+def test_pickle_that_asks_for_more_memory_than_its_bytes_or_a_foreign_dtype_is_refused(
+        cifar_root, payload, problem):
+    root, _ = cifar_root
+    data = pickle.dumps(_batch(data=payload), protocol=2)
+    assert len(data) < 400                      # a few hundred bytes ...
+    (root / "cifar-10-batches-py" / "test_batch").write_bytes(data)
+    with pytest.raises(DatasetError, match=f"test_batch.*({problem})"):
+        CIFAR10(root, train=False)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_every_pickle_protocol_of_an_honest_batch_still_loads(cifar_root, protocol):
+    root, written = cifar_root
+    with open(root / "cifar-10-batches-py" / "test_batch", "rb") as f:
+        batch = pickle.load(f, encoding="bytes")
+    (root / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps(batch, protocol=protocol))
+    test = CIFAR10(root, train=False)
+    assert test.data.shape[1:] == (32, 32, 3) and len(test) == len(batch[b"labels"])
+
+
 def test_local_copy_of_real_cifar10_loads_quickly():
     folder = os.path.join(default_root(), "cifar-10-batches-py")
     if not os.path.isfile(os.path.join(folder, "test_batch")):
