@@ -12,13 +12,13 @@ import argparse
 import os
 import sys
 import time
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import minitorch as mt
 
 from hw5.data import DataUnavailable
-from hw5.experiments import (EXPERIMENTS, FIGURES, RESUMABLE, Config, get_experiment, parse_assignment,
-                             with_overrides)
+from hw5.experiments import (EXPERIMENTS, FIGURES, RESUMABLE, SAME_AS, Config, get_experiment, parse_assignment,
+                             run_name, with_overrides)
 from hw5.parallel import INTERRUPTED, run_parallel
 from hw5.runfiles import CONFIG, RunFiles, RunStateError, find_runs
 from hw5.train import train
@@ -39,9 +39,34 @@ class SetupError(Exception):
     """Something this machine lacks (a GPU): reported in one line, exit status 1."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse without prefix matching (``--ep`` is not ``--epochs``), and a hint for ``--batch_size``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+    def options(self) -> set[str]:
+        """Every option string of this parser and its subcommands."""
+        known = set()
+        for action in self._actions:
+            known.update(action.option_strings)
+            for sub in (action.choices or {}).values() if isinstance(action, argparse._SubParsersAction) else ():
+                known.update(sub.options())
+        return known
+
+    def error(self, message: str) -> NoReturn:
+        known = self.options()
+        for word in message.split():
+            option = word.split("=", 1)[0]
+            if option.startswith("--") and "_" in option and option.replace("_", "-") in known:
+                message += f" (did you mean {option.replace('_', '-')}?)"
+                break
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m hw5", description="The hw5 CIFAR-10 experiments on minitorch.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = Parser(prog="python -m hw5", description="The hw5 CIFAR-10 experiments on minitorch.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
 
     commands.add_parser("list", help="the registered experiments and how far each has run").add_argument(
         "--runs-dir", default="runs")
@@ -84,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_list(args: argparse.Namespace) -> int:
     print(f"{'name':<7} {'model':<10} {'epochs':>6} {'batch':>5} {'lr':>7}  {'what':<38} progress")
     for name, c in EXPERIMENTS.items():
-        print(f"{name:<7} {c.model:<10} {c.epochs:>6} {c.batch_size:>5} {c.lr:>7g}  {c.title:<38} "
-              f"{_progress(RunFiles(args.runs_dir, name), c)}")
-    print(f"\nfigures: " + "; ".join(f"{fig} = {' '.join(names)}" for fig, names in FIGURES.items()))
+        state = f"= {run_name(name)}" if name in SAME_AS else _progress(RunFiles(args.runs_dir, name), c)
+        print(f"{name:<7} {c.model:<10} {c.epochs:>6} {c.batch_size:>5} {c.lr:>7g}  {c.title:<38} {state}")
+    print("\nfigures: " + "; ".join(f"{fig} = {' '.join(names)}" for fig, names in FIGURES.items()))
+    print("the same run: " + "; ".join(f"{panel} = {run}" for panel, run in SAME_AS.items()))
     return 0
 
 
@@ -101,7 +127,8 @@ def _progress(files: RunFiles, config: Config) -> str:
 
 # ------------------------------------------------------------------- run
 def expand_names(names: Sequence[str]) -> list[str]:
-    """Experiment names, with a figure's name ("fig2") standing for all its panels and "all" for everything."""
+    """The runs to train: a figure's name ("fig2") stands for all its panels and "all" for everything;
+    a panel that is another's run (fig2c = fig1d) is trained under that name, once."""
     out: list[str] = []
     for name in names:
         group = list(EXPERIMENTS) if name == "all" else FIGURES.get(name, [name])
@@ -109,8 +136,8 @@ def expand_names(names: Sequence[str]) -> list[str]:
             if item not in EXPERIMENTS:
                 raise UsageError(f"unknown experiment {item!r}; known: {', '.join(EXPERIMENTS)} "
                                  f"(or a figure: {', '.join(FIGURES)}, or all)")
-            if item not in out:
-                out.append(item)
+            if run_name(item) not in out:
+                out.append(run_name(item))
     return out
 
 
@@ -128,6 +155,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(exc.args[0]) from None
         if key == "name":
             raise UsageError("--set name=... is not allowed: the name picks the experiment")
+        if key in overrides and overrides[key] != value:
+            raise UsageError(f"--set {text} contradicts {key}={overrides[key]!r} given earlier on the command line")
         overrides[key] = value
     return overrides
 

@@ -89,6 +89,25 @@ for _config in EXPERIMENTS.values():
     FIGURES.setdefault(_config.figure, []).append(_config.name)
 
 
+def _training(config: Config) -> dict[str, Any]:
+    """What decides a run's numbers: everything but its name and captions."""
+    return {k: v for k, v in dataclasses.asdict(config).items() if k not in ("name", "title", "figure")}
+
+
+# Panels that are exactly an earlier panel's run (fig2c and fig3c are fig1d's settings): trained once, under
+# the earlier name, and drawn from that run wherever they appear.
+SAME_AS: dict[str, str] = {}
+for _config in EXPERIMENTS.values():
+    SAME_AS.update({_config.name: earlier.name for earlier in EXPERIMENTS.values()
+                    if earlier.name < _config.name and earlier.name not in SAME_AS
+                    and _training(earlier) == _training(_config)})
+
+
+def run_name(panel: str) -> str:
+    """The name of the run that a panel is drawn from (``fig2c`` -> ``fig1d``)."""
+    return SAME_AS.get(panel, panel)
+
+
 def get_experiment(name: str) -> Config:
     """A fresh copy of the registered config ``name``."""
     if name not in EXPERIMENTS:

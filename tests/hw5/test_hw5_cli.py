@@ -34,9 +34,17 @@ def test_list_shows_every_experiment(capsys):
     assert "fig2 = fig2a fig2b fig2c fig2d fig2e" in out
 
 
-def test_figure_names_expand_to_their_panels():
-    assert expand_names(["fig3", "fig1a", "fig3a"]) == ["fig3a", "fig3b", "fig3c", "fig3d", "fig1a"]
-    assert len(expand_names(["all"])) == 15
+def test_figure_names_expand_to_their_panels_and_a_shared_run_is_trained_once():
+    assert expand_names(["fig3", "fig1a", "fig3a"]) == ["fig3a", "fig3b", "fig1d", "fig3d", "fig1a"]
+    assert expand_names(["fig2c", "fig1d", "fig3c"]) == ["fig1d"]
+    assert len(expand_names(["all"])) == 13
+
+
+def test_list_says_which_panels_are_the_same_run(capsys):
+    assert main(["list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("fig")}
+    assert lines["fig2c"].endswith("= fig1d") and lines["fig3c"].endswith("= fig1d")
+    assert not lines["fig1d"].endswith("= fig1d")
 
 
 def test_run_then_report(tmp_path, capsys):
