@@ -177,12 +177,11 @@ class RunFiles:
         lines = self._lines()
         return {"lines": len(lines), "sha256": fingerprint(lines)}
 
-    def trim_to(self, saved: dict[str, Any]) -> int:
-        """Make ``metrics.jsonl`` exactly the lines the checkpoint went with; returns how many were dropped.
+    def verify(self, saved: dict[str, Any]) -> list[bytes]:
+        """The lines of ``metrics.jsonl``, once its start is shown to be the lines a checkpoint went with.
 
-        Lines after those belong to an epoch the checkpoint never saw (the run was
-        stopped during it) and are dropped.  Fewer lines, or other ones, mean the
-        metrics and the checkpoint are not of the same run: RunStateError.
+        Fewer lines, or other ones, mean the metrics and the checkpoint are not of the
+        same run: RunStateError.
         """
         lines, want = self._lines(), saved["lines"]
         if len(lines) < want or fingerprint(lines[:want]) != saved["sha256"]:
@@ -190,6 +189,15 @@ class RunFiles:
                 f"{self.path(METRICS)} does not match {self.checkpoint} (the checkpoint goes with "
                 f"{want} lines; the file has {len(lines)}{' other' if len(lines) >= want else ''} ones): they are "
                 "not from the same run. Restore the run's files together, or start afresh with --overwrite")
+        return lines
+
+    def trim_to(self, saved: dict[str, Any]) -> int:
+        """Make ``metrics.jsonl`` exactly the lines the checkpoint went with; returns how many were dropped.
+
+        Lines after those belong to an epoch the checkpoint never saw (the run was
+        stopped during it).
+        """
+        lines, want = self.verify(saved), saved["lines"]
         if len(lines) > want:
             atomic_write_text(self.path(METRICS), b"".join(lines[:want]).decode())
         return len(lines) - want

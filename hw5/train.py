@@ -145,23 +145,8 @@ class Run:
             "loader": self.loader.state_dict(),  # shuffle order and random transforms
         }, self.files.checkpoint)
 
-    def load_checkpoint(self) -> None:
-        """Restore the checkpoint after checking that it, config.json and metrics.jsonl are one run."""
-        path = self.files.checkpoint
-        try:
-            state = mt.load(path)
-        except mt.SerializationError as exc:
-            raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
-        if not isinstance(state, dict) or not {"config", "metrics", "position"} <= set(state):
-            raise RunStateError(f"{path} is not a checkpoint of an hw5 run; start afresh with --overwrite")
-        trained = state["config"]
-        for what, other in (("config.json", self.files.read_config()), ("this command", self.config.to_dict())):
-            changed = differing_fields(trained, other)
-            if changed:
-                raise RunStateError(
-                    f"{path} was trained with {', '.join(f'{k}={trained.get(k)!r}' for k in changed)}, but "
-                    f"{what} says {', '.join(f'{k}={other.get(k)!r}' for k in changed)}; restore the run's "
-                    "own config.json, or start afresh with --overwrite")
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint that :func:`check_run_state` accepted."""
         if state["dataset"] != self.data.name:
             raise CannotResume(f"{self.config.name}: the checkpoint was trained on {state['dataset']}, "
                                f"but this session loaded {self.data.name}; resume with --dataset {state['dataset']}")
@@ -174,7 +159,7 @@ class Run:
             self.loader.load_state_dict(state["loader"])
             self.position = Position(**state["position"])
         except (KeyError, ValueError, TypeError) as exc:
-            raise RunStateError(f"{path} does not fit this run's model and settings ({exc}); "
+            raise RunStateError(f"{self.files.checkpoint} does not fit this run's model and settings ({exc}); "
                                 "start afresh with --overwrite") from None
         dropped = self.files.trim_to(state["metrics"])
         if dropped:
@@ -251,38 +236,24 @@ class Run:
             plot_run(load_run(self.files), self.files.path(CURVES))
             self.last_drawn = time.monotonic()
 
-    def start(self, resume: bool, overwrite: bool) -> None:
-        """Restore the last checkpoint, or begin afresh; never destroys records unless ``overwrite``."""
-        files = self.files
-        files.remove_temporaries()
-        if resume and os.path.isfile(files.checkpoint):
-            self.load_checkpoint()
+    def start(self, checkpoint: dict[str, Any] | None, resume: bool) -> None:
+        """Restore the checked checkpoint, or begin afresh."""
+        if checkpoint is not None:
+            self.restore(checkpoint)
             self.say(f"{self.config.name}: resuming after epoch {self.position.epoch}")
-        elif files.has_records() and not overwrite:
-            epochs = len(files.epochs())
-            if resume:
-                raise RunStateError(
-                    f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
-                    "(checkpoints are not committed), so it cannot be resumed; --overwrite starts it again, "
-                    "--runs-dir trains elsewhere")
-            raise RunStateError(f"{files.dir} already holds a run ({epochs} epoch(s) recorded); --resume continues "
-                                "it, --overwrite discards it, --runs-dir trains elsewhere")
         else:
             if resume:
-                self.say(f"{self.config.name}: nothing to resume in {files.dir}, starting from scratch")
-            files.start_fresh()
-        files.write_config({**self.config.to_dict(), "data": self.describe_data()})
+                self.say(f"{self.config.name}: nothing to resume in {self.files.dir}, starting from scratch")
+            self.files.start_fresh()
+        self.files.write_config({**self.config.to_dict(), "data": self.describe_data()})
         d = self.data
         self.say(f"{self.config.name}: {d.name} data from {d.source} ({len(d.train)} training, {len(d.test)} test "
-                 f"images); writing {files.dir}")
+                 f"images); writing {self.files.dir}")
 
-    def train(self, resume: bool = False, overwrite: bool = False) -> RunResult:
-        with self.files.lock():
-            return self._train(resume, overwrite)
-
-    def _train(self, resume: bool, overwrite: bool) -> RunResult:
+    def train(self, checkpoint: dict[str, Any] | None = None, resume: bool = False) -> RunResult:
+        """Train from ``checkpoint`` (None: from scratch) to the configured number of epochs."""
         config = self.config
-        self.start(resume, overwrite)
+        self.start(checkpoint, resume)
         p = self.position
         if p.stopped or p.epoch >= config.epochs:
             self.say(f"{config.name}: nothing to do ({p.stopped or 'finished'} after {p.epoch} epochs)")
@@ -376,7 +347,49 @@ def _summary(config: Config, r: dict[str, Any]) -> str:
             f"lr {r['lr']:g}  {r['time']:.1f}s")
 
 
+def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bool) -> dict[str, Any] | None:
+    """The checkpoint to resume from (None: start afresh), once it is shown to belong with the run's files.
+
+    Runs before any data is loaded, under the run's lock.  Refuses (RunStateError)
+    rather than destroy records: a run over an earlier one needs ``overwrite``; a
+    resume needs a checkpoint whose config matches config.json and this command,
+    and whose metrics lines are the start of metrics.jsonl.
+    """
+    files.remove_temporaries()
+    if resume and os.path.isfile(files.checkpoint):
+        path = files.checkpoint
+        try:
+            state = mt.load(path)
+        except mt.SerializationError as exc:
+            raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
+        if not isinstance(state, dict) or not {"config", "metrics", "position"} <= set(state):
+            raise RunStateError(f"{path} is not a checkpoint of an hw5 run; start afresh with --overwrite")
+        trained = state["config"]
+        for what, other in (("config.json", files.read_config()), ("this command", config.to_dict())):
+            changed = differing_fields(trained, other)
+            if changed:
+                raise RunStateError(
+                    f"{path} was trained with {', '.join(f'{k}={trained.get(k)!r}' for k in changed)}, but "
+                    f"{what} says {', '.join(f'{k}={other.get(k)!r}' for k in changed)}; restore the run's "
+                    "own config.json, or start afresh with --overwrite")
+        files.verify(state["metrics"])
+        return state
+    if files.has_records() and not overwrite:
+        epochs = len(files.epochs())
+        if resume:
+            raise RunStateError(
+                f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
+                "(checkpoints are not committed), so it cannot be resumed; --overwrite starts it again, "
+                "--runs-dir trains elsewhere")
+        raise RunStateError(f"{files.dir} already holds a run ({epochs} epoch(s) recorded); --resume continues "
+                            "it, --overwrite discards it, --runs-dir trains elsewhere")
+    return None
+
+
 def train(config: Config, runs_dir: str = "runs", resume: bool = False, data: Data | None = None,
           quiet: bool = False, overwrite: bool = False) -> RunResult:
     """Train ``config`` into ``runs_dir/<name>``; see the module docstring for how a run can end."""
-    return Run(config, runs_dir, data, quiet).train(resume, overwrite)
+    files = RunFiles(runs_dir, config.name)
+    with files.lock():
+        checkpoint = check_run_state(files, config, resume, overwrite)
+        return Run(config, runs_dir, data, quiet).train(checkpoint, resume)

@@ -3,14 +3,13 @@
 No pickle anywhere: arrays are stored as .npz members and the structure
 around them as JSON, so loading a file can never run code.  Writes go to a
 temporary file that is renamed into place, so an interrupted save leaves the
-previous file intact.
+previous file intact (:func:`minitorch.utils.atomic_write`).
 """
 from __future__ import annotations
 
 import io
 import json
 import os
-import tempfile
 import zipfile
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from minitorch.backend import to_numpy
 from minitorch.tensor import Tensor
+from minitorch.utils.atomic import atomic_write
 
 _STRUCTURE = "__structure__"
 
@@ -74,18 +74,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     arrays: dict[str, np.ndarray] = {}
     structure = _encode(obj, arrays)
     arrays[_STRUCTURE] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def load(path: str | os.PathLike) -> Any:

@@ -14,16 +14,7 @@ import minitorch as mt
 from hw5.cli import expand_names, main
 from hw5.runfiles import RunFiles
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TINY_ARGS = ["--dataset", "synthetic", "--set", "train_size=100", "--set", "test_size=50",
-             "--set", "eval_batch_size=50", "--batch-size", "25", "--quiet"]
-
-
-def hw5(*args: str, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    """``python -m hw5 ARGS`` in a fresh interpreter, as a user would run it."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "hw5", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env, **kwargs)
+from hw5_helpers import REPO, TINY_ARGS, hw5
 
 
 def test_list_shows_every_experiment(capsys):
