@@ -238,7 +238,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_quick(args: argparse.Namespace) -> int:
     start = time.monotonic()
     run_args = ["run", *QUICK_RUNS, "--epochs", str(QUICK_EPOCHS), "--runs-dir", args.runs_dir,
-                "--dataset", args.dataset, "--jobs", str(args.jobs)]
+                "--dataset", args.dataset, "--jobs", str(args.jobs), "--overwrite"]   # a scratch folder
     if args.data_dir:
         run_args += ["--data-dir", args.data_dir]
     run_args += [item for text in args.set for item in ("--set", text)]
