@@ -108,3 +108,36 @@ def contention_probe(when: str, threads: int, reps: int = 3) -> dict:
         + (" -> OVERSUBSCRIBED" if out["contended"] else ""))
     return out
 
+
+def gpu_versions(torch: Any) -> dict[str, str]:
+    """Library versions, the CUDA runtime and driver, and the GPU; ``torch`` may be None."""
+    import cupy
+
+    import minitorch
+
+    info = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cupy": cupy.__version__,
+        "minitorch": minitorch.__version__,
+    }
+    try:
+        info["cuda_runtime"] = str(cupy.cuda.runtime.runtimeGetVersion())
+        info["cuda_driver"] = str(cupy.cuda.runtime.driverGetVersion())
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        name = props["name"]
+        info["gpu"] = name.decode() if isinstance(name, bytes) else str(name)
+        info["compute_capability"] = f"{props['major']}.{props['minor']}"
+    except Exception as exc:  # pragma: no cover - informative only
+        info["cuda"] = f"unknown ({exc})"
+    if torch is not None:
+        info["torch"] = torch.__version__
+        info["torch_cuda"] = str(torch.version.cuda)
+        info["cudnn"] = str(torch.backends.cudnn.version())
+    try:
+        import numba
+
+        info["numba"] = numba.__version__
+    except ImportError:
+        pass
+    return info

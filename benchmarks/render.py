@@ -6,6 +6,10 @@ the same ``BENCHMARKS.md`` as the run that wrote it.
 """
 from __future__ import annotations
 
+from typing import Any
+
+from benchmarks.models import NET_TITLES
+
 
 def _fmt(v: float | None) -> str:
     if v is None:
@@ -282,3 +286,43 @@ def gpu_section(table: str | None, where: str) -> str:
         + table.strip().replace("### ", "#### ", 1)
     )
 
+
+def gpu_table(info: dict[str, str], rows: list[dict[str, Any]], backends: list[dict[str, Any]],
+              epoch: dict[str, Any] | None, targets: dict[tuple[str, int], float]) -> str:
+    """``table.md`` of ``gpu_bench.py``: training steps, the kernel backends, one epoch."""
+    gpu = info.get("gpu", "GPU")
+    lines = [f"### minitorch (CuPy {info.get('cupy')}) vs PyTorch {info.get('torch', 'n/a')} on {gpu}", "",
+             "Training step, float32, median ms (lower is better); ratio = minitorch / PyTorch.", "",
+             "| net | batch | minitorch ms | PyTorch ms | ratio | target |",
+             "| --- | ---: | ---: | ---: | ---: | --- |"]
+    for r in rows:
+        title, target = NET_TITLES[r["net"]], targets.get((r["net"], r["batch"]))
+        if "error" in r:
+            lines.append(f"| {title} | {r['batch']} | {r['error']} | | | |")
+            continue
+        pt = f"{r['torch_ms']:.3f}" if "torch_ms" in r else "n/a"
+        ratio = f"{r['ratio']:.2f}" if "ratio" in r else "n/a"
+        verdict = ""
+        if target is not None:
+            verdict = f"<= {target:g} " + ("n/a" if "ratio" not in r else ("met" if r["ratio"] <= target else "MISSED"))
+        lines.append(f"| {title} | {r['batch']} | {r['minitorch_ms']:.3f} | {pt} | {ratio} | {verdict} |")
+    if backends:
+        lines += ["", "minitorch CoolNet step with kernels/cuda.py vs the array-module reference kernels:", "",
+                  "| batch | cuda.py ms | reference ms |", "| ---: | ---: | ---: |"]
+        for r in backends:
+            if "error" in r:
+                lines.append(f"| {r['batch']} | {r['error']} | |")
+            else:
+                lines.append(f"| {r['batch']} | {r['cuda_ms']:.3f} | {r['reference_ms']:.3f} |")
+    if epoch:
+        lines += ["", f"One CoolNet epoch ({epoch['images']} SyntheticImages, batch {epoch['batch']}), seconds:", ""]
+        for name, label in (("minitorch", "minitorch"), ("torch", "pytorch")):
+            e = epoch.get(name)
+            if not e:
+                continue
+            if "error" in e:
+                lines.append(f"- {label}: {e['error']}")
+            else:
+                extra = "" if e["batches"] == e["of"] else f" (extrapolated from {e['batches']}/{e['of']} batches)"
+                lines.append(f"- {label}: {e['epoch_seconds']:.2f} s{extra}")
+    return "\n".join(lines) + "\n"

@@ -69,3 +69,12 @@ def test_list_prints_the_row_ids(capsys):
     assert run.main(["--list"]) == {}
     assert capsys.readouterr().out.split() == all_row_ids()
 
+
+def test_gpu_bench_without_a_gpu_measures_nothing(tmp_path, capsys):
+    from benchmarks import gpu_bench, gpu_cases
+
+    if gpu_cases.gpu_or_reason() is None:
+        pytest.skip("a GPU is present: gpu_bench would run the whole GPU benchmark")
+    assert gpu_bench.main(["--out", str(tmp_path / "gpu")]) == 0
+    assert "no GPU for minitorch, nothing measured" in capsys.readouterr().out
+    assert not (tmp_path / "gpu").exists()
