@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("threadpoolctl")  # the bench extra
 
-from benchmarks import render, run  # noqa: E402  (after the skip)
-from benchmarks.cases import Bench, Plan, all_row_ids, make_row  # noqa: E402
+from benchmarks import render, run
+from benchmarks.cases import Bench, Plan, all_row_ids, make_row
 
 REPO = Path(__file__).resolve().parents[2]
 
