@@ -1,16 +1,21 @@
-# Quick start: `make run` (the main job) and `make test` (the whole suite).
+# Quick start: `make run` (the main job) and `make test` (the whole suite); `make lint` runs ruff and mypy.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LINT_STAMP := $(VENV)/.installed-lint
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench lint venv clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test,plot,bench]"
 	touch $(STAMP)
+
+$(LINT_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[lint]"
+	touch $(LINT_STAMP)
 
 venv: $(STAMP)
 
@@ -22,6 +27,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+
+# configuration in pyproject.toml: ruff (E, F, I, B, UP; 120 columns) and a non-strict mypy over minitorch/
+lint: $(LINT_STAMP)
+	$(PY) -m ruff check minitorch hw5 benchmarks tests
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -55,7 +55,7 @@ PYTEST_RC=${PIPESTATUS[0]}
 
 echo
 echo "== benchmarks/gpu_bench.py (limit 230 s) =="
-timeout -k 10 230 "$PY" benchmarks/gpu_bench.py --out "$OUT" --budget 190 2>&1 | tee "$OUT/bench.txt"
+timeout -k 10 230 "$PY" -m benchmarks.gpu_bench --out "$OUT" --budget 190 2>&1 | tee "$OUT/bench.txt"
 BENCH_RC=${PIPESTATUS[0]}
 
 echo

@@ -9,7 +9,8 @@ PyTorch is imported lazily, inside the functions that need it, so this module (a
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

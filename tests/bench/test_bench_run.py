@@ -1,0 +1,80 @@
+"""benchmarks/run.py and cases.py: row selection, rows, and a smoke run of the whole pipeline.
+
+The smoke run times one small row with the quick plan into a temporary folder (never the
+committed BENCHMARKS.md and results.json) and checks the files' layout, not the times.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("threadpoolctl")  # the bench extra
+
+from benchmarks import render, run
+from benchmarks.cases import Bench, Plan, all_row_ids, make_row
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def selected(rows: str) -> list[str]:
+    bench = Bench(Plan.quick(), threads=1, rows=rows)
+    return [r for r in all_row_ids() if bench.wanted(r)]
+
+
+def test_row_selection():
+    ids = all_row_ids()
+    assert len(ids) == len(set(ids)) == 16
+    assert selected("") == ids
+    assert selected("eval") == ["eval/coolnet/b1000"]
+    assert selected("train/*/b4, startup") == ["train/lazynet/b4", "train/boringnet/b4", "train/coolnet/b4",
+                                               "startup/import", "startup/first-step"]
+    assert selected("nothing") == []
+
+
+def test_make_row_ratio_and_target():
+    st = {"median": 3.0}
+    row = make_row("r", "R", "ms", st, {"median": 6.0}, {"on": "ratio", "op": "<=", "value": 0.5})
+    assert (row["ratio"], row["met"]) == (0.5, True)
+    row = make_row("r", "R", "ms", st, None, {"on": "ratio", "op": "<=", "value": 0.5})
+    assert (row["ratio"], row["met"]) == (None, None)
+    row = make_row("r", "R", "ms", st, None, {"on": "minitorch", "op": "<", "value": 3.0}, no_ratio=True)
+    assert (row["met"], row["no_ratio"]) == (False, True)
+
+
+def test_quick_run_writes_the_committed_layout(tmp_path, capsys):
+    committed_md = (REPO / "BENCHMARKS.md").read_text()
+    committed = json.loads((REPO / "benchmarks" / "results.json").read_text())
+    res = run.main(["--quick", "--no-torch", "--threads", "1", "--rows", "train/lazynet/b4", "--out", str(tmp_path)])
+    assert "LazyNet train step, batch 4" in capsys.readouterr().out
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert list(written) == list(committed)
+    assert list(written["environment"]) == [k for k in committed["environment"] if not k.startswith("torch_")]
+    [row] = written["rows"]
+    assert list(row) == list(committed["rows"][0])
+    assert (row["id"], row["torch"], written["quick"]) == ("train/lazynet/b4", None, True)
+    assert row["minitorch"]["rounds"] >= 3 and row["minitorch"]["reps"] >= 1
+    assert set(written["contention"]) == {"start", "end"}
+    # the report is a function of the results: re-rendering the written JSON gives the written Markdown
+    md = (tmp_path / "BENCHMARKS.md").read_text()
+    gpu = run.GPU_TABLE.read_text() if run.GPU_TABLE.exists() else None
+    assert md == render.markdown(written) + render.gpu_section(gpu, "benchmarks/gpu_results/table.md") + "\n"
+    assert "**Quick smoke run: few repeats, not representative.**" in md
+    assert res["rows"][0]["id"] == "train/lazynet/b4"
+    assert (REPO / "BENCHMARKS.md").read_text() == committed_md  # the committed report is untouched
+
+
+def test_list_prints_the_row_ids(capsys):
+    assert run.main(["--list"]) == {}
+    assert capsys.readouterr().out.split() == all_row_ids()
+
+
+def test_gpu_bench_without_a_gpu_measures_nothing(tmp_path, capsys):
+    from benchmarks import gpu_bench, gpu_cases
+
+    if gpu_cases.gpu_or_reason() is None:
+        pytest.skip("a GPU is present: gpu_bench would run the whole GPU benchmark")
+    assert gpu_bench.main(["--out", str(tmp_path / "gpu")]) == 0
+    assert "no GPU for minitorch, nothing measured" in capsys.readouterr().out
+    assert not (tmp_path / "gpu").exists()
