@@ -178,6 +178,7 @@ def torch_fw():
 LIVE_LAYERS = [i for i, s in enumerate(MSR.LAYER_SPECS) if s["name"] != "dropout_train"]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same':UserWarning")  # torch's note about its own padding copy
 @pytest.mark.parametrize("index", LIVE_LAYERS, ids=[MSR.LAYER_SPECS[i]["name"] for i in LIVE_LAYERS])
 def test_layer_matches_torch_live(index, torch_fw):
     spec = MSR.LAYER_SPECS[index]
