@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as _np
 
-from minitorch import data, nn, optim, utils
 import minitorch.utils.data as _utils_data  # noqa: F401  (as torch.utils.data is, after `import torch`)
+from minitorch import data, nn, optim, utils
 from minitorch.autograd import enable_grad, is_grad_enabled, no_grad
 from minitorch.backend import cupy_available, get_default_dtype, set_default_dtype
 from minitorch.gradcheck import GradcheckError, gradcheck

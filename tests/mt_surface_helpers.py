@@ -13,7 +13,7 @@ from minitorch.nn.parameter import data_array
 from mt_core_helpers import REFERENCE_DIR, reference
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def make_surface_references():
     """tests/reference/make_surface_references.py imported as a module (its runners need only NumPy)."""
     path = os.path.join(REFERENCE_DIR, "make_surface_references.py")

@@ -3,8 +3,6 @@ PyTorch surface: convolution of any geometry, max/average/adaptive pooling, leak
 cross-entropy with class weights, ignored rows and label smoothing."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 

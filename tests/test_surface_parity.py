@@ -104,7 +104,7 @@ def test_optimizer_trajectory_matches_stored_torch(name, dtype):
     tol = TOL[np.dtype(dtype)]
     for key in sorted(expected):
         if key.startswith("param."):
-            for step, (a, b) in enumerate(zip(actual[key], expected[key])):
+            for step, (a, b) in enumerate(zip(actual[key], expected[key], strict=True)):
                 assert_close(a, b, tol, f"{name}: {key} after step {step + 1}")
         else:
             assert_close(actual[key], expected[key], tol, f"{name}: {key}")

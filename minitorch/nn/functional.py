@@ -5,10 +5,12 @@ import warnings
 from typing import Any
 
 from minitorch import random as _random
+from minitorch.autograd import Function
 from minitorch.backend import get_array_module, get_default_dtype, to_device
 from minitorch.nn import _args
 from minitorch.nn.parameter import data_array
-from minitorch.ops import elementwise, linear as linear_op, loss, normalization, pooling
+from minitorch.ops import elementwise, loss, normalization, pooling
+from minitorch.ops import linear as linear_op
 from minitorch.ops._windows import output_size
 from minitorch.ops.conv import Conv2d
 from minitorch.ops.conv_general import GeneralConv2d
@@ -29,15 +31,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 # ----------------------------------------------------------------------------- convolution
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
            dilation: Any = 1, groups: int = 1) -> Tensor:
-    """2-D cross-correlation; ``padding`` is an int, a pair, ``'valid'`` or ``'same'``; weight (O, C / groups, kh, kw)."""
+    """2-D cross-correlation with weight (O, C / groups, kh, kw); ``padding``: an int, a pair, 'valid' or 'same'."""
     stride = _args.pair(stride, "stride", "conv2d")
     dilation = _args.pair(dilation, "dilation", "conv2d")
     if type(groups) is not int:
         groups = _args.positive_int(groups, "groups", "conv2d")
     elif groups < 1:
         raise ValueError(f"conv2d: groups must be a positive integer, got {groups}")
-    kernel = tuple(weight.shape[2:4]) if weight.ndim == 4 else (1, 1)
+    kernel = (weight.shape[2], weight.shape[3]) if weight.ndim == 4 else (1, 1)
     pads = _args.conv_padding(padding, kernel, stride, dilation, "conv2d")
+    op: Function
     if groups == 1 and dilation == (1, 1) and stride[0] == stride[1] and pads.count(pads[0]) == 4:
         op = Conv2d(stride[0], pads[0])  # the common layer: compiled kernels
     else:
@@ -139,7 +142,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     if len(sizes) != 2:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
     oh, ow = (_args.positive_int(n, "output_size", "adaptive_avg_pool2d") if n is not None else size
-              for n, size in zip(sizes, (H, W)))
+              for n, size in zip(sizes, (H, W), strict=True))
     rows, cols = pooling.adaptive_pool_matrix(H, oh), pooling.adaptive_pool_matrix(W, ow)
     return apply(pooling.SeparablePool2d(rows, cols, "adaptive_avg_pool2d"), input)
 
@@ -212,7 +215,8 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     if num_classes < 0:
         num_classes = int(t.max()) + 1 if t.size else 0
     if t.size and (int(t.min()) < 0 or int(t.max()) >= num_classes):
-        raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), got min {int(t.min())} max {int(t.max())}")
+        raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), "
+                         f"got min {int(t.min())} max {int(t.max())}")
     eye = xp.eye(num_classes, dtype=dtype or get_default_dtype())
     return Tensor(eye[t])
 

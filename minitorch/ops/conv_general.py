@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from minitorch.autograd import Function
 from minitorch.ops._checks import check_float
-from minitorch.ops._windows import Pair, Padding, add_windows, output_size, pad, windows
+from minitorch.ops._windows import Padding, Pair, add_windows, output_size, pad, windows
 
 
 class GeneralConv2d(Function):
-    """Cross-correlation of x (N, C, H, W) with weight (O, C / groups, kh, kw), then + bias (O,).
+    """Cross-correlation of x (N, C, H, W) with weight (K, C / groups, kh, kw), then + bias (K,).
 
-    Output channel o sees only the input channels of its group,
-    ``o // (O / groups)``; groups = C is a depthwise convolution.
+    The K output channels and the C input channels split into ``groups``
+    equal runs, and output channel k sees only the inputs of its run,
+    ``k // (K / groups)``; groups = C is a depthwise convolution.
     """
 
     __slots__ = ("stride", "padding", "dilation", "groups", "cols", "weight", "x_shape", "w_shape", "out_hw")
@@ -40,7 +41,7 @@ class GeneralConv2d(Function):
                              f"not divisible by groups={G}")
         check_float("conv2d", input=x, weight=weight, bias=bias)
         N, C, H, W = x.shape
-        O, Cg, kh, kw = weight.shape
+        K, Cg, kh, kw = weight.shape
         (sh, sw), (dh, dw), (top, bottom, left, right) = self.stride, self.dilation, self.padding
         Ho, Wo = output_size(H, kh, sh, top, bottom, dh), output_size(W, kw, sw, left, right, dw)
         if Ho <= 0 or Wo <= 0:
@@ -48,10 +49,10 @@ class GeneralConv2d(Function):
                              f"(padding {self.padding}, stride {self.stride}, dilation {self.dilation})")
         view = windows(pad(x, self.padding), (kh, kw), self.stride, self.dilation, (Ho, Wo))
         cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(G, Cg * kh * kw, N * Ho * Wo)  # one copy
-        out = weight.reshape(G, O // G, Cg * kh * kw) @ cols  # (G, O / G, N * Ho * Wo)
-        out = out.reshape(O, N, Ho, Wo)
+        out = weight.reshape(G, K // G, Cg * kh * kw) @ cols  # (G, K / G, N * Ho * Wo)
+        out = out.reshape(K, N, Ho, Wo)
         if bias is not None:
-            out += bias.reshape(O, 1, 1, 1)
+            out += bias.reshape(K, 1, 1, 1)
         needs = self.needs_grad
         if needs[0]:
             self.weight = weight
@@ -63,14 +64,14 @@ class GeneralConv2d(Function):
     def backward(self, g):
         G, needs = self.groups, self.needs_grad
         N, C, H, W = self.x_shape
-        O, Cg, kh, kw = self.w_shape
+        K, Cg, kh, kw = self.w_shape
         Ho, Wo = self.out_hw
-        g2 = g.transpose(1, 0, 2, 3).reshape(G, O // G, N * Ho * Wo)
+        g2 = g.transpose(1, 0, 2, 3).reshape(G, K // G, N * Ho * Wo)
         gb = g.sum(axis=(0, 2, 3)) if len(needs) > 2 and needs[2] else None
         gw = (g2 @ self.cols.transpose(0, 2, 1)).reshape(self.w_shape) if needs[1] else None
         gx = None
         if needs[0]:
-            gcols = self.weight.reshape(G, O // G, Cg * kh * kw).transpose(0, 2, 1) @ g2
+            gcols = self.weight.reshape(G, K // G, Cg * kh * kw).transpose(0, 2, 1) @ g2
             gview = gcols.reshape(C, kh, kw, N, Ho, Wo).transpose(3, 0, 1, 2, 4, 5)
             top, bottom, left, right = self.padding
             padded = (N, C, H + top + bottom, W + left + right)

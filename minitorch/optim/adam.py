@@ -1,7 +1,8 @@
 """Adam and AdamW with PyTorch's exact update rules, defaults and state."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from minitorch.autograd import enable_grad
 from minitorch.backend import get_array_module

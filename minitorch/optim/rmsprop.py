@@ -1,7 +1,8 @@
 """RMSprop with PyTorch's exact update rule, defaults and state."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from minitorch.autograd import enable_grad
 from minitorch.backend import get_array_module

@@ -114,5 +114,5 @@ def test_optimizer_steps_match_cpu(make):
         finals[device] = [host(p) for p in net.parameters()]
         assert all(backend.device_of(s) == device for state in opt.state.values() for s in state.values()
                    if hasattr(s, "shape"))
-    for a, b in zip(finals["cuda"], finals["cpu"]):
+    for a, b in zip(finals["cuda"], finals["cpu"], strict=True):
         assert_close(a, b, 1e-9, "parameters after 5 steps")

@@ -361,7 +361,7 @@ def clip_grads(seed: int) -> list[np.ndarray]:
 def run_clip(fw: Framework, case: dict, grads: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Parameters whose gradients are ``grads`` (made by a backward), clipped; the returned norm and gradients."""
     params = [fw.tensor(np.zeros(g.shape), requires_grad=True) for g in grads]
-    for p, g in zip(params, grads):
+    for p, g in zip(params, grads, strict=True):
         (p * fw.tensor(g)).sum().backward()
     norm_type = float(case["norm_type"])  # "inf" -> inf
     total = fw.clip_grad_norm_(params, case["max_norm"], norm_type=norm_type)

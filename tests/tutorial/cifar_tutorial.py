@@ -80,7 +80,7 @@ scheduler = optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=EPOCHS)
 for epoch in range(EPOCHS):
     net.train()
     running_loss = 0.0
-    for i, data in enumerate(trainloader, 0):
+    for data in trainloader:
         inputs, labels = data[0].to(device), data[1].to(device)
         optimizer.zero_grad()
         outputs = net(inputs)

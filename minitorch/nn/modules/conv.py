@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minitorch.nn import _args
+from minitorch.nn import _args, init
 from minitorch.nn import functional as F
-from minitorch.nn import init
 from minitorch.nn.modules.linear import new_parameter
 from minitorch.nn.modules.module import Module
 from minitorch.tensor import Tensor
@@ -38,6 +37,7 @@ class Conv2d(Module):
         self.stride = _args.pair(stride, "stride", "Conv2d")
         self.dilation = _args.pair(dilation, "dilation", "Conv2d")
         self.groups = _args.positive_int(groups, "groups", "Conv2d")
+        self.padding: str | tuple[int, int]
         if isinstance(padding, str):
             _args.conv_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2d")  # validates
             self.padding = padding

@@ -16,6 +16,8 @@ class CrossEntropyLoss(Module):
     (deprecated in PyTorch) are not supported: use ``reduction``.
     """
 
+    weight: Tensor | None
+
     def __init__(self, weight: Tensor | None = None, size_average: Any = None, ignore_index: int = -100,
                  reduce: Any = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__()
