@@ -44,7 +44,8 @@ def layer_names(net: str) -> list[str]:
     for i, layer in enumerate(build_layers(nn, net)):
         kind = type(layer).__name__
         if kind == "Conv2d":
-            kind += f"({layer.in_channels},{layer.out_channels},{layer.kernel_size})"
+            k = layer.kernel_size  # a (height, width) pair, as in PyTorch; a square one is shown as one number
+            kind += f"({layer.in_channels},{layer.out_channels},{k[0] if k[0] == k[1] else k})"
         elif kind == "Linear":
             kind += f"({layer.in_features},{layer.out_features})"
         elif kind.startswith("BatchNorm"):

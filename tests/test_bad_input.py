@@ -58,9 +58,9 @@ def test_conv2d_input_smaller_than_kernel():
         nn.Conv2d(1, 1, 5)(f32((1, 1, 3, 3)))
 
 
-def test_conv_and_pool_reject_non_square_or_bad_hyperparameters():
-    with pytest.raises(ValueError, match=esc("Conv2d: only square kernel_sizes are supported, got (3, 5)")):
-        nn.Conv2d(1, 1, (3, 5))
+def test_conv_and_pool_reject_bad_hyperparameters():
+    with pytest.raises(TypeError, match=esc("Conv2d: kernel_size must be an int or a pair of ints, got (3, 5, 2)")):
+        nn.Conv2d(1, 1, (3, 5, 2))
     with pytest.raises(ValueError, match="Conv2d: stride must be positive, got 0"):
         nn.Conv2d(1, 1, 3, stride=0)
     with pytest.raises(ValueError, match="max_pool2d: padding 2 must be at most half the kernel size 3"):

@@ -219,7 +219,7 @@ def test_repr_mentions_layers():
     text = repr(coolnet())
     assert text.startswith("Sequential(") and "(0): Conv2d(3, 6, kernel_size=(5, 5)" in text
     assert "(9): Linear(in_features=400, out_features=120, bias=True)" in text
-    assert "MaxPool2d(kernel_size=2, stride=2, padding=0)" in text
+    assert "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)" in text
 
 
 def test_state_dict_key_order_matches_torch():

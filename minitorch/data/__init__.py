@@ -18,7 +18,7 @@ from __future__ import annotations
 from minitorch.data import transforms
 from minitorch.data.cifar10 import CIFAR10, UnsafePickleError
 from minitorch.data.dataloader import DataLoader, default_collate
-from minitorch.data.dataset import Dataset, DatasetError, ImageDataset, Subset, TensorDataset
+from minitorch.data.dataset import Dataset, DatasetError, ImageDataset, Subset, TensorDataset, random_split
 from minitorch.data.download import default_root
 from minitorch.data.synthetic import SyntheticImages
 from minitorch.data.transforms import (
@@ -36,5 +36,6 @@ CIFAR10_STD = (0.2470, 0.2435, 0.2616)
 __all__ = [
     "CIFAR10", "CIFAR10_MEAN", "CIFAR10_STD", "Compose", "DataLoader", "Dataset", "DatasetError",
     "ImageDataset", "Normalize", "RandomCrop", "RandomHorizontalFlip", "Subset", "SyntheticImages",
-    "TensorDataset", "ToTensor", "UnsafePickleError", "default_collate", "default_root", "transforms",
+    "TensorDataset", "ToTensor", "UnsafePickleError", "default_collate", "default_root", "random_split",
+    "transforms",
 ]

@@ -66,6 +66,13 @@ class DataLoader:
     epoch visits the samples in a fresh permutation drawn from the loader's
     generator (seeded by ``seed``, or from minitorch's global generator when it
     is None).  ``drop_last`` drops a final batch smaller than ``batch_size``.
+
+    ``num_workers`` is accepted so that PyTorch code runs unchanged, and
+    checked, but loading always happens in this process: a batch is one
+    fancy-index per field and one vectorised transform call (``get_batch``),
+    so worker processes would mostly add pickling between processes; and the
+    random transforms' generators must live in one place for ``state_dict``
+    to resume a run exactly.
     """
 
     def __init__(
@@ -76,9 +83,14 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
         device: str | None = None,
+        *,
+        num_workers: int = 0,
     ) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
+            raise ValueError(f"num_workers must be a non-negative integer, got {num_workers!r}")
+        self.num_workers = int(num_workers)  # recorded only: batches are always made in this process
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

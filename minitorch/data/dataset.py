@@ -11,10 +11,13 @@ the whole batch at once.  The DataLoader uses it when present.
 """
 from __future__ import annotations
 
+import math
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from minitorch import random as _random
 from minitorch.backend import to_numpy
 
 
@@ -87,6 +90,45 @@ class Subset(Dataset):
         if name == "transform":
             return getattr(self.dataset, "transform")
         raise AttributeError(name)
+
+
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: np.random.Generator | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets (PyTorch's rule).
+
+    ``lengths`` are sizes that sum to ``len(dataset)``, or fractions that sum
+    to 1: each split then gets ``floor(n * fraction)`` samples and the
+    remainder is dealt out one by one from the first split on.  The
+    permutation comes from ``generator`` (a NumPy generator, e.g. the one
+    :func:`minitorch.manual_seed` returns), by default minitorch's global one.
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if not lengths:
+        raise ValueError("random_split: lengths is empty")
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is not between 0 and 1, got {frac}")
+        sizes = [int(math.floor(n * frac)) for frac in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(f"random_split: split {i} is empty", UserWarning, stacklevel=2)
+    else:
+        if any(not isinstance(k, (int, np.integer)) or k < 0 for k in lengths):
+            raise ValueError(f"random_split: lengths must be non-negative integers or fractions "
+                             f"summing to 1, got {lengths}")
+        sizes = [int(k) for k in lengths]
+    if sum(sizes) != n:
+        raise ValueError(f"random_split: lengths {lengths} sum to {sum(sizes)}, but the dataset has {n} samples")
+    order = (generator if generator is not None else _random.generator()).permutation(n)
+    splits, start = [], 0
+    for size in sizes:
+        splits.append(Subset(dataset, order[start:start + size]))
+        start += size
+    return splits
 
 
 class ImageDataset(Dataset):

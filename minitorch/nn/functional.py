@@ -1,26 +1,20 @@
 """Stateless layer functions: ``minitorch.nn.functional`` (PyTorch's names and arguments)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from minitorch.backend import get_array_module, get_default_dtype
-from minitorch.ops import elementwise, linear as linear_op, loss, normalization, pooling
+from minitorch import random as _random
+from minitorch.autograd import Function
+from minitorch.backend import get_array_module, get_default_dtype, to_device
+from minitorch.nn import _args
+from minitorch.nn.parameter import data_array
+from minitorch.ops import elementwise, loss, normalization, pooling
+from minitorch.ops import linear as linear_op
+from minitorch.ops._windows import output_size
 from minitorch.ops.conv import Conv2d
+from minitorch.ops.conv_general import GeneralConv2d
 from minitorch.tensor import Tensor, apply
-
-
-def _pair_to_int(value: Any, name: str, op: str) -> int:
-    """Square kernels/strides only: accept 3 or (3, 3)."""
-    if type(value) is int and value > 0:
-        return value
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2 or value[0] != value[1]:
-            raise ValueError(f"{op}: only square {name}s are supported, got {tuple(value)}")
-        value = value[0]
-    value = int(value)
-    if value < 0 or (value == 0 and name != "padding"):
-        raise ValueError(f"{op}: {name} must be positive, got {value}")
-    return value
 
 
 def _inputs(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, ...]:
@@ -34,13 +28,36 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return apply(linear_op.Linear(), *_inputs(input, weight, bias))
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0) -> Tensor:
-    op = Conv2d(_pair_to_int(stride, "stride", "conv2d"), _pair_to_int(padding, "padding", "conv2d"))
+# ----------------------------------------------------------------------------- convolution
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1, padding: Any = 0,
+           dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation with weight (O, C / groups, kh, kw); ``padding``: an int, a pair, 'valid' or 'same'."""
+    stride = _args.pair(stride, "stride", "conv2d")
+    dilation = _args.pair(dilation, "dilation", "conv2d")
+    if type(groups) is not int:
+        groups = _args.positive_int(groups, "groups", "conv2d")
+    elif groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive integer, got {groups}")
+    kernel = (weight.shape[2], weight.shape[3]) if weight.ndim == 4 else (1, 1)
+    pads = _args.conv_padding(padding, kernel, stride, dilation, "conv2d")
+    op: Function
+    if groups == 1 and dilation == (1, 1) and stride[0] == stride[1] and pads.count(pads[0]) == 4:
+        op = Conv2d(stride[0], pads[0])  # the common layer: compiled kernels
+    else:
+        op = GeneralConv2d(stride, pads, dilation, groups)
     return apply(op, *_inputs(input, weight, bias))
 
 
-def relu(input: Tensor) -> Tensor:
+# ----------------------------------------------------------------------------- activations
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0).  ``inplace`` is accepted for PyTorch code; the result is always a new tensor."""
     return apply(elementwise.ReLU(), input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, else ``negative_slope * x``.  ``inplace``: as for :func:`relu`."""
+    slope = _args.finite_float(negative_slope, "negative_slope", "leaky_relu")
+    return apply(elementwise.LeakyReLU(slope), input)
 
 
 def tanh(input: Tensor) -> Tensor:
@@ -51,12 +68,94 @@ def sigmoid(input: Tensor) -> Tensor:
     return apply(elementwise.Sigmoid(), input)
 
 
-def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
-    k = _pair_to_int(kernel_size, "kernel_size", "max_pool2d")
-    s = k if stride is None else _pair_to_int(stride, "stride", "max_pool2d")
-    return apply(pooling.MaxPool2d(k, s, _pair_to_int(padding, "padding", "max_pool2d")), input)
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1 / (1 - p); identity unless ``training``.
+
+    The mask is drawn from minitorch's global generator (see :func:`minitorch.manual_seed`), on the host,
+    so a seed gives the same mask on every device.  ``inplace``: as for :func:`relu`.
+    """
+    p = _args.probability(p, "dropout")
+    if not training or p == 0:
+        return input
+    if input.dtype.kind != "f":
+        raise TypeError(f"dropout: input has dtype {input.dtype}; expected a floating-point tensor")
+    keep = _random.generator().random(input.shape) >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    mask = to_device((keep * scale).astype(input.dtype), input.device)
+    return apply(elementwise.MaskedScale(mask), input)
 
 
+def _softmax_dim(dim: int | None, ndim: int, op: str) -> int:
+    """PyTorch's legacy choice when ``dim`` is left out: 0 for 0-, 1- and 3-D inputs, else 1 (with a warning)."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"{op}: implicit dimension choice is deprecated (as in PyTorch); pass dim=", UserWarning,
+                  stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return apply(loss.LogSoftmax(_softmax_dim(dim, input.ndim, "log_softmax")), input)
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return apply(loss.Softmax(_softmax_dim(dim, input.ndim, "softmax")), input)
+
+
+# ----------------------------------------------------------------------------- pooling
+def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
+    """Window maxima; with ``return_indices`` also each maximum's flat index ``h * W + w`` in its input plane."""
+    k = _args.pair(kernel_size, "kernel_size", "max_pool2d")
+    s = k if stride is None else _args.pair(stride, "stride", "max_pool2d")
+    p = _args.pair(padding, "padding", "max_pool2d", minimum=0)
+    d = _args.pair(dilation, "dilation", "max_pool2d")
+    op = pooling.MaxPool2d(k, s, p, d, bool(ceil_mode), keep_indices=return_indices)
+    out = apply(op, input)
+    return (out, Tensor(op.argmax)) if return_indices else out
+
+
+def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+    """Window averages; the divisor counts zero padding unless ``count_include_pad`` is False."""
+    (kh, kw) = _args.pair(kernel_size, "kernel_size", "avg_pool2d")
+    (sh, sw) = (kh, kw) if stride is None else _args.pair(stride, "stride", "avg_pool2d")
+    (ph, pw) = _args.pair(padding, "padding", "avg_pool2d", minimum=0)
+    for pad, k in ((ph, kh), (pw, kw)):
+        if pad > k // 2:
+            raise ValueError(f"avg_pool2d: padding {pad} must be at most half the kernel size {k}")
+    divisor = None if divisor_override is None else _args.positive_int(divisor_override, "divisor_override",
+                                                                       "avg_pool2d")
+    H, W = _pooled_plane(input, "avg_pool2d")
+    if output_size(H, kh, sh, ph, ph, 1, ceil_mode) <= 0 or output_size(W, kw, sw, pw, pw, 1, ceil_mode) <= 0:
+        raise ValueError(f"avg_pool2d: input of shape {input.shape} is smaller than the {kh}x{kw} window")
+    rows = pooling.avg_pool_matrix(H, kh, sh, ph, bool(ceil_mode), bool(count_include_pad), divisor)
+    cols = pooling.avg_pool_matrix(W, kw, sw, pw, bool(ceil_mode), bool(count_include_pad),
+                                   None if divisor is None else 1)
+    return apply(pooling.SeparablePool2d(rows, cols, "avg_pool2d"), input)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Averages over an (oh, ow) grid of near-equal windows; None in ``output_size`` keeps that input size."""
+    H, W = _pooled_plane(input, "adaptive_avg_pool2d")
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    if len(sizes) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
+    oh, ow = (_args.positive_int(n, "output_size", "adaptive_avg_pool2d") if n is not None else size
+              for n, size in zip(sizes, (H, W), strict=True))
+    rows, cols = pooling.adaptive_pool_matrix(H, oh), pooling.adaptive_pool_matrix(W, ow)
+    return apply(pooling.SeparablePool2d(rows, cols, "adaptive_avg_pool2d"), input)
+
+
+def _pooled_plane(input: Tensor, op: str) -> tuple[int, int]:
+    if input.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input has dtype {input.dtype}; expected a floating-point tensor")
+    return input.shape[2], input.shape[3]
+
+
+# ----------------------------------------------------------------------------- normalisation
 def batch_norm(
     input: Tensor,
     running_mean: Tensor | None,
@@ -76,17 +175,30 @@ def batch_norm(
     return apply(op, *_inputs(input, weight, bias))
 
 
-def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
-    return apply(loss.LogSoftmax(dim), input)
+# ----------------------------------------------------------------------------- losses
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: Any = None,
+                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy of logits (N, C) against class indices (N,), PyTorch's arguments and semantics.
 
-
-def softmax(input: Tensor, dim: int = -1) -> Tensor:
-    return apply(loss.Softmax(dim), input)
-
-
-def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """Cross-entropy of logits (N, C) against class indices (N,)."""
-    return apply(loss.CrossEntropy(reduction), input, _as_tensor(target, input))
+    ``weight`` (C,) scales each class's terms (and the mean divides by the summed
+    weights of the targets); rows whose target is ``ignore_index`` count for
+    nothing; ``label_smoothing`` mixes the one-hot target with the uniform one.
+    """
+    if isinstance(weight, str):
+        raise TypeError(f"cross_entropy: weight must be a Tensor of shape (C,), got the string {weight!r}; "
+                        "pass reduction= by keyword")
+    if size_average is not None or reduce is not None:
+        raise TypeError("cross_entropy: size_average and reduce are deprecated in PyTorch and not supported; "
+                        "use reduction=")
+    smoothing = _args.finite_float(label_smoothing, "label_smoothing", "cross_entropy")
+    if not 0 <= smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
+    w = None if weight is None else (data_array(weight) if isinstance(weight, Tensor) else weight)
+    op = loss.CrossEntropy(reduction, w, ignore_index, smoothing)
+    return apply(op, input, _as_tensor(target, input))
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
@@ -103,7 +215,8 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     if num_classes < 0:
         num_classes = int(t.max()) + 1 if t.size else 0
     if t.size and (int(t.min()) < 0 or int(t.max()) >= num_classes):
-        raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), got min {int(t.min())} max {int(t.max())}")
+        raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), "
+                         f"got min {int(t.min())} max {int(t.max())}")
     eye = xp.eye(num_classes, dtype=dtype or get_default_dtype())
     return Tensor(eye[t])
 

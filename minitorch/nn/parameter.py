@@ -1,4 +1,9 @@
-"""Parameter: a leaf Tensor that a Module registers as trainable."""
+"""Parameter: a leaf Tensor that a Module registers as trainable; and the raw arrays behind tensors.
+
+:func:`data_array` and :func:`grad_array` are the one place where the
+optimizers, ``nn.utils`` and ``nn.init`` reach the arrays that a tensor's values
+and gradient live in, to update them in place.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -14,3 +19,13 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def data_array(t: Tensor) -> Any:
+    """The NumPy or CuPy array holding ``t``'s values (writing into it changes ``t``)."""
+    return t.data
+
+
+def grad_array(t: Tensor) -> Any:
+    """The array holding ``t.grad`` (writing into it changes the gradient), or None when there is none."""
+    return t.grad

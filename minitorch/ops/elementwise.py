@@ -64,3 +64,44 @@ class Sigmoid(Function):
 
     def backward(self, g):
         return (g * self.out * (1 - self.out),)
+
+
+class LeakyReLU(Function):
+    """x for x > 0, else slope * x; the gradient at exactly 0 is the slope, as in PyTorch."""
+
+    __slots__ = ("slope", "positive")
+
+    def __init__(self, slope: float) -> None:
+        self.slope = slope
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        positive = a > 0
+        if self.needs_grad[0]:
+            self.positive = positive
+        return xp.where(positive, a, a * a.dtype.type(self.slope))
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return (xp.where(self.positive, g, g * g.dtype.type(self.slope)),)
+
+
+class MaskedScale(Function):
+    """``x * mask`` for a constant ``mask`` chosen before the op runs (dropout's kept-and-rescaled mask).
+
+    The randomness stays outside the op, so the op itself is deterministic and
+    its backward, ``g * mask``, can be checked like any other.
+    """
+
+    __slots__ = ("mask",)
+
+    def __init__(self, mask) -> None:
+        self.mask = mask
+
+    def forward(self, a):
+        if self.mask.shape != a.shape:
+            raise ValueError(f"dropout: mask of shape {self.mask.shape} does not match input of shape {a.shape}")
+        return a * self.mask
+
+    def backward(self, g):
+        return (g * self.mask,)

@@ -1,6 +1,8 @@
 """Softmax, log-softmax and the losses, each fused into one op."""
 from __future__ import annotations
 
+import numpy as np
+
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module
 from minitorch.kernels import cross_entropy_backward, cross_entropy_forward
@@ -51,13 +53,28 @@ class Softmax(Function):
 
 
 class CrossEntropy(Function):
-    """-log softmax(logits)[target], with the gradient softmax - onehot."""
+    """Cross-entropy of logits (N, C) against class indices (N,), with PyTorch's options.
 
-    __slots__ = ("reduction", "probs", "target")
+    Row n puts weight ``a[n, c]`` on ``-log softmax(logits)[n, c]``::
 
-    def __init__(self, reduction: str = "mean") -> None:
+        a[n, c] = (1 - s) * w[t_n] * [c == t_n] + (s / C) * w[c]      (s: label_smoothing)
+        loss_n  = -sum_c a[n, c] * log p[n, c]
+        d loss_n / d logits[n] = (sum_c a[n, c]) * p[n] - a[n]
+
+    with ``w`` the class weights (ones by default) and ``a[n] = 0`` for a row
+    whose target is ``ignore_index``.  The mean divides by ``sum_n w[t_n]`` over
+    the rows not ignored, as PyTorch does.  The plain loss (no weights, no
+    smoothing, every target a class) runs the compiled kernel, whose gradient is
+    the special case ``p - onehot``.
+    """
+
+    __slots__ = ("reduction", "weight", "ignore_index", "smoothing", "probs", "target", "coef", "keep", "denom")
+
+    def __init__(self, reduction: str = "mean", weight=None, ignore_index: int = -100,
+                 label_smoothing: float = 0.0) -> None:
         _check_reduction("cross_entropy", reduction)
-        self.reduction = reduction
+        self.reduction, self.weight = reduction, weight
+        self.ignore_index, self.smoothing = ignore_index, label_smoothing
 
     def forward(self, logits, target):
         if logits.ndim != 2:
@@ -69,16 +86,59 @@ class CrossEntropy(Function):
             )
         if target.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: target must hold integer class indices, got dtype {target.dtype}")
-        losses, probs = cross_entropy_forward(logits, target)
+        if self.weight is None and not self.smoothing and not 0 <= self.ignore_index < logits.shape[1]:
+            try:
+                losses, probs = cross_entropy_forward(logits, target)
+            except ValueError:  # a target outside [0, C): maybe ignore_index, which the general path handles
+                pass
+            else:
+                if self.needs_grad[0]:
+                    self.probs, self.target, self.coef = probs, target, None
+                if self.reduction == "mean":
+                    return losses.sum() / losses.shape[0]  # sum/len: ndarray.mean is slow Python in NumPy
+                return losses.sum() if self.reduction == "sum" else losses
+        return self._general_forward(logits, target)
+
+    def _general_forward(self, logits, target):
+        xp = get_array_module(logits)
+        N, C = logits.shape
+        keep = target != self.ignore_index
+        bad = keep & ((target < 0) | (target >= C))
+        if bad.any():
+            raise ValueError(f"cross_entropy: target {int(target[bad][0])} is out of range for {C} classes")
+        weight = None
+        if self.weight is not None:
+            weight = xp.asarray(self.weight, dtype=logits.dtype)
+            if weight.shape != (C,):
+                raise ValueError(f"cross_entropy: weight of shape {weight.shape} does not match the {C} classes "
+                                 f"of logits of shape {logits.shape}")
+        t = xp.where(keep, target, 0)
+        rows = xp.arange(N)
+        target_weight = (weight[t] if weight is not None else xp.ones(N, dtype=logits.dtype)) * keep
+        s = self.smoothing
+        coef = xp.zeros_like(logits)
+        if s:
+            coef += (s / C) * ((weight if weight is not None else 1.0) * keep[:, None])
+        coef[rows, t] += (1 - s) * target_weight
+        logp = _log_softmax(logits, 1)
+        losses = -(coef * logp).sum(axis=1)
+        denom = target_weight.sum()
         if self.needs_grad[0]:
-            self.probs, self.target = probs, target
+            self.probs, self.coef, self.keep, self.denom = xp.exp(logp), coef, keep, denom
         if self.reduction == "mean":
-            return losses.sum() / losses.shape[0]  # sum/len: ndarray.mean goes through slow Python in NumPy
+            with np.errstate(invalid="ignore", divide="ignore"):  # every row ignored: 0 / 0 = NaN, as in PyTorch
+                return losses.sum() / denom
         return losses.sum() if self.reduction == "sum" else losses
 
     def backward(self, g):
         xp = get_array_module(g)
         n = self.probs.shape[0]
+        if self.coef is not None:
+            grad = self.probs * self.coef.sum(axis=1, keepdims=True) - self.coef
+            with np.errstate(invalid="ignore", divide="ignore"):  # a zero denominator gives NaN, as in PyTorch
+                grad *= g[:, None] if self.reduction == "none" else (g / self.denom if self.reduction == "mean" else g)
+            grad[~self.keep] = 0  # ignored rows get exactly 0, even when the scale is NaN
+            return grad, None
         if self.reduction == "none":
             scale = g
         else:

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from minitorch.nn import _args, init
 from minitorch.nn import functional as F
-from minitorch.nn import init
 from minitorch.nn.modules.linear import new_parameter
 from minitorch.nn.modules.module import Module
 from minitorch.tensor import Tensor
 
 
 class Conv2d(Module):
-    """Square-kernel convolution; weight shape (out_channels, in_channels, k, k)."""
+    """Convolution with weight (out_channels, in_channels / groups, kh, kw), PyTorch's arguments.
+
+    ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are ints or
+    (height, width) pairs; ``padding`` may also be ``'valid'`` or ``'same'``.
+    ``groups`` splits the channels into that many independent convolutions
+    (``groups == in_channels``: depthwise).  Only zero padding is supported.
+    """
 
     def __init__(
         self,
@@ -20,15 +26,30 @@ class Conv2d(Module):
         kernel_size: Any,
         stride: Any = 1,
         padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
         bias: bool = True,
+        padding_mode: str = "zeros",
         device: str | None = None,
     ) -> None:
         super().__init__()
-        k = F._pair_to_int(kernel_size, "kernel_size", "Conv2d")
-        self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, k
-        self.stride = F._pair_to_int(stride, "stride", "Conv2d")
-        self.padding = F._pair_to_int(padding, "padding", "Conv2d")
-        self.weight = new_parameter(out_channels, in_channels, k, k, device=device)
+        self.kernel_size = _args.pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = _args.pair(stride, "stride", "Conv2d")
+        self.dilation = _args.pair(dilation, "dilation", "Conv2d")
+        self.groups = _args.positive_int(groups, "groups", "Conv2d")
+        self.padding: str | tuple[int, int]
+        if isinstance(padding, str):
+            _args.conv_padding(padding, self.kernel_size, self.stride, self.dilation, "Conv2d")  # validates
+            self.padding = padding
+        else:
+            self.padding = _args.pair(padding, "padding", "Conv2d", minimum=0)
+        if padding_mode != "zeros":
+            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported; only 'zeros'")
+        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if count % self.groups:
+                raise ValueError(f"Conv2d: {name} ({count}) must be divisible by groups ({self.groups})")
+        self.in_channels, self.out_channels, self.padding_mode = in_channels, out_channels, padding_mode
+        self.weight = new_parameter(out_channels, in_channels // self.groups, *self.kernel_size, device=device)
         self.bias = new_parameter(out_channels, device=device) if bias else None
         self.reset_parameters()
 
@@ -36,11 +57,17 @@ class Conv2d(Module):
         init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
-        k = self.kernel_size
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size=({k}, {k}), "
-            f"stride=({self.stride}, {self.stride}), padding=({self.padding}, {self.padding})"
-        )
+        """PyTorch's text: options left at their defaults are not shown."""
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text

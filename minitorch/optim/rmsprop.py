@@ -1,0 +1,99 @@
+"""RMSprop with PyTorch's exact update rule, defaults and state."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from minitorch.autograd import enable_grad
+from minitorch.backend import get_array_module
+from minitorch.nn.parameter import data_array, grad_array
+from minitorch.optim import _common
+from minitorch.optim.optimizer import Optimizer
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton): divide the gradient by a running root mean square of recent gradients.
+
+    For each parameter p with gradient g (PyTorch's rule)::
+
+        g = -g                                            if maximize
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g * g               state "square_avg"
+        a = alpha * a + (1 - alpha) * g                   if centered (state "grad_avg")
+        s = sqrt(v - a * a) if centered else sqrt(v),  then s = s + eps
+        b = momentum * b + g / s;  p = p - lr * b         if momentum > 0 (state "momentum_buffer")
+        p = p - lr * g / s                                otherwise
+
+    A parameter whose ``.grad`` is None is skipped.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        name = type(self).__name__
+        defaults = dict(
+            lr=_common.number(lr, "lr", name),
+            momentum=_common.number(momentum, "momentum", name),
+            alpha=_common.number(alpha, "alpha", name),
+            eps=_common.number(eps, "eps", name),
+            centered=bool(centered),
+            weight_decay=_common.number(weight_decay, "weight_decay", name),
+            maximize=bool(maximize),
+        )
+        super().__init__(params, defaults)
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient; returns ``closure()``'s loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = grad_array(p)
+                if grad is not None:
+                    self._update(data_array(p), grad, self.state.setdefault(id(p), {}), group)
+        return loss
+
+    @staticmethod
+    def _update(param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = get_array_module(param)
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = xp.zeros_like(param)
+            if momentum > 0:
+                state["momentum_buffer"] = xp.zeros_like(param)
+            if group["centered"]:
+                state["grad_avg"] = xp.zeros_like(param)
+        if group["maximize"]:
+            grad = -grad
+        state["step"] += 1
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param
+        square_avg = state["square_avg"]
+        square_avg *= alpha
+        square_avg += (1 - alpha) * grad * grad
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            _common.lerp_(grad_avg, grad, 1 - alpha)
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += eps
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += grad / avg
+            param -= lr * buf
+        else:
+            param -= lr * (grad / avg)
