@@ -296,24 +296,35 @@ def test_the_synthetic_banner_is_printed_once_per_command(tmp_path):
 
 
 # ------------------------------------------------------------------- kill -9
+def _epochs_written(path) -> int:
+    try:
+        return open(path, "rb").read().count(b'"type": "epoch"')
+    except FileNotFoundError:
+        return 0
+
+
 @pytest.mark.slow
 def test_twenty_kills_at_random_moments_end_bit_identical(tmp_path):
-    args = ["--epochs", "150", *TINY_ARGS]
+    """kill -9 twenty times: a quarter while the process starts or resumes, the rest at a random moment of
+    an epoch (training, evaluation, the metrics line or the checkpoint), then resume to the end."""
+    args = ["--epochs", "100", *TINY_ARGS]
     whole = str(tmp_path / "whole")
     assert hw5("run", "fig1d", "--runs-dir", whole, *args).returncode == 0
-    runs, rng, kills = str(tmp_path / "killed"), random.Random(0), 0
-    while kills < 20:
+    runs, rng = str(tmp_path / "killed"), random.Random(0)
+    metrics = os.path.join(runs, "fig1d", "metrics.jsonl")
+    for kill in range(20):
         proc = subprocess.Popen([sys.executable, "-m", "hw5", "run", "fig1d", "--resume", "--runs-dir", runs, *args],
                                 env=hw5_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            proc.wait(timeout=rng.uniform(1.5, 4.0))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            kills += 1
-            continue
-        assert proc.returncode == 0, proc.stderr.read()
-        pytest.fail(f"the run finished after only {kills} kills: make it longer")
+        if rng.random() < 0.25:
+            time.sleep(rng.uniform(0.0, 1.5))
+        else:   # once this process has finished an epoch of its own, somewhere in the next one
+            seen, deadline = _epochs_written(metrics), time.monotonic() + 60
+            while _epochs_written(metrics) <= seen and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.2))
+        assert proc.poll() is None, f"the run ended before kill {kill + 1}: {proc.stderr.read()}"
+        proc.kill()
+        proc.wait()
     result = hw5("run", "fig1d", "--resume", "--runs-dir", runs, *args)
     assert result.returncode == 0, result.stderr
     assert _numbers(RunFiles(runs, "fig1d").records()) == _numbers(RunFiles(whole, "fig1d").records())
