@@ -51,8 +51,11 @@ def _note(run: RunResults) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
-def _epoch_axis(ax: plt.Axes) -> None:
+def _epoch_axis(ax: plt.Axes, *runs: RunResults) -> None:
+    """Epochs on x, up to the most that any of ``runs`` plans: an unfinished run shows how far it has to go."""
     ax.set_xlabel("epoch")
+    if runs:
+        ax.set_xlim(0, max(max(r.planned, r.done) for r in runs) + 1)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
 
@@ -75,7 +78,7 @@ def draw_loss(ax: plt.Axes, run: RunResults, with_test: bool = False) -> None:
         ax.legend(fontsize="small")
     ax.set_ylabel("loss")
     _loss_scale(ax, *curves)
-    _epoch_axis(ax)
+    _epoch_axis(ax, run)
 
 
 def draw_accuracy(ax: plt.Axes, run: RunResults) -> None:
@@ -84,7 +87,7 @@ def draw_accuracy(ax: plt.Axes, run: RunResults) -> None:
     ax.plot(epochs, _values(run, "test_acc"), marker=_marker(run), label="test")
     ax.set_ylabel("accuracy (%)")
     ax.legend(fontsize="small")
-    _epoch_axis(ax)
+    _epoch_axis(ax, run)
 
 
 def draw_iterations(ax: plt.Axes, run: RunResults) -> None:
@@ -182,6 +185,7 @@ def plot_comparison(comparison: Comparison, runs: dict[str, RunResults], path: s
         return None
     fig, axes = plt.subplots(1, len(comparison.metrics), figsize=(5.5 * len(comparison.metrics), 4),
                              squeeze=False)
+    present = [runs[run_name(p)] for p in comparison.panels if run_name(p) in runs]
     for ax, key in zip(axes[0], comparison.metrics):
         curves = []
         for index, (panel, label) in enumerate(zip(comparison.panels, comparison.labels)):
@@ -195,7 +199,7 @@ def plot_comparison(comparison: Comparison, runs: dict[str, RunResults], path: s
         ax.set_ylabel(METRICS[key])
         if key.endswith("_loss"):
             _loss_scale(ax, *curves)
-        _epoch_axis(ax)
+        _epoch_axis(ax, *present)
         ax.legend(fontsize="small")
     fig.suptitle(comparison.title)
     fig.tight_layout()

@@ -23,12 +23,12 @@ class Published:
         def span(lo_hi: tuple[float, float]) -> str:
             lo, hi = lo_hi
             return f"{lo:g}%" if lo == hi else f"{lo:g}-{hi:g}%"
-        parts = [span(self.final)] if self.final else []
+        numbers = []
+        if self.final:
+            numbers.append(span(self.final))
         if self.best:
-            parts.append(f"({span(self.best)})")
-        if self.note:
-            parts.append(self.note)
-        return " ".join(parts)
+            numbers.append(f"({span(self.best)})")
+        return "; ".join(filter(None, [" ".join(numbers), self.note]))
 
 
 PUBLISHED: dict[str, Published] = {

@@ -123,7 +123,7 @@ def test_the_table_has_a_row_per_panel_and_fig2c_fig3c_are_fig1ds_run(runs_dir, 
         assert by_panel[panel].split("|")[3:6] == by_panel["fig1d"].split("|")[3:6]   # the same numbers
     assert "| 50m00s |" in by_panel["fig1d"] and "62-66% (64-70%) | within |" in by_panel["fig1d"]
     assert "| 37 / 150 | 37m00s | stopped after 37 of 150 epochs |" in by_panel["fig2e"]
-    assert "| 0 / 50 | | not run | 57-59% slower to converge |" in by_panel["fig3d"]
+    assert "| 0 / 50 | | not run | 57-59%; slower to converge |" in by_panel["fig3d"]
     assert "at chance (about 10%)" in by_panel["fig2a"] and "| 43-57% | within |" in by_panel["fig2d"]
     assert "| 61.0% | 61.0% (" in by_panel["fig3a"] and "60-62% | within |" in by_panel["fig3a"]
 
@@ -143,6 +143,11 @@ def test_compute_counts_fig1d_once_and_schedules_two_at_a_time(runs_dir):
 
 def test_a_running_run_is_marked_running_and_a_dead_writer_is_not(runs_dir):
     files = panel_run(runs_dir, "fig3a", done=37)
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    plots.draw_accuracy(ax, load_runs(runs_dir)["fig3a"])
+    assert ax.get_xlim() == (0, 201)                        # the epochs still to come are visibly empty
+    plt.close(fig)
     child = subprocess.Popen([sys.executable, "-c", "print(flush=True); import time; time.sleep(60)", "hw5"],
                              stdout=subprocess.PIPE)
     try:
