@@ -15,8 +15,8 @@ Nothing here is a result: the numbers come from the runs, and a part's
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from hw5.experiments import EXPERIMENTS, differing_fields, run_name
 from hw5.results import RunResults

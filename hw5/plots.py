@@ -186,9 +186,9 @@ def plot_comparison(comparison: Comparison, runs: dict[str, RunResults], path: s
     fig, axes = plt.subplots(1, len(comparison.metrics), figsize=(5.5 * len(comparison.metrics), 4),
                              squeeze=False)
     present = [runs[run_name(p)] for p in comparison.panels if run_name(p) in runs]
-    for ax, key in zip(axes[0], comparison.metrics):
+    for ax, key in zip(axes[0], comparison.metrics, strict=True):
         curves = []
-        for index, (panel, label) in enumerate(zip(comparison.panels, comparison.labels)):
+        for index, (panel, label) in enumerate(zip(comparison.panels, comparison.labels, strict=True)):
             run = runs.get(run_name(panel))
             if run is None:
                 continue

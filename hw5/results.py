@@ -112,7 +112,8 @@ class RunResults:
     @property
     def best_test_acc(self) -> tuple[float, int]:
         """(accuracy, epoch) of the best test accuracy; NaN epochs are ignored."""
-        scored = [(acc, r["epoch"]) for acc, r in zip(self.series("test_acc"), self.epochs) if math.isfinite(acc)]
+        pairs = zip(self.series("test_acc"), self.epochs, strict=True)
+        scored = [(acc, r["epoch"]) for acc, r in pairs if math.isfinite(acc)]
         return max(scored, key=lambda t: t[0]) if scored else (math.nan, 0)
 
     @property

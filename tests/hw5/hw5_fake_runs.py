@@ -8,7 +8,7 @@ time.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from hw5.experiments import EXPERIMENTS
 from hw5.runfiles import RunFiles

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from hw5_fake_runs import WORLD, panel_run, world
 
 from hw5.claims import CLAIMS, FAILS, HOLDS, PARTLY, PENDING, judge, judge_all
 from hw5.experiments import run_name
 from hw5.report import claims_section
 from hw5.results import load_runs
-from hw5_fake_runs import WORLD, panel_run, world
 
 
 def verdicts(runs_dir, **changes):

@@ -9,6 +9,8 @@ import subprocess
 import sys
 
 import pytest
+from hw5_fake_runs import WORLD, panel_run, world
+from hw5_helpers import hw5_env
 
 from hw5 import plots
 from hw5.experiments import EXPERIMENTS
@@ -17,8 +19,6 @@ from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, pl
 from hw5.report import figure_section, table, time_section, two_at_a_time, write_report
 from hw5.results import load_runs
 from hw5.runfiles import RunFiles, RunStateError
-from hw5_fake_runs import WORLD, panel_run, world
-from hw5_helpers import hw5_env
 
 
 def fake_run(runs_dir, name, accuracies, dataset="cifar10", epochs=None, diverge_at=None, model="coolnet"):
