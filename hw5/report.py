@@ -1,30 +1,48 @@
-"""REPORT.md: the report's figures and a table of every run found, rebuilt from the files alone."""
+"""REPORT.md: the original report's figures, a table of every panel, its claims checked, and the compute spent.
+
+Everything is rebuilt from the run folders alone, and deterministically: the
+same runs give byte-identical Markdown and images (no dates, no versions), so a
+regenerated report only changes where a run did.
+"""
 from __future__ import annotations
 
-import math
 import os
-from datetime import datetime
 
-from hw5.experiments import FIGURES
-from hw5.plots import plot_figure, plot_run
+from hw5.claims import HOLDS, PENDING, Verdict, judge_all, loss, pct
+from hw5.experiments import EXPERIMENTS, FIGURES, SAME_AS, run_name
+from hw5.plots import COMPARISONS, panel_caption, plot_comparison, plot_figure, plot_run
+from hw5.published import compare, published
 from hw5.results import RunResults, load_runs
 from hw5.runfiles import CURVES, atomic_write_text
 
-
-SETUP = ("The assignment's setup unless a run says otherwise: plain SGD (no momentum), learning rate 0.01, "
+SETUP = ("The assignment's setup unless a panel says otherwise: plain SGD (no momentum), learning rate 0.01, "
          "batch size 4, 50 epochs, cross-entropy loss, inputs normalised with mean 0.5 and std 0.5 per channel, "
-         "evaluation on the full training and test sets after every epoch. Test accuracy is given after the "
-         "last epoch run and at its best over all epochs.")
+         "seed 0, evaluation on the full training and test sets after every epoch. The training loss is the mean "
+         "over the epoch's mini-batches. Test accuracy is given after the last epoch run and at its best over "
+         "all epochs.")
 
+FIGURE_TEXT = {
+    "fig1": "Networks and batch sizes, 50 epochs at learning rate 0.01.",
+    "fig2": "Learning rates, and training three times as long.",
+    "fig3": "Training for 200 epochs with and without data augmentation, and the loss function.",
+}
 
-def _pct(x: float) -> str:
-    return "n/a" if not math.isfinite(x) else f"{100 * x:.2f}%"
+# The overlays drawn beside each figure, from hw5.plots.COMPARISONS.
+FIGURE_COMPARISONS = {"fig2": ["compare-lr", "compare-epochs"], "fig3": ["compare-flips", "compare-loss"]}
+
+SLOTS = 2   # runs trained at once on the 2-core machine
 
 
 def _duration(seconds: float) -> str:
     minutes, secs = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def panel_runs(runs: dict[str, RunResults]) -> dict[str, RunResults]:
+    """The runs the panels are drawn from, each once (fig1d stands for fig2c and fig3c too), in panel order."""
+    names = dict.fromkeys(run_name(p) for p in EXPERIMENTS)
+    return {n: runs[n] for n in names if n in runs}
 
 
 def synthetic_warning(runs: dict[str, RunResults]) -> str:
@@ -43,47 +61,158 @@ def synthetic_warning(runs: dict[str, RunResults]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ------------------------------------------------------------------ table
 def table(runs: dict[str, RunResults], out_dir: str) -> str:
-    rows = ["| run | experiment | model | batch | lr | dataset (train/test images) | epochs run | final test acc | "
-            "best test acc (epoch) | wall time | status | curves |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for name, run in runs.items():
+    """One row per panel of the original: its run's numbers, and the published ones where there are any."""
+    rows = ["| panel | caption | final test acc | best test acc (epoch) | epochs run / planned | wall time | "
+            "status | published final (best) | final vs published | curves |",
+            "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- | --- |"]
+    for panel, config in EXPERIMENTS.items():
+        run, pub = runs.get(run_name(panel)), published(panel)
+        caption = config.title + (f" (= `{run_name(panel)}`)" if panel in SAME_AS else "")
+        pub_text = pub.describe() if pub else ""
+        if run is None:
+            rows.append(f"| `{panel}` | {caption} | | | 0 / {config.epochs} | | not run | {pub_text} | | |")
+            continue
         best, best_epoch = run.best_test_acc
-        data = run.config.get("data", {})
-        dataset = run.dataset if run.dataset == "cifar10" else f"**{run.dataset}**"
-        if data:
-            dataset += f" ({data.get('train_images')}/{data.get('test_images')})"
+        status = run.status + ("" if run.dataset == "cifar10" else f", **{run.dataset}** data")
+        time = f"= `{run_name(panel)}`" if panel in SAME_AS else _duration(run.wall_time)
+        versus = compare(100 * run.final_test_acc, pub.final) if pub else ""
+        if versus and not run.complete:
+            versus += " (so far)"
         curves = os.path.relpath(os.path.join(run.path, CURVES), out_dir)
-        c = run.config
-        rows.append(f"| `{name}` | {run.title} | {c.get('model')} | {c.get('batch_size')} | {c.get('lr'):g} | "
-                    f"{dataset} | {len(run.epochs)} / {c.get('epochs')} | "
-                    f"{_pct(run.final_test_acc)} | {_pct(best)} ({best_epoch}) | {_duration(run.wall_time)} | "
-                    f"{run.status} | [png]({curves}) |")
+        rows.append(f"| `{panel}` | {caption} | {pct(run.final_test_acc)} | {pct(best)} ({best_epoch}) | "
+                    f"{run.done} / {run.planned} | {time} | {status} | {pub_text} | {versus} | [png]({curves}) |")
     return "\n".join(rows) + "\n"
 
 
+# ------------------------------------------------------------------ figures
+def figure_section(figure: str, runs: dict[str, RunResults], drawn: set[str]) -> str:
+    captions = "; ".join(panel_caption(p, runs).replace("\n", ", ") for p in FIGURES[figure])
+    lines = [f"## Figure {figure[3:]}\n", f"{FIGURE_TEXT.get(figure, '')} Each panel: training loss per epoch "
+             f"(top), training and test accuracy per epoch (bottom).\n", f"![{figure}]({figure}.png)\n",
+             f"**Figure {figure[3:]}.** {captions}.\n"]
+    same = [p for p in FIGURES[figure] if p in SAME_AS]
+    if same:
+        lines.append(" ".join(f"Panel ({p[len(figure):]}) has exactly the settings of `{run_name(p)}`, so it is "
+                              f"drawn from that run, trained once." for p in same) + "\n")
+    for name in FIGURE_COMPARISONS.get(figure, []):
+        if name in drawn:
+            lines.append(f"![{COMPARISONS[name].title}]({name}.png)\n")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ claims
+def claims_section(verdicts: list[Verdict], runs: dict[str, RunResults]) -> str:
+    lines = ["## The original's claims, checked\n",
+             "Each statement of the original report, paraphrased, is split into parts that the runs answer with "
+             "numbers. A claim **holds** when every part holds, **partly holds** when some do, and **does not "
+             "hold** when none do. It is **not yet measurable** while a run it needs is missing or unfinished, or "
+             "was trained on other data or settings than the registry's. Accuracies are compared after the last "
+             "epoch; \"better\" means by at least 1 point (about two standard errors on 10,000 test images), "
+             "\"significantly\" by at least 2. Where a part does not hold, our runs contradict the original, and "
+             "the likely reason follows it.\n",
+             "| # | claim | verdict |", "| ---: | --- | --- |"]
+    lines += [f"| {v.claim.number} | {v.claim.statement} | {v.verdict} |" for v in verdicts]
+    lines.append("")
+    for v in verdicts:
+        lines.append(f"### {v.claim.number}. {v.claim.statement}\n")
+        verdict = f"**Verdict: {v.verdict}.**"
+        if v.verdict == PENDING:
+            verdict += " Waiting for: " + "; ".join(v.waiting) + "."
+        elif v.verdict != HOLDS:
+            failed = sum(not p.holds for p in v.parts)
+            verdict += f" Our runs contradict the original on {failed} of its {len(v.parts)} parts."
+        lines += [verdict + "\n", f"Rule: {v.claim.rule}\n"]
+        for part in v.parts:
+            mark = "**yes**" if part.holds else "**no**"
+            reason = "" if part.holds else f" *Contradicts the original; likely reason:* {part.reason}."
+            lines.append(f"- {mark}: {part.text}.{reason}")
+        lines.append(("\n" if v.parts else "") + "Runs: " + "; ".join(_run_summary(p, runs) for p in v.claim.panels)
+                     + ".\n")
+    return "\n".join(lines)
+
+
+def _run_summary(panel: str, runs: dict[str, RunResults]) -> str:
+    name = run_name(panel)
+    run = runs.get(name)
+    label = f"`{name}`" if name == panel else f"`{panel}` (= `{name}`)"
+    if run is None:
+        return f"{label} not run"
+    best, epoch = run.best_test_acc
+    progress = run.progress + ", so far" if run.progress else f"{run.done}/{run.planned} epochs"
+    return (f"{label} {progress}: final test accuracy {pct(run.final_test_acc)} "
+            f"(best {pct(best)}, epoch {epoch}), training accuracy {pct(run.final('train_acc'))}, training loss "
+            f"{loss(run.final('train_loss'))}")
+
+
+# ------------------------------------------------------------------ time
+def two_at_a_time(seconds: list[float], slots: int = SLOTS) -> float:
+    """Wall clock of running jobs ``slots`` at a time: longest first, each to the slot that frees first."""
+    loads = [0.0] * slots
+    for t in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += t
+    return max(loads)
+
+
+def time_section(runs: dict[str, RunResults]) -> str:
+    own = panel_runs(runs)
+    spent = [r.wall_time for r in own.values()]
+    needed = dict.fromkeys(run_name(p) for p in EXPERIMENTS)
+    lines = ["## Compute\n",
+             f"{len(needed)} runs make the {len(EXPERIMENTS)} panels (`fig2c` and `fig3c` are `fig1d`'s run, "
+             f"counted once); {len(own)} of them are here. A run's wall time is what the run measured: its "
+             "epochs' times, summed over resumed sessions. A run that shared the machine with another took longer "
+             "than it would alone, so the two-at-a-time estimate holds for runs timed while sharing it that way.\n",
+             "| | sum of run times | wall clock, two at a time |", "| --- | ---: | ---: |",
+             f"| spent so far | {_duration(sum(spent))} | {_duration(two_at_a_time(spent))} |"]
+    unfinished = [n for n, r in own.items() if not r.complete]
+    if unfinished:
+        projected = [r.projected_time for r in own.values()]
+        lines.append(f"| projected, with {', '.join(f'`{n}`' for n in unfinished)} run to the end | "
+                     f"{_duration(sum(projected))} | {_duration(two_at_a_time(projected))} |")
+    missing = [n for n in needed if n not in own]
+    lines.append("")
+    if missing:
+        lines.append(f"Not counted, not run yet: {', '.join(f'`{n}`' for n in missing)}.\n")
+    lines.append("Two at a time: the runs, longest first, are each given to whichever of two slots is free "
+                 "first (greedy longest-processing-time scheduling); the wall clock is when the busier slot ends. "
+                 "A projection scales an unfinished run's time by planned epochs over epochs run.\n")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------ the whole
 def write_report(runs_dir: str = "runs", out_dir: str = "report") -> str:
-    """Render every run's curves and every figure that has runs, then REPORT.md; returns its path."""
+    """Render every run's curves, the figures and comparisons that have runs, then REPORT.md; returns its path."""
     runs = load_runs(runs_dir)
     for run in runs.values():
         plot_run(run, os.path.join(run.path, CURVES))
-    figures = []
-    for figure in FIGURES:
-        path = plot_figure(figure, runs, os.path.join(out_dir, f"{figure}.png"))
-        if path:
-            figures.append(figure)
-    parts = [f"# hw5: CIFAR-10 experiments with minitorch\n",
-             f"Generated {datetime.now():%Y-%m-%d %H:%M} from `{runs_dir}` "
-             f"({len(runs)} run{'s' if len(runs) != 1 else ''}).\n"]
+    figures = [f for f in FIGURES if plot_figure(f, runs, os.path.join(out_dir, f"{f}.png"))]
+    drawn = {name for name, c in COMPARISONS.items() if plot_comparison(c, runs, os.path.join(out_dir, f"{name}.png"))}
+    own = panel_runs(runs)
+    done = sum(r.complete for r in own.values())
+    parts = ["# hw5: CIFAR-10 experiments with minitorch\n",
+             f"Written by `python -m hw5 report` from `{runs_dir}`: {len(runs)} run{'s' if len(runs) != 1 else ''} "
+             f"found; {done} of the {len(set(map(run_name, EXPERIMENTS)))} runs behind the "
+             f"{len(EXPERIMENTS)} panels are complete.\n"]
+    if done < len(own):
+        parts.append("Unfinished runs are drawn and counted as far as they have got, and marked so; the claims "
+                     "that need them say *not yet measurable*.\n")
     warning = synthetic_warning(runs)
     if warning:
         parts.append(warning)
     if not runs:
         parts.append("No runs found. Start one with `python -m hw5 run fig1a` (or `python -m hw5 quick`).\n")
-    else:
-        parts.append("## Results\n\n" + SETUP + "\n\n" + table(runs, out_dir))
-    for figure in figures:
-        parts.append(f"## Figure {figure[3:]}\n\n![{figure}]({figure}.png)\n")
+        atomic_write_text(os.path.join(out_dir, "REPORT.md"), "\n".join(parts))
+        return os.path.join(out_dir, "REPORT.md")
+    parts.append("## Results\n\n" + SETUP + "\n\n" + table(runs, out_dir))
+    others = [n for n in runs if n not in own]
+    if others:
+        parts.append("Other runs in the folder, not panels of the report: "
+                     + ", ".join(f"`{n}` ({runs[n].status})" for n in others) + ".\n")
+    parts += [figure_section(f, runs, drawn) for f in figures]
+    parts.append(claims_section(judge_all(runs), runs))
+    parts.append(time_section(runs))
     path = os.path.join(out_dir, "REPORT.md")
     atomic_write_text(path, "\n".join(parts))
     return path

@@ -1,14 +1,22 @@
 """Plots and REPORT.md from run folders alone, including diverged, partial and missing runs."""
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
+import subprocess
+import sys
 
 import pytest
+from hw5_fake_runs import WORLD, panel_run, world
+from hw5_helpers import hw5_env
 
+from hw5 import plots
+from hw5.experiments import EXPERIMENTS
 from hw5.parallel import child_environment
-from hw5.report import write_report
+from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
+from hw5.report import figure_section, table, time_section, two_at_a_time, write_report
 from hw5.results import load_runs
 from hw5.runfiles import RunFiles, RunStateError
 
@@ -34,17 +42,18 @@ def fake_run(runs_dir, name, accuracies, dataset="cifar10", epochs=None, diverge
 def test_report_table_figures_and_statuses(tmp_path):
     runs, out = str(tmp_path / "runs"), str(tmp_path / "report")
     fake_run(runs, "fig2a", [0.1, 0.1], diverge_at=2, epochs=50)
-    fake_run(runs, "fig2c", [0.40, 0.55, 0.50])
+    fake_run(runs, "fig2b", [0.40, 0.55, 0.50])
     fake_run(runs, "fig3a", [0.3], epochs=200)
     report = open(write_report(runs, out)).read()
-    row = next(line for line in report.splitlines() if line.startswith("| `fig2c`"))
-    assert "50.00%" in row and "55.00% (2)" in row and "3 / 3" in row and "3m00s" in row and "finished" in row
-    assert "diverged in epoch 2" in report and "1 / 200" in report
+    row = next(line for line in report.splitlines() if line.startswith("| `fig2b`"))
+    assert "| 50.0% | 55.0% (2) | 3 / 3 | 3m00s | finished |" in row
+    assert "diverged in epoch 2" in report and "| 1 / 200 |" in report and "stopped after 1 of 200" in report
     assert "WARNING" not in report                       # every run used CIFAR-10
     assert "![fig2](fig2.png)" in report and "![fig3](fig3.png)" in report and "fig1.png" not in report
-    for path in ("fig2.png", "fig3.png"):
+    for path in ("fig2.png", "fig3.png", "compare-lr.png", "compare-flips.png"):
         assert os.path.getsize(os.path.join(out, path)) > 1000
     assert os.path.getsize(os.path.join(runs, "fig2a", "curves.png")) > 1000   # NaN points skipped
+    assert "Generated" not in report and "20" + "26-" not in report             # no date: regenerating is stable
 
 
 def test_any_synthetic_run_is_flagged(tmp_path):
@@ -52,7 +61,9 @@ def test_any_synthetic_run_is_flagged(tmp_path):
     fake_run(runs, "fig1a", [0.2])
     fake_run(runs, "fig1b", [0.3], dataset="synthetic")
     report = open(write_report(runs, out)).read()
-    assert "**WARNING: NOT CIFAR-10.**" in report and "`fig1b`" in report.split("\n\n")[2]
+    warning = next(p for p in report.split("\n\n") if "WARNING" in p)
+    assert warning.startswith("> **WARNING: NOT CIFAR-10.**") and "`fig1b`" in warning and "`fig1a`" not in warning
+    assert report.index("WARNING") < report.index("## Results")
     assert "no CIFAR here" in report and "**synthetic**" in report
 
 
@@ -97,3 +108,120 @@ def test_children_get_their_share_of_the_cores(monkeypatch):
     assert env["NUMBA_NUM_THREADS"] == "2" and env["OPENBLAS_NUM_THREADS"] == "2"
     monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     assert child_environment(8)["OPENBLAS_NUM_THREADS"] == "1"
+
+
+# ---------------------------------------------------------------- the full report (issue 8)
+def test_the_table_has_a_row_per_panel_and_fig2c_fig3c_are_fig1ds_run(runs_dir, tmp_path):
+    world(runs_dir, fig2e=dict(done=37), fig3d=None)
+    rows = [line for line in table(load_runs(runs_dir), str(tmp_path / "report")).splitlines()
+            if line.startswith("| `fig")]
+    assert [row.split("|")[1].strip(" `") for row in rows] == list(EXPERIMENTS)    # 15 rows, the panels' order
+    by_panel = {row.split("|")[1].strip(" `"): row for row in rows}
+    for panel in ("fig2c", "fig3c"):
+        assert "(= `fig1d`)" in by_panel[panel] and "| = `fig1d` |" in by_panel[panel]
+        assert "../runs/fig1d/curves.png" in by_panel[panel]
+        assert by_panel[panel].split("|")[3:6] == by_panel["fig1d"].split("|")[3:6]   # the same numbers
+    assert "| 50m00s |" in by_panel["fig1d"] and "62-66% (64-70%) | within |" in by_panel["fig1d"]
+    assert "| 37 / 150 | 37m00s | stopped after 37 of 150 epochs |" in by_panel["fig2e"]
+    assert "| 0 / 50 | | not run | 57-59%; slower to converge |" in by_panel["fig3d"]
+    assert "at chance (about 10%)" in by_panel["fig2a"] and "| 43-57% | within |" in by_panel["fig2d"]
+    assert "| 61.0% | 61.0% (" in by_panel["fig3a"] and "60-62% | within |" in by_panel["fig3a"]
+
+
+def test_compute_counts_fig1d_once_and_schedules_two_at_a_time(runs_dir):
+    assert two_at_a_time([3, 3, 2, 2, 2]) == 7 and two_at_a_time([5, 1, 1]) == 5 and two_at_a_time([]) == 0
+    world(runs_dir, fig3b=dict(done=100), fig3d=None)
+    text = time_section(load_runs(runs_dir))
+    # 12 runs at 60 s an epoch: 9 of 50 epochs (fig1d's counted once), 150, 200 and 100 (of 200): 900 min.
+    # Longest first, each to the emptier slot: 200 | 150 + 100, then the nine 50s end level at 450 each.
+    assert "13 runs make the 15 panels" in text and "12 of them are here" in text
+    assert "| spent so far | 15h00m | 7h30m |" in text
+    # fig3b projected to 200 epochs: 200 + 150 | 200, then 50s: 350+150 | 200+300 = 500 min at most
+    assert "| projected, with `fig3b` run to the end | 16h40m | 8h20m |" in text
+    assert "Not counted, not run yet: `fig3d`." in text and "longest first" in text
+
+
+def test_a_running_run_is_marked_running_and_a_dead_writer_is_not(runs_dir):
+    files = panel_run(runs_dir, "fig3a", done=37)
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    plots.draw_accuracy(ax, load_runs(runs_dir)["fig3a"])
+    assert ax.get_xlim() == (0, 201)                        # the epochs still to come are visibly empty
+    plt.close(fig)
+    child = subprocess.Popen([sys.executable, "-c", "print(flush=True); import time; time.sleep(60)", "hw5"],
+                             stdout=subprocess.PIPE)
+    try:
+        child.stdout.readline()                             # its command line is in place once it runs
+        with open(files.path(".lock"), "w") as f:
+            f.write(f"{child.pid}\n")
+        run = load_runs(runs_dir)["fig3a"]
+        assert run.running and run.progress == "epoch 37/200, running" and not run.complete
+        assert "epoch 37/200, running" in panel_caption("fig3a", {"fig3a": run})
+    finally:
+        child.kill()
+        child.wait()
+    run = load_runs(runs_dir)["fig3a"]
+    assert not run.running and run.progress == "epoch 37/200, stopped"
+
+
+def test_lr10_huge_test_loss_reads_on_a_log_axis_and_diverged_runs_render(runs_dir, tmp_path):
+    import matplotlib.pyplot as plt
+    panel_run(runs_dir, "fig2a", **WORLD["fig2a"])                     # training ~4.1, test ~4e4
+    run = load_runs(runs_dir)["fig2a"]
+    fig, (both, training) = plt.subplots(1, 2)
+    draw_loss(both, run, with_test=True)
+    draw_loss(training, run)
+    assert both.get_yscale() == "log" and training.get_yscale() == "linear"
+    low, high = both.get_ylim()
+    assert low < 4.1 and high > 4e4
+    plt.close(fig)
+    for diverge_at in (1, 4):                                            # NaN from the start, and later
+        runs = str(tmp_path / f"diverged-{diverge_at}")
+        panel_run(runs, "fig2a", **{**WORLD["fig2a"], "diverge_at": diverge_at})
+        loaded = load_runs(runs)
+        assert loaded["fig2a"].progress == f"diverged in epoch {diverge_at}"
+        out = str(tmp_path / f"out-{diverge_at}")
+        paths = [plot_run(loaded["fig2a"], os.path.join(out, "curves.png")),
+                 plot_figure("fig2", loaded, os.path.join(out, "fig2.png")),
+                 plot_comparison(COMPARISONS["compare-lr"], loaded, os.path.join(out, "lr.png"))]
+        assert all(os.path.getsize(p) > 1000 for p in paths)
+
+
+def test_fig2c_and_fig3c_panels_are_drawn_from_fig1d(runs_dir, tmp_path, monkeypatch):
+    panel_run(runs_dir, "fig1d")
+    runs = load_runs(runs_dir)
+    drawn = []
+    original = plots.draw_loss
+    monkeypatch.setattr(plots, "draw_loss", lambda ax, run, **kw: (drawn.append(run.name), original(ax, run, **kw)))
+    for figure in ("fig1", "fig2", "fig3"):
+        assert plots.plot_figure(figure, runs, str(tmp_path / f"{figure}.png"))
+    assert drawn == ["fig1d", "fig1d", "fig1d"]
+    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d's run"
+    assert panel_caption("fig3c", runs) == "(c) CoolNet, cross-entropy loss\n= fig1d's run"
+    section = figure_section("fig3", runs, {"compare-loss"})
+    assert "Panel (c) has exactly the settings of `fig1d`, so it is drawn from that run" in section
+    assert "(d) CoolNet, MSE loss, not run" in section and "![Cross-entropy against MSE](compare-loss.png)" in section
+
+
+def test_the_same_runs_give_byte_identical_report_and_images(runs_dir, tmp_path):
+    """Rendered twice, the second time in a fresh interpreter with another hash seed: every byte the same."""
+    panel_run(runs_dir, "fig1d")
+    panel_run(runs_dir, "fig2a", **{**WORLD["fig2a"], "diverge_at": 5})
+    panel_run(runs_dir, "fig3a", done=30)
+    out = str(tmp_path / "report")
+
+    def rendered() -> dict[str, bytes]:
+        paths = glob.glob(os.path.join(out, "*")) + glob.glob(os.path.join(runs_dir, "*", "curves.png"))
+        return {os.path.relpath(p, str(tmp_path)): open(p, "rb").read() for p in sorted(paths)}
+
+    write_report(runs_dir, out)
+    first = rendered()
+    for path in glob.glob(os.path.join(out, "*")) + glob.glob(os.path.join(runs_dir, "*", "curves.png")):
+        os.remove(path)
+    env = dict(hw5_env(), PYTHONHASHSEED="12345")
+    subprocess.run([sys.executable, "-m", "hw5", "report", "--runs-dir", runs_dir, "--out", out],
+                   check=True, env=env, capture_output=True, timeout=300)
+    second = rendered()
+    assert sorted(first) == sorted(second) and len(first) == 11     # REPORT.md, 3 figures, 4 overlays, 3 curves
+    assert [name for name in first if first[name] != second[name]] == []
+    assert b"Software" not in first["report/fig1.png"]

@@ -1,0 +1,90 @@
+"""The claims' verdicts on made-up runs: every claim holding, each spoilt in turn, partly, and not yet measurable."""
+from __future__ import annotations
+
+import pytest
+from hw5_fake_runs import WORLD, panel_run, world
+
+from hw5.claims import CLAIMS, FAILS, HOLDS, PARTLY, PENDING, judge, judge_all
+from hw5.experiments import run_name
+from hw5.report import claims_section
+from hw5.results import load_runs
+
+
+def verdicts(runs_dir, **changes):
+    world(runs_dir, **changes)
+    return {v.claim.number: v for v in judge_all(load_runs(runs_dir))}
+
+
+def test_every_claim_holds_where_the_runs_agree_with_the_original(runs_dir):
+    result = verdicts(runs_dir)
+    assert {n: v.verdict for n, v in result.items()} == {c.number: HOLDS for c in CLAIMS}
+    assert all(part.holds and part.text for v in result.values() for part in v.parts)
+
+
+# One change per claim that makes every part of it false.
+SPOILERS = {
+    1: {"fig1a": dict(test=(0.12, 0.15), train=(0.30, 0.40))},
+    2: {"fig1b": dict(test=(0.30, 0.60, 30), train=(0.45, 0.85, 3))},
+    3: {"fig1c": dict(test=(0.35, 0.55))},
+    4: {"fig1d": dict(test=(0.20, 0.30))},
+    5: {"fig1e": dict(test=(0.50, 0.60)), "fig1f": dict(loss=(2.0, 0.9, 3))},
+    6: {"fig2b": dict(test=(0.50, 0.70), loss=(1.8, 1.0)), "fig2a": dict(loss=[8.0] * 50)},
+    7: {"fig2e": dict(train=(0.48, 0.72), test=(0.48, 0.70, 30))},
+    8: {"fig3b": dict(test=(0.45, 0.60), loss=(1.9, 0.9))},
+    9: {"fig3d": dict(test=(0.55, 0.66, 3))},
+}
+
+
+@pytest.mark.parametrize("number", sorted(SPOILERS))
+def test_each_claim_does_not_hold_when_its_runs_say_otherwise(runs_dir, number):
+    result = verdicts(runs_dir, **SPOILERS[number])
+    spoilt = result[number]
+    assert spoilt.verdict == FAILS
+    assert spoilt.parts and not any(part.holds for part in spoilt.parts)
+    assert all(part.reason for part in spoilt.parts)          # each failing part says why it may differ
+    untouched = [c.number for c in CLAIMS if not set(map(run_name, c.panels)) & set(SPOILERS[number])]
+    assert untouched and all(result[n].verdict == HOLDS for n in untouched)
+
+
+def test_partly_when_some_parts_hold(runs_dir):
+    result = verdicts(runs_dir, fig1a=dict(train=(0.30, 0.50)),           # LazyNet trains, but a 17-point gap
+                      fig2b=dict(test=(0.50, 0.70)))                      # lr 0.1 beats 0.01 on test accuracy
+    assert result[1].verdict == PARTLY and [p.holds for p in result[1].parts] == [True, False]
+    assert "+16.9 points" in result[1].parts[1].text                      # the numbers are the runs'
+    assert result[6].verdict == PARTLY and [p.holds for p in result[6].parts] == [False, True, True]
+    assert "lr 0.1 69.9%" in result[6].parts[0].text
+
+
+def test_a_diverged_lr10_run_is_complete_and_its_part_fails(runs_dir):
+    world(runs_dir)
+    panel_run(runs_dir, "fig2a", **{**WORLD["fig2a"], "diverge_at": 7})
+    v = judge(CLAIMS[5], load_runs(runs_dir))
+    assert v.verdict == PARTLY and [p.holds for p in v.parts] == [True, True, False]
+    assert "diverged" in v.parts[2].text and "epoch 7" in v.parts[2].text
+
+
+@pytest.mark.parametrize("change, waiting", [
+    ({"fig2e": None}, "`fig2e` has not been run"),
+    ({"fig2e": dict(done=37)}, "`fig2e` is at epoch 37/150, stopped"),
+    ({"fig2e": dict(dataset="synthetic")}, "`fig2e` was trained on synthetic data"),
+    ({"fig2e": dict(epochs=2)}, "`fig2e` was trained with other settings than the registry's (epochs 2, not 150)"),
+    ({"fig2e": dict(lr=0.1)}, "lr 0.1, not 0.01"),
+    ({"fig1d": dict(done=10)}, "`fig1d` is at epoch 10/50"),              # fig2c = fig1d
+])
+def test_not_yet_measurable_until_every_run_it_needs_is_complete_and_as_registered(runs_dir, change, waiting):
+    v = verdicts(runs_dir, **change)[7]
+    assert v.verdict == PENDING and not v.parts
+    assert any(waiting in w for w in v.waiting)
+
+
+def test_the_claims_section_shows_rules_numbers_contradictions_and_what_it_waits_for(runs_dir):
+    world(runs_dir, fig1e=dict(test=(0.50, 0.60)), fig3d=None)
+    runs = load_runs(runs_dir)
+    text = claims_section(judge_all(runs), runs)
+    assert "| 5 | Of batch sizes 4, 32 and 256" in text and "| partly holds |" in text
+    assert "| 9 | MSE converges more slowly than cross-entropy. | not yet measurable |" in text
+    assert "Waiting for: `fig3d` has not been run." in text
+    assert "**no**: batch 32 has the best final test accuracy: batch 4 65.9%, batch 32 59.9%" in text
+    assert "*Contradicts the original; likely reason:* at a fixed learning rate" in text
+    assert "Rule: batch 32 has the highest final test accuracy" in text
+    assert "`fig3c` (= `fig1d`) 50/50 epochs: final test accuracy 65.9%" in text
