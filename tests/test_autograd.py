@@ -394,3 +394,53 @@ def test_gradcheck_passes_a_correct_function_and_restores_inputs(rng):
     before = x.numpy().copy()
     assert mt.gradcheck(lambda t: (t * t).sum(axis=1), [x]) is True
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+# ----------------------------------------------------------------------------- gradients never alias
+def test_gradients_do_not_alias_each_other_or_the_upstream(rng):
+    """Issue 10 A4: after (a + b).backward(g), a.grad and b.grad were the same array."""
+    a, b = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
+    g = rng.standard_normal(3)
+    (a + b).backward(g)
+    arrays = [np.asarray(a.grad), np.asarray(b.grad), g]
+    for i in range(3):
+        for j in range(i):
+            assert not np.shares_memory(arrays[i], arrays[j]), (i, j)
+    # the same through views and a retained intermediate: every gradient has its own memory
+    c, d = leaf(rng.standard_normal((2, 3))), leaf(rng.standard_normal(6))
+    s = c + d.reshape(2, 3)
+    s.retain_grad()
+    s.backward(np.ones((2, 3)))
+    arrays = [np.asarray(c.grad), np.asarray(d.grad), np.asarray(s.grad)]
+    for i in range(3):
+        for j in range(i):
+            assert not np.shares_memory(arrays[i], arrays[j]), (i, j)
+
+
+# ----------------------------------------------------------------------------- in-place changes
+def test_backward_refuses_a_saved_tensor_that_was_modified_in_place():
+    """Issue 10 A5: y = x * x saves x; changing x afterwards gave 2 * 100 instead of 2 * 1."""
+    x = leaf([1.0])
+    y = x * x
+    x.data[...] = 100.0
+    with pytest.raises(RuntimeError, match="a tensor needed for the gradient was modified in place"):
+        y.backward(np.array([1.0]))
+    assert x.grad is None
+
+
+def test_gradcheck_default_tolerance_catches_a_gradient_wrong_by_a_thousandth(rng):
+    """Issue 10 A6: float64 central differences are good to ~1e-6; rtol=1e-3 let a 0.1% error through."""
+
+    class SlightlyWrong(Function):
+        __slots__ = ("a",)
+
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, g):
+            return (2 * self.a * g * 1.001,)
+
+    x = leaf(rng.uniform(0.5, 2.0, 4))
+    with pytest.raises(mt.GradcheckError, match="input 0"):
+        mt.gradcheck(lambda t: apply(SlightlyWrong(), t), [x])

@@ -302,3 +302,26 @@ def test_cross_entropy_large_logits_stable(rng):
 def test_mse_loss_both_inputs(reduction, rng):
     a, b = normal(rng, (4, 3)), normal(rng, (4, 3))
     assert mt.gradcheck(lambda u, v: F.mse_loss(u, v, reduction=reduction), [a, b], **GC)
+
+
+# ----------------------------------------------------------------------------- edge cases (issue 10 A)
+def test_relu_of_a_0d_tensor():
+    for value, slope in ((2.5, 1.0), (-1.0, 0.0)):
+        x = leaf(value)
+        y = x.relu()
+        assert y.shape == () and y.item() == max(value, 0.0)
+        y.backward(np.array(3.0))
+        assert np.shape(x.grad) == () and float(np.asarray(x.grad)) == 3.0 * slope
+
+
+def test_pow_gradients_at_zero_are_zero_as_in_pytorch():
+    """d/dx x**0 and, at a = 0, d/db a**b (b >= 0) and d/da a**b (b = 0) are 0 in PyTorch, not NaN."""
+    x = leaf([0.0, 2.0])
+    (x ** 0).backward(np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(np.asarray(x.grad), [0.0, 0.0])
+    a, b = leaf([0.0, 0.0, 0.0, 2.0]), leaf([0.0, 1.0, 2.5, 0.0])
+    (a ** b).backward(np.array([1.0, 1.0, 1.0, 1.0]))
+    # d/da = b * a**(b-1): 0 where b = 0, 1 at a=0,b=1, 0 at a=0,b=2.5
+    np.testing.assert_array_equal(np.asarray(a.grad), [0.0, 1.0, 0.0, 0.0])
+    # d/db = a**b * log(a): 0 where a = 0 (b >= 0), log 2 at a=2,b=0
+    np.testing.assert_allclose(np.asarray(b.grad), [0.0, 0.0, 0.0, np.log(2.0)], rtol=1e-15)

@@ -216,3 +216,20 @@ def test_steplr_state_dict_round_trip():
     sched2.load_state_dict(state)
     sched.step(), sched2.step()
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.25
+
+
+def test_sgd_momentum_of_a_parameter_without_grad_on_the_first_step():
+    """Issue 10 A1: p1 has no gradient at step 1.  PyTorch 2.13 gives p0 = 0.71 after step 2
+    (buf = 1, then 0.9 * 1 + 1 = 1.9: 1 - 0.1 - 0.19); the flat group used to reset p0's buffer (0.8)."""
+    p0, p1 = param([1.0]), param([1.0])
+    opt = mt.optim.SGD([p0, p1], lr=0.1, momentum=0.9)
+    p0.grad = np.array([1.0])
+    opt.step()
+    p0.grad, p1.grad = np.array([1.0]), np.array([1.0])
+    opt.step()
+    np.testing.assert_allclose(p0.numpy(), [1.0 - 0.1 * 1.0 - 0.1 * 1.9], rtol=1e-15)
+    np.testing.assert_allclose(p1.numpy(), [1.0 - 0.1 * 1.0], rtol=1e-15)  # its first step
+    p0.grad, p1.grad = np.array([1.0]), np.array([1.0])
+    opt.step()  # buffers 0.9 * 1.9 + 1 = 2.71 and 0.9 * 1 + 1 = 1.9
+    np.testing.assert_allclose(p0.numpy(), [0.71 - 0.271], rtol=1e-14)
+    np.testing.assert_allclose(p1.numpy(), [0.9 - 0.19], rtol=1e-14)

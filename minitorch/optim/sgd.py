@@ -56,7 +56,7 @@ class SGD(Optimizer):
             flat = self._flat[index]
             if flat is None or not flat.still_valid():
                 flat = self._flat[index] = _FlatGroup.build(group["params"], self.state)
-            if flat is not None and flat.all_have_grads():
+            if flat is not None and flat.all_have_grads() and flat.momentum_ready(group, self.state):
                 flat.step(group, self.state)
             else:
                 self._step_each(group)
@@ -122,6 +122,26 @@ class _FlatGroup:
 
     def all_have_grads(self) -> bool:
         return all(p.grad is not None for p in self.params)
+
+    def momentum_ready(self, group: dict[str, Any], state: dict[int, dict[str, Any]]) -> bool:
+        """Whether the flat momentum can serve this step.
+
+        A parameter that had no gradient on an earlier step was updated alone and has a
+        buffer of its own, or none yet.  Once all of them have one, those buffers are
+        gathered into the flat array; while only some do, the step goes parameter by
+        parameter (a flat "first step" would restart every buffer).
+        """
+        if not group["momentum"] or self.momentum is not None:
+            return True
+        buffers = [state.get(id(p), {}).get("momentum_buffer") for p in self.params]
+        if all(b is None for b in buffers):
+            return True
+        if any(b is None for b in buffers):
+            return False
+        xp = get_array_module(self.data)
+        self.momentum = xp.concatenate([b.reshape(-1) for b in buffers])
+        _share_momentum(self.params, self.views, self.momentum, state)
+        return True
 
     def step(self, group: dict[str, Any], state: dict[int, dict[str, Any]]) -> None:
         xp = get_array_module(self.data)
