@@ -82,6 +82,8 @@ class PowScalar(Function):
 
     def backward(self, g):
         p = self.p
+        if p == 0:  # x ** 0 is constant: 0, not 0 * 0 ** -1 = NaN at x = 0 (as in PyTorch)
+            return (get_array_module(g).zeros_like(g),)
         return (g * (p * self.a ** (p - 1)),)
 
 
@@ -96,10 +98,16 @@ class Pow(Function):
         return self.out
 
     def backward(self, g):
+        # PyTorch's conventions where the formulas give 0 * inf: d/da is 0 where b = 0, and
+        # d/db is 0 where a = 0 and b >= 0 (a ** b is constant 0 or 1 there).
         xp = get_array_module(g)
         a, b, out = self.a, self.b, self.out
-        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(g * out * xp.log(a), b.shape) if self.needs_grad[1] else None
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # the masked-out values
+            if self.needs_grad[0]:
+                ga = unbroadcast(xp.where(b == 0, 0, g * b * a ** (b - 1)), a.shape)
+            if self.needs_grad[1]:
+                gb = unbroadcast(xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)), b.shape)
         return ga, gb
 
 
