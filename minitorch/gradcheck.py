@@ -23,7 +23,7 @@ class GradcheckError(ValueError):
 def _scalar_objective(fn: Callable[..., Tensor], inputs: Sequence[Tensor], upstream: Any) -> float:
     with no_grad():
         out = fn(*inputs)
-    return float((out.data * upstream).sum())
+    return float((out._data * upstream).sum())
 
 
 def gradcheck(
@@ -59,14 +59,14 @@ def gradcheck(
     out = fn(*inputs)
     if not isinstance(out, Tensor) or not out.requires_grad:
         raise ValueError("gradcheck: fn must return a Tensor that depends on the inputs")
-    xp = get_array_module(out.data)
+    xp = get_array_module(out._data)
     upstream = xp.asarray(np.random.default_rng(seed).standard_normal(out.shape))
     out.backward(upstream)
 
     for i in checked:
         t = inputs[i]
-        analytic = np.zeros(t.shape) if t.grad is None else to_numpy(t.grad)
-        flat = t.data.reshape(-1)  # a view: perturb in place, restore after
+        analytic = np.zeros(t.shape) if t.grad is None else to_numpy(t.grad._data)
+        flat = t._data.reshape(-1)  # a view: perturb in place, restore after
         for j in range(flat.size):
             original = float(flat[j])
             flat[j] = original + eps

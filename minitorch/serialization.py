@@ -29,7 +29,7 @@ class SerializationError(ValueError):
 def _encode(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
-        arrays[key] = to_numpy(obj.data)
+        arrays[key] = to_numpy(obj._data)
         return {"tensor": key}
     if isinstance(obj, np.ndarray) or hasattr(obj, "__cuda_array_interface__"):
         key = f"a{len(arrays)}"

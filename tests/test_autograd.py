@@ -169,7 +169,7 @@ def test_grad_accumulates_across_backward_calls(rng):
     x = leaf(rng.standard_normal(4))
     u = rng.standard_normal(4)
     (x * x).backward(u)
-    first = x.grad.copy()
+    first = x.grad.clone()
     np.testing.assert_allclose(first, 2 * x.numpy() * u)
     (x * x).backward(u)
     np.testing.assert_allclose(x.grad, 2 * first)
@@ -190,7 +190,7 @@ def test_retain_graph_allows_second_backward(rng):
     x = leaf(rng.standard_normal(3))
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.copy()
+    first = x.grad.clone()
     y.backward(retain_graph=True)
     np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-12)
     y.backward()  # a last one frees it
@@ -228,7 +228,7 @@ def test_retain_graph_gives_the_same_gradient_twice(name, rng):
     out = RETAIN_CASES[name](x, w)
     u = rng.standard_normal(out.shape)
     out.backward(u, retain_graph=True)
-    gx1, gw1 = x.grad.copy(), None if w.grad is None else w.grad.copy()
+    gx1, gw1 = x.grad.clone(), None if w.grad is None else w.grad.clone()
     x.grad = w.grad = None
     out.backward(u)
     np.testing.assert_allclose(x.grad, gx1, rtol=1e-12, err_msg="input gradient changed")

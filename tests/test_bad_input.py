@@ -280,7 +280,7 @@ def test_optimizer_load_state_dict_mismatch():
 # ----------------------------------------------------------------------------- optimizers and containers
 def test_optimizer_and_scheduler_arguments():
     params = list(nn.Linear(2, 2).parameters())
-    with pytest.raises(ValueError, match="SGD: invalid learning rate -0.1"):
+    with pytest.raises(ValueError, match="SGD: lr must be a finite number >= 0, got -0.1"):
         mt.optim.SGD(params, lr=-0.1)
     with pytest.raises(ValueError, match="SGD: nesterov momentum needs momentum > 0 and dampening = 0"):
         mt.optim.SGD(params, lr=0.1, nesterov=True)

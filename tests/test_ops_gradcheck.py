@@ -165,27 +165,64 @@ AXES = [None, 0, 1, -1, (0, 2), (1, 2), (0, 1, 2)]
 
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("axis", AXES, ids=str)
-@pytest.mark.parametrize("op", ["sum", "mean", "max"])
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin"])
 def test_reductions(op, axis, keepdims, rng):
-    x = distinct(rng, (2, 3, 4)) if op == "max" else normal(rng, (2, 3, 4))
-    fn = lambda t: getattr(t, op)(axis=axis, keepdims=keepdims)  # noqa: E731
-    expected = getattr(np, {"max": "amax"}.get(op, op))(x.numpy(), axis=axis, keepdims=keepdims)
+    x = distinct(rng, (2, 3, 4)) if op in ("amax", "amin") else normal(rng, (2, 3, 4))
+    fn = lambda t: getattr(t, op)(axis, keepdims)  # noqa: E731
+    expected = getattr(np, op)(x.numpy(), axis=axis, keepdims=keepdims)
     np.testing.assert_allclose(fn(x).numpy(), expected, rtol=1e-12)
     assert mt.gradcheck(fn, [x])
 
 
-@pytest.mark.parametrize("op", ["sum", "mean", "max"])
-def test_reductions_torch_style_keywords(op, rng):
+@pytest.mark.parametrize("op", ["sum", "mean", "amax", "amin"])
+def test_reductions_keyword_spellings(op, rng):
     x = distinct(rng, (3, 4))
     assert getattr(x, op)(dim=1, keepdim=True).shape == (3, 1)
     assert mt.gradcheck(lambda t: getattr(t, op)(dim=0, keepdim=False), [x])
+    if op in ("sum", "mean"):  # NumPy's names too
+        assert getattr(x, op)(axis=1, keepdims=True).shape == (3, 1)
 
 
 def test_max_ties_share_gradient():
-    """Ties split the gradient equally (torch.amax semantics); documented in ops/reduction.py."""
+    """Over all elements or with amax, ties split the gradient equally (as torch.max() and torch.amax)."""
     x = leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
-    x.max(axis=1).backward(np.array([1.0, 3.0]))
+    x.amax(1).backward(np.array([1.0, 3.0]))
     np.testing.assert_allclose(x.grad, [[0, 0.5, 0.5], [1, 1, 1]])
+    x.grad = None
+    x.max().backward(np.array(2.0))
+    np.testing.assert_allclose(x.grad, [[0, 1, 1], [0, 0, 0]])
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1, 2])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_min_along_a_dim_give_values_and_indices(op, dim, keepdim, rng):
+    x = distinct(rng, (2, 3, 4))
+    values, indices = getattr(x, op)(dim, keepdim)
+    arg = getattr(np, f"arg{op}")(x.numpy(), axis=dim, keepdims=keepdim)
+    np.testing.assert_array_equal(indices.numpy(), arg)
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(values.numpy(), getattr(np, op)(x.numpy(), axis=dim, keepdims=keepdim))
+    result = getattr(x, op)(dim=dim, keepdim=keepdim)
+    assert result.values.shape == result.indices.shape == values.shape
+    assert mt.gradcheck(lambda t: getattr(t, op)(dim, keepdim)[0], [x])
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_returned_index():
+    """With ties, torch.max(x, dim) gives the whole gradient to the first maximum, the index it returns."""
+    x = leaf([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    values, indices = x.max(1)
+    assert indices.tolist() == [1, 0]
+    values.backward(np.array([1.0, 3.0]))
+    np.testing.assert_array_equal(x.grad, [[0, 1, 0], [3, 0, 0]])
+
+
+def test_max_of_a_0d_tensor_along_dim_0():
+    x = leaf(2.5)
+    values, indices = x.max(0)
+    assert values.shape == indices.shape == () and values.item() == 2.5 and indices.item() == 0
+    values.backward(np.array(4.0))
+    assert x.grad.item() == 4.0
 
 
 # ----------------------------------------------------------------------------- shape ops

@@ -65,8 +65,10 @@ def test_item_numpy_and_python_numbers():
 def test_to_dtype():
     t = mt.tensor(np.array([1.5, 2.5], dtype=np.float32), requires_grad=True)
     d = t.to(np.float64)
-    assert d.dtype == np.float64 and d is not t and d.requires_grad and d.is_leaf
+    assert d.dtype == np.float64 and d is not t and d.requires_grad and not d.is_leaf  # as in PyTorch
     np.testing.assert_array_equal(d.numpy(), [1.5, 2.5])
+    (d * d).sum().backward()  # the gradient comes back to t, in t's dtype
+    assert t.grad.dtype == np.float32 and t.grad.tolist() == [3.0, 5.0]
     assert t.to(np.float32) is t
     assert t.double().dtype == np.float64 and d.float().dtype == np.float32
     assert t.to("cpu") is t and t.device == "cpu"

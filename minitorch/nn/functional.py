@@ -68,8 +68,8 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Batch normalisation; in training mode the running statistics are updated in place."""
-    rm = None if running_mean is None else running_mean.data
-    rv = None if running_var is None else running_var.data
+    rm = None if running_mean is None else running_mean._data
+    rv = None if running_var is None else running_var._data
     op = normalization.BatchNorm(rm, rv, training, momentum, eps)
     if weight is None and bias is not None:
         raise ValueError("batch_norm: a bias without a weight is not supported")
@@ -95,7 +95,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     """Class indices (N,) -> (N, num_classes) rows of zeros with a one (float, default dtype)."""
-    t = target.data if isinstance(target, Tensor) else target
+    t = target._data if isinstance(target, Tensor) else target
     xp = get_array_module(t)
     t = xp.asarray(t)
     if t.dtype.kind not in "iu":
@@ -111,5 +111,5 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
 def _as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    xp = get_array_module(like.data)
+    xp = get_array_module(like._data)
     return Tensor(xp.asarray(value))

@@ -10,7 +10,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad)  # a Tensor's memory is shared, as in PyTorch
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

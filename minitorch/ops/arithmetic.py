@@ -32,6 +32,7 @@ class Sub(Function):
 
 class Mul(Function):
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -46,6 +47,7 @@ class Mul(Function):
 
 class Div(Function):
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -72,6 +74,7 @@ class PowScalar(Function):
     """``a ** p`` for a constant exponent ``p``."""
 
     __slots__ = ("a", "p")
+    saved_inputs = (0,)
 
     def __init__(self, p: float) -> None:
         self.p = p
@@ -91,6 +94,8 @@ class Pow(Function):
     """``a ** b`` with both operands differentiable (``b`` needs ``a > 0``)."""
 
     __slots__ = ("a", "b", "out")
+    saved_inputs = (0, 1)
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -115,6 +120,7 @@ class MatMul(Function):
     """``a @ b`` with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
 
     __slots__ = ("a", "b")
+    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

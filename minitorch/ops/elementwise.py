@@ -8,6 +8,7 @@ from minitorch.kernels import relu_backward, relu_forward
 
 class Exp(Function):
     __slots__ = ("out",)
+    saves_output = True
 
     def forward(self, a):
         self.out = get_array_module(a).exp(a)
@@ -19,6 +20,7 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ("a",)
+    saved_inputs = (0,)
 
     def forward(self, a):
         self.a = a
@@ -45,6 +47,7 @@ class ReLU(Function):
 
 class Tanh(Function):
     __slots__ = ("out",)
+    saves_output = True
 
     def forward(self, a):
         self.out = get_array_module(a).tanh(a)
@@ -56,6 +59,7 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     __slots__ = ("out",)
+    saves_output = True
 
     def forward(self, a):
         xp = get_array_module(a)
@@ -64,3 +68,17 @@ class Sigmoid(Function):
 
     def backward(self, g):
         return (g * self.out * (1 - self.out),)
+
+
+class Abs(Function):
+    """|a|; the gradient at 0 is 0 (sign(0)), as in PyTorch."""
+
+    __slots__ = ("a",)
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).abs(a)
+
+    def backward(self, g):
+        return (g * get_array_module(g).sign(self.a),)

@@ -21,6 +21,7 @@ def _log_softmax(x, axis: int):
 
 class LogSoftmax(Function):
     __slots__ = ("axis", "out")
+    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -36,6 +37,7 @@ class LogSoftmax(Function):
 
 class Softmax(Function):
     __slots__ = ("axis", "out")
+    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -54,6 +56,7 @@ class CrossEntropy(Function):
     """-log softmax(logits)[target], with the gradient softmax - onehot."""
 
     __slots__ = ("reduction", "probs", "target")
+    saved_inputs = (1,)
 
     def __init__(self, reduction: str = "mean") -> None:
         _check_reduction("cross_entropy", reduction)
