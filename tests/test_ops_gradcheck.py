@@ -243,6 +243,15 @@ SHAPE_OPS = {
     "step_slices": lambda t: t[::-1, ::2, 1:],
     "ellipsis": lambda t: t[..., 2],
     "newaxis": lambda t: t[None, 0, :, None],
+    "scalar_index": lambda t: t[1, 2, 3] * t[0, 0, 0],
+    "unsqueeze": lambda t: t.unsqueeze(1),
+    "unsqueeze_end": lambda t: t.unsqueeze(-1),
+    "squeeze_all": lambda t: t[:, :1, None].squeeze(),
+    "squeeze_dim": lambda t: t[:, :1].squeeze(1),
+    "squeeze_dims": lambda t: t[:1, :1].squeeze((0, 1)),
+    "squeeze_not_1": lambda t: t.squeeze(0),
+    "clone": lambda t: t.clone() * t,
+    "contiguous": lambda t: t.transpose(0, 2).contiguous(),
     "negative_int": lambda t: t[-1, -2],
     "int_array_repeats": lambda t: t[np.array([1, 1, 0, 1])],
     "list_repeats": lambda t: t[[0, 0, 1]],
@@ -363,3 +372,100 @@ def test_pow_gradients_at_zero_are_zero_as_in_pytorch():
     np.testing.assert_array_equal(np.asarray(a.grad), [0.0, 1.0, 0.0, 0.0])
     # d/db = a**b * log(a): 0 where a = 0 (b >= 0), log 2 at a=2,b=0
     np.testing.assert_allclose(np.asarray(b.grad), [0.0, 0.0, 0.0, np.log(2.0)], rtol=1e-15)
+
+
+# ----------------------------------------------------------------------------- joins, norms, abs, in place
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cat(dim, rng):
+    shapes = {0: [(1, 3, 2), (3, 3, 2), (2, 3, 2)], 1: [(2, 1, 2), (2, 4, 2), (2, 2, 2)],
+              -1: [(2, 3, 1), (2, 3, 3), (2, 3, 2)]}[dim]
+    ts = [normal(rng, s) for s in shapes]
+    np.testing.assert_array_equal(mt.cat(ts, dim).numpy(), np.concatenate([t.numpy() for t in ts], dim))
+    assert mt.gradcheck(lambda *t: mt.cat(list(t), dim=dim), ts)
+    constant = mt.tensor(rng.standard_normal(shapes[1]))  # needs no gradient
+    assert mt.gradcheck(lambda a, c: mt.cat([a, constant, c], dim), [ts[0], ts[2]])
+    assert constant.grad is None
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2, -1])
+def test_stack(dim, rng):
+    ts = [normal(rng, (2, 3)) for _ in range(3)]
+    np.testing.assert_array_equal(mt.stack(ts, dim).numpy(), np.stack([t.numpy() for t in ts], dim))
+    assert mt.gradcheck(lambda *t: mt.stack(t, dim=dim), ts)
+
+
+@pytest.mark.parametrize("p", [2, "fro", 1, 3, 2.5, 0.5, float("inf")], ids=str)
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (1, False), ((0, 2), True), (-1, True)], ids=str)
+def test_norm(p, dim, keepdim, rng):
+    x = away_from_zero(rng, (2, 3, 4)) if p != float("inf") else distinct(rng, (2, 3, 4))
+    order = {"fro": 2}.get(p, p)
+    expected = np.linalg.norm(x.numpy().reshape(-1), order) if dim is None else None
+    if dim is None:
+        np.testing.assert_allclose(x.norm(p).item(), expected, rtol=1e-12)
+    else:
+        axes = dim if isinstance(dim, tuple) else (dim,)
+        ref = (np.abs(x.numpy()) ** order).sum(axis=axes, keepdims=keepdim) ** (1 / order) if order != float(
+            "inf") else np.abs(x.numpy()).max(axis=axes, keepdims=keepdim)
+        np.testing.assert_allclose(x.norm(p, dim, keepdim).numpy(), ref, rtol=1e-12)
+    assert mt.gradcheck(lambda t: t.norm(p, dim=dim, keepdim=keepdim), [x])
+
+
+def test_norm_of_zeros_has_zero_gradient():
+    x = leaf(np.zeros((2, 3)))
+    for p in (2, 1, 3, float("inf")):
+        x.grad = None
+        x.norm(p).backward()
+        assert x.grad.tolist() == [[0.0] * 3] * 2, p
+
+
+def test_abs(rng):
+    assert mt.gradcheck(lambda t: t.abs(), [away_from_zero(rng, (3, 4))])
+    x = leaf([-2.0, 0.0, 3.0])
+    abs(x).backward(np.array([1.0, 1.0, 1.0]))
+    assert x.grad.tolist() == [-1.0, 0.0, 1.0]  # sign(0) = 0, as in PyTorch
+
+
+def test_setitem_and_copy_record_gradients(rng):
+    x, v = normal(rng, (4, 3)), normal(rng, (3,))
+
+    def setitem(a, b):
+        h = a * 1.5
+        h[1] = b * 2
+        h[2:, 0] = b[:1]
+        return h * a
+
+    assert mt.gradcheck(setitem, [x, v])
+
+    def copy(a, b):
+        h = a * 3
+        h.copy_(b * b)
+        return h + a
+
+    assert mt.gradcheck(copy, [x, v])
+
+
+def test_in_place_arithmetic_on_a_non_leaf_records_gradients(rng):
+    x, y = normal(rng, (3, 4)), away_from_zero(rng, (4,))
+
+    def chain(a, b):
+        h = a * 2
+        h.add_(b, alpha=0.5)
+        h.mul_(b)
+        h.sub_(a)
+        h.div_(b)
+        h += a * a
+        h *= 3.0
+        return h
+
+    assert mt.gradcheck(chain, [x, y])
+
+
+def test_residual_add_in_place_as_in_resnet(rng):
+    x = normal(rng, (2, 5))
+
+    def block(t):
+        out = (t * 2).relu()
+        out += t  # torchvision's BasicBlock: out += identity
+        return out.relu()
+
+    assert mt.gradcheck(block, [x])
