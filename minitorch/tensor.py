@@ -331,15 +331,15 @@ class Tensor:
             src = src.to(self.device)
         return self._inplace(C.CopyFrom(), src, "copy_")
 
-    def fill_(self, value: Any) -> "Tensor":
+    def fill_(self, value: Any, *, _name: str = "fill_") -> "Tensor":
         if not self._records_inplace(None):
             self._data.fill(value)
             self._version.value += 1
             return self
-        return self._inplace(C.CopyFrom(), value, "fill_")
+        return self._inplace(C.CopyFrom(), value, _name)
 
     def zero_(self) -> "Tensor":
-        return self.fill_(0)
+        return self.fill_(0, _name="zero_")
 
     __iadd__ = add_
     __isub__ = sub_

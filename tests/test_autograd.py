@@ -444,3 +444,136 @@ def test_gradcheck_default_tolerance_catches_a_gradient_wrong_by_a_thousandth(rn
     x = leaf(rng.uniform(0.5, 2.0, 4))
     with pytest.raises(mt.GradcheckError, match="input 0"):
         mt.gradcheck(lambda t: apply(SlightlyWrong(), t), [x])
+
+
+@pytest.mark.parametrize("change", ["mul_ under no_grad", "data.mul_", "data[...] =", "view under no_grad",
+                                    "copy_ under no_grad", "zero_ under no_grad"])
+def test_every_in_place_path_to_a_saved_input_is_caught(change):
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    if change == "mul_ under no_grad":
+        with mt.no_grad():
+            x.mul_(100)
+    elif change == "data.mul_":
+        x.data.mul_(100)
+    elif change == "data[...] =":
+        x.data[...] = 100.0
+    elif change == "view under no_grad":
+        with mt.no_grad():
+            x.view(2, 1)[0] = 5.0
+    elif change == "copy_ under no_grad":
+        with mt.no_grad():
+            x.copy_(mt.tensor([3.0, 4.0], dtype=np.float64))
+    else:
+        with mt.no_grad():
+            x.zero_()
+    with pytest.raises(RuntimeError, match=r"a tensor needed for the gradient was modified in place \(saved by "
+                                           r"Mul at version 0, now at version 1\)"):
+        y.backward()
+
+
+def test_in_place_change_to_a_saved_output_is_caught(rng):
+    x = leaf(rng.standard_normal(3))
+    y = x.exp()  # Exp keeps its output for backward
+    z = y.sum()
+    with mt.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="modified in place .saved by Exp"):
+        z.backward()
+
+
+def test_in_place_change_to_an_input_that_is_not_saved_is_fine(rng):
+    x, c = leaf(rng.standard_normal(3)), mt.tensor(rng.standard_normal(3))
+    y = (x + c).sum()  # Add keeps neither input
+    c.add_(1.0)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+def test_optimizer_step_between_forward_and_backward_is_caught_and_the_usual_loop_is_not(rng):
+    mt.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = mt.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = mt.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    for _ in range(3):  # zero_grad, forward, backward, step: the graph of the last step is gone
+        opt.zero_grad()
+        net(x).sum().backward()
+        opt.step()
+    loss = net(x).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weights the graph saved, as PyTorch's in-place update does
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_while_recording():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="add_: a leaf tensor that requires grad cannot be changed in place"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="__setitem__: a leaf tensor that requires grad"):
+        x[0] = 3.0
+    with pytest.raises(RuntimeError, match="zero_: a leaf tensor that requires grad"):
+        x.zero_()
+    assert x.tolist() == [1.0, 2.0] and x._version.value == 0
+    with mt.no_grad():
+        x.add_(1)
+    assert x.tolist() == [2.0, 3.0] and x._version.value == 1 and x.is_leaf
+
+
+def test_recorded_in_place_change_on_a_view_is_refused():
+    """The base's graph would not see it (PyTorch rewrites the base's history; minitorch refuses)."""
+    x = leaf([1.0, 2.0, 3.0])
+    h = x * 2
+    v = h[1:]
+    with pytest.raises(RuntimeError, match="mul_: this tensor shares memory with another"):
+        v.mul_(3)
+    assert h.tolist() == [2.0, 4.0, 6.0]
+
+
+def test_in_place_change_records_on_the_tensor_and_keeps_retain_grad(rng):
+    x = leaf(rng.standard_normal(3))
+    h = x * 2
+    h.retain_grad()
+    before = h
+    h.mul_(x)  # h = 2 x * x
+    assert h is before and h.grad_fn.name == "Mul" and not h.is_leaf
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad, 4 * x.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(h.grad, np.ones(3))
+
+
+# ----------------------------------------------------------------------------- grad mode helpers
+def test_set_grad_enabled_as_call_context_and_decorator():
+    x = leaf([1.0])
+    mt.set_grad_enabled(False)
+    assert not mt.is_grad_enabled() and not (x * 2).requires_grad
+    mt.set_grad_enabled(True)
+    assert mt.is_grad_enabled()
+    for train in (True, False):  # the tutorial's `with torch.set_grad_enabled(phase == "train"):`
+        with mt.set_grad_enabled(train):
+            assert (x * 2).requires_grad is train
+        assert mt.is_grad_enabled()
+
+    @mt.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert mt.is_grad_enabled() and not f(x).requires_grad and mt.is_grad_enabled()
+
+
+def test_inference_mode_and_bare_decorators():
+    x = leaf([1.0])
+    with mt.inference_mode():
+        assert not (x * 2).requires_grad
+    with mt.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @mt.inference_mode
+    def f(t):
+        return t * 2
+
+    @mt.no_grad
+    def g(t):
+        return t * 2
+
+    assert not f(x).requires_grad and not g(x).requires_grad and mt.is_grad_enabled()
