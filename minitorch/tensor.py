@@ -475,6 +475,8 @@ class Tensor:
         if isinstance(dim, Tensor):
             raise TypeError(f"{name}: the elementwise {name} of two tensors is not supported; "
                             f"dim must be an int, got a Tensor")
+        if isinstance(dim, (tuple, list)):
+            raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}; a{name} reduces several dims")
         op = R.MaxAlong(_int_dim(dim, name), bool(keepdim), largest)
         values = apply(op, self)
         result = return_types.max if largest else return_types.min

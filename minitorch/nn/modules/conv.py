@@ -5,7 +5,7 @@ from typing import Any
 
 from minitorch.nn import functional as F
 from minitorch.nn import init
-from minitorch.nn.modules.linear import new_parameter
+from minitorch.nn.modules.linear import new_parameter, positive_int
 from minitorch.nn.modules.module import Module
 from minitorch.tensor import Tensor
 
@@ -24,6 +24,8 @@ class Conv2d(Module):
         device: str | None = None,
     ) -> None:
         super().__init__()
+        in_channels = positive_int(in_channels, "in_channels", "Conv2d")
+        out_channels = positive_int(out_channels, "out_channels", "Conv2d")
         k = F._pair_to_int(kernel_size, "kernel_size", "Conv2d")
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, k
         self.stride = F._pair_to_int(stride, "stride", "Conv2d")
