@@ -128,7 +128,7 @@ class Run:
         }, self.files.checkpoint)
 
     def load_checkpoint(self) -> None:
-        state = mt.load(self.files.checkpoint)
+        state = mt.load(self.files.checkpoint, map_location="cpu")  # load_state_dict moves it where it belongs
         if state["dataset"] != self.data.name:
             raise CannotResume(f"{self.config.name}: the checkpoint was trained on {state['dataset']}, "
                                f"but this session loaded {self.data.name}; resume with --dataset {state['dataset']}")

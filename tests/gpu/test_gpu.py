@@ -444,7 +444,9 @@ class TestIO:
         opt.step()
         path = tmp_path / "ckpt.npz"
         mt.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": 3}, path)
-        state = mt.load(path)
+        on_gpu = mt.load(path)  # tensors come back where they were saved, as in PyTorch
+        assert all(leaf.device == "cuda" for leaf in _leaves(on_gpu["model"]))
+        state = mt.load(path, map_location="cpu")
         assert state["step"] == 3
         for leaf in _leaves(state):
             if isinstance(leaf, mt.Tensor):
