@@ -121,9 +121,12 @@ class Function:
     # versions: (counter, value at forward) of each tensor in saved_inputs (and the output)
     __slots__ = ("inputs", "needs_grad", "retained", "versions")
 
-    saved_inputs: tuple[int, ...] = ()  # inputs whose arrays forward may keep for backward
+    saved_inputs: tuple[int, ...] = ()  # inputs whose arrays forward may keep for backward (always present)
     saves_output = False  # whether forward may keep its result for backward
     is_view = False  # whether the result may share the first input's memory
+    # whether backward returns new arrays, one per input, that nothing else holds (so a leaf can
+    # adopt them unchecked); False passes g, or views of it, on (Add, Reshape...)
+    fresh_grads = False
 
     def forward(self, *arrays: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -232,7 +235,9 @@ def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) ->
         if g is None:  # no path from root reached this op with a gradient
             continue
         if fn.versions is not None:
-            _check_versions(fn)
+            for counter, seen in fn.versions:
+                if counter.value != seen:
+                    _raise_modified(fn, seen, counter.value)
         input_grads = fn.backward(g)
         for parent, pg in zip(fn.inputs, input_grads):
             if pg is None or parent is None:
@@ -241,30 +246,24 @@ def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) ->
                 prev = grads.get(parent)
                 grads[parent] = pg if prev is None else prev + pg
             elif parent.requires_grad:
-                _accumulate(parent, pg, adopted, wrap)
+                if fn.fresh_grads and parent._grad is None and pg.dtype == parent._data.dtype:
+                    parent._grad = wrap(pg)  # the common case, as cheap as it can be
+                else:
+                    _accumulate(parent, pg, adopted, wrap)
         retained = fn.retained() if fn.retained is not None else None
         if not retain_graph:
             fn.release()
             fn.inputs = fn.versions = None  # frees the graph behind this op; a second backward is refused
-        if retained is not None:
-            _accumulate(retained, g, adopted, wrap)
+        if retained is not None:  # g may also have gone to this op's inputs, or come from one that passes it on
+            _accumulate(retained, g.copy(), adopted, wrap)
 
 
-def _check_versions(fn: Function) -> None:
-    for counter, seen in fn.versions:
-        if counter.value != seen:
-            raise RuntimeError(
-                f"backward: a tensor needed for the gradient was modified in place (saved by {fn.name} "
-                f"at version {seen}, now at version {counter.value}); change a copy (clone()) instead, "
-                "or make the change after backward"
-            )
-
-
-def _memory_owner(array: Any) -> Any:
-    """The array that owns ``array``'s memory (itself unless it is a view)."""
-    while getattr(array, "base", None) is not None:
-        array = array.base
-    return array
+def _raise_modified(fn: Function, seen: int, now: int) -> None:
+    raise RuntimeError(
+        f"backward: a tensor needed for the gradient was modified in place (saved by {fn.name} "
+        f"at version {seen}, now at version {now}); change a copy (clone()) instead, "
+        "or make the change after backward"
+    )
 
 
 def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -> None:
@@ -272,17 +271,19 @@ def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -
     data = tensor._data
     if g.shape != data.shape:  # ops hand back gradients of their input's shape
         raise RuntimeError(f"internal: gradient shape {g.shape} for a tensor of shape {data.shape}")
+    # NumPy and CuPy point a view's .base at the array that owns the memory, never at another view
+    owner = g if g.base is None else g.base
     if g.dtype != data.dtype:
-        g = g.astype(data.dtype)
-    elif (0 in g.strides and g.size > 1) or id(_memory_owner(g)) in adopted:
-        g = g.copy()  # a broadcast view (from sum/mean), or memory another .grad already holds
+        g = owner = g.astype(data.dtype)
+    elif id(owner) in adopted or (0 in g.strides and g.size > 1) or not getattr(g.flags, "writeable", True):
+        g = owner = g.copy()  # memory another .grad holds, or a broadcast view (sum/mean; read-only in NumPy)
     current = tensor._grad
     if current is None:
         tensor._grad = wrap(g)
-        adopted.add(id(_memory_owner(g)))
+        adopted.add(id(owner))
     else:  # out of place: the old array may also be a gradient still on its way to another input
         current._data = current._data + g
-        current._version = Version()
+        current._version = None
 
 
 __all__ = [

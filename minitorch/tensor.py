@@ -42,7 +42,8 @@ from minitorch.ops import shape as S
 class Tensor:
     """An n-dimensional array that can record the ops applied to it."""
 
-    # _data: the array; _grad: the gradient Tensor or None; _version: the in-place change counter
+    # _data: the array; _grad: the gradient Tensor or None; _version: the in-place change counter, made
+    # when first needed (an op saves the tensor, or another tensor shares its memory), else None
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "retains_grad", "_version", "__weakref__")
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
@@ -58,7 +59,7 @@ class Tensor:
         self._ctx = None
         self.retains_grad = False
         self.requires_grad = False
-        self._version = version or Version()
+        self._version = version
         if requires_grad:
             self.requires_grad_(True)
 
@@ -157,10 +158,22 @@ class Tensor:
         if self._ctx is not None:  # the graph holds ops, not tensors: tell the op whose output this is
             self._ctx.retained = weakref.ref(self)
 
+    def _version_counter(self) -> Version:
+        """The version counter, made now if nothing needed it before."""
+        if self._version is None:
+            self._version = Version()
+        return self._version
+
     def _shared_version(self) -> Version:
         """The version counter, marked as shared by another tensor on this memory."""
-        self._version.shared = True
-        return self._version
+        counter = self._version_counter()
+        counter.shared = True
+        return counter
+
+    def _bump(self) -> None:
+        """Note an in-place change (no counter yet: nothing saved or shares this memory)."""
+        if self._version is not None:
+            self._version.value += 1
 
     # ------------------------------------------------------------- autograd
     def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
@@ -334,7 +347,7 @@ class Tensor:
     def fill_(self, value: Any, *, _name: str = "fill_") -> "Tensor":
         if not self._records_inplace(None):
             self._data.fill(value)
-            self._version.value += 1
+            self._bump()
             return self
         return self._inplace(C.CopyFrom(), value, _name)
 
@@ -350,7 +363,7 @@ class Tensor:
         value = _lift(value, self)
         if not self._records_inplace(value):
             self._data[_raw_index(index)] = value._data
-            self._version.value += 1
+            self._bump()
             return
         self._inplace(S.SetItem(_raw_index(index)), value, "__setitem__")
 
@@ -381,7 +394,7 @@ class Tensor:
             self._write(fn.forward(self._data, other._data), name)
             return self
         self._check_writable(name)
-        if self._version.shared:
+        if self._version is not None and self._version.shared:
             raise RuntimeError(
                 f"{name}: this tensor shares memory with another (a view, .data or detach()), and an in-place "
                 "change to it cannot be recorded for backward; use the out-of-place form (x = x + y)"
@@ -406,7 +419,7 @@ class Tensor:
             raise ValueError(f"{name}: the result has shape {values.shape}, which does not fit this tensor's "
                              f"shape {data.shape}")
         data[...] = values
-        self._version.value += 1
+        self._bump()
 
     # ----------------------------------------- comparisons (no gradient)
     def _compare(self, other: Any, op) -> "Tensor":
@@ -587,7 +600,7 @@ def _wrap(array: Any, version: Version | None = None) -> Tensor:
     t._ctx = None
     t.requires_grad = False
     t.retains_grad = False
-    t._version = version or Version()
+    t._version = version
     return t
 
 
@@ -602,22 +615,25 @@ def apply(fn: Function, *inputs: Tensor) -> Tensor:
     result._grad = None
     result.retains_grad = False
     result.requires_grad = track
-    if fn.is_view and _same_memory(data, inputs[0]._data):
-        result._version = inputs[0]._shared_version()
-    else:
-        result._version = Version()
+    result._version = inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None
     if track:
         # The graph links ops to ops: an input made by an op is remembered by that op, so its
         # array is freed as soon as nothing else holds it; only leaves that want a gradient are kept.
         fn.inputs = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
         fn.retained = None
-        if fn.saved_inputs or fn.saves_output:
-            versions = [(inputs[i]._version, inputs[i]._version.value) for i in fn.saved_inputs if i < len(inputs)]
-            if fn.saves_output:
-                versions.append((result._version, result._version.value))
-            fn.versions = tuple(versions)
-        else:
-            fn.versions = None
+        versions = None
+        if fn.saved_inputs:  # a plain loop: this runs for most ops, and comprehensions cost more here
+            versions = []
+            for i in fn.saved_inputs:
+                counter = inputs[i]._version
+                if counter is None:
+                    counter = inputs[i]._version = Version()
+                versions.append((counter, counter.value))
+        if fn.saves_output:
+            result._version = counter = Version()
+            versions = versions or []
+            versions.append((counter, 0))
+        fn.versions = versions
         result._ctx = fn
     else:
         result._ctx = None

@@ -514,10 +514,14 @@ def test_in_place_on_a_leaf_that_requires_grad_is_refused_while_recording():
         x[0] = 3.0
     with pytest.raises(RuntimeError, match="zero_: a leaf tensor that requires grad"):
         x.zero_()
-    assert x.tolist() == [1.0, 2.0] and x._version.value == 0
+    y = (x * x).sum()
+    assert x.tolist() == [1.0, 2.0]
+    y.backward(retain_graph=True)  # nothing changed x
     with mt.no_grad():
         x.add_(1)
-    assert x.tolist() == [2.0, 3.0] and x._version.value == 1 and x.is_leaf
+    assert x.tolist() == [2.0, 3.0] and x.is_leaf and x.requires_grad
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
 
 
 def test_recorded_in_place_change_on_a_view_is_refused():
@@ -577,3 +581,11 @@ def test_inference_mode_and_bare_decorators():
         return t * 2
 
     assert not f(x).requires_grad and not g(x).requires_grad and mt.is_grad_enabled()
+
+
+def test_gradient_of_a_sum_over_a_size_1_dim_is_writable():
+    """NumPy's broadcast_to gives a read-only view even when nothing is broadcast; .grad must be writable."""
+    x = leaf(np.ones((3, 1)))
+    x.sum(dim=1).sum().backward()
+    x.grad.zero_()
+    assert x.grad.tolist() == [[0.0]] * 3

@@ -364,4 +364,4 @@ def relu_backward(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
     """C-contiguous, keeping a 0-d array 0-d (``np.ascontiguousarray`` makes it 1-d)."""
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous

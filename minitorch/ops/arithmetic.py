@@ -32,6 +32,7 @@ class Sub(Function):
 
 class Mul(Function):
     __slots__ = ("a", "b")
+    fresh_grads = True
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -47,6 +48,7 @@ class Mul(Function):
 
 class Div(Function):
     __slots__ = ("a", "b")
+    fresh_grads = True
     saved_inputs = (0, 1)
 
     def forward(self, a, b):
@@ -62,6 +64,7 @@ class Div(Function):
 
 class Neg(Function):
     __slots__ = ()
+    fresh_grads = True
 
     def forward(self, a):
         return -a
@@ -74,6 +77,7 @@ class PowScalar(Function):
     """``a ** p`` for a constant exponent ``p``."""
 
     __slots__ = ("a", "p")
+    fresh_grads = True
     saved_inputs = (0,)
 
     def __init__(self, p: float) -> None:
@@ -94,6 +98,7 @@ class Pow(Function):
     """``a ** b`` with both operands differentiable (``b`` needs ``a > 0``)."""
 
     __slots__ = ("a", "b", "out")
+    fresh_grads = True
     saved_inputs = (0, 1)
     saves_output = True
 
@@ -120,6 +125,7 @@ class MatMul(Function):
     """``a @ b`` with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
 
     __slots__ = ("a", "b")
+    fresh_grads = True
     saved_inputs = (0, 1)
 
     def forward(self, a, b):

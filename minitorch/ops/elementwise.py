@@ -8,6 +8,7 @@ from minitorch.kernels import relu_backward, relu_forward
 
 class Exp(Function):
     __slots__ = ("out",)
+    fresh_grads = True
     saves_output = True
 
     def forward(self, a):
@@ -20,6 +21,7 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ("a",)
+    fresh_grads = True
     saved_inputs = (0,)
 
     def forward(self, a):
@@ -34,6 +36,7 @@ class ReLU(Function):
     """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch."""
 
     __slots__ = ("mask",)
+    fresh_grads = True
 
     def forward(self, a):
         out, mask = relu_forward(a, self.needs_grad[0])
@@ -47,6 +50,7 @@ class ReLU(Function):
 
 class Tanh(Function):
     __slots__ = ("out",)
+    fresh_grads = True
     saves_output = True
 
     def forward(self, a):
@@ -59,6 +63,7 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     __slots__ = ("out",)
+    fresh_grads = True
     saves_output = True
 
     def forward(self, a):
@@ -74,6 +79,7 @@ class Abs(Function):
     """|a|; the gradient at 0 is 0 (sign(0)), as in PyTorch."""
 
     __slots__ = ("a",)
+    fresh_grads = True
     saved_inputs = (0,)
 
     def forward(self, a):

@@ -21,6 +21,7 @@ def _log_softmax(x, axis: int):
 
 class LogSoftmax(Function):
     __slots__ = ("axis", "out")
+    fresh_grads = True
     saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
@@ -37,6 +38,7 @@ class LogSoftmax(Function):
 
 class Softmax(Function):
     __slots__ = ("axis", "out")
+    fresh_grads = True
     saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
@@ -56,6 +58,7 @@ class CrossEntropy(Function):
     """-log softmax(logits)[target], with the gradient softmax - onehot."""
 
     __slots__ = ("reduction", "probs", "target")
+    fresh_grads = True
     saved_inputs = (1,)
 
     def __init__(self, reduction: str = "mean") -> None:
@@ -91,6 +94,7 @@ class CrossEntropy(Function):
 
 class MSELoss(Function):
     __slots__ = ("reduction", "diff")
+    fresh_grads = True
 
     def __init__(self, reduction: str = "mean") -> None:
         _check_reduction("mse_loss", reduction)

@@ -86,7 +86,7 @@ class SGD(Optimizer):
                     buf += (1 - dampening) * g
                 g = g + momentum * buf if nesterov else buf
             p._data -= lr * g
-            p._version.value += 1
+            p._bump()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
@@ -154,7 +154,8 @@ class _FlatGroup:
         g = self.grad
         xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=g)
         for p in self.params:  # the arrays change in place below
-            p._version.value += 1
+            if p._version is not None:
+                p._version.value += 1
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         if xp is np:  # one compiled pass instead of five whole-array NumPy calls
             first = momentum != 0 and self.momentum is None

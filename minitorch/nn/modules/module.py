@@ -194,7 +194,7 @@ class Module:
             updates.append((tensor, value))
         for tensor, value in updates:
             tensor._data[...] = to_device(value, tensor.device)
-            tensor._version.value += 1
+            tensor._bump()
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- repr
