@@ -661,6 +661,10 @@ def _lift(value: Any, like: Tensor) -> Tensor:
         if isinstance(value, float) and kind != "f":
             return _wrap(xp.asarray(value, dtype=get_default_dtype()))
         return _wrap(xp.asarray(value, dtype=like._data.dtype))
+    if isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value):
+        # e.g. the (values, indices) of x.max(dim) used as if it were the values
+        raise TypeError(f"cannot combine a Tensor with a {type(value).__name__} of Tensors; "
+                        "for max/min along a dim, take .values")
     arr = xp.asarray(value)
     if arr.dtype.kind in "biuf" and arr.dtype != like._data.dtype and kind == "f":
         arr = arr.astype(like._data.dtype)

@@ -420,6 +420,9 @@ def test_other_dims_out_of_range():
         t.max((0, 1))
     with pytest.raises(TypeError, match="max: the elementwise max of two tensors is not supported"):
         mt.max(t, t)
+    with pytest.raises(TypeError, match="cannot combine a Tensor with a max of Tensors; for max/min along a dim, "
+                                        "take .values"):
+        t.max(1) + t[:, 0]  # code written for the old values-only max
     with pytest.raises(ValueError, match=esc("cat: tensor 1 has shape (2, 4), which does not match tensor 0's "
                                              "shape (2, 3) outside dim 0")):
         mt.cat([t, f32((2, 4))])
