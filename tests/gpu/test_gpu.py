@@ -217,6 +217,15 @@ def _normal(rng, shape, dtype):
 
 
 # name -> (function of tensors, input makers (rng, dtype) -> array)
+def _in_place(a, b):
+    h = a * 2
+    h.add_(b)
+    h.mul_(b)
+    h[1] = b * 3
+    h /= b
+    return h
+
+
 OPS = {
     "add": (lambda a, b: a + b, [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _normal(r, (4,), d)]),
     "sub": (lambda a, b: a - b, [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _normal(r, (3, 1), d)]),
@@ -230,8 +239,19 @@ OPS = {
     "sum": (lambda a: a.sum(), [lambda r, d: _normal(r, (3, 4, 5), d)]),
     "sum-axis": (lambda a: a.sum(axis=(0, 2), keepdims=True), [lambda r, d: _normal(r, (3, 4, 5), d)]),
     "mean": (lambda a: a.mean(dim=1), [lambda r, d: _normal(r, (3, 4, 5), d)]),
-    "max": (lambda a: a.max(axis=1), [lambda r, d: _normal(r, (4, 6), d)]),
+    "amax": (lambda a: a.amax(1), [lambda r, d: _normal(r, (4, 6), d)]),
     "max-all": (lambda a: a.max(), [lambda r, d: _normal(r, (4, 6), d)]),
+    "max-dim": (lambda a: a.max(1).values * a.max(0, keepdim=True).indices.to(a.dtype).sum(),
+                [lambda r, d: _normal(r, (4, 6), d)]),
+    "min-dim": (lambda a: mt.min(a, -1, keepdim=True)[0], [lambda r, d: _normal(r, (2, 3, 4), d)]),
+    "norm": (lambda a: a.norm() + a.norm(1, dim=1).sum() + a.norm(float("inf"), dim=0).sum(),
+             [lambda r, d: _normal(r, (4, 6), d)]),
+    "abs": (lambda a: abs(a), [lambda r, d: _normal(r, (4, 6), d)]),
+    "cat": (lambda a, b: mt.cat([a, b, a], dim=1), [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 4), d)]),
+    "stack": (lambda a, b: mt.stack([a, b], dim=-1), [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 2), d)]),
+    "clone-unsqueeze": (lambda a: a.clone().unsqueeze(0).squeeze() * a, [lambda r, d: _normal(r, (3, 4), d)]),
+    "in-place": (lambda a, b: _in_place(a, b), [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _pos(r, (4,), d)]),
+    "cast": (lambda a: a.double().float().double() * a.to(mt.float64), [lambda r, d: _normal(r, (3, 4), d)]),
     "reshape": (lambda a: a.reshape(4, 6) * 2, [lambda r, d: _normal(r, (2, 3, 4), d)]),
     "transpose": (lambda a: a.transpose(0, 2) * 2, [lambda r, d: _normal(r, (2, 3, 4), d)]),
     "permute-T": (lambda a: a.permute(2, 0, 1).T * 2, [lambda r, d: _normal(r, (2, 3, 4), d)]),
