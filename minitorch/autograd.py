@@ -15,11 +15,12 @@ still needs it.  :func:`backward` walks that graph once, in reverse
 topological order, without recursion, releasing each op's saved arrays as
 soon as its backward has run.
 
-In-place changes: every tensor carries a :class:`Version` counter, shared
-with the tensors that share its memory and bumped by each in-place change.
-An op notes the counters of the inputs (and output) it keeps
-(``saved_inputs``, ``saves_output``); backward refuses to run it if one has
-moved, since its saved arrays would no longer hold the values of the forward.
+In-place changes: a tensor's :class:`Version` counter counts them.  It is
+made when first needed (an op keeps the tensor, or another tensor shares its
+memory) and shared with the tensors on the same memory.  An op notes the
+counters of the inputs (and output) it keeps (``saved_inputs``,
+``saves_output``); backward refuses to run it if one has moved, since its
+saved arrays would no longer hold the values of the forward.
 
 Gradients never share memory with one another or with the caller's upstream
 gradient: an op may hand the same array to two inputs (``a + b``), so a leaf
