@@ -359,7 +359,7 @@ def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bo
     if resume and os.path.isfile(files.checkpoint):
         path = files.checkpoint
         try:
-            state = mt.load(path)
+            state = mt.load(path, map_location="cpu")  # load_state_dict moves it where it belongs
         except mt.SerializationError as exc:
             raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
         if not isinstance(state, dict) or not {"config", "metrics", "position"} <= set(state):

@@ -14,10 +14,21 @@ intermediate array lives only while someone, usually an op's backward,
 still needs it.  :func:`backward` walks that graph once, in reverse
 topological order, without recursion, releasing each op's saved arrays as
 soon as its backward has run.
+
+In-place changes: a tensor's :class:`Version` counter counts them.  It is
+made when first needed (an op keeps the tensor, or another tensor shares its
+memory) and shared with the tensors on the same memory.  An op notes the
+counters of the inputs (and output) it keeps (``saved_inputs``,
+``saves_output``); backward refuses to run it if one has moved, since its
+saved arrays would no longer hold the values of the forward.
+
+Gradients never share memory with one another or with the caller's upstream
+gradient: an op may hand the same array to two inputs (``a + b``), so a leaf
+adopts an array as its ``.grad`` only once per backward, and copies it after.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from minitorch.backend import get_array_module
 
@@ -54,21 +65,69 @@ class _GradMode:
         return wrapper
 
 
-def no_grad() -> _GradMode:
-    """Disable graph building: ``with minitorch.no_grad(): ...``."""
-    return _GradMode(False)
+def no_grad(fn=None):
+    """Disable graph building: ``with minitorch.no_grad(): ...``, ``@no_grad()`` or ``@no_grad``."""
+    return _GradMode(False)(fn) if callable(fn) else _GradMode(False)
 
 
-def enable_grad() -> _GradMode:
-    return _GradMode(True)
+def enable_grad(fn=None):
+    return _GradMode(True)(fn) if callable(fn) else _GradMode(True)
+
+
+def inference_mode(mode: Any = True):
+    """Like :func:`no_grad` (with ``mode=True``); minitorch has no separate inference tensors."""
+    if callable(mode):  # used as a bare decorator
+        return _GradMode(False)(mode)
+    return _GradMode(not mode)
+
+
+class set_grad_enabled(_GradMode):
+    """Set grad mode now (``set_grad_enabled(False)``), or for a block (``with set_grad_enabled(is_train):``)."""
+
+    def __init__(self, mode: bool) -> None:
+        global _grad_enabled
+        super().__init__(bool(mode))
+        self.previous = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __enter__(self) -> None:  # the mode is already set
+        pass
+
+    def __call__(self, fn):
+        global _grad_enabled
+        _grad_enabled = self.previous  # as a decorator it changes nothing until fn runs
+        return super().__call__(fn)
+
+
+class Version:
+    """How often a tensor's memory was changed in place.
+
+    Tensors that share memory (views, ``.data``, ``detach()``) share one
+    counter; ``shared`` says that some other tensor does (so an in-place
+    change that records a gradient would be invisible to the others' graphs).
+    """
+
+    __slots__ = ("value", "shared")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.shared = False
 
 
 class Function:
     """Base class of every differentiable op.  See the module docstring."""
 
     # inputs: per input, the op that produced it (a non-leaf), the tensor itself (a leaf that
-    # wants a gradient) or None; retained: a weak reference to an output that retain_grad()ed
-    __slots__ = ("inputs", "needs_grad", "retained")
+    # wants a gradient) or None; retained: a weak reference to an output that retain_grad()ed;
+    # versions: (counter, value at forward) of each tensor in saved_inputs (and the output)
+    __slots__ = ("inputs", "needs_grad", "retained", "versions")
+
+    saved_inputs: tuple[int, ...] = ()  # inputs whose arrays forward may keep for backward (always present)
+    saves_output = False  # whether forward may keep its result for backward
+    is_view = False  # whether the result may share the first input's memory
+    # whether backward returns new arrays, one per input, that nothing else holds (so a leaf can
+    # adopt them unchecked); False passes g, or views of it, on (Add, Reshape...)
+    fresh_grads = False
 
     def forward(self, *arrays: Any) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
@@ -139,11 +198,14 @@ def _topological_order(root: Function) -> list:
     return order
 
 
-def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) -> None:
+    """Accumulate d(root)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+    ``wrap`` makes a gradient Tensor from an array (the engine sits below the Tensor class).
+    """
     if not root.requires_grad:
         raise RuntimeError("backward: the tensor does not require grad and has no grad_fn")
-    data = root.data
+    data = root._data
     xp = get_array_module(data)
     if grad is None:
         if data.size != 1:
@@ -153,14 +215,15 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
             )
         grad = xp.ones_like(data)
     else:
-        grad = getattr(grad, "data", grad)
+        grad = getattr(grad, "_data", grad)
         grad = xp.array(grad, dtype=data.dtype)  # a copy: .grad must never alias the caller's array
         if grad.shape != data.shape:
             raise ValueError(
                 f"backward: gradient shape {grad.shape} does not match output shape {data.shape}"
             )
+    adopted: set[int] = set()  # memory now owned by a .grad: whoever gets it next takes a copy
     if root._ctx is None:  # a leaf: its gradient is the seed itself
-        _accumulate_leaf(root, grad)
+        _accumulate(root, grad, adopted, wrap)
         return
 
     grads: dict[Function, Any] = {root._ctx: grad}  # gradient of each op's output, keyed by the op
@@ -172,6 +235,10 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
         g = grads.pop(fn, None)
         if g is None:  # no path from root reached this op with a gradient
             continue
+        if fn.versions is not None:
+            for counter, seen in fn.versions:
+                if counter.value != seen:
+                    _raise_modified(fn, seen, counter.value)
         input_grads = fn.backward(g)
         for parent, pg in zip(fn.inputs, input_grads):
             if pg is None or parent is None:
@@ -180,26 +247,47 @@ def backward(root, grad: Any = None, retain_graph: bool = False) -> None:
                 prev = grads.get(parent)
                 grads[parent] = pg if prev is None else prev + pg
             elif parent.requires_grad:
-                _accumulate_leaf(parent, pg)
+                if fn.fresh_grads and parent._grad is None and pg.dtype == parent._data.dtype:
+                    parent._grad = wrap(pg)  # the common case, as cheap as it can be
+                else:
+                    _accumulate(parent, pg, adopted, wrap)
         retained = fn.retained() if fn.retained is not None else None
         if not retain_graph:
             fn.release()
-            fn.inputs = None  # frees the graph behind this op; a second backward is refused
-        if retained is not None:
-            _accumulate_leaf(retained, g)
+            fn.inputs = fn.versions = None  # frees the graph behind this op; a second backward is refused
+        if retained is not None:  # g may also have gone to this op's inputs, or come from one that passes it on
+            _accumulate(retained, g.copy(), adopted, wrap)
 
 
-def _accumulate_leaf(leaf, g: Any) -> None:
-    if g.shape != leaf.data.shape:  # ops hand back gradients of their input's shape
-        raise RuntimeError(f"internal: gradient shape {g.shape} for a leaf of shape {leaf.data.shape}")
-    if g.dtype != leaf.data.dtype:
-        g = g.astype(leaf.data.dtype)
-    elif 0 in g.strides and g.size > 1:  # a broadcast view (from sum/mean): give .grad its own memory
-        g = g.copy()
-    if leaf.grad is None:
-        leaf.grad = g
-    else:
-        leaf.grad = leaf.grad + g
+def _raise_modified(fn: Function, seen: int, now: int) -> None:
+    raise RuntimeError(
+        f"backward: a tensor needed for the gradient was modified in place (saved by {fn.name} "
+        f"at version {seen}, now at version {now}); change a copy (clone()) instead, "
+        "or make the change after backward"
+    )
 
 
-__all__ = ["Function", "backward", "no_grad", "enable_grad", "is_grad_enabled", "unbroadcast"]
+def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -> None:
+    """Add ``g`` into ``tensor.grad``, never letting two gradients share memory."""
+    data = tensor._data
+    if g.shape != data.shape:  # ops hand back gradients of their input's shape
+        raise RuntimeError(f"internal: gradient shape {g.shape} for a tensor of shape {data.shape}")
+    # NumPy and CuPy point a view's .base at the array that owns the memory, never at another view
+    owner = g if g.base is None else g.base
+    if g.dtype != data.dtype:
+        g = owner = g.astype(data.dtype)
+    elif id(owner) in adopted or (0 in g.strides and g.size > 1) or not getattr(g.flags, "writeable", True):
+        g = owner = g.copy()  # memory another .grad holds, or a broadcast view (sum/mean; read-only in NumPy)
+    current = tensor._grad
+    if current is None:
+        tensor._grad = wrap(g)
+        adopted.add(id(owner))
+    else:  # out of place: the old array may also be a gradient still on its way to another input
+        current._data = current._data + g
+        current._version = None
+
+
+__all__ = [
+    "Function", "Version", "backward", "enable_grad", "inference_mode", "is_grad_enabled", "no_grad",
+    "set_grad_enabled", "unbroadcast",
+]

@@ -52,8 +52,67 @@ def cupy_available() -> bool:
         return False
 
 
-def check_device(device: str | None) -> str:
-    """Normalise a device name ("cpu", "cuda", "cuda:0") and validate it."""
+class device:
+    """A device, as ``torch.device``: ``device("cuda")``, ``device("cuda:0")``, ``device("cuda", 0)``.
+
+    It compares equal to another device or to a string naming the same one
+    (``t.device == "cpu"``), and can be passed wherever a device name can.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: "str | device", index: int | None = None) -> None:  # noqa: A002 - torch's name
+        if isinstance(type, device):
+            type, index = type.type, type.index if index is None else index
+        if not isinstance(type, str):
+            raise TypeError(f"device: expected a name such as 'cpu' or 'cuda:0', got {type!r}")
+        name, _, number = type.partition(":")
+        if name not in _DEVICES:
+            raise ValueError(f"unknown device {type!r}: expected one of {_DEVICES}")
+        if number:
+            if index is not None or not number.isdigit():
+                raise ValueError(f"device: invalid device string {type!r}")
+            index = int(number)
+        if index is not None and (not isinstance(index, int) or index < 0 or name == "cpu" and index != 0):
+            raise ValueError(f"device: invalid index {index!r} for device type {name!r}")
+        object.__setattr__(self, "type", name)
+        object.__setattr__(self, "index", index)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("device is immutable")
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{index})"
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except ValueError:
+                return False
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+CPU = device("cpu")
+CUDA = device("cuda")
+
+
+def is_device(value: Any) -> bool:
+    """A device object or a string naming one (as opposed to a dtype)."""
+    return isinstance(value, device) or (isinstance(value, str) and value.partition(":")[0] in _DEVICES)
+
+
+def check_device(device: "str | device | None") -> str:
+    """Normalise a device name ("cpu", "cuda", "cuda:0") or object to "cpu"/"cuda", and validate it."""
     if device is None:
         return default_device()
     if not isinstance(device, str):
@@ -87,6 +146,11 @@ def get_array_module(array: Any) -> ModuleType:
 
 def device_of(array: Any) -> str:
     return "cpu" if isinstance(array, np.ndarray) else ("cuda" if is_device_array(array) else "cpu")
+
+
+def device_object_of(array: Any) -> device:
+    """The :class:`device` holding ``array`` (one of two shared objects: no allocation)."""
+    return CPU if isinstance(array, np.ndarray) or not is_device_array(array) else CUDA
 
 
 def to_device(array: Any, device: str) -> Any:

@@ -169,7 +169,7 @@ def test_grad_accumulates_across_backward_calls(rng):
     x = leaf(rng.standard_normal(4))
     u = rng.standard_normal(4)
     (x * x).backward(u)
-    first = x.grad.copy()
+    first = x.grad.clone()
     np.testing.assert_allclose(first, 2 * x.numpy() * u)
     (x * x).backward(u)
     np.testing.assert_allclose(x.grad, 2 * first)
@@ -190,7 +190,7 @@ def test_retain_graph_allows_second_backward(rng):
     x = leaf(rng.standard_normal(3))
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.copy()
+    first = x.grad.clone()
     y.backward(retain_graph=True)
     np.testing.assert_allclose(x.grad, 2 * first, rtol=1e-12)
     y.backward()  # a last one frees it
@@ -217,7 +217,7 @@ RETAIN_CASES = {
     "log_softmax": lambda x, w: F.log_softmax(x * w[0], 1),
     "mse": lambda x, w: F.mse_loss(x, w, reduction="sum"),
     "cross_entropy": lambda x, w: F.cross_entropy(x * w[0], mt.tensor(np.array([0, 3, 1])), reduction="none"),
-    "reductions": lambda x, w: x.max(1) + x.mean(0)[:3] * w.sum(),
+    "reductions": lambda x, w: x.amax(1) + x.max(1).values * x.mean(0)[:3] * w.sum(),
 }
 
 
@@ -228,7 +228,7 @@ def test_retain_graph_gives_the_same_gradient_twice(name, rng):
     out = RETAIN_CASES[name](x, w)
     u = rng.standard_normal(out.shape)
     out.backward(u, retain_graph=True)
-    gx1, gw1 = x.grad.copy(), None if w.grad is None else w.grad.copy()
+    gx1, gw1 = x.grad.clone(), None if w.grad is None else w.grad.clone()
     x.grad = w.grad = None
     out.backward(u)
     np.testing.assert_allclose(x.grad, gx1, rtol=1e-12, err_msg="input gradient changed")
@@ -289,7 +289,7 @@ def test_graph_does_not_keep_intermediate_arrays_alive(rng):
     # links ops to ops and never holds a non-leaf tensor (this halved CoolNet's peak memory)
     x = leaf(rng.standard_normal(1000))
     y = x * 3
-    array = weakref.ref(y.data)
+    array = weakref.ref(y._data)  # the array itself, not a Tensor view of it
     z = y.relu()
     del y
     assert array() is None
@@ -394,3 +394,198 @@ def test_gradcheck_passes_a_correct_function_and_restores_inputs(rng):
     before = x.numpy().copy()
     assert mt.gradcheck(lambda t: (t * t).sum(axis=1), [x]) is True
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+# ----------------------------------------------------------------------------- gradients never alias
+def test_gradients_do_not_alias_each_other_or_the_upstream(rng):
+    """Issue 10 A4: after (a + b).backward(g), a.grad and b.grad were the same array."""
+    a, b = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
+    g = rng.standard_normal(3)
+    (a + b).backward(g)
+    arrays = [np.asarray(a.grad), np.asarray(b.grad), g]
+    for i in range(3):
+        for j in range(i):
+            assert not np.shares_memory(arrays[i], arrays[j]), (i, j)
+    # the same through views and a retained intermediate: every gradient has its own memory
+    c, d = leaf(rng.standard_normal((2, 3))), leaf(rng.standard_normal(6))
+    s = c + d.reshape(2, 3)
+    s.retain_grad()
+    s.backward(np.ones((2, 3)))
+    arrays = [np.asarray(c.grad), np.asarray(d.grad), np.asarray(s.grad)]
+    for i in range(3):
+        for j in range(i):
+            assert not np.shares_memory(arrays[i], arrays[j]), (i, j)
+
+
+# ----------------------------------------------------------------------------- in-place changes
+def test_backward_refuses_a_saved_tensor_that_was_modified_in_place():
+    """Issue 10 A5: y = x * x saves x; changing x afterwards gave 2 * 100 instead of 2 * 1."""
+    x = leaf([1.0])
+    y = x * x
+    x.data[...] = 100.0
+    with pytest.raises(RuntimeError, match="a tensor needed for the gradient was modified in place"):
+        y.backward(np.array([1.0]))
+    assert x.grad is None
+
+
+def test_gradcheck_default_tolerance_catches_a_gradient_wrong_by_a_thousandth(rng):
+    """Issue 10 A6: float64 central differences are good to ~1e-6; rtol=1e-3 let a 0.1% error through."""
+
+    class SlightlyWrong(Function):
+        __slots__ = ("a",)
+
+        def forward(self, a):
+            self.a = a
+            return a * a
+
+        def backward(self, g):
+            return (2 * self.a * g * 1.001,)
+
+    x = leaf(rng.uniform(0.5, 2.0, 4))
+    with pytest.raises(mt.GradcheckError, match="input 0"):
+        mt.gradcheck(lambda t: apply(SlightlyWrong(), t), [x])
+
+
+@pytest.mark.parametrize("change", ["mul_ under no_grad", "data.mul_", "data[...] =", "view under no_grad",
+                                    "copy_ under no_grad", "zero_ under no_grad"])
+def test_every_in_place_path_to_a_saved_input_is_caught(change):
+    x = leaf([1.0, 2.0])
+    y = (x * x).sum()
+    if change == "mul_ under no_grad":
+        with mt.no_grad():
+            x.mul_(100)
+    elif change == "data.mul_":
+        x.data.mul_(100)
+    elif change == "data[...] =":
+        x.data[...] = 100.0
+    elif change == "view under no_grad":
+        with mt.no_grad():
+            x.view(2, 1)[0] = 5.0
+    elif change == "copy_ under no_grad":
+        with mt.no_grad():
+            x.copy_(mt.tensor([3.0, 4.0], dtype=np.float64))
+    else:
+        with mt.no_grad():
+            x.zero_()
+    with pytest.raises(RuntimeError, match=r"a tensor needed for the gradient was modified in place \(saved by "
+                                           r"Mul at version 0, now at version 1\)"):
+        y.backward()
+
+
+def test_in_place_change_to_a_saved_output_is_caught(rng):
+    x = leaf(rng.standard_normal(3))
+    y = x.exp()  # Exp keeps its output for backward
+    z = y.sum()
+    with mt.no_grad():
+        y.add_(1)
+    with pytest.raises(RuntimeError, match="modified in place .saved by Exp"):
+        z.backward()
+
+
+def test_in_place_change_to_an_input_that_is_not_saved_is_fine(rng):
+    x, c = leaf(rng.standard_normal(3)), mt.tensor(rng.standard_normal(3))
+    y = (x + c).sum()  # Add keeps neither input
+    c.add_(1.0)
+    y.backward()
+    np.testing.assert_array_equal(x.grad, np.ones(3))
+
+
+def test_optimizer_step_between_forward_and_backward_is_caught_and_the_usual_loop_is_not(rng):
+    mt.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = mt.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    x = mt.tensor(rng.standard_normal((5, 3)).astype(np.float32))
+    for _ in range(3):  # zero_grad, forward, backward, step: the graph of the last step is gone
+        opt.zero_grad()
+        net(x).sum().backward()
+        opt.step()
+    loss = net(x).sum()
+    loss.backward(retain_graph=True)
+    opt.step()  # changes the weights the graph saved, as PyTorch's in-place update does
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_while_recording():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="add_: a leaf tensor that requires grad cannot be changed in place"):
+        x.add_(1)
+    with pytest.raises(RuntimeError, match="__setitem__: a leaf tensor that requires grad"):
+        x[0] = 3.0
+    with pytest.raises(RuntimeError, match="zero_: a leaf tensor that requires grad"):
+        x.zero_()
+    y = (x * x).sum()
+    assert x.tolist() == [1.0, 2.0]
+    y.backward(retain_graph=True)  # nothing changed x
+    with mt.no_grad():
+        x.add_(1)
+    assert x.tolist() == [2.0, 3.0] and x.is_leaf and x.requires_grad
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.backward()
+
+
+def test_recorded_in_place_change_on_a_view_is_refused():
+    """The base's graph would not see it (PyTorch rewrites the base's history; minitorch refuses)."""
+    x = leaf([1.0, 2.0, 3.0])
+    h = x * 2
+    v = h[1:]
+    with pytest.raises(RuntimeError, match="mul_: this tensor shares memory with another"):
+        v.mul_(3)
+    assert h.tolist() == [2.0, 4.0, 6.0]
+
+
+def test_in_place_change_records_on_the_tensor_and_keeps_retain_grad(rng):
+    x = leaf(rng.standard_normal(3))
+    h = x * 2
+    h.retain_grad()
+    before = h
+    h.mul_(x)  # h = 2 x * x
+    assert h is before and h.grad_fn.name == "Mul" and not h.is_leaf
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad, 4 * x.numpy(), rtol=1e-12)
+    np.testing.assert_array_equal(h.grad, np.ones(3))
+
+
+# ----------------------------------------------------------------------------- grad mode helpers
+def test_set_grad_enabled_as_call_context_and_decorator():
+    x = leaf([1.0])
+    mt.set_grad_enabled(False)
+    assert not mt.is_grad_enabled() and not (x * 2).requires_grad
+    mt.set_grad_enabled(True)
+    assert mt.is_grad_enabled()
+    for train in (True, False):  # the tutorial's `with torch.set_grad_enabled(phase == "train"):`
+        with mt.set_grad_enabled(train):
+            assert (x * 2).requires_grad is train
+        assert mt.is_grad_enabled()
+
+    @mt.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert mt.is_grad_enabled() and not f(x).requires_grad and mt.is_grad_enabled()
+
+
+def test_inference_mode_and_bare_decorators():
+    x = leaf([1.0])
+    with mt.inference_mode():
+        assert not (x * 2).requires_grad
+    with mt.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @mt.inference_mode
+    def f(t):
+        return t * 2
+
+    @mt.no_grad
+    def g(t):
+        return t * 2
+
+    assert not f(x).requires_grad and not g(x).requires_grad and mt.is_grad_enabled()
+
+
+def test_gradient_of_a_sum_over_a_size_1_dim_is_writable():
+    """NumPy's broadcast_to gives a read-only view even when nothing is broadcast; .grad must be writable."""
+    x = leaf(np.ones((3, 1)))
+    x.sum(dim=1).sum().backward()
+    x.grad.zero_()
+    assert x.grad.tolist() == [[0.0]] * 3

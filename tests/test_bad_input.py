@@ -280,7 +280,7 @@ def test_optimizer_load_state_dict_mismatch():
 # ----------------------------------------------------------------------------- optimizers and containers
 def test_optimizer_and_scheduler_arguments():
     params = list(nn.Linear(2, 2).parameters())
-    with pytest.raises(ValueError, match="SGD: invalid learning rate -0.1"):
+    with pytest.raises(ValueError, match="SGD: lr must be a finite number >= 0, got -0.1"):
         mt.optim.SGD(params, lr=-0.1)
     with pytest.raises(ValueError, match="SGD: nesterov momentum needs momentum > 0 and dampening = 0"):
         mt.optim.SGD(params, lr=0.1, nesterov=True)
@@ -346,3 +346,123 @@ def test_save_unsupported_object_leaves_no_file(tmp_path):
     with pytest.raises(TypeError, match="save: dict keys must be str or int, got tuple"):
         mt.save({(1, 2): 3}, path)
     assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- issue 10 B: misuse fails at the call
+@pytest.mark.parametrize("kwargs,error,message", [
+    (dict(lr=float("nan")), ValueError, "SGD: lr must be a finite number >= 0, got nan"),
+    (dict(lr=0.1, momentum=float("inf")), ValueError, "SGD: momentum must be a finite number >= 0, got inf"),
+    (dict(lr="0.1"), TypeError, "SGD: lr must be a number, got str '0.1'"),
+    (dict(lr=0.1, weight_decay=-1e-4), ValueError, "SGD: weight_decay must be a finite number >= 0, got -0.0001"),
+    (dict(lr=0.1, dampening=None), TypeError, "SGD: dampening must be a number, got NoneType None"),
+    (dict(lr=True), TypeError, "SGD: lr must be a number, got bool True"),
+], ids=["lr-nan", "momentum-inf", "lr-str", "weight_decay-negative", "dampening-None", "lr-bool"])
+def test_sgd_hyperparameters_are_checked_at_construction(kwargs, error, message):
+    params = list(nn.Linear(2, 2).parameters())
+    with pytest.raises(error, match=esc(message)):
+        mt.optim.SGD(params, **kwargs)
+
+
+def test_sgd_param_group_hyperparameters_are_checked_and_a_refused_group_is_not_kept():
+    a, b = nn.Linear(2, 2), nn.Linear(2, 2)
+    opt = mt.optim.SGD(a.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=esc("SGD: lr must be a finite number >= 0, got -inf")):
+        opt.add_param_group({"params": b.parameters(), "lr": float("-inf")})
+    assert len(opt.param_groups) == 1
+    with pytest.raises(TypeError, match=esc("SGD: momentum must be a number, got str '0.9'")):
+        mt.optim.SGD([{"params": a.parameters(), "momentum": "0.9"}], lr=0.1)
+
+
+@pytest.mark.parametrize("factory", ["randn", "rand", "zeros", "ones"])
+def test_factory_sizes_must_be_ints(factory):
+    make = getattr(mt, factory)
+    with pytest.raises(TypeError, match=esc(f"{factory}: size must be ints, got 2.5 (float) at position 0")):
+        make(2.5)
+    with pytest.raises(TypeError, match=esc(f"{factory}: size must be ints, got '3' (str) at position 1")):
+        make((2, "3"))
+    with pytest.raises(ValueError, match=esc(f"{factory}: size must be >= 0, got -1 at position 0")):
+        make(-1, 2)
+    assert make(np.int64(2), 3).shape == (2, 3)
+
+
+def test_converting_a_tensor_that_requires_grad_to_an_integer_dtype():
+    x = mt.tensor([1.5, 2.5], requires_grad=True)
+    with pytest.raises(TypeError, match=esc("to: cannot convert a tensor that requires grad to int64, which "
+                                            "carries no gradient; use .detach().to(int64)")):
+        x.to(mt.int64)
+    with pytest.raises(TypeError, match="to: cannot convert a tensor that requires grad to int64"):
+        x.long()
+    assert x.detach().to(mt.int64).tolist() == [1, 2]
+    with mt.no_grad():
+        assert x.long().dtype == np.int64
+    with pytest.raises(TypeError, match="to: 'float128x' is neither a dtype nor a device"):
+        x.to("float128x")
+
+
+def test_transpose_dims_out_of_range():
+    t = f32((1, 2, 3, 4))
+    with pytest.raises(ValueError, match="transpose: dim1 4 is out of range for a tensor of 4 dimensions"):
+        t.transpose(0, 4)
+    with pytest.raises(ValueError, match="transpose: dim0 -5 is out of range for a tensor of 4 dimensions"):
+        t.transpose(-5, 1)
+    with pytest.raises(TypeError, match="transpose: dim must be an int, got float"):
+        t.transpose(0, 1.0)
+    assert t.transpose(-1, 0).shape == (4, 2, 3, 1)
+
+
+def test_other_dims_out_of_range():
+    t = f32((2, 3))
+    with pytest.raises(ValueError, match="unsqueeze: dim 3 is out of range for a tensor of 2 dimensions"):
+        t.unsqueeze(3)
+    with pytest.raises(ValueError, match="max: axis 2 is out of range for a tensor of 2 dimensions"):
+        t.max(2)
+    with pytest.raises(TypeError, match="max: dim must be an int, got tuple; "):
+        t.max((0, 1))
+    with pytest.raises(TypeError, match="max: the elementwise max of two tensors is not supported"):
+        mt.max(t, t)
+    with pytest.raises(TypeError, match="cannot combine a Tensor with a max of Tensors; for max/min along a dim, "
+                                        "take .values"):
+        t.max(1) + t[:, 0]  # code written for the old values-only max
+    with pytest.raises(ValueError, match=esc("cat: tensor 1 has shape (2, 4), which does not match tensor 0's "
+                                             "shape (2, 3) outside dim 0")):
+        mt.cat([t, f32((2, 4))])
+    with pytest.raises(ValueError, match="cat: dim 2 is out of range for 2 dimensions"):
+        mt.cat([t, t], dim=2)
+    with pytest.raises(TypeError, match=esc("cat: tensors[1] is a ndarray, not a Tensor")):
+        mt.cat([t, np.zeros((2, 3))])
+    with pytest.raises(TypeError, match="stack: tensors must be a list or tuple of Tensors, got Tensor"):
+        mt.stack(t)
+    with pytest.raises(ValueError, match=esc("stack: tensor 1 has shape (3, 2) but tensor 0 has shape (2, 3)")):
+        mt.stack([t, f32((3, 2))])
+    with pytest.raises(ValueError, match="norm: p must be a number > 0 .or inf, or 'fro'., got 'nuc'"):
+        t.norm("nuc")
+
+
+@pytest.mark.parametrize("make,error,message", [
+    (lambda: nn.Linear(np.zeros((3, 4)), 2), TypeError, "Linear: in_features must be an int, got ndarray"),
+    (lambda: nn.Linear(4, 2.0), TypeError, "Linear: out_features must be an int, got float"),
+    (lambda: nn.Linear(0, 2), ValueError, "Linear: in_features must be at least 1, got 0"),
+    (lambda: nn.Linear(3, -1), ValueError, "Linear: out_features must be at least 1, got -1"),
+    (lambda: nn.Conv2d(0, 4, 3), ValueError, "Conv2d: in_channels must be at least 1, got 0"),
+    (lambda: nn.Conv2d(3, 0, 3), ValueError, "Conv2d: out_channels must be at least 1, got 0"),
+    (lambda: nn.Conv2d(f32((1, 3, 8, 8)), 4, 3), TypeError, "Conv2d: in_channels must be an int, got Tensor"),
+], ids=["linear-ndarray", "linear-float", "linear-0", "linear-negative", "conv-0-in", "conv-0-out", "conv-tensor"])
+def test_layer_sizes(make, error, message):
+    with pytest.raises(error, match=esc(message)):
+        make()
+
+
+def test_optimizer_state_dict_from_another_model_is_refused_and_changes_nothing(rng):
+    small = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
+    other = nn.Sequential(nn.Linear(5, 4), nn.Linear(4, 2))  # same parameter count, other shapes
+    opt = mt.optim.SGD(small.parameters(), lr=0.1, momentum=0.9)
+    donor = mt.optim.SGD(other.parameters(), lr=0.5, momentum=0.9)
+    other(mt.tensor(rng.standard_normal((2, 5)).astype(np.float32))).sum().backward()
+    donor.step()
+    with pytest.raises(ValueError, match=esc("SGD.load_state_dict: state 'momentum_buffer' of parameter 0 has "
+                                             "shape (4, 5), but the parameter has shape (4, 3); is the state dict "
+                                             "from another model?")):
+        opt.load_state_dict(donor.state_dict())
+    assert opt.state == {} and opt.param_groups[0]["lr"] == 0.1
+    with pytest.raises(ValueError, match="SGD.load_state_dict: expected a dict with 'state' and 'param_groups'"):
+        opt.load_state_dict(small.state_dict())

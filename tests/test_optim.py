@@ -115,13 +115,17 @@ def param(values):
     return nn.Parameter(mt.tensor(np.asarray(values, dtype=np.float64)))
 
 
+def grad(values):
+    return mt.tensor(np.asarray(values, dtype=np.float64))
+
+
 def test_sgd_update_rule_by_hand():
     p = param([1.0, -2.0])
     opt = mt.optim.SGD([p], lr=0.1, momentum=0.5, dampening=0.2, weight_decay=0.1)
     grads = [np.array([0.5, 1.0]), np.array([-1.0, 2.0])]
     expected, buf = np.array([1.0, -2.0]), None
     for g in grads:
-        p.grad = g.copy()
+        p.grad = grad(g)
         opt.step()
         d = g + 0.1 * expected
         buf = d.copy() if buf is None else 0.5 * buf + 0.8 * d  # no dampening on the first step
@@ -132,10 +136,10 @@ def test_sgd_update_rule_by_hand():
 def test_sgd_nesterov_by_hand():
     p = param([1.0])
     opt = mt.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True)
-    p.grad = np.array([1.0])
+    p.grad = grad([1.0])
     opt.step()
     np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 * (1 + 0.9 * 1)])
-    p.grad = np.array([2.0])
+    p.grad = grad([2.0])
     opt.step()  # buf = 0.9 + 2 = 2.9; step = 2 + 0.9 * 2.9
     np.testing.assert_allclose(p.numpy(), [0.81 - 0.1 * (2 + 0.9 * 2.9)])
 
@@ -144,7 +148,7 @@ def test_sgd_skips_parameters_without_grad_and_does_not_touch_grads():
     a, b = param([1.0, 2.0]), param([3.0])
     opt = mt.optim.SGD([a, b], lr=1.0, weight_decay=0.5, momentum=0.9)
     g = np.array([0.1, 0.2])
-    a.grad = g
+    a.grad = mt.from_numpy(g)  # same memory as g
     opt.step()
     np.testing.assert_allclose(a.numpy(), [1.0 - 0.6, 2.0 - 1.2])
     np.testing.assert_array_equal(b.numpy(), [3.0])
@@ -154,7 +158,7 @@ def test_sgd_skips_parameters_without_grad_and_does_not_touch_grads():
 def test_param_group_hyperparameters_are_read_each_step():
     p = param([1.0])
     opt = mt.optim.SGD([p], lr=0.1)
-    p.grad = np.array([1.0])
+    p.grad = grad([1.0])
     opt.step()
     opt.param_groups[0]["lr"] = 0.5
     opt.step()
@@ -164,7 +168,7 @@ def test_param_group_hyperparameters_are_read_each_step():
 def test_optimizer_zero_grad():
     a, b = param([1.0]), param([2.0])
     opt = mt.optim.SGD([a, b], lr=0.1)
-    a.grad, b.grad = np.array([3.0]), np.array([4.0])
+    a.grad, b.grad = grad([3.0]), grad([4.0])
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(a.grad, [0.0])
     opt.zero_grad()
@@ -216,3 +220,20 @@ def test_steplr_state_dict_round_trip():
     sched2.load_state_dict(state)
     sched.step(), sched2.step()
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.25
+
+
+def test_sgd_momentum_of_a_parameter_without_grad_on_the_first_step():
+    """Issue 10 A1: p1 has no gradient at step 1.  PyTorch 2.13 gives p0 = 0.71 after step 2
+    (buf = 1, then 0.9 * 1 + 1 = 1.9: 1 - 0.1 - 0.19); the flat group used to reset p0's buffer (0.8)."""
+    p0, p1 = param([1.0]), param([1.0])
+    opt = mt.optim.SGD([p0, p1], lr=0.1, momentum=0.9)
+    p0.grad = grad([1.0])
+    opt.step()
+    p0.grad, p1.grad = grad([1.0]), grad([1.0])
+    opt.step()
+    np.testing.assert_allclose(p0.numpy(), [1.0 - 0.1 * 1.0 - 0.1 * 1.9], rtol=1e-15)
+    np.testing.assert_allclose(p1.numpy(), [1.0 - 0.1 * 1.0], rtol=1e-15)  # its first step
+    p0.grad, p1.grad = grad([1.0]), grad([1.0])
+    opt.step()  # buffers 0.9 * 1.9 + 1 = 2.71 and 0.9 * 1 + 1 = 1.9
+    np.testing.assert_allclose(p0.numpy(), [0.71 - 0.271], rtol=1e-14)
+    np.testing.assert_allclose(p1.numpy(), [0.9 - 0.19], rtol=1e-14)

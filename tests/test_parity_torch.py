@@ -235,3 +235,47 @@ def test_default_initialisation_matches_torch_distribution(torch, seeded):
             assert np.abs(a).max() > 0.99 * bound, name
             assert abs(b.std() - bound / np.sqrt(3)) < 0.05 * bound
             assert abs(a.std() - bound / np.sqrt(3)) < 0.05 * bound, name
+
+
+# ----------------------------------------------------------------------------- tensor ops and edge cases
+TENSOR_OPS = reference("tensor_ops")
+
+
+def stored_tensor_op(name: str) -> dict[str, np.ndarray]:
+    return {k.split(":", 1)[1]: v for k, v in TENSOR_OPS.items() if k.startswith(f"{name}:")}
+
+
+def test_stored_tensor_op_cases_cover_every_case():
+    assert {k.split(":")[0] for k in TENSOR_OPS if ":" in k} == set(MR.TENSOR_OP_CASES)
+
+
+@pytest.mark.parametrize("name", list(MR.TENSOR_OP_CASES))
+def test_tensor_op_matches_stored_torch(name):
+    """Outputs, indices and input gradients (random upstream) of cat, stack, norm, max/min, abs, powers at
+    zero and in-place changes inside the graph, against torch 2.13 in float64."""
+    stored = stored_tensor_op(name)
+    arrays = [stored[f"in{i}"] for i in range(len(MR.TENSOR_OP_CASES[name][1]))]
+    actual = MR.run_tensor_op(mt, name, arrays, stored["upstream"])
+    assert set(actual) == set(stored) - {f"in{i}" for i in range(len(arrays))}, name
+    for key, expected in stored.items():
+        if key.startswith("in") or key == "upstream":
+            continue
+        if key == "indices":
+            assert actual[key].dtype == np.int64
+            np.testing.assert_array_equal(actual[key], expected, err_msg=name)
+        else:
+            assert_close(actual[key], expected, 1e-12, f"{name}: {key}")
+
+
+def test_sgd_with_a_parameter_without_grad_at_step_1_matches_stored_torch():
+    np.testing.assert_allclose(MR.sgd_first_step_without_grad(mt), TENSOR_OPS["sgd_first_step_without_grad"],
+                               rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", list(MR.TENSOR_OP_CASES))
+def test_tensor_op_matches_torch_live(name, torch):
+    arrays = MR.tensor_op_inputs(name, LIVE_SEED + len(name))
+    expected = MR.run_tensor_op(torch, name, arrays)
+    actual = MR.run_tensor_op(mt, name, arrays, expected["upstream"])
+    for key, value in expected.items():
+        assert_close(actual[key], value, 1e-12, f"{name} live: {key}")

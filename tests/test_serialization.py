@@ -1,10 +1,12 @@
 """minitorch.save / minitorch.load: nested state in a pickle-free .npz, written atomically."""
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
 import pathlib
+import re
 import zipfile
 
 import numpy as np
@@ -12,6 +14,8 @@ import pytest
 
 import minitorch as mt
 import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.backend import DeviceError
 from mt_core_helpers import coolnet
 
 
@@ -148,9 +152,10 @@ def test_name_is_used_as_given(tmp_path, name):
 
 def test_loaded_tensors_are_independent_cpu_tensors(tmp_path):
     t = mt.tensor(np.arange(4.0, dtype=np.float32), requires_grad=True)
-    mt.save({"t": t}, tmp_path / "t")
+    mt.save({"t": t, "d": t.detach() * 2}, tmp_path / "t")
     a, b = mt.load(tmp_path / "t")["t"], mt.load(tmp_path / "t")["t"]
-    assert a.device == "cpu" and a.dtype == np.float32 and not a.requires_grad
+    assert a.device == "cpu" and a.dtype == np.float32 and a.requires_grad and a.is_leaf  # kept, as in PyTorch
+    assert not mt.load(tmp_path / "t")["d"].requires_grad
     a.data[0] = 100
     assert b.numpy()[0] == 0 and t.numpy()[0] == 0
 
@@ -161,3 +166,208 @@ def test_module_state_dict_of_float64_model(tmp_path, float64):
     back = mt.load(tmp_path / "bn")
     assert back["running_mean"].dtype == np.float64
     assert list(back) == ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+
+
+# ----------------------------------------------------------------------------- whole models, devices, file objects
+class Net(nn.Module):
+    """A model class of the user's own, as in the PyTorch tutorial."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2))
+        self.head = nn.Linear(4 * 3 * 3, 5)
+        self.scale = 0.5
+        self.shape = (4, 3, 3)
+
+    def forward(self, x):
+        return self.head(self.features(x).flatten(1)) * self.scale
+
+
+def test_save_a_whole_model_and_load_it_with_weights_only_false(tmp_path, rng):
+    mt.manual_seed(0)
+    net = Net()
+    x = mt.tensor(rng.standard_normal((2, 3, 8, 8)).astype(np.float32))
+    F.cross_entropy(net(x), mt.tensor([1, 3])).backward()  # training mode: running statistics move
+    net.eval()
+    mt.save(net, tmp_path / "net.pt")
+    with pytest.raises(mt.SerializationError, match=r"holds a whole model \(class test_serialization:Net\); .*"
+                                                    r"weights_only=False"):
+        mt.load(tmp_path / "net.pt")
+    back = mt.load(tmp_path / "net.pt", weights_only=False)
+    assert type(back) is Net and not back.training and back.scale == 0.5 and back.shape == (4, 3, 3)
+    assert [n for n, _ in back.named_parameters()] == [n for n, _ in net.named_parameters()]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad and p.grad is None for p in back.parameters())
+    assert back.features[0] is back.features.__dict__["0"]  # shared objects stay shared
+    np.testing.assert_array_equal(back(x).numpy(), net(x).numpy())
+    for (name, a), b in zip(net.state_dict().items(), back.state_dict().values()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+    back.train()
+    opt = mt.optim.SGD(back.parameters(), lr=0.1)
+    F.cross_entropy(back(x), mt.tensor([0, 1])).backward()
+    opt.step()  # a working model: trains
+
+
+def test_a_class_defined_inside_a_function_cannot_be_saved_whole(tmp_path):
+    class Local(nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="save: the object is a .*Local, a class defined inside a function"):
+        mt.save(Local(), tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_shared_tensors_come_back_shared(tmp_path):
+    t = mt.tensor([1.0, 2.0])
+    mt.save({"a": t, "b": [t, t]}, tmp_path / "s")
+    back = mt.load(tmp_path / "s")
+    assert back["a"] is back["b"][0] is back["b"][1]
+
+
+def test_map_location_and_file_objects(tmp_path):
+    buffer = io.BytesIO()
+    mt.save({"w": mt.tensor([1.0, 2.0]), "n": 3}, buffer)
+    for location in (None, "cpu", mt.device("cpu"), {"cuda:0": "cpu"}):
+        buffer.seek(0)
+        back = mt.load(buffer, map_location=location)
+        assert back["n"] == 3 and back["w"].device == "cpu" and back["w"].tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="load: map_location must be a device, a device name or a dict of them, "
+                                        "got function"):
+        mt.load(buffer, map_location=lambda storage, loc: storage)
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        mt.load(buffer, map_location="tpu")
+    with pytest.raises(TypeError, match="load: weights_only must be True or False, got 'yes'"):
+        mt.load(buffer, weights_only="yes")
+
+
+def test_tensors_saved_on_a_gpu_come_back_there_or_where_map_location_says(tmp_path):
+    path = write_record(tmp_path, {"dict": [["w", {"tensor": "a0", "device": "cuda"}]]}, a0=np.arange(3.0))
+    back = mt.load(path, map_location="cpu")
+    assert back["w"].device == "cpu" and back["w"].tolist() == [0.0, 1.0, 2.0]
+    assert mt.load(path, map_location={"cuda": "cpu"})["w"].device == "cpu"
+    if mt.cuda.is_available():
+        assert mt.load(path)["w"].device == "cuda"
+    else:
+        with pytest.raises(DeviceError, match="holds tensors saved on 'cuda', which this machine cannot use .*"
+                                              "pass map_location='cpu'"):
+            mt.load(path)
+
+
+# ----------------------------------------------------------------------------- malformed structure records
+def write_record(tmp_path, structure, raw: bytes | None = None, **arrays):
+    """A checkpoint file with a structure record of our choosing (JSON text, or raw bytes)."""
+    path = tmp_path / "crafted.ckpt"
+    text = raw if raw is not None else json.dumps(structure).encode()
+    np.savez(path, __structure__=np.frombuffer(text, dtype=np.uint8), **arrays)
+    os.replace(str(path) + ".npz", path)
+    return path
+
+
+MALFORMED = {
+    "json-list": ([{"value": 1}], r"root: expected an entry \(a JSON object naming its kind\), got a JSON list"),
+    "number": (5, "root: expected an entry .* got int 5"),
+    "empty-object": ({}, "root: expected an entry .* got a JSON object with 0 keys"),
+    "string": ("tensor", "root: expected an entry .* got str 'tensor'"),
+    "unknown-kind": ({"pickle": "os.system"}, "root: unknown entry kind 'pickle'"),
+    "unknown-kind-inside": ({"list": [{"value": 1}, {"eval": "x"}]}, r"root\[1\]: unknown entry kind 'eval'"),
+    "extra-key": ({"value": 1, "tensor": "a0"}, r"root: unexpected keys \['tensor'\] in a 'value' entry"),
+    "value-holds-a-list": ({"value": [1, 2]}, "root: a 'value' entry holds a JSON list of 2 items"),
+    "list-not-a-list": ({"list": {"value": 1}}, "root: expected a list of entries, got a JSON object"),
+    "dict-item-not-a-pair": ({"dict": [["a"]]}, r"root: a dict item must be a \[key, entry\] pair"),
+    "dict-key-null": ({"dict": [[None, {"value": 1}]]}, "root: a dict key must be a string or an integer, got "
+                                                          "NoneType None"),
+    "dict-key-bool": ({"dict": [[True, {"value": 1}]]}, "root: a dict key must be a string or an integer, got bool"),
+    "dict-key-list": ({"dict": [[[1], {"value": 1}]]}, "root: a dict key must be a string or an integer, got a JSON list"),
+    "dict-key-float": ({"dict": [[1.5, {"value": 1}]]}, "root: a dict key must be a string or an integer, got float"),
+    "missing-array": ({"dict": [["w", {"tensor": "a7"}]]}, r"root\['w'\]: refers to the array str 'a7', which "
+                                                            "the file does not hold"),
+    "array-name-not-a-string": ({"array": 0}, "root: refers to the array int 0, which the file does not hold"),
+    "structure-member-as-array": ({"array": "__structure__"}, "root: refers to the array str '__structure__'"),
+    "bad-device": ({"tensor": "a0", "device": "tpu"}, "root: unknown device str 'tpu'"),
+    "flag-not-bool": ({"tensor": "a0", "requires_grad": 1}, "root: 'requires_grad' must be true or false, got int 1"),
+    "ref-out-of-range": ({"list": [{"tensor": "a0"}, {"ref": 1}]}, r"root\[1\]: a 'ref' to int 1, but 1 objects"),
+    "ref-bool": ({"ref": False}, "root: a 'ref' to bool False"),
+    "module-class": ({"module": "os.system"}, "root: a module class must be written 'package.module:Class'"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_structure_records_are_refused(tmp_path, name):
+    structure, message = MALFORMED[name]
+    path = write_record(tmp_path, structure, a0=np.arange(3.0))
+    with pytest.raises(mt.SerializationError, match=f"load: {re.escape(str(path))}: {message}"):
+        mt.load(path, weights_only=False)
+
+
+def test_a_deeply_nested_record_is_refused(tmp_path):
+    deep = '{"list": [' * 5000 + '{"value": 1}' + "]}" * 5000
+    path = write_record(tmp_path, None, raw=deep.encode())
+    with pytest.raises(mt.SerializationError, match="nested too deeply|nested more than 100 levels deep"):
+        mt.load(path)
+    within_json = '{"list": [' * 150 + '{"value": 1}' + "]}" * 150  # parses, but deeper than minitorch writes
+    path = write_record(tmp_path, None, raw=within_json.encode())
+    with pytest.raises(mt.SerializationError, match=r"root(\[0\]){101}: nested more than 100 levels deep"):
+        mt.load(path)
+
+
+@pytest.mark.parametrize("raw,message", [
+    (b"\xff\xfe not utf-8", "is damaged or not a minitorch checkpoint"),
+    (b'{"value": 1', "is damaged or not a minitorch checkpoint"),
+], ids=["not-utf8", "truncated-json"])
+def test_a_structure_record_that_is_not_json_is_refused(tmp_path, raw, message):
+    with pytest.raises(mt.SerializationError, match=message):
+        mt.load(write_record(tmp_path, None, raw=raw))
+
+
+def test_a_structure_record_of_the_wrong_dtype_is_refused(tmp_path):
+    path = tmp_path / "f.ckpt"
+    with open(path, "wb") as f:
+        np.savez(f, __structure__=np.array([1.0, 2.0]))
+    with pytest.raises(mt.SerializationError, match="the structure record is not JSON text"):
+        mt.load(path)
+
+
+@pytest.mark.parametrize("array,kind", [(np.array(["a", "bc"]), "array"), (np.array([b"x"]), "array"),
+                                        (np.array(["a"]), "tensor"), (np.array([1 + 2j]), "tensor")],
+                         ids=["unicode-array", "bytes-array", "unicode-tensor", "complex-tensor"])
+def test_string_dtypes_are_refused(tmp_path, array, kind):
+    path = write_record(tmp_path, {kind: "a0"}, a0=array)
+    with pytest.raises(mt.SerializationError, match=f"root: the array 'a0' has dtype {array.dtype}, which is not "
+                                                    "allowed here"):
+        mt.load(path)
+
+
+def test_object_arrays_are_refused(tmp_path):
+    path = tmp_path / "obj.ckpt"
+    with open(path, "wb") as f:  # numpy pickles object arrays; load never unpickles
+        np.savez(f, __structure__=np.frombuffer(b'{"array": "a0"}', dtype=np.uint8),
+                 a0=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(mt.SerializationError, match="is damaged or not a minitorch checkpoint .*pickle"):
+        mt.load(path)
+
+
+def test_an_integer_tensor_that_requires_grad_is_refused(tmp_path):
+    path = write_record(tmp_path, {"tensor": "a0", "requires_grad": True}, a0=np.arange(3))
+    with pytest.raises(mt.SerializationError, match="root: an int64 tensor cannot require grad"):
+        mt.load(path)
+
+
+def test_a_module_class_that_is_not_a_module_or_not_importable_is_refused(tmp_path):
+    for name, message in (("os:system", "os:system is not a minitorch.nn.Module subclass"),
+                          ("no_such_package_xyz:Net", "cannot import the model's class no_such_package_xyz:Net"),
+                          ("minitorch.nn:Nope", "cannot import the model's class minitorch.nn:Nope")):
+        path = write_record(tmp_path, {"module": name, "attributes": []})
+        with pytest.raises(mt.SerializationError, match=f"root: {re.escape(message)}"):
+            mt.load(path, weights_only=False)
+
+
+def test_save_refuses_what_load_would_refuse(tmp_path):
+    with pytest.raises(TypeError, match=re.escape("save: the object['names'] is an array of dtype <U2; only numbers "
+                                                  "and booleans are stored")):
+        mt.save({"names": np.array(["ab", "c"])}, tmp_path / "x")
+    deep: list = []
+    for _ in range(150):
+        deep = [deep]
+    with pytest.raises(ValueError, match="save: the object(\\[0\\]){101} is nested more than 100 levels deep"):
+        mt.save(deep, tmp_path / "x")
+    assert os.listdir(tmp_path) == []

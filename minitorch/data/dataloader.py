@@ -37,7 +37,7 @@ def default_collate(samples: list[Any]) -> tuple[np.ndarray, ...]:
         elif isinstance(head, (float, np.floating)) and np.ndim(head) == 0:
             fields.append(np.asarray(column, dtype=get_default_dtype()))
         else:
-            fields.append(np.stack([getattr(c, "data", c) for c in column]))
+            fields.append(np.stack([c._data if isinstance(c, Tensor) else c for c in column]))
     return tuple(fields)
 
 

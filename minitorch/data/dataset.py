@@ -37,7 +37,7 @@ class Dataset:
 
 def _as_array(value: Any) -> Any:
     """The raw array of a Tensor, or ``value`` as a NumPy array."""
-    data = getattr(value, "data", value)
+    data = getattr(value, "_data", value)  # a Tensor's array
     if isinstance(data, np.ndarray) or hasattr(data, "__array_namespace__"):
         return data
     return np.asarray(data)

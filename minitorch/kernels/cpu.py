@@ -348,7 +348,7 @@ def _relu_backward(g, mask, out):
 
 def relu_forward(a: np.ndarray, keep_mask: bool):
     """(max(a, 0), a > 0 or None) in one pass instead of NumPy's three (compare, cast, multiply)."""
-    a = np.ascontiguousarray(a)
+    a = _contiguous(a)
     out = np.empty_like(a)
     mask = np.empty(a.shape, dtype=np.bool_) if keep_mask else np.empty(0, dtype=np.bool_)
     _relu_forward(a.reshape(-1), out.reshape(-1), mask.reshape(-1), keep_mask)
@@ -356,7 +356,12 @@ def relu_forward(a: np.ndarray, keep_mask: bool):
 
 
 def relu_backward(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    g = np.ascontiguousarray(g)
+    g = _contiguous(g)
     out = np.empty_like(g)
     _relu_backward(g.reshape(-1), mask.reshape(-1), out.reshape(-1))
     return out
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """C-contiguous, keeping a 0-d array 0-d (``np.ascontiguousarray`` makes it 1-d)."""
+    return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous

@@ -8,7 +8,6 @@ from minitorch import random as _random
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module, get_default_dtype, to_device
 from minitorch.nn import _args
-from minitorch.nn.parameter import data_array
 from minitorch.ops import elementwise, loss, normalization, pooling
 from minitorch.ops import linear as linear_op
 from minitorch.ops._windows import output_size
@@ -167,8 +166,8 @@ def batch_norm(
     eps: float = 1e-5,
 ) -> Tensor:
     """Batch normalisation; in training mode the running statistics are updated in place."""
-    rm = None if running_mean is None else running_mean.data
-    rv = None if running_var is None else running_var.data
+    rm = None if running_mean is None else running_mean._data
+    rv = None if running_var is None else running_var._data
     op = normalization.BatchNorm(rm, rv, training, momentum, eps)
     if weight is None and bias is not None:
         raise ValueError("batch_norm: a bias without a weight is not supported")
@@ -196,7 +195,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
-    w = None if weight is None else (data_array(weight) if isinstance(weight, Tensor) else weight)
+    w = None if weight is None else (weight._data if isinstance(weight, Tensor) else weight)
     op = loss.CrossEntropy(reduction, w, ignore_index, smoothing)
     return apply(op, input, _as_tensor(target, input))
 
@@ -207,7 +206,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     """Class indices (N,) -> (N, num_classes) rows of zeros with a one (float, default dtype)."""
-    t = target.data if isinstance(target, Tensor) else target
+    t = target._data if isinstance(target, Tensor) else target
     xp = get_array_module(t)
     t = xp.asarray(t)
     if t.dtype.kind not in "iu":
@@ -224,5 +223,5 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
 def _as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    xp = get_array_module(like.data)
+    xp = get_array_module(like._data)
     return Tensor(xp.asarray(value))

@@ -15,17 +15,22 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data: Any, requires_grad: bool = True) -> None:
-        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad)  # a Tensor's memory is shared, as in PyTorch
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
 def data_array(t: Tensor) -> Any:
-    """The NumPy or CuPy array holding ``t``'s values (writing into it changes ``t``)."""
-    return t.data
+    """The NumPy or CuPy array holding ``t``'s values, for a caller about to write into it.
+
+    Writing changes ``t`` in place, so ``t``'s version counter moves: a backward
+    that saved ``t`` before the write then refuses to run with stale values.
+    """
+    t._bump()
+    return t._data
 
 
 def grad_array(t: Tensor) -> Any:
     """The array holding ``t.grad`` (writing into it changes the gradient), or None when there is none."""
-    return t.grad
+    return None if t._grad is None else t._grad._data

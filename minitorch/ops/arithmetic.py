@@ -32,6 +32,8 @@ class Sub(Function):
 
 class Mul(Function):
     __slots__ = ("a", "b")
+    fresh_grads = True
+    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -46,6 +48,8 @@ class Mul(Function):
 
 class Div(Function):
     __slots__ = ("a", "b")
+    fresh_grads = True
+    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -60,6 +64,7 @@ class Div(Function):
 
 class Neg(Function):
     __slots__ = ()
+    fresh_grads = True
 
     def forward(self, a):
         return -a
@@ -72,6 +77,8 @@ class PowScalar(Function):
     """``a ** p`` for a constant exponent ``p``."""
 
     __slots__ = ("a", "p")
+    fresh_grads = True
+    saved_inputs = (0,)
 
     def __init__(self, p: float) -> None:
         self.p = p
@@ -82,6 +89,8 @@ class PowScalar(Function):
 
     def backward(self, g):
         p = self.p
+        if p == 0:  # x ** 0 is constant: 0, not 0 * 0 ** -1 = NaN at x = 0 (as in PyTorch)
+            return (get_array_module(g).zeros_like(g),)
         return (g * (p * self.a ** (p - 1)),)
 
 
@@ -89,6 +98,9 @@ class Pow(Function):
     """``a ** b`` with both operands differentiable (``b`` needs ``a > 0``)."""
 
     __slots__ = ("a", "b", "out")
+    fresh_grads = True
+    saved_inputs = (0, 1)
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -96,10 +108,16 @@ class Pow(Function):
         return self.out
 
     def backward(self, g):
+        # PyTorch's conventions where the formulas give 0 * inf: d/da is 0 where b = 0, and
+        # d/db is 0 where a = 0 and b >= 0 (a ** b is constant 0 or 1 there).
         xp = get_array_module(g)
         a, b, out = self.a, self.b, self.out
-        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if self.needs_grad[0] else None
-        gb = unbroadcast(g * out * xp.log(a), b.shape) if self.needs_grad[1] else None
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # the masked-out values
+            if self.needs_grad[0]:
+                ga = unbroadcast(xp.where(b == 0, 0, g * b * a ** (b - 1)), a.shape)
+            if self.needs_grad[1]:
+                gb = unbroadcast(xp.where((a == 0) & (b >= 0), 0, g * out * xp.log(a)), b.shape)
         return ga, gb
 
 
@@ -107,6 +125,8 @@ class MatMul(Function):
     """``a @ b`` with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
 
     __slots__ = ("a", "b")
+    fresh_grads = True
+    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:

@@ -33,6 +33,8 @@ class Conv2d(Function):
     """
 
     __slots__ = ("stride", "padding", "cols", "x", "weight", "x_shape", "w_shape", "chunk", "direct")
+    fresh_grads = True
+    saved_inputs = (0, 1)
 
     def __init__(self, stride: int = 1, padding: int = 0) -> None:
         self.stride, self.padding = stride, padding

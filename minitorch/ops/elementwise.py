@@ -8,6 +8,8 @@ from minitorch.kernels import relu_backward, relu_forward
 
 class Exp(Function):
     __slots__ = ("out",)
+    fresh_grads = True
+    saves_output = True
 
     def forward(self, a):
         self.out = get_array_module(a).exp(a)
@@ -19,6 +21,8 @@ class Exp(Function):
 
 class Log(Function):
     __slots__ = ("a",)
+    fresh_grads = True
+    saved_inputs = (0,)
 
     def forward(self, a):
         self.a = a
@@ -32,6 +36,7 @@ class ReLU(Function):
     """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch."""
 
     __slots__ = ("mask",)
+    fresh_grads = True
 
     def forward(self, a):
         out, mask = relu_forward(a, self.needs_grad[0])
@@ -45,6 +50,8 @@ class ReLU(Function):
 
 class Tanh(Function):
     __slots__ = ("out",)
+    fresh_grads = True
+    saves_output = True
 
     def forward(self, a):
         self.out = get_array_module(a).tanh(a)
@@ -56,6 +63,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     __slots__ = ("out",)
+    fresh_grads = True
+    saves_output = True
 
     def forward(self, a):
         xp = get_array_module(a)
@@ -105,3 +114,18 @@ class MaskedScale(Function):
 
     def backward(self, g):
         return (g * self.mask,)
+
+
+class Abs(Function):
+    """|a|; the gradient at 0 is 0 (sign(0)), as in PyTorch."""
+
+    __slots__ = ("a",)
+    fresh_grads = True
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).abs(a)
+
+    def backward(self, g):
+        return (g * get_array_module(g).sign(self.a),)

@@ -9,6 +9,8 @@ class Linear(Function):
     """y = x W^T + b over the last axis of x; W has shape (out_features, in_features)."""
 
     __slots__ = ("x", "weight", "x_shape")
+    fresh_grads = True
+    saved_inputs = (0, 1)
 
     def forward(self, x, weight, bias=None):
         if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:

@@ -23,6 +23,8 @@ def _log_softmax(x, axis: int):
 
 class LogSoftmax(Function):
     __slots__ = ("axis", "out")
+    fresh_grads = True
+    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -38,6 +40,8 @@ class LogSoftmax(Function):
 
 class Softmax(Function):
     __slots__ = ("axis", "out")
+    fresh_grads = True
+    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -69,6 +73,8 @@ class CrossEntropy(Function):
     """
 
     __slots__ = ("reduction", "weight", "ignore_index", "smoothing", "probs", "target", "coef", "keep", "denom")
+    fresh_grads = True
+    saved_inputs = (1,)
 
     def __init__(self, reduction: str = "mean", weight=None, ignore_index: int = -100,
                  label_smoothing: float = 0.0) -> None:
@@ -148,6 +154,7 @@ class CrossEntropy(Function):
 
 class MSELoss(Function):
     __slots__ = ("reduction", "diff")
+    fresh_grads = True
 
     def __init__(self, reduction: str = "mean") -> None:
         _check_reduction("mse_loss", reduction)

@@ -17,6 +17,7 @@ class BatchNorm(Function):
     """
 
     __slots__ = ("training", "eps", "momentum", "running_mean", "running_var", "xhat", "scale")
+    fresh_grads = True
 
     def __init__(self, running_mean, running_var, training: bool, momentum: float, eps: float) -> None:
         self.running_mean, self.running_var = running_mean, running_var

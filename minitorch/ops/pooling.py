@@ -21,6 +21,7 @@ class MaxPool2d(Function):
     """
 
     __slots__ = ("kernel", "stride", "padding", "dilation", "ceil_mode", "keep_indices", "argmax", "x_shape")
+    fresh_grads = True
 
     def __init__(self, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair = (1, 1),
                  ceil_mode: bool = False, keep_indices: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""Reductions: sum, mean and max over axes."""
+"""Reductions: sum, mean, max/min over axes or along one axis (with indices), and norms."""
 from __future__ import annotations
 
 from minitorch.autograd import Function
@@ -67,14 +67,22 @@ class Max(Function):
     """Maximum over axes; ties share the gradient equally (like ``torch.amax``)."""
 
     __slots__ = ("a", "out", "axes", "keepdims")
+    saved_inputs = (0,)
+    saves_output = True
+    name_ = "max"
 
     def __init__(self, axis=None, keepdims: bool = False) -> None:
         self.axes, self.keepdims = axis, keepdims
 
+    def reduce(self, a, axes):
+        return a.max(axis=axes, keepdims=True)
+
     def forward(self, a):
-        self.axes = normalize_axis(self.axes, a.ndim, "max")
+        self.axes = normalize_axis(self.axes, a.ndim, self.name_)
+        if a.size == 0:
+            raise ValueError(f"{self.name_}: the tensor of shape {a.shape} is empty")
         self.a = a
-        self.out = a.max(axis=self.axes, keepdims=True)
+        self.out = self.reduce(a, self.axes)
         return self.out if self.keepdims else self.out.reshape(
             [n for i, n in enumerate(a.shape) if i not in self.axes]
         )
@@ -84,3 +92,106 @@ class Max(Function):
         count = mask.sum(axis=self.axes, keepdims=True)
         g = _expand(g, self.a.shape, self.axes, self.keepdims)
         return (mask * (g / count),)
+
+
+class Min(Max):
+    """Minimum over axes; ties share the gradient equally (like ``torch.amin``)."""
+
+    __slots__ = ()
+    name_ = "min"
+
+    def reduce(self, a, axes):
+        return a.min(axis=axes, keepdims=True)
+
+
+class MaxAlong(Function):
+    """Maximum (or minimum) along one axis, and where it is: ``torch.max(x, dim)``.
+
+    The index is the first extreme along the axis, and the whole gradient goes to
+    it, as in PyTorch (``amax`` shares it between ties instead).  ``index`` holds
+    the indices (with the axis kept) for the caller and for backward.
+    """
+
+    __slots__ = ("axis", "keepdims", "largest", "index", "in_shape")
+
+    def __init__(self, axis: int, keepdims: bool = False, largest: bool = True) -> None:
+        self.axis, self.keepdims, self.largest = axis, keepdims, largest
+
+    @property
+    def indices(self):
+        """The int64 indices, shaped like the values."""
+        index = self.index.astype("int64", copy=False)
+        return index if self.keepdims or not self.in_shape else index.squeeze(self.axis)
+
+    def forward(self, a):
+        op = "max" if self.largest else "min"
+        self.in_shape = a.shape
+        (axis,) = normalize_axis(self.axis, a.ndim, op)
+        if a.ndim == 0:
+            self.axis, self.index = 0, get_array_module(a).zeros((), dtype="int64")
+            return a.copy()
+        if a.shape[axis] == 0:
+            raise ValueError(f"{op}: dim {self.axis} of the tensor of shape {a.shape} is empty")
+        xp = get_array_module(a)
+        self.axis = axis
+        pick = a.argmax if self.largest else a.argmin
+        self.index = pick(axis=axis, keepdims=True)
+        values = xp.take_along_axis(a, self.index, axis=axis)
+        return values if self.keepdims else values.squeeze(axis)
+
+    def backward(self, g):
+        if not self.in_shape:
+            return (g.copy(),)
+        xp = get_array_module(g)
+        if not self.keepdims:
+            g = xp.expand_dims(g, self.axis)
+        shape = [1] * len(self.in_shape)
+        shape[self.axis] = self.in_shape[self.axis]
+        positions = xp.arange(self.in_shape[self.axis]).reshape(shape)
+        return (xp.where(positions == self.index, g, xp.zeros((), dtype=g.dtype)),)
+
+
+class Norm(Function):
+    """The p-norm over axes (all by default): (sum |a|**p) ** (1/p), p > 0, or max |a| for p = inf.
+
+    At a zero norm the gradient is 0, as in PyTorch (the formula gives 0/0).
+    """
+
+    __slots__ = ("p", "axes", "keepdims", "a", "out")
+    saved_inputs = (0,)
+    saves_output = True
+
+    def __init__(self, p: float, axis=None, keepdims: bool = False) -> None:
+        self.p, self.axes, self.keepdims = p, axis, keepdims
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        self.axes = normalize_axis(self.axes, a.ndim, "norm")
+        p, absolute = self.p, xp.abs(a)
+        if p == float("inf"):
+            out = absolute.max(axis=self.axes, keepdims=True) if a.size else xp.zeros(
+                [1 if i in self.axes else n for i, n in enumerate(a.shape)], dtype=a.dtype)
+        elif p == 2:
+            out = xp.sqrt((a * a).sum(axis=self.axes, keepdims=True))
+        elif p == 1:
+            out = absolute.sum(axis=self.axes, keepdims=True)
+        else:
+            out = (absolute ** p).sum(axis=self.axes, keepdims=True) ** (1.0 / p)
+        self.a, self.out = a, out
+        return out if self.keepdims else out.reshape([n for i, n in enumerate(a.shape) if i not in self.axes])
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        a, out, p = self.a, self.out, self.p
+        g = _expand(g, a.shape, self.axes, self.keepdims)
+        safe = xp.where(out == 0, 1, out)  # the masked-out places get 0 below
+        if p == float("inf"):
+            hit = xp.abs(a) == out
+            grad = xp.sign(a) * hit * (g / hit.sum(axis=self.axes, keepdims=True))
+        elif p == 2:
+            grad = a * (g / safe)
+        elif p == 1:
+            grad = xp.sign(a) * g
+        else:
+            grad = xp.sign(a) * xp.abs(a) ** (p - 1) * (g / safe ** (p - 1))
+        return (xp.where(out == 0, xp.zeros((), dtype=grad.dtype), grad),)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import math
+from numbers import Real
 from typing import Any, Iterable
 
 from minitorch.backend import to_device
@@ -42,10 +44,19 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
+                if set_to_none or p._grad is None:
+                    p._grad = None
                 else:
-                    p.grad[...] = 0
+                    p._grad.zero_()
+
+    def check_hyperparameter(self, name: str, value: Any) -> float:
+        """A hyper-parameter that must be a finite number >= 0 (``lr``, ``momentum``...), or an error naming it."""
+        owner = type(self).__name__
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value}")
+        return value
 
     def step(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -65,25 +76,45 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` gave, after checking that it fits these parameters.
+
+        Parameters are matched by position, as in PyTorch; a state dict from a model
+        with other parameter counts or shapes is refused here, and nothing changes.
+        """
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError(f"{name}: expected a dict with 'state' and 'param_groups', as state_dict() gives")
         groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups) or any(
-            len(g["params"]) != len(own["params"]) for g, own in zip(groups, self.param_groups)
+        if not isinstance(groups, (list, tuple)) or len(groups) != len(self.param_groups) or any(
+            not isinstance(g, dict) or len(g.get("params", ())) != len(own["params"])
+            for g, own in zip(groups, self.param_groups)
         ):
+            saved = [len(g.get("params", ())) if isinstance(g, dict) else "?" for g in groups] \
+                if isinstance(groups, (list, tuple)) else groups
             raise ValueError(
-                f"{type(self).__name__}.load_state_dict: the saved groups "
-                f"{[len(g['params']) for g in groups]} do not match this optimizer's "
+                f"{name}: the saved groups {saved} do not match this optimizer's "
                 f"{[len(g['params']) for g in self.param_groups]} parameters per group"
             )
-        params = self._all_params()
+        positions = {}  # saved parameter index -> this optimizer's parameter
+        for g, own in zip(groups, self.param_groups):
+            for index, p in zip(g["params"], own["params"]):
+                positions[index] = p
         new_state: dict[int, dict[str, Any]] = {}
         for key, values in state_dict["state"].items():
-            p = params[int(key)]
+            if key not in positions or not isinstance(values, dict):
+                raise ValueError(f"{name}: state for parameter {key!r}, which no saved group lists")
+            p = positions[key]
             entry = {}
-            for name, value in values.items():
-                value = value.data if isinstance(value, Tensor) else value
-                if hasattr(value, "shape") and value.shape == p.shape:
+            for item, value in values.items():
+                value = value._data if isinstance(value, Tensor) else value
+                if hasattr(value, "shape") and getattr(value, "ndim", 0) > 0:
+                    if tuple(value.shape) != p.shape:
+                        raise ValueError(
+                            f"{name}: state {item!r} of parameter {key} has shape {tuple(value.shape)}, but the "
+                            f"parameter has shape {p.shape}; is the state dict from another model?"
+                        )
                     value = to_device(value, p.device).astype(p.dtype, copy=True)
-                entry[name] = value
+                entry[item] = value
             new_state[id(p)] = entry
         for own, saved in zip(self.param_groups, groups):
             for k, v in saved.items():

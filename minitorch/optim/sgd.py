@@ -22,9 +22,11 @@ class SGD(Optimizer):
         p = p - lr * g
 
     Speed: a group whose parameters share a dtype and device is updated as
-    one flat array.  Its parameters' ``.data`` become views into that array,
+    one flat array.  Its parameters' arrays become views into that array,
     so a step is one gradient gather and a handful of whole-array calls,
-    instead of several small calls per parameter.
+    instead of several small calls per parameter.  Like PyTorch's in-place
+    update, a step moves every parameter's version counter, so a backward
+    through a graph built before the step is refused.
     """
 
     def __init__(
@@ -36,18 +38,21 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if lr < 0:
-            raise ValueError(f"SGD: invalid learning rate {lr}")
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"SGD: momentum ({momentum}) and weight_decay ({weight_decay}) must be >= 0")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
         self._flat: list[_FlatGroup | None] = [None] * len(self.param_groups)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
         super().add_param_group(group)
+        group = self.param_groups[-1]
+        try:
+            for name in ("lr", "momentum", "dampening", "weight_decay"):
+                self.check_hyperparameter(name, group[name])
+            if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+                raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        except (TypeError, ValueError):
+            self.param_groups.pop()  # a refused group leaves the optimizer as it was
+            raise
         if hasattr(self, "_flat"):
             self._flat.append(None)
 
@@ -56,7 +61,7 @@ class SGD(Optimizer):
             flat = self._flat[index]
             if flat is None or not flat.still_valid():
                 flat = self._flat[index] = _FlatGroup.build(group["params"], self.state)
-            if flat is not None and flat.all_have_grads():
+            if flat is not None and flat.all_have_grads() and flat.momentum_ready(group, self.state):
                 flat.step(group, self.state)
             else:
                 self._step_each(group)
@@ -66,11 +71,11 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov = group["weight_decay"], group["nesterov"]
         for p in group["params"]:
-            g = p.grad
-            if g is None:
+            if p._grad is None:
                 continue
+            g = p._grad._data
             if weight_decay:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * p._data
             if momentum:
                 state = self.state.setdefault(id(p), {})
                 buf = state.get("momentum_buffer")
@@ -80,7 +85,8 @@ class SGD(Optimizer):
                     buf *= momentum
                     buf += (1 - dampening) * g
                 g = g + momentum * buf if nesterov else buf
-            p.data -= lr * g
+            p._data -= lr * g
+            p._bump()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         super().load_state_dict(state_dict)
@@ -98,16 +104,16 @@ class _FlatGroup:
     def build(params: list, state: dict[int, dict[str, Any]]) -> "_FlatGroup | None":
         if not params:
             return None
-        first = params[0].data
+        first = params[0]._data
         xp = get_array_module(first)
-        if any(get_array_module(p.data) is not xp or p.data.dtype != first.dtype for p in params):
+        if any(get_array_module(p._data) is not xp or p._data.dtype != first.dtype for p in params):
             return None
-        data = xp.concatenate([p.data.reshape(-1) for p in params])
+        data = xp.concatenate([p._data.reshape(-1) for p in params])
         views, offset = [], 0
         for p in params:
-            n = p.data.size
-            p.data = data[offset:offset + n].reshape(p.data.shape)
-            views.append(p.data)
+            n = p._data.size
+            p._data = data[offset:offset + n].reshape(p._data.shape)
+            views.append(p._data)
             offset += n
         momentum = None
         buffers = [state.get(id(p), {}).get("momentum_buffer") for p in params]
@@ -118,15 +124,37 @@ class _FlatGroup:
 
     def still_valid(self) -> bool:
         """False once someone replaced a parameter's array (``Module.to``, ``load``...)."""
-        return all(p.data is v for p, v in zip(self.params, self.views))
+        return all(p._data is v for p, v in zip(self.params, self.views))
 
     def all_have_grads(self) -> bool:
-        return all(p.grad is not None for p in self.params)
+        return all(p._grad is not None for p in self.params)
+
+    def momentum_ready(self, group: dict[str, Any], state: dict[int, dict[str, Any]]) -> bool:
+        """Whether the flat momentum can serve this step.
+
+        A parameter that had no gradient on an earlier step was updated alone and has a
+        buffer of its own, or none yet.  Once all of them have one, those buffers are
+        gathered into the flat array; while only some do, the step goes parameter by
+        parameter (a flat "first step" would restart every buffer).
+        """
+        if not group["momentum"] or self.momentum is not None:
+            return True
+        buffers = [state.get(id(p), {}).get("momentum_buffer") for p in self.params]
+        if all(b is None for b in buffers):
+            return True
+        if any(b is None for b in buffers):
+            return False
+        xp = get_array_module(self.data)
+        self.momentum = xp.concatenate([b.reshape(-1) for b in buffers])
+        _share_momentum(self.params, self.views, self.momentum, state)
+        return True
 
     def step(self, group: dict[str, Any], state: dict[int, dict[str, Any]]) -> None:
         xp = get_array_module(self.data)
         g = self.grad
-        xp.concatenate([p.grad.reshape(-1) for p in self.params], out=g)
+        xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=g)
+        for p in self.params:  # the arrays change in place below
+            p._bump()
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         if xp is np:  # one compiled pass instead of five whole-array NumPy calls
             first = momentum != 0 and self.momentum is None

@@ -28,7 +28,7 @@ def numbered(n: int = 10) -> TensorDataset:
 
 
 def first_column(loader) -> list[list[int]]:
-    return [batch[0].data[:, 0].astype(int).tolist() for batch in loader]
+    return [batch[0].numpy()[:, 0].astype(int).tolist() for batch in loader]
 
 
 # ----------------------------------------------------------------- batching
@@ -41,8 +41,8 @@ def test_batches_in_order_with_a_partial_last_batch():
     x, y = batches[2]
     assert isinstance(x, Tensor) and isinstance(y, Tensor)
     assert x.dtype == np.float32 and y.dtype == np.int64 and x.device == "cpu"
-    assert y.data.tolist() == [8 % 3, 9 % 3]
-    np.testing.assert_array_equal(x.data[:, 1], [80, 90])
+    assert y.tolist() == [8 % 3, 9 % 3]
+    np.testing.assert_array_equal(x.numpy()[:, 1], [80, 90])
 
 
 def test_drop_last_drops_the_partial_batch():
@@ -78,9 +78,9 @@ def test_falls_back_to_stacking_samples():
     ds = PerSample(5)
     x, label, half = list(DataLoader(ds, batch_size=3))[1]
     assert ds.calls == 5
-    assert x.shape == (2, 2, 2) and x.data[1, 0, 0] == 4
-    assert label.dtype == np.int64 and label.data.tolist() == [3, 4]
-    assert half.dtype == np.float32 and half.data.tolist() == [1.5, 2.0]
+    assert x.shape == (2, 2, 2) and x.numpy()[1, 0, 0] == 4
+    assert label.dtype == np.int64 and label.tolist() == [3, 4]
+    assert half.dtype == np.float32 and half.tolist() == [1.5, 2.0]
 
 
 def test_uses_get_batch_with_one_call_per_batch():
@@ -95,7 +95,7 @@ def test_uses_get_batch_with_one_call_per_batch():
             return super().get_batch(indices)
 
     loader = DataLoader(Counting(np.arange(10.0), np.arange(10)), batch_size=4, shuffle=True, seed=0)
-    assert sorted(np.concatenate([b.data for b, _ in loader]).tolist()) == list(range(10))
+    assert sorted(np.concatenate([b.numpy() for b, _ in loader]).tolist()) == list(range(10))
     assert Counting.calls == 3
 
 
@@ -143,7 +143,7 @@ def augmented(seed: int) -> SyntheticImages:
 
 
 def arrays(batches):
-    return [tuple(t.data.copy() for t in batch) for batch in batches]
+    return [tuple(t.numpy().copy() for t in batch) for batch in batches]
 
 
 def assert_same(got, want):

@@ -37,7 +37,7 @@ TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
 def host(a):
     """A NumPy copy of a Tensor, a CuPy array or a NumPy array."""
     if isinstance(a, mt.Tensor):
-        a = a.data
+        a = a.numpy()
     return backend.to_numpy(a)
 
 
@@ -67,7 +67,7 @@ def rel_norm_error(actual, expected) -> float:
 def is_cupy(a) -> bool:
     cp = backend._load_cupy()
     if isinstance(a, mt.Tensor):
-        a = a.data
+        a = a._data
     return isinstance(a, cp.ndarray)
 
 
@@ -217,6 +217,15 @@ def _normal(rng, shape, dtype):
 
 
 # name -> (function of tensors, input makers (rng, dtype) -> array)
+def _in_place(a, b):
+    h = a * 2
+    h.add_(b)
+    h.mul_(b)
+    h[1] = b * 3
+    h /= b
+    return h
+
+
 OPS = {
     "add": (lambda a, b: a + b, [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _normal(r, (4,), d)]),
     "sub": (lambda a, b: a - b, [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _normal(r, (3, 1), d)]),
@@ -230,8 +239,19 @@ OPS = {
     "sum": (lambda a: a.sum(), [lambda r, d: _normal(r, (3, 4, 5), d)]),
     "sum-axis": (lambda a: a.sum(axis=(0, 2), keepdims=True), [lambda r, d: _normal(r, (3, 4, 5), d)]),
     "mean": (lambda a: a.mean(dim=1), [lambda r, d: _normal(r, (3, 4, 5), d)]),
-    "max": (lambda a: a.max(axis=1), [lambda r, d: _normal(r, (4, 6), d)]),
+    "amax": (lambda a: a.amax(1), [lambda r, d: _normal(r, (4, 6), d)]),
     "max-all": (lambda a: a.max(), [lambda r, d: _normal(r, (4, 6), d)]),
+    "max-dim": (lambda a: a.max(1).values * a.max(0, keepdim=True).indices.to(a.dtype).sum(),
+                [lambda r, d: _normal(r, (4, 6), d)]),
+    "min-dim": (lambda a: mt.min(a, -1, keepdim=True)[0], [lambda r, d: _normal(r, (2, 3, 4), d)]),
+    "norm": (lambda a: a.norm() + a.norm(1, dim=1).sum() + a.norm(float("inf"), dim=0).sum(),
+             [lambda r, d: _normal(r, (4, 6), d)]),
+    "abs": (lambda a: abs(a), [lambda r, d: _normal(r, (4, 6), d)]),
+    "cat": (lambda a, b: mt.cat([a, b, a], dim=1), [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 4), d)]),
+    "stack": (lambda a, b: mt.stack([a, b], dim=-1), [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 2), d)]),
+    "clone-unsqueeze": (lambda a: a.clone().unsqueeze(0).squeeze() * a, [lambda r, d: _normal(r, (3, 4), d)]),
+    "in-place": (lambda a, b: _in_place(a, b), [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _pos(r, (4,), d)]),
+    "cast": (lambda a: a.double().float().double() * a.to(mt.float64), [lambda r, d: _normal(r, (3, 4), d)]),
     "reshape": (lambda a: a.reshape(4, 6) * 2, [lambda r, d: _normal(r, (2, 3, 4), d)]),
     "transpose": (lambda a: a.transpose(0, 2) * 2, [lambda r, d: _normal(r, (2, 3, 4), d)]),
     "permute-T": (lambda a: a.permute(2, 0, 1).T * 2, [lambda r, d: _normal(r, (2, 3, 4), d)]),
@@ -256,7 +276,7 @@ def run_op(fn, arrays, device, upstream_seed=0):
     up = np.random.default_rng(upstream_seed).standard_normal(out.shape).astype(out.dtype)
     out.backward(up)
     for t in tensors:
-        assert t.grad is not None and backend.device_of(t.grad) == device
+        assert t.grad is not None and t.grad.device == device
     return host(out), [host(t.grad) for t in tensors]
 
 
@@ -298,7 +318,7 @@ class TestOps:
         assert x.device == "cuda" and is_cupy(x) and x.dtype == np.float32
         assert mt.zeros(2, device="cuda").device == "cuda"
         back = x.to("cpu")
-        assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+        assert back.device == "cpu" and isinstance(back._data, np.ndarray)
         np.testing.assert_array_equal(back.numpy(), x.numpy())
         assert x.cuda().device == "cuda" and x.cpu().device == "cpu"
         assert float((x * 0).sum().item()) == 0.0
@@ -341,7 +361,7 @@ def run_layer(make, shape, device, dtype, train: bool, steps: int = 2):
     params = {n: host(p.grad) for n, p in layer.named_parameters()}
     buffers = {n: host(b) for n, b in layer.named_buffers()}
     for n, p in layer.named_parameters():
-        assert backend.device_of(p.data) == device and backend.device_of(p.grad) == device, n
+        assert p.device == device and p.grad.device == device, n
     return host(out), host(x.grad), params, buffers
 
 
@@ -371,7 +391,7 @@ class TestLayers:
         assert all(is_cupy(v) for v in model.state_dict().values())
         model.to("cpu")
         for k, v in model.state_dict().items():
-            assert isinstance(v.data, np.ndarray)
+            assert isinstance(v._data, np.ndarray)
             np.testing.assert_array_equal(v.numpy(), before[k])
 
 
@@ -444,11 +464,13 @@ class TestIO:
         opt.step()
         path = tmp_path / "ckpt.npz"
         mt.save({"model": model.state_dict(), "optim": opt.state_dict(), "step": 3}, path)
-        state = mt.load(path)
+        on_gpu = mt.load(path)  # tensors come back where they were saved, as in PyTorch
+        assert all(leaf.device == "cuda" for leaf in _leaves(on_gpu["model"]))
+        state = mt.load(path, map_location="cpu")
         assert state["step"] == 3
         for leaf in _leaves(state):
             if isinstance(leaf, mt.Tensor):
-                assert leaf.device == "cpu" and isinstance(leaf.data, np.ndarray)
+                assert leaf.device == "cpu" and isinstance(leaf._data, np.ndarray)
             else:
                 assert not is_cupy(leaf)
         for key, value in model.state_dict().items():

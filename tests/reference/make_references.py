@@ -18,7 +18,10 @@ script (no pickle: they load with ``np.load(allow_pickle=False)``):
   plus torch's ``state_dict`` keys and ``named_parameters`` names;
 * ``optim.npz``   -- ten SGD steps (plain; momentum + weight decay + nesterov; momentum + dampening;
   momentum + weight decay under a StepLR schedule) on a small MLP with BatchNorm: the parameter
-  trajectories, learning rates and losses; and a two-group StepLR schedule.
+  trajectories, learning rates and losses; and a two-group StepLR schedule;
+* ``tensor_ops.npz`` -- the tensor ops beyond the layers (cat, stack, norm, max/min along a dim, amax, abs,
+  powers at zero, clone/squeeze/unsqueeze, in-place changes recorded in the graph): inputs, outputs, indices,
+  the random upstream and the input gradients; and SGD with a parameter that has no gradient at step 1.
 
 Only float64 results are stored.  The float32 parity tests run minitorch in float32 on the same inputs and
 compare with these float64 references at 1e-4 (a stricter check than against torch's own float32 run,
@@ -424,10 +427,117 @@ def run_torch_steplr(case: dict = STEPLR_CASE) -> np.ndarray:
     return np.array(rows)
 
 
+# --------------------------------------------------------------------------- tensor ops and edge cases
+# Each case: (fn(lib, *tensors) -> output or (values, indices), input shapes), written once against either
+# framework's top-level module (torch or minitorch), whose names and methods agree.
+INF = float("inf")
+TENSOR_OP_CASES: dict = {
+    "cat_dim0": (lambda lib, a, b: lib.cat([a, b], 0), [(2, 3), (4, 3)]),
+    "cat_dim_neg2": (lambda lib, a, b, c: lib.cat((a, b, c), dim=-2), [(2, 1, 3), (2, 4, 3), (2, 2, 3)]),
+    "stack_dim0": (lambda lib, a, b, c: lib.stack([a, b, c]), [(3, 4), (3, 4), (3, 4)]),
+    "stack_dim_last": (lambda lib, a, b: lib.stack([a, b], dim=-1), [(2, 3), (2, 3)]),
+    "norm_fro": (lambda lib, x: x.norm(), [(3, 4)]),
+    "norm_p1_dim1": (lambda lib, x: x.norm(1, dim=1), [(3, 4)]),
+    "norm_p3_dim0_keepdim": (lambda lib, x: x.norm(3, dim=0, keepdim=True), [(3, 4)]),
+    "norm_p2_5_dims": (lambda lib, x: x.norm(2.5, dim=(0, 2)), [(2, 3, 4)]),
+    "norm_inf": (lambda lib, x: x.norm(INF), [(3, 4)]),
+    "norm_zero_row": (lambda lib, x: x.norm(dim=1), [(3, 4)]),
+    "max_dim1": (lambda lib, x: lib.max(x, 1), [(3, 5)]),
+    "max_dim0_keepdim": (lambda lib, x: x.max(dim=0, keepdim=True), [(3, 5)]),
+    "min_dim_neg1": (lambda lib, x: x.min(-1), [(2, 3, 4)]),
+    "max_dim_ties": (lambda lib, x: x.max(1), [(2, 3)]),
+    "max_all_ties": (lambda lib, x: x.max(), [(2, 3)]),
+    "amax_dims_ties": (lambda lib, x: x.amax((0, 2)), [(2, 2, 3)]),
+    "abs_with_zeros": (lambda lib, x: x.abs(), [(3, 4)]),
+    "pow_at_zero": (lambda lib, a, b: a ** b + 3 * a ** 0, [(5,), (5,)]),
+    "clone_squeeze_unsqueeze": (lambda lib, x: x.clone().unsqueeze(1).squeeze(0) * x.unsqueeze(-1), [(1, 3)]),
+    "inplace_nonleaf": (lambda lib, x, y: _inplace_chain(x, y), [(3, 4), (4,)]),
+    "setitem_nonleaf": (lambda lib, x, v: _setitem_chain(x, v), [(4, 3), (3,)]),
+    "copy_nonleaf": (lambda lib, x, v: _copy_chain(x, v), [(2, 3), (3,)]),
+}
+
+
+def _inplace_chain(x, y):
+    h = x * 2
+    h.add_(y, alpha=0.5)
+    h.mul_(y)
+    h += x
+    h -= 1.5
+    h /= 2
+    return h
+
+
+def _setitem_chain(x, v):
+    h = x * 1.5
+    h[1] = v * 2
+    h[:, 0] = 7.0
+    return h * x
+
+
+def _copy_chain(x, v):
+    h = x * 3
+    h.copy_(v * v)
+    return h + x
+
+
+def tensor_op_inputs(name: str, seed: int) -> list[np.ndarray]:
+    """The float64 inputs of one case: normal values, except where the case is about ties or zeros."""
+    rng = np.random.default_rng(seed)
+    if name == "max_dim_ties" or name == "max_all_ties":
+        return [np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])]
+    if name == "amax_dims_ties":
+        return [np.array([[[1.0, 5.0, 2.0], [5.0, 0.0, 2.0]], [[3.0, 1.0, 2.0], [0.5, 5.0, 1.0]]])]
+    if name == "pow_at_zero":
+        return [np.array([0.0, 0.0, 0.0, 2.0, 1.5]), np.array([0.0, 1.0, 2.5, 0.0, 1.3])]
+    arrays = [rng.standard_normal(shape) for shape in TENSOR_OP_CASES[name][1]]
+    if name == "norm_zero_row":
+        arrays[0][1] = 0.0
+    if name == "abs_with_zeros":
+        arrays[0][0, :2] = 0.0
+    return arrays
+
+
+def run_tensor_op(lib, name: str, arrays: list[np.ndarray], upstream: np.ndarray | None = None):
+    """Forward, then backward with ``upstream`` (drawn from the output's shape when None): the output,
+    indices (for max/min along a dim), the input gradients and the upstream used."""
+    fn = TENSOR_OP_CASES[name][0]
+    inputs = [lib.tensor(a, requires_grad=True) for a in arrays]
+    out = fn(lib, *inputs)
+    res: dict[str, np.ndarray] = {}
+    if isinstance(out, tuple):
+        out, indices = out
+        res["indices"] = indices.numpy()
+    if upstream is None:
+        upstream = np.random.default_rng(len(name)).standard_normal(tuple(out.shape))
+    out.backward(lib.tensor(upstream))
+    res["out"] = out.detach().numpy()
+    res["upstream"] = upstream
+    for i, t in enumerate(inputs):
+        res[f"grad{i}"] = t.grad.numpy()
+    return res
+
+
+def sgd_first_step_without_grad(lib) -> np.ndarray:
+    """Issue 10 A1: p1 has no gradient on step 1; momentum, weight decay and Nesterov; p0 and p1 after each step."""
+    p0 = lib.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    p1 = lib.tensor(np.array([0.5]), requires_grad=True)
+    opt = lib.optim.SGD([p0, p1], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)
+    grads = [(np.array([1.0, 0.5]), None), (np.array([1.0, -1.0]), np.array([2.0])),
+             (np.array([0.25, 0.5]), np.array([-1.0]))]
+    rows = []
+    for g0, g1 in grads:
+        p0.grad = lib.tensor(g0)
+        p1.grad = None if g1 is None else lib.tensor(g1)
+        opt.step()
+        rows.append(np.concatenate([p0.detach().numpy(), p1.detach().numpy()]))
+    return np.stack(rows)
+
+
 # --------------------------------------------------------------------------- seeds and files
 LAYER_SEED = 1234      # case i uses LAYER_SEED + i
 COOLNET_SEED = 2024
 SGD_SEED = 77
+TENSOR_OP_SEED = 555  # case i uses TENSOR_OP_SEED + i
 
 
 def json_array(obj) -> np.ndarray:
@@ -484,6 +594,20 @@ def main() -> None:
     out["configs"] = json_array(({"sgd": SGD_CONFIGS, "steplr": STEPLR_CASE}))
     out["meta"] = json_array(meta)
     _write(os.path.join(HERE, "optim.npz"), out)
+    write_tensor_ops(torch, meta)
+
+
+def write_tensor_ops(torch, meta: dict) -> None:
+    out = {}
+    for i, name in enumerate(TENSOR_OP_CASES):
+        arrays = tensor_op_inputs(name, TENSOR_OP_SEED + i)
+        for k, v in enumerate(arrays):
+            out[f"{name}:in{k}"] = v
+        for k, v in run_tensor_op(torch, name, arrays).items():
+            out[f"{name}:{k}"] = v
+    out["sgd_first_step_without_grad"] = sgd_first_step_without_grad(torch)
+    out["meta"] = json_array(meta)
+    _write(os.path.join(HERE, "tensor_ops.npz"), out)
 
 
 if __name__ == "__main__":

@@ -101,10 +101,6 @@ def test_port_changes_only_the_import_lines():
     assert not re.search(r"^\s*(import|from) torch", ported, re.M)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "needs the tensor API of the issue-10 core branch (not in this branch): torch.max(x, dim) returning "
-    "(values, indices) with .data a Tensor, module-level torch.flatten, torch.device and torch.cuda.is_available, "
-    "and load(..., weights_only=)"))
 def test_tutorial_runs_on_minitorch_with_only_its_imports_changed(tmp_path, monkeypatch, capsys):
     check_output(run_script(port(open(SCRIPT).read(), MINITORCH), tmp_path, monkeypatch, capsys))
 

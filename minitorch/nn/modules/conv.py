@@ -5,7 +5,7 @@ from typing import Any
 
 from minitorch.nn import _args, init
 from minitorch.nn import functional as F
-from minitorch.nn.modules.linear import new_parameter
+from minitorch.nn.modules.linear import new_parameter, positive_int
 from minitorch.nn.modules.module import Module
 from minitorch.tensor import Tensor
 
@@ -33,6 +33,8 @@ class Conv2d(Module):
         device: str | None = None,
     ) -> None:
         super().__init__()
+        in_channels = positive_int(in_channels, "in_channels", "Conv2d")
+        out_channels = positive_int(out_channels, "out_channels", "Conv2d")
         self.kernel_size = _args.pair(kernel_size, "kernel_size", "Conv2d")
         self.stride = _args.pair(stride, "stride", "Conv2d")
         self.dilation = _args.pair(dilation, "dilation", "Conv2d")

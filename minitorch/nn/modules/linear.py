@@ -1,6 +1,10 @@
 """Fully connected layer."""
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
+
 from minitorch.backend import default_device, get_default_dtype
 from minitorch.nn import functional as F
 from minitorch.nn import init
@@ -14,11 +18,22 @@ def new_parameter(*shape: int, device: str | None = None) -> Parameter:
     return Parameter(zeros(*shape, dtype=get_default_dtype(), device=device or default_device()))
 
 
+def positive_int(value: Any, name: str, owner: str) -> int:
+    """A layer size: an int >= 1, or an error naming the argument (a size of 0 would divide by zero in init)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{owner}: {name} must be at least 1, got {value}")
+    return int(value)
+
+
 class Linear(Module):
     """y = x W^T + b, with W of shape (out_features, in_features)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device: str | None = None) -> None:
         super().__init__()
+        in_features = positive_int(in_features, "in_features", "Linear")
+        out_features = positive_int(out_features, "out_features", "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = new_parameter(out_features, in_features, device=device)
         self.bias = new_parameter(out_features, device=device) if bias else None

@@ -11,7 +11,7 @@ from typing import Any, Iterator, NamedTuple
 
 import numpy as np
 
-from minitorch.backend import as_float_dtype, check_device, get_array_module, to_device
+from minitorch.backend import as_float_dtype, check_device, get_array_module, is_device, to_device
 from minitorch.nn.parameter import Parameter
 from minitorch.tensor import Tensor
 
@@ -110,10 +110,10 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for param in self.parameters():
-            if set_to_none or param.grad is None:
-                param.grad = None
+            if set_to_none or param._grad is None:
+                param._grad = None
             else:
-                param.grad[...] = 0
+                param._grad.zero_()
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         for param in self.parameters():
@@ -121,18 +121,30 @@ class Module:
         return self
 
     # ----------------------------------------------------- device and dtype
-    def to(self, target: Any) -> "Module":
-        """Move every parameter and buffer to a device, or cast the float ones to a dtype, in place."""
-        if isinstance(target, str) and target.split(":")[0] in ("cpu", "cuda"):
-            device = check_device(target)
-            convert = lambda a: to_device(a, device)  # noqa: E731
-        else:
-            dtype = as_float_dtype(target, "Module.to")
-            convert = lambda a: a.astype(dtype, copy=False) if a.dtype.kind == "f" else a  # noqa: E731
+    def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False) -> "Module":
+        """Move every parameter and buffer to a device and/or cast the float ones to a dtype, in place:
+        ``to("cuda")``, ``to(minitorch.device(...))``, ``to(float64)``, ``to(device, dtype)``."""
+        for arg in args:
+            if is_device(arg):
+                device = arg
+            else:
+                dtype = arg
+        if device is not None:
+            device = check_device(device)
+        if dtype is not None:
+            dtype = as_float_dtype(dtype, "Module.to")
+
+        def convert(a: Any) -> Any:
+            if device is not None:
+                a = to_device(a, device)
+            if dtype is not None and a.dtype.kind == "f":
+                a = a.astype(dtype, copy=False)
+            return a
+
         for tensor in list(self.parameters()) + list(self.buffers()):
-            tensor.data = convert(tensor.data)
-            if tensor.grad is not None:
-                tensor.grad = convert(tensor.grad)
+            tensor._data = convert(tensor._data)
+            if tensor._grad is not None:
+                tensor._grad._data = convert(tensor._grad._data)
         return self
 
     def float(self) -> "Module":
@@ -172,7 +184,7 @@ class Module:
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            value = value.data if isinstance(value, Tensor) else value
+            value = value._data if isinstance(value, Tensor) else value
             shape = tuple(np.shape(value)) if get_array_module(value) is np else tuple(value.shape)
             if shape != tensor.shape:
                 raise ValueError(
@@ -181,7 +193,8 @@ class Module:
                 )
             updates.append((tensor, value))
         for tensor, value in updates:
-            tensor.data[...] = to_device(value, tensor.device)
+            tensor._data[...] = to_device(value, tensor.device)
+            tensor._bump()
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- repr
