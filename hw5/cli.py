@@ -2,6 +2,7 @@
 
     python -m hw5 list
     python -m hw5 run fig1a fig2 --epochs 5 --jobs 2     # a figure's name runs all its panels
+    python -m hw5 run all --cluster tcp://HOST:8786       # on a Dask cluster (see hw5.cluster)
     python -m hw5 run fig3a --resume
     python -m hw5 report
     python -m hw5 quick                                   # `make run`: a short version of everything
@@ -10,19 +11,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from typing import Any, Sequence
 
 import minitorch as mt
 
+from hw5.cluster import ClusterError, ClusterSpec, parse_cluster
 from hw5.data import DataUnavailable
 from hw5.experiments import EXPERIMENTS, FIGURES, Config, get_experiment, parse_assignment, with_overrides
-from hw5.parallel import INTERRUPTED, run_parallel
 from hw5.plots import plot_run
 from hw5.report import write_report
 from hw5.results import load_run
 from hw5.runfiles import CURVES, RunFiles
+from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
 from hw5.train import CannotResume, train
 
 # `quick`: fig. 1's three networks with the assignment's settings, but for 2 epochs instead of 50.
@@ -65,7 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="initial weights and data order (default: 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override any config field, e.g. --set train_size=5000 (repeatable)")
-    run.add_argument("--jobs", type=int, default=1, help="experiments to run at once, in separate processes")
+    run.add_argument("--jobs", type=int, help="experiments to run at once, on a local Dask cluster of this many "
+                                              "single-threaded workers, each experiment in its own process")
+    run.add_argument("--cluster", metavar="ADDRESS", help="run the experiments on a Dask cluster: tcp://HOST:PORT "
+                                                          "(a running `dask scheduler`) or slurm:N (N Slurm jobs)")
+    run.add_argument("--dashboard", action="store_true", help="serve Dask's dashboard for --jobs/--cluster slurm:N")
     run.add_argument("--resume", action="store_true", help="continue from each run's last checkpoint")
     run.add_argument("--runs-dir", default="runs", help="where runs/<name>/ go (default: runs)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or epoch lines")
@@ -157,26 +164,63 @@ def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: 
         raise UsageError(exc.args[0]) from None
 
 
-def child_arguments(args: argparse.Namespace) -> list[str]:
-    """The options to hand on to each ``python -m hw5 run NAME`` child of ``--jobs``."""
-    out = ["--runs-dir", args.runs_dir]
+def child_arguments(args: argparse.Namespace, absolute: bool = True) -> list[str]:
+    """The options to hand on to each ``python -m hw5 run NAME`` child of a sweep.
+
+    Paths are made absolute: the children run in other folders, maybe on other machines.
+    """
+    where = os.path.abspath if absolute else (lambda path: path)
+    out = ["--runs-dir", where(args.runs_dir)]
     for option in SHORTHANDS:
         value = getattr(args, option)
         if value is not None:
+            value = where(value) if option == "data_dir" else value
             out += [f"--{option.replace('_', '-')}", str(value)]
     for text in args.set:
         out += ["--set", text]
     return out + (["--resume"] if args.resume else []) + (["--quiet"] if args.quiet else [])
 
 
+def cluster_spec(args: argparse.Namespace, count: int) -> ClusterSpec | None:
+    """The Dask cluster ``--jobs``/``--cluster`` ask for, or None to train in this process, one run after another."""
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.cluster:
+        if args.jobs is not None:
+            raise UsageError("--jobs and --cluster exclude each other: a cluster's workers set how many run at once")
+        try:
+            return parse_cluster(args.cluster)
+        except ValueError as exc:
+            raise UsageError(exc.args[0]) from None
+    if args.jobs is not None and args.jobs > 1 and count > 1:
+        return ClusterSpec("local", workers=min(args.jobs, count))
+    if args.dashboard:
+        raise UsageError("--dashboard needs a cluster: --jobs N with several experiments, or --cluster")
+    return None
+
+
+def continue_command(args: argparse.Namespace, spec: ClusterSpec, names: list[str]) -> str:
+    """The command that continues a sweep of ``names`` (each resumes, or starts if it never did)."""
+    options = child_arguments(args, absolute=False)
+    if os.path.normpath(args.runs_dir) == "runs":
+        options = options[2:]
+    options += [] if args.resume else ["--resume"]
+    options += spec.options() + (["--dashboard"] if args.dashboard else [])
+    return shlex.join(["python", "-m", "hw5", "run", *names, *options])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     names = expand_names(args.names)
     overrides = overrides_from(args)
     configs = [resolve_config(name, overrides, args.runs_dir, args.resume) for name in names]
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.jobs > 1 and len(names) > 1:
-        return run_parallel(names, child_arguments(args), min(args.jobs, len(names)), args.runs_dir, args.resume)
+    spec = cluster_spec(args, len(names))
+    if spec is not None:
+        from hw5.sweep import run_sweep  # Dask is imported only by the commands that use it
+
+        return run_sweep(names, child_arguments(args), spec, args.runs_dir, {c.name: c.epochs for c in configs},
+                         again=lambda rest: continue_command(args, spec, rest), dashboard=args.dashboard)
+    if os.environ.get(SWEEP_TASK):  # a sweep's training process: say what thread pools it got
+        print(thread_report(), flush=True)
     if any(c.device == "cuda" for c in configs) and not mt.cupy_available():
         raise SetupError("--device cuda needs CuPy and an NVIDIA GPU (pip install -e \".[gpu]\"); "
                               "neither is usable here")
@@ -229,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except (DataUnavailable, SetupError, CannotResume) as exc:
+    except (DataUnavailable, SetupError, CannotResume, ClusterError) as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -5,7 +5,6 @@ import json
 import math
 import os
 
-from hw5.parallel import child_environment
 from hw5.report import write_report
 from hw5.results import load_runs
 from hw5.runfiles import RunFiles
@@ -74,11 +73,3 @@ def test_truncation_keeps_only_checkpointed_epochs(tmp_path):
     files.truncate_to_epoch(2)
     assert [(r["type"], r["epoch"]) for r in files.records()] == [
         ("iteration", 1), ("epoch", 1), ("iteration", 2), ("epoch", 2)]
-
-
-def test_children_get_their_share_of_the_cores(monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
-    env = child_environment(2)
-    assert env["NUMBA_NUM_THREADS"] == "2" and env["OPENBLAS_NUM_THREADS"] == "2"
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    assert child_environment(8)["OPENBLAS_NUM_THREADS"] == "1"
