@@ -22,10 +22,10 @@ from hw5.cluster import ClusterError, ClusterSpec, parse_cluster
 from hw5.data import DataUnavailable
 from hw5.experiments import EXPERIMENTS, FIGURES, Config, get_experiment, parse_assignment, with_overrides
 from hw5.plots import plot_run
+from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
 from hw5.report import write_report
 from hw5.results import load_run
 from hw5.runfiles import CURVES, RunFiles
-from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
 from hw5.train import CannotResume, train
 
 # `quick`: fig. 1's three networks with the assignment's settings, but for 2 epochs instead of 50.

@@ -88,6 +88,13 @@ def connect(spec: ClusterSpec, dashboard: bool = False) -> Iterator[Connection]:
     """Start or reach the cluster ``spec`` names; close what was started on leaving."""
     if dashboard and spec.kind != "address" and importlib.util.find_spec("bokeh") is None:
         raise ClusterError('--dashboard needs bokeh: pip install -e ".[dashboard]"')
+    # The sweep reports what matters in its own words; Dask's log lines (a lost connection's traceback,
+    # a busy port) would bury them.  The scheduler's and workers' own logs keep the details.
+    import distributed  # noqa: F401  (it configures its loggers on import)
+
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name.split(".")[0] == "distributed":
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     if spec.kind == "address":
         with _remote(spec.address) as connection:
             yield connection

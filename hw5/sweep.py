@@ -6,7 +6,7 @@ exit status.  This module is the driver: it checks that every worker shares the
 runs folder, submits the tasks, shows their progress and says how each ended.
 
 * **Exit status**: 0 when every run ended normally (a diverged run is a normal
-  end), 130 if any was interrupted, 1 if any failed.
+  end), 130 if any was interrupted, 1 if any failed or the scheduler was lost.
 * **Faults**: a run whose training process is killed is retried up to
   :data:`~hw5.sweep_task.RETRIES` times; one whose worker dies is run elsewhere,
   up to the scheduler's ``allowed-failures`` (:mod:`hw5.cluster`).  Every retry
@@ -76,6 +76,8 @@ class Sweep:
         self.codes: dict[str, int] = {}
         self.starts: dict[str, list[dict[str, Any]]] = {name: [] for name in self.tasks}
         self.watches: dict[str, RunWatch] = {}
+        self.stopping = False       # the driver cancels futures itself only when stopping
+        self.lost = False           # futures were cancelled under us: the scheduler went away
 
     # --------------------------------------------------------------- start
     def run(self) -> int:
@@ -96,8 +98,8 @@ class Sweep:
         except OSError as exc:  # the scheduler went away: the tasks are dropped and stop their runs
             self.live.close()
             self.live.say(f"lost the Dask scheduler ({exc}); every run keeps its last checkpoint")
-            self.finish(list(futures))
-            return 1
+            self.lost = True
+            return self.finish(list(futures))
         finally:
             self.live.close()
         return self.finish([])
@@ -180,6 +182,10 @@ class Sweep:
         took = f" ({time.time() - starts[0]['start']:.0f}s)" if starts else ""
         if future.status == "cancelled":
             self.codes[name] = INTERRUPTED
+            if not self.stopping:  # not by us: the client lost its scheduler, which forgot every task
+                self.lost = True
+                self.live.say(f"  {'lost':<12}{name}{took}: the connection to the Dask scheduler was lost; "
+                              "the run keeps its last checkpoint")
             return
         if future.status == "finished":
             result = future.result()
@@ -207,6 +213,7 @@ class Sweep:
         """Ctrl-C: every running experiment keeps its checkpoint and exits; the others never start."""
         from distributed import Event
 
+        self.stopping = True
         self.live.close()
         self.live.say("\ninterrupted: stopping every running experiment after its last checkpoint "
                       "(Ctrl-C again to leave at once)...")
@@ -238,7 +245,7 @@ class Sweep:
             self.live.say(f"failed: {' '.join(failed)}")
         if interrupted:
             self.live.say(f"Continue with:\n    {self.again(interrupted)}")
-        if failed:
+        if failed or self.lost:
             return 1
         return INTERRUPTED if interrupted else 0
 
