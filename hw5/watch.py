@@ -89,8 +89,10 @@ class RunWatch:
         text = f"{self.name:<6} epoch {current:>{len(str(self.total))}}/{self.total}"
         if self.steps_per_epoch and self.epochs_done < self.total:
             into = (self.iteration - self.epoch_iteration) / self.steps_per_epoch
-            text += f" {100 * min(into, 1.0):3.0f}%"
+            text += " eval" if into >= 1 else f" {100 * into:3.0f}%"   # trained through: evaluating
         text += "  test " + ("   -  " if self.test_acc is None else f"{100 * self.test_acc:5.1f}%")
+        if self.epochs_done >= self.total:
+            return text + "  finishing"
         left = self.seconds_left()
         return text + "  " + ("time left: after epoch 1" if left is None else f"{duration(left)} left")
 

@@ -343,17 +343,26 @@ def test_progress_lines_follow_the_metrics_file(tmp_path):
     files.append({"type": "iteration", "epoch": 1, "iteration": 50, "loss": 2.0})
     watch.poll()
     assert "epoch  1/50  50%" in watch.line()
-    for epoch in (1, 2):
-        files.append({"type": "epoch", "epoch": epoch, "iteration": 100 * epoch, "test_acc": 0.25 + epoch / 10,
-                      "elapsed": 30.0 * epoch})
+    files.append({"type": "epoch", "epoch": 1, "iteration": 100, "test_acc": 0.35, "elapsed": 30.0})
+    second = json.dumps({"type": "epoch", "epoch": 2, "iteration": 200, "test_acc": 0.45, "elapsed": 60.0}) + "\n"
     with open(files.path("metrics.jsonl"), "a") as f:
-        f.write('{"type": "epoch", "epo')        # a line being written is not read yet
+        f.write(second[:20])                     # a line being written is not read yet...
+    watch.poll()
+    assert watch.epochs_done == 1
+    with open(files.path("metrics.jsonl"), "a") as f:
+        f.write(second[20:])                     # ...but once it is whole
     watch.poll()
     line = watch.line()
     assert "epoch  3/50   0%" in line and "test  45.0%" in line and re.search(r"2[34]m\d\ds left", line)
+    files.append({"type": "iteration", "epoch": 3, "iteration": 300, "loss": 2.0})
+    watch.poll()
+    assert "epoch  3/50 eval" in watch.line()      # trained through the epoch, evaluating
     files.truncate_to_epoch(1)                   # a resumed run rewrites the file
     watch.poll()
     assert watch.epochs_done == 1 and "test  35.0%" in watch.line()
+    finished = RunWatch(files.dir, "fig1d", 1)
+    finished.poll()
+    assert finished.line().endswith("test  35.0%  finishing")
 
 
 def test_live_lines_redraw_in_place_on_a_terminal_and_print_now_and_then_elsewhere():
