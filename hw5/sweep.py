@@ -3,7 +3,8 @@
 Each experiment is one Dask task (:func:`hw5.sweep_task.run_experiment`), which
 runs a fresh ``python -m hw5 run NAME`` process on some worker and returns its
 exit status.  This module is the driver: it checks that every worker shares the
-runs folder, submits the tasks, shows their progress and says how each ended.
+runs folder, submits the tasks (the runs with the most epochs first), shows their progress
+and says how each ended.
 
 * **Exit status**: 0 when every run ended normally (a diverged run is a normal
   end), 130 if any was interrupted, 1 if any failed or the scheduler was lost.
@@ -88,9 +89,7 @@ class Sweep:
         except KeyboardInterrupt:
             self.live.say("\ninterrupted before any experiment started")
             return self.finish(list(self.tasks))
-        futures = {name: self.client.submit(run_experiment, task, key=f"hw5-{name}-{task.token}",
-                                            retries=RETRIES, pure=False)
-                   for name, task in self.tasks.items()}
+        futures = self.submit()
         try:
             self.follow(futures)
         except KeyboardInterrupt:
@@ -134,6 +133,18 @@ class Sweep:
                 raise ClusterError(f"the runs folder {first.runs_dir} is not shared with worker {worker} on "
                                    f"{reply['host']}: {problem}. Put --runs-dir on storage that every worker "
                                    "mounts at the same path")
+
+    def submit(self) -> dict[str, Any]:
+        """One task per run, the longest first.
+
+        With fewer workers than runs, the 200-epoch runs would otherwise start
+        last and end long after the rest.  Workers take tasks in the order they
+        arrive, and queued ones by priority (higher first): both follow the epochs.
+        """
+        order = sorted(self.tasks, key=lambda name: -self.epochs.get(name, 0))
+        return {name: self.client.submit(run_experiment, self.tasks[name], key=f"hw5-{name}-{self.tasks[name].token}",
+                                         retries=RETRIES, pure=False, priority=self.epochs.get(name, 0))
+                for name in order}
 
     # ------------------------------------------------------------- follow
     def follow(self, futures: dict[str, Any], leaving: bool = False) -> None:

@@ -107,6 +107,25 @@ class DaskCluster:
         self.address, self.scheduler = address, scheduler
 
 
+def test_the_longest_runs_are_submitted_first():
+    from hw5.sweep import Sweep
+    from hw5.sweep_task import Task
+
+    class Client:
+        def __init__(self):
+            self.submitted = []
+
+        def submit(self, function, task, key, retries, pure, priority):
+            self.submitted.append((task.name, priority))
+            return key
+
+    sweep = Sweep.__new__(Sweep)   # only what submit() uses
+    sweep.client, sweep.epochs = Client(), {"fig1a": 50, "fig3a": 200, "fig1b": 50, "fig2e": 150}
+    sweep.tasks = {name: Task(name, (), "", "", "t", 1) for name in sweep.epochs}
+    assert list(sweep.submit()) == ["fig3a", "fig2e", "fig1a", "fig1b"]
+    assert sweep.client.submitted == [("fig3a", 200), ("fig2e", 150), ("fig1a", 50), ("fig1b", 50)]
+
+
 @pytest.fixture
 def dask_cluster(tmp_path):
     """An external ``dask scheduler`` and one ``dask worker`` (with its nanny) on 127.0.0.1."""
