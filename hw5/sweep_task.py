@@ -195,11 +195,16 @@ def launch(command: list[str], log: Any, env: dict[str, str]) -> subprocess.Pope
                             start_new_session=True, preexec_fn=_child_setup())
 
 
-def supervise(proc: subprocess.Popen, should_stop: Callable[[], bool], every: float = 1.0) -> tuple[int, bool]:
-    """Wait for ``proc``; once ``should_stop()`` says so, interrupt it. Returns (exit status, whether stopped)."""
+def supervise(proc: subprocess.Popen, should_stop: Callable[[], bool], every: float = 1.0,
+              started: Callable[[], None] = lambda: None) -> tuple[int, bool]:
+    """Wait for ``proc``; once ``should_stop()`` says so, interrupt it. Returns (exit status, whether stopped).
+
+    ``started()`` is called first, inside the guard that kills ``proc`` if anything here fails.
+    """
     stopped_at = None
     last_look = time.monotonic()
     try:
+        started()
         while True:
             try:
                 return proc.wait(timeout=POLL), stopped_at is not None
@@ -275,9 +280,9 @@ def run_experiment(task: Task) -> dict[str, Any]:
                   f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command)}\n")
         log.flush()
         proc = launch(command, log, child_environment(threads, task.blas))
-        _note_attempt(task.sweep_dir, task.name, {"attempt": attempt, "start": start, "host": host,
-                                                  "worker": worker.address, "pid": proc.pid, "threads": threads})
-        code, stopped = supervise(proc, should_stop)
+        code, stopped = supervise(proc, should_stop, started=lambda: _note_attempt(
+            task.sweep_dir, task.name, {"attempt": attempt, "start": start, "host": host,
+                                        "worker": worker.address, "pid": proc.pid, "threads": threads}))
     _note_attempt(task.sweep_dir, task.name, {"attempt": attempt, "end": code})
     if code < 0 and not stopped:
         raise ProcessDied(f"{task.name}: the training process was killed by {signal_name(code)} "

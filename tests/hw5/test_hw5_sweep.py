@@ -301,6 +301,25 @@ def test_a_retry_resumes_only_from_a_checkpoint(tmp_path):
     assert attempt_arguments(task, 2)[-1] == "--resume"
 
 
+def test_a_stopped_task_interrupts_its_process_and_a_failing_one_kills_it(tmp_path):
+    from hw5.sweep_task import launch, supervise
+
+    script = "import time\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    raise SystemExit(130)\n"
+    with open(tmp_path / "log", "w") as log:
+        proc = launch([sys.executable, "-c", script], log, dict(os.environ))
+        time.sleep(0.5)
+        assert supervise(proc, should_stop=lambda: True, every=0.1) == (130, True)   # SIGINT reached it
+
+        proc = launch([sys.executable, "-c", script], log, dict(os.environ))
+
+        def fail():
+            raise OSError("disk full")
+
+        with pytest.raises(OSError):
+            supervise(proc, should_stop=lambda: False, started=fail)
+        assert proc.returncode == -signal.SIGKILL
+
+
 class FakeClient:
     """``client.run`` as the storage check sees it: each worker's reply."""
 
