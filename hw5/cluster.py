@@ -25,6 +25,8 @@ import contextlib
 import importlib.util
 import logging
 import re
+import signal
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -146,12 +148,26 @@ def slurm_cluster_options(dashboard: bool) -> dict[str, Any]:
             "scheduler_options": {"dashboard_address": ":8787" if dashboard else ":0", "dashboard": dashboard}}
 
 
-def _slurm(workers: int, dashboard: bool) -> Any:
+def slurm_cluster_class() -> Any:
+    """dask-jobqueue's SLURMCluster, imported without letting it take over Ctrl-C.
+
+    Importing dask-jobqueue installs a SIGINT handler that exits at once (its
+    ``runner`` module does); the driver's own handling, which stops every run
+    after its checkpoint, must stay in place.
+    """
+    previous = signal.getsignal(signal.SIGINT)
     try:
         from dask_jobqueue import SLURMCluster
     except ImportError:
         raise ClusterError('--cluster slurm:N needs dask-jobqueue: pip install -e ".[slurm]"') from None
-    cluster = SLURMCluster(**slurm_cluster_options(dashboard))
+    finally:
+        if threading.current_thread() is threading.main_thread() and previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return SLURMCluster
+
+
+def _slurm(workers: int, dashboard: bool) -> Any:
+    cluster = slurm_cluster_class()(**slurm_cluster_options(dashboard))
     cluster.scale(jobs=workers)
     return cluster
 
