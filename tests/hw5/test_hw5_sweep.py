@@ -281,6 +281,13 @@ def test_cluster_mistakes_are_one_line_errors(args, message, capsys):
     assert message in err and "Traceback" not in err
 
 
+def test_the_dashboard_needs_bokeh(tmp_path, capsys):
+    if importlib.util.find_spec("bokeh") is not None:
+        pytest.skip("bokeh is installed here")
+    assert main(["run", "fig1a", "fig1b", "--jobs", "2", "--dashboard", "--runs-dir", str(tmp_path), *TINY]) == 1
+    assert 'python -m hw5 run: error: --dashboard needs bokeh: pip install -e ".[dashboard]"' in capsys.readouterr().err
+
+
 def test_children_get_their_share_of_the_cores():
     env = child_environment(3, blas=1, base={"OPENBLAS_NUM_THREADS": "8", "PATH": "/bin"})
     assert (env["NUMBA_NUM_THREADS"], env["OPENBLAS_NUM_THREADS"], env["OMP_NUM_THREADS"]) == ("3", "1", "1")
