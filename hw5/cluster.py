@@ -29,8 +29,9 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 ALLOWED_FAILURES = 10     # worker deaths a task survives on the schedulers started here (see above)
 CONNECT_TIMEOUT = 5       # seconds to reach a scheduler before giving up

@@ -29,13 +29,23 @@ import secrets
 import shutil
 import sys
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from hw5.cluster import ClusterError, ClusterSpec, Connection, connect
-from hw5.runfiles import LOG, RunFiles
-from hw5.sweep_task import (DRIVER_MARKER, RETRIES, ProcessDied, Task, read_attempts, run_experiment,
-                            signal_name, stop_event_name, write_marker)
 from hw5.process import INTERRUPTED, blas_threads, usable_cores
+from hw5.runfiles import LOG, RunFiles
+from hw5.sweep_task import (
+    DRIVER_MARKER,
+    RETRIES,
+    ProcessDied,
+    Task,
+    read_attempts,
+    run_experiment,
+    signal_name,
+    stop_event_name,
+    write_marker,
+)
 from hw5.watch import LiveLines, RunWatch
 
 TICK = 0.5          # seconds between looks at the tasks and the runs' files

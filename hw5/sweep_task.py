@@ -47,13 +47,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from distributed import WorkerPlugin
 
-from hw5.runfiles import LOG, RunFiles
 from hw5.process import child_environment, usable_cores
+from hw5.runfiles import LOG, RunFiles
 
 RETRIES = 2          # more runs of a task whose training process was killed by a signal
 GRACE = 120.0        # seconds a stopped training process gets to exit before SIGKILL
