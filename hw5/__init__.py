@@ -6,5 +6,7 @@
 * :mod:`hw5.train`       the training loop, checkpoints and resumption
 * :mod:`hw5.runfiles`    what a run writes to disk
 * :mod:`hw5.results`, :mod:`hw5.plots`, :mod:`hw5.report`  reading runs back, curves, REPORT.md
-* :mod:`hw5.parallel`, :mod:`hw5.cli`  running several experiments; ``python -m hw5``
+* :mod:`hw5.sweep`, :mod:`hw5.sweep_task`, :mod:`hw5.cluster`, :mod:`hw5.watch`, :mod:`hw5.process`
+  several experiments at once on a Dask cluster
+* :mod:`hw5.cli`         ``python -m hw5``
 """

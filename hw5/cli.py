@@ -2,6 +2,7 @@
 
     python -m hw5 list
     python -m hw5 run fig1a fig2 --epochs 5 --jobs 2     # a figure's name runs all its panels
+    python -m hw5 run all --cluster tcp://HOST:8786       # on a Dask cluster (see hw5.cluster)
     python -m hw5 run fig3a --resume
     python -m hw5 report
     python -m hw5 quick                                   # `make run`: a short version of everything
@@ -10,18 +11,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import time
 from typing import Any, NoReturn, Sequence
 
 import minitorch as mt
 
+from hw5.cluster import ClusterError, ClusterSpec, parse_cluster
 from hw5.data import DataUnavailable
 from hw5.experiments import (EXPERIMENTS, FIGURES, RESUMABLE, SAME_AS, Config, get_experiment, parse_assignment,
                              run_name, with_overrides)
-from hw5.parallel import INTERRUPTED, run_parallel
+from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
 from hw5.runfiles import CONFIG, RunFiles, RunStateError, find_runs
-from hw5.train import train
+from hw5.train import check_not_clobbering, train
 
 # `quick`: fig. 1's three networks with the assignment's settings, but for 2 epochs instead of 50.
 QUICK_RUNS = ["fig1a", "fig1b", "fig1d"]
@@ -84,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="initial weights and data order (default: 0)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override any config field, e.g. --set train_size=5000 (repeatable)")
-    run.add_argument("--jobs", type=int, default=1, help="experiments to run at once, in separate processes")
+    run.add_argument("--jobs", type=int, help="experiments to run at once, on a local Dask cluster of this many "
+                                              "single-threaded workers, each experiment in its own process")
+    run.add_argument("--cluster", metavar="ADDRESS", help="run the experiments on a Dask cluster: tcp://HOST:PORT "
+                                                          "(a running `dask scheduler`) or slurm:N (N Slurm jobs)")
+    run.add_argument("--dashboard", action="store_true", help="serve Dask's dashboard for --jobs/--cluster slurm:N")
     run.add_argument("--resume", action="store_true", help="continue from each run's last checkpoint")
     run.add_argument("--overwrite", action="store_true", help="discard what an earlier run of the same name left")
     run.add_argument("--runs-dir", default="runs", help="where runs/<name>/ go (default: runs)")
@@ -148,6 +155,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
+    flags = set(overrides)   # a later --set may replace an earlier one, but not an explicit flag
     for text in args.set:
         try:
             key, value = parse_assignment(text)
@@ -155,8 +163,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(exc.args[0]) from None
         if key == "name":
             raise UsageError("--set name=... is not allowed: the name picks the experiment")
-        if key in overrides and overrides[key] != value:
-            raise UsageError(f"--set {text} contradicts {key}={overrides[key]!r} given earlier on the command line")
+        if key in flags and overrides[key] != value:
+            raise UsageError(f"--set {text} contradicts --{key.replace('_', '-')} {overrides[key]}")
         overrides[key] = value
     return overrides
 
@@ -189,12 +197,17 @@ def _saved_config(files: RunFiles) -> Config:
         raise RunStateError(f"{files.path(CONFIG)}: {exc}; restore it, or start afresh with --overwrite") from None
 
 
-def child_arguments(args: argparse.Namespace) -> list[str]:
-    """The options to hand on to each ``python -m hw5 run NAME`` child of ``--jobs``."""
-    out = ["--runs-dir", args.runs_dir]
+def child_arguments(args: argparse.Namespace, absolute: bool = True) -> list[str]:
+    """The options to hand on to each ``python -m hw5 run NAME`` child of a sweep.
+
+    Paths are made absolute: the children run in other folders, maybe on other machines.
+    """
+    where = os.path.abspath if absolute else (lambda path: path)
+    out = ["--runs-dir", where(args.runs_dir)]
     for option in SHORTHANDS:
         value = getattr(args, option)
         if value is not None:
+            value = where(value) if option == "data_dir" else value
             out += [f"--{option.replace('_', '-')}", str(value)]
     for text in args.set:
         out += ["--set", text]
@@ -202,17 +215,56 @@ def child_arguments(args: argparse.Namespace) -> list[str]:
     return out + flags
 
 
+def cluster_spec(args: argparse.Namespace, count: int) -> ClusterSpec | None:
+    """The Dask cluster ``--jobs``/``--cluster`` ask for, or None to train in this process, one run after another."""
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.cluster:
+        if args.jobs is not None:
+            raise UsageError("--jobs and --cluster exclude each other: a cluster's workers set how many run at once")
+        try:
+            return parse_cluster(args.cluster)
+        except ValueError as exc:
+            raise UsageError(exc.args[0]) from None
+    if args.jobs is not None and args.jobs > 1 and count > 1:
+        return ClusterSpec("local", workers=min(args.jobs, count))
+    if args.dashboard:
+        raise UsageError("--dashboard needs a cluster: --jobs N with several experiments, or --cluster")
+    return None
+
+
+def continue_command(args: argparse.Namespace, spec: ClusterSpec, names: list[str]) -> str:
+    """The command that continues a sweep of ``names`` (each resumes, or starts if it never did)."""
+    options = child_arguments(args, absolute=False)
+    if os.path.normpath(args.runs_dir) == "runs":
+        options = options[2:]
+    options += [] if args.resume else ["--resume"]
+    options += spec.options() + (["--dashboard"] if args.dashboard else [])
+    return shlex.join(["python", "-m", "hw5", "run", *names, *options])
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     names = expand_names(args.names)
     overrides = overrides_from(args)
     configs = [resolve_config(name, overrides, args.runs_dir, args.resume) for name in names]
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.jobs > 1 and len(names) > 1:
-        return run_parallel(names, child_arguments(args), min(args.jobs, len(names)), args.runs_dir, args.resume)
+    spec = cluster_spec(args, len(names))
     if any(c.device == "cuda" for c in configs) and not mt.cupy_available():
         raise SetupError("--device cuda needs CuPy and an NVIDIA GPU (pip install -e \".[gpu]\"); "
-                              "neither is usable here")
+                         "neither is usable here")
+    for name in names:   # before anything trains: a run that would refuse later refuses now
+        files = RunFiles(args.runs_dir, name)
+        if os.path.isdir(files.dir):
+            with files.lock():   # another process writing it: refused here, naming its pid
+                pass
+        if not args.overwrite:
+            check_not_clobbering(files, args.resume)
+    if spec is not None:
+        from hw5.sweep import run_sweep  # Dask is imported only by the commands that use it
+
+        return run_sweep(names, child_arguments(args), spec, args.runs_dir, {c.name: c.epochs for c in configs},
+                         again=lambda rest: continue_command(args, spec, rest), dashboard=args.dashboard)
+    if os.environ.get(SWEEP_TASK):  # a sweep's training process: say what thread pools it got
+        print(thread_report(), flush=True)
     for index, config in enumerate(configs):
         result = train(config, args.runs_dir, resume=args.resume, quiet=args.quiet, overwrite=args.overwrite)
         if result.status == "interrupted":
@@ -267,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"python -m hw5 {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
-    except (DataUnavailable, SetupError) as exc:
+    except (DataUnavailable, SetupError, ClusterError) as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

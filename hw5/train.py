@@ -374,16 +374,23 @@ def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bo
                     "own config.json, or start afresh with --overwrite")
         files.verify(state["metrics"])
         return state
-    if files.has_records() and not overwrite:
-        epochs = len(files.epochs())
-        if resume:
-            raise RunStateError(
-                f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
-                "(checkpoints are not committed), so it cannot be resumed; --overwrite starts it again, "
-                "--runs-dir trains elsewhere")
-        raise RunStateError(f"{files.dir} already holds a run ({epochs} epoch(s) recorded); --resume continues "
-                            "it, --overwrite discards it, --runs-dir trains elsewhere")
+    if not overwrite:
+        check_not_clobbering(files, resume)
     return None
+
+
+def check_not_clobbering(files: RunFiles, resume: bool) -> None:
+    """Refuse (RunStateError) to start a run afresh over records an earlier one left."""
+    if resume and os.path.isfile(files.checkpoint) or not files.has_records():
+        return
+    epochs = len(files.epochs())
+    if resume:
+        raise RunStateError(
+            f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
+            "(checkpoints are not committed), so it cannot be resumed; --overwrite starts it again, "
+            "--runs-dir trains elsewhere")
+    raise RunStateError(f"{files.dir} already holds a run ({epochs} epoch(s) recorded); --resume continues "
+                        "it, --overwrite discards it, --runs-dir trains elsewhere")
 
 
 def train(config: Config, runs_dir: str = "runs", resume: bool = False, data: Data | None = None,

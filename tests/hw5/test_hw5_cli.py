@@ -97,17 +97,6 @@ def test_missing_cifar10_fails_with_instructions_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_jobs_run_experiments_in_parallel_processes(tmp_path):
-    runs = str(tmp_path / "runs")
-    result = hw5("run", "fig1a", "fig1b", "--epochs", "1", "--jobs", "2", "--runs-dir", runs, *TINY_ARGS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 at a time, 1 thread(s) each" in result.stdout
-    for name in ("fig1a", "fig1b"):
-        files = RunFiles(runs, name)
-        assert [r["epoch"] for r in files.records() if r["type"] == "epoch"] == [1]
-        assert os.path.isfile(files.path("train.log"))
-
-
 def test_ctrl_c_keeps_the_checkpoint_and_says_how_to_resume(tmp_path):
     runs = str(tmp_path / "runs")
     env = dict(os.environ, PYTHONPATH=REPO)

@@ -14,7 +14,6 @@ from hw5_helpers import hw5_env
 
 from hw5 import plots
 from hw5.experiments import EXPERIMENTS
-from hw5.parallel import child_environment
 from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
 from hw5.report import figure_section, table, time_section, two_at_a_time, write_report
 from hw5.results import load_runs
@@ -101,31 +100,6 @@ def test_trimming_refuses_metrics_of_another_run(tmp_path):
     with pytest.raises(RunStateError, match="goes with 4 lines; the file has 2"):
         shorter.trim_to(saved)
 
-
-def test_children_get_their_share_of_the_cores(monkeypatch):
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")
-    env = child_environment(2)
-    assert env["NUMBA_NUM_THREADS"] == "2" and env["OPENBLAS_NUM_THREADS"] == "2"
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    assert child_environment(8)["OPENBLAS_NUM_THREADS"] == "1"
-
-
-# ---------------------------------------------------------------- the full report (issue 8)
-def test_the_table_has_a_row_per_panel_and_fig2c_fig3c_are_fig1ds_run(runs_dir, tmp_path):
-    world(runs_dir, fig2e=dict(done=37), fig3d=None)
-    rows = [line for line in table(load_runs(runs_dir), str(tmp_path / "report")).splitlines()
-            if line.startswith("| `fig")]
-    assert [row.split("|")[1].strip(" `") for row in rows] == list(EXPERIMENTS)    # 15 rows, the panels' order
-    by_panel = {row.split("|")[1].strip(" `"): row for row in rows}
-    for panel in ("fig2c", "fig3c"):
-        assert "(= `fig1d`)" in by_panel[panel] and "| = `fig1d` |" in by_panel[panel]
-        assert "../runs/fig1d/curves.png" in by_panel[panel]
-        assert by_panel[panel].split("|")[3:6] == by_panel["fig1d"].split("|")[3:6]   # the same numbers
-    assert "| 50m00s |" in by_panel["fig1d"] and "62-66% (64-70%) | within |" in by_panel["fig1d"]
-    assert "| 37 / 150 | 37m00s | stopped after 37 of 150 epochs |" in by_panel["fig2e"]
-    assert "| 0 / 50 | | not run | 57-59%; slower to converge |" in by_panel["fig3d"]
-    assert "at chance (about 10%)" in by_panel["fig2a"] and "| 43-57% | within |" in by_panel["fig2d"]
-    assert "| 61.0% | 61.0% (" in by_panel["fig3a"] and "60-62% | within |" in by_panel["fig3a"]
 
 
 def test_compute_counts_fig1d_once_and_schedules_two_at_a_time(runs_dir):
