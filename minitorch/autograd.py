@@ -7,8 +7,8 @@ An op is a :class:`Function` subclass with two methods on raw arrays:
 * ``backward(grad) -> tuple`` returns one gradient per input (``None`` where
   the input needs none; ``self.needs_grad[i]`` tells which are wanted).
 
-:func:`minitorch.tensor.apply` runs ``forward`` and links the result into the
-graph.  The graph's nodes are ops, not tensors: an op remembers the ops that
+:func:`minitorch.tensor.apply` runs ``forward`` and wraps the result;
+:func:`start` and :func:`record`, here, link it into the graph.  The graph's nodes are ops, not tensors: an op remembers the ops that
 made its inputs (and the leaf tensors that want gradients), so an
 intermediate array lives only while someone, usually an op's backward,
 still needs it.  :func:`backward` walks that graph once, in reverse
@@ -158,6 +158,40 @@ def _saved_slots(cls: type) -> tuple[str, ...]:
                 names.extend(klass.__dict__.get("__slots__", ()))
         slots = _slot_cache[cls] = tuple(names)
     return slots
+
+
+# ------------------------------------------------------------------ recording
+def start(fn: Function, inputs: Sequence[Any]) -> bool:
+    """Before ``fn.forward``: tell it which inputs want gradients; returns whether the graph records it."""
+    needs = tuple([t.requires_grad for t in inputs])
+    track = _grad_enabled and True in needs
+    fn.needs_grad = needs if track else (False,) * len(inputs)
+    return track
+
+
+def record(fn: Function, inputs: Sequence[Any], result: Any) -> Function:
+    """After ``fn.forward``: link ``fn`` into the graph as the op that made ``result``; returns ``fn``.
+
+    The graph links ops to ops: an input made by an op is remembered by that op, so
+    its array is freed as soon as nothing else holds it; only leaves that want a
+    gradient are kept.  The version counters of what ``fn`` saved are noted here.
+    """
+    fn.inputs = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
+    fn.retained = None
+    versions = None
+    if fn.saved_inputs:  # a plain loop: this runs for most ops, and comprehensions cost more here
+        versions = []
+        for i in fn.saved_inputs:
+            counter = inputs[i]._version
+            if counter is None:
+                counter = inputs[i]._version = Version()
+            versions.append((counter, counter.value))
+    if fn.saves_output:
+        result._version = counter = Version()
+        versions = versions or []
+        versions.append((counter, 0))
+    fn.versions = versions
+    return fn
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

@@ -224,7 +224,7 @@ class Tensor:
             return self
         if target_dtype.kind not in "biuf":
             raise TypeError(f"to: unsupported dtype {target_dtype}")
-        if target_dtype.kind != "f" and self.requires_grad and autograd._grad_enabled:
+        if target_dtype.kind != "f" and self.requires_grad and autograd.is_grad_enabled():
             raise TypeError(
                 f"to: cannot convert a tensor that requires grad to {target_dtype}, which carries no gradient; "
                 f"use .detach().to({target_dtype}) (or convert under no_grad())"
@@ -369,10 +369,10 @@ class Tensor:
 
     def _records_inplace(self, other: "Tensor | None") -> bool:
         """Whether an in-place change must be recorded in the graph."""
-        return autograd._grad_enabled and (self.requires_grad or (other is not None and other.requires_grad))
+        return autograd.is_grad_enabled() and (self.requires_grad or (other is not None and other.requires_grad))
 
     def _check_writable(self, name: str) -> None:
-        if self.requires_grad and self._ctx is None and autograd._grad_enabled:
+        if self.requires_grad and self._ctx is None and autograd.is_grad_enabled():
             raise RuntimeError(
                 f"{name}: a leaf tensor that requires grad cannot be changed in place while gradients are "
                 "recorded; wrap the change in `with minitorch.no_grad():` (as optimizers do)"
@@ -605,10 +605,8 @@ def _wrap(array: Any, version: Version | None = None) -> Tensor:
 
 
 def apply(fn: Function, *inputs: Tensor) -> Tensor:
-    """Run ``fn`` on the inputs' arrays; link the result into the graph if a gradient is needed."""
-    needs = tuple([t.requires_grad for t in inputs])
-    track = autograd._grad_enabled and True in needs
-    fn.needs_grad = needs if track else (False,) * len(inputs)
+    """Run ``fn`` on the inputs' arrays and wrap the result; :func:`autograd.record` links it into the graph."""
+    track = autograd.start(fn, inputs)
     data = fn.forward(*[t._data for t in inputs])
     result = _new(Tensor)
     result._data = data
@@ -616,27 +614,7 @@ def apply(fn: Function, *inputs: Tensor) -> Tensor:
     result.retains_grad = False
     result.requires_grad = track
     result._version = inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None
-    if track:
-        # The graph links ops to ops: an input made by an op is remembered by that op, so its
-        # array is freed as soon as nothing else holds it; only leaves that want a gradient are kept.
-        fn.inputs = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
-        fn.retained = None
-        versions = None
-        if fn.saved_inputs:  # a plain loop: this runs for most ops, and comprehensions cost more here
-            versions = []
-            for i in fn.saved_inputs:
-                counter = inputs[i]._version
-                if counter is None:
-                    counter = inputs[i]._version = Version()
-                versions.append((counter, counter.value))
-        if fn.saves_output:
-            result._version = counter = Version()
-            versions = versions or []
-            versions.append((counter, 0))
-        fn.versions = versions
-        result._ctx = fn
-    else:
-        result._ctx = None
+    result._ctx = autograd.record(fn, inputs, result) if track else None
     return result
 
 
