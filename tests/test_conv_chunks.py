@@ -16,7 +16,7 @@ def test_chunked_inference_equals_training_path(monkeypatch, stride, padding):
     b = mt.tensor(rng.standard_normal(4), requires_grad=True)
     whole = F.conv2d(x, w, b, stride, padding).numpy()  # weight needs grad: one column matrix
     chunks = []
-    monkeypatch.setattr(conv, "_images_per_chunk", lambda nbytes: chunks.append(nbytes) or 2)
+    monkeypatch.setattr(conv, "im2col_chunk", lambda x, nbytes: chunks.append(nbytes) or 2)
     with mt.no_grad():
         chunked = F.conv2d(x, w, b, stride, padding).numpy()
     assert chunks, "the chunked path was not taken"

@@ -168,14 +168,14 @@ def test_max_pool_backward_overlapping_windows_accumulate():
 def test_dispatch_uses_cpu_kernels_for_numpy(monkeypatch):
     """minitorch.kernels routes NumPy arrays to the numba kernels (the ones compared above)."""
     calls = []
-    real = kernels._cpu_kernels()
+    real = kernels.backend(np.zeros(1))
 
     class Spy:
         def __getattr__(self, name):
             calls.append(name)
             return getattr(real, name)
 
-    monkeypatch.setattr(kernels, "_cpu_kernels", lambda: Spy())
+    monkeypatch.setitem(kernels.BACKENDS, "cpu", Spy())
     x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
     out, arg = kernels.max_pool_forward(x, 2, 2, 0)
     kernels.max_pool_backward(out, arg, x.shape)
@@ -189,6 +189,57 @@ def test_max_pool_all_minus_inf_window_with_padding():
     np.testing.assert_array_equal(want, [[[[0, 1], [3, 4]]]])
     _, got = reference.max_pool_forward(x, 3, 2, 1)
     np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("module", ["reference", "cpu", "cuda"])
+def test_every_backend_provides_every_kernel_with_the_same_signature(module):
+    """One interface: each backend module has every function reference.KERNELS names, with its parameters."""
+    import ast
+    import inspect
+    import pathlib
+
+    names = reference.KERNELS
+    want = {n: list(inspect.signature(getattr(reference, n)).parameters) for n in names}
+    if module == "cuda":   # read without importing CuPy: each kernel is a def with these parameters, or an alias
+        tree = ast.parse(pathlib.Path(kernels.__file__).with_name("cuda.py").read_text())
+        defs = {n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)}
+        aliases = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+        for name in names:
+            assert name in aliases or defs.get(name) == want[name], name
+        assert {"DIRECT_CONV_MAX_WEIGHT", "IM2COL_CHUNK_BYTES"} <= aliases
+        return
+    mod = reference if module == "reference" else cpu
+    for name in names:
+        assert list(inspect.signature(getattr(mod, name)).parameters) == want[name], name
+    assert isinstance(mod.DIRECT_CONV_MAX_WEIGHT, int) and isinstance(mod.IM2COL_CHUNK_BYTES, int)
+
+
+@pytest.mark.parametrize("momentum, dampening, weight_decay, nesterov", [
+    (0.0, 0.0, 0.0, False), (0.9, 0.0, 0.01, False), (0.9, 0.1, 0.0, False), (0.9, 0.0, 0.01, True)])
+def test_sgd_update_kernel_matches_the_reference(momentum, dampening, weight_decay, nesterov):
+    rng = np.random.default_rng(0)
+    data, grad, buf = (rng.standard_normal(50) for _ in range(3))
+    results = []
+    for mod in (reference, cpu):
+        d, b = data.copy(), buf.copy()
+        for first in (True, False, False):
+            mod.sgd_update(d, grad, b, 0.1, momentum, dampening, weight_decay, nesterov, first)
+        results.append((d, b))
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-13)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-13)
+
+
+def test_reference_direct_conv_is_the_compiled_ones_definition():
+    rng = np.random.default_rng(1)
+    x, w, b = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    for padding in (0, 1):
+        out = cpu.conv2d_forward(x, w, b, padding)
+        np.testing.assert_allclose(out, reference.conv2d_forward(x, w, b, padding), rtol=1e-12, atol=1e-12)
+        g = rng.standard_normal(out.shape)
+        np.testing.assert_allclose(cpu.conv2d_weight_grad(x, g, (3, 3), padding),
+                                   reference.conv2d_weight_grad(x, g, (3, 3), padding), rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(cpu.conv2d_input_grad(g, w, x.shape, padding),
+                                   reference.conv2d_input_grad(g, w, x.shape, padding), rtol=1e-11, atol=1e-11)
 
 
 # ----------------------------------------------------------------------------- batch-norm kernels (if present)

@@ -72,8 +72,7 @@ def _grid(total: int) -> tuple[int]:
     return (max(1, min(-(-total // _THREADS), 65535 * 16)),)
 
 
-def _out_size(size: int, k: int, s: int, p: int) -> int:
-    return (size + 2 * p - k) // s + 1
+_out_size = reference.conv_output_size
 
 
 _i32 = np.int32
@@ -165,11 +164,13 @@ def _as_param(a: Any, dtype: Any) -> Any:
     return cupy.ascontiguousarray(a.astype(dtype))
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
+                       keep_xhat: bool = True):
     """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std).
 
     In training mode the batch statistics are used and the running ones (if
-    given) are updated in place with the unbiased variance.
+    given) are updated in place with the unbiased variance.  xhat is written
+    whatever ``keep_xhat`` says (one kernel serves both cases here).
     """
     if not _supported(x):
         return reference.batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
@@ -247,3 +248,13 @@ cross_entropy_backward = reference.cross_entropy_backward
 # ReLU is two element-wise launches either way; the array-module code serves.
 relu_forward = reference.relu_forward
 relu_backward = reference.relu_backward
+
+# Convolution on the GPU is im2col + cuBLAS GEMM at every size (no direct kernels), and SGD over the flat
+# parameter array is a handful of element-wise launches: the array-module code serves for both.
+DIRECT_CONV_MAX_WEIGHT = reference.DIRECT_CONV_MAX_WEIGHT
+IM2COL_CHUNK_BYTES = 0   # chunks would only multiply kernel launches
+conv_output_size = reference.conv_output_size
+conv2d_forward = reference.conv2d_forward
+conv2d_weight_grad = reference.conv2d_weight_grad
+conv2d_input_grad = reference.conv2d_input_grad
+sgd_update = reference.sgd_update

@@ -11,8 +11,26 @@ from typing import Any
 from minitorch.backend import get_array_module
 
 
-def _out_size(size: int, k: int, s: int, p: int) -> int:
-    return (size + 2 * p - k) // s + 1
+# The interface every backend module (this one, :mod:`.cpu`, :mod:`.cuda`) provides, with these signatures.
+KERNELS = (
+    "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
+    "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
+    "cross_entropy_forward", "cross_entropy_backward", "relu_forward", "relu_backward", "sgd_update",
+)
+
+# Direct (im2col-free) stride-1 convolution pays off up to this many weight values; here it never does
+# (the conv2d_* functions below are im2col + GEMM, the definition the compiled ones are checked against).
+DIRECT_CONV_MAX_WEIGHT = 0
+# im2col + GEMM in chunks of images whose columns take about this many bytes (0: the whole batch at once)
+IM2COL_CHUNK_BYTES = 0
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Outputs along one axis of a window sliding over ``size`` values padded by ``padding`` on each side."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+_out_size = conv_output_size
 
 
 def _pad(x: Any, padding: int, value: float) -> Any:
@@ -90,11 +108,13 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     return out.reshape(x_shape)
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float):
+def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
+                       keep_xhat: bool = True):
     """Batch norm of x (N, C, L) over N and L. Returns (out, xhat, scale = weight / std).
 
     In training mode the batch statistics are used and the running ones
-    (if given) are updated in place with the unbiased variance.
+    (if given) are updated in place with the unbiased variance.  ``keep_xhat``
+    says whether a backward will need xhat; a backend may return None for it then.
     """
     xp = get_array_module(x)
     count = x.shape[0] * x.shape[2]
@@ -159,3 +179,48 @@ def relu_forward(a: Any, keep_mask: bool) -> tuple[Any, Any]:
 
 def relu_backward(g: Any, mask: Any) -> Any:
     return g * mask
+
+
+# ------------------------------------------------------------- convolution
+def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Any:
+    """Stride-1 convolution of x (N, C, H, W) with weight (O, C, kh, kw), as im2col + GEMM."""
+    N, _, H, W = x.shape
+    O, _, kh, kw = weight.shape
+    Ho, Wo = conv_output_size(H, kh, 1, padding), conv_output_size(W, kw, 1, padding)
+    out = weight.reshape(O, -1) @ im2col(x, kh, kw, 1, padding)
+    if bias is not None:
+        out += bias[:, None]
+    return get_array_module(x).ascontiguousarray(out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3))
+
+
+def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Any:
+    """d loss / d weight of :func:`conv2d_forward`, for the output gradient g (N, O, Ho, Wo)."""
+    kh, kw = kernel_size
+    O = g.shape[1]
+    g_rows = g.transpose(1, 0, 2, 3).reshape(O, -1)
+    return (g_rows @ im2col(x, kh, kw, 1, padding).T).reshape(O, x.shape[1], kh, kw)
+
+
+def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Any:
+    """d loss / d x of :func:`conv2d_forward`."""
+    O, _, kh, kw = weight.shape
+    cols = weight.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1)
+    return col2im(cols, x_shape, kh, kw, 1, padding)
+
+
+# --------------------------------------------------------------------- SGD
+def sgd_update(data: Any, grad: Any, momentum_buffer: Any, lr: float, momentum: float, dampening: float,
+               weight_decay: float, nesterov: bool, first: bool) -> None:
+    """One step of PyTorch's SGD rule (see :class:`minitorch.optim.SGD`), in place on flat arrays.
+
+    ``momentum_buffer`` (ignored without momentum) is overwritten on the ``first`` step.
+    """
+    g = grad + weight_decay * data if weight_decay else grad
+    if momentum:
+        if first:
+            momentum_buffer[...] = g
+        else:
+            momentum_buffer *= momentum
+            momentum_buffer += (1 - dampening) * g
+        g = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    data -= lr * g

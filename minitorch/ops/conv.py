@@ -1,8 +1,6 @@
 """2-D convolution: im2col + one GEMM (col2im for the input gradient), or a direct kernel for small CPU layers."""
 from __future__ import annotations
 
-import numpy as np
-
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module
 from minitorch.kernels import (
@@ -13,6 +11,7 @@ from minitorch.kernels import (
     conv_output_size,
     direct_conv_applies,
     im2col,
+    im2col_chunk,
 )
 from minitorch.ops._checks import check_float
 
@@ -67,9 +66,7 @@ class Conv2d(Function):
                 self.x = x
             return conv2d_forward(x, weight, bias, p)
         w2 = weight.reshape(O, -1)
-        # Chunks help a CPU's caches; on a GPU they would only multiply kernel launches.
-        xp = get_array_module(x)
-        chunk = self.chunk = _images_per_chunk(C * kh * kw * Ho * Wo * x.itemsize) if xp is np else N
+        chunk = self.chunk = im2col_chunk(x, C * kh * kw * Ho * Wo * x.itemsize)
         if N <= chunk:
             cols = im2col(x, kh, kw, s, p)  # (C*kh*kw, N*Ho*Wo)
             if needs[1]:
@@ -77,7 +74,7 @@ class Conv2d(Function):
             return _to_nchw(w2 @ cols, bias, N, Ho, Wo)
         if needs[1]:
             self.x = x
-        out = xp.empty((N, O, Ho, Wo), dtype=x.dtype)
+        out = get_array_module(x).empty((N, O, Ho, Wo), dtype=x.dtype)
         for start in range(0, N, chunk):
             part = x[start:start + chunk]
             out[start:start + chunk] = _to_nchw(w2 @ im2col(part, kh, kw, s, p), bias, len(part), Ho, Wo)
@@ -111,13 +108,6 @@ class Conv2d(Function):
                 shape = (stop - start,) + self.x_shape[1:]
                 gx[start:stop] = col2im(w2t @ g2, shape, kh, kw, s, p)
         return gx, (gw.reshape(self.w_shape) if needs[1] else None), gb
-
-
-_CHUNK_BYTES = 2 << 20  # columns of one chunk: small enough to stay in cache
-
-
-def _images_per_chunk(bytes_per_image: int) -> int:
-    return max(1, _CHUNK_BYTES // max(1, bytes_per_image))
 
 
 def _to_nchw(out, bias, N: int, Ho: int, Wo: int):

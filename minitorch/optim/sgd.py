@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-import numpy as np
 
 from minitorch.backend import get_array_module
-from minitorch.kernels import sgd_update_cpu
+from minitorch.kernels import sgd_update
 from minitorch.optim.optimizer import Optimizer
 
 
@@ -67,25 +66,21 @@ class SGD(Optimizer):
                 self._step_each(group)
 
     def _step_each(self, group: dict[str, Any]) -> None:
-        """The plain rule, one parameter at a time (mixed dtypes, missing grads)."""
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        """The same rule, one parameter at a time (mixed dtypes, missing grads)."""
+        momentum = group["momentum"]
         for p in group["params"]:
             if p._grad is None:
                 continue
-            g = p._grad._data
-            if weight_decay:
-                g = g + weight_decay * p._data
-            if momentum:
-                state = self.state.setdefault(id(p), {})
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = g.copy()
-                else:
-                    buf *= momentum
-                    buf += (1 - dampening) * g
-                g = g + momentum * buf if nesterov else buf
-            p._data -= lr * g
+            xp = get_array_module(p._data)
+            if not p._data.flags.c_contiguous:   # the kernel updates a flat view of the array
+                p._data = xp.ascontiguousarray(p._data)
+            buf = self.state.setdefault(id(p), {}).get("momentum_buffer") if momentum else None
+            first = bool(momentum) and buf is None
+            if first:
+                buf = self.state[id(p)]["momentum_buffer"] = xp.empty_like(p._data)
+            sgd_update(p._data.reshape(-1), xp.ascontiguousarray(p._grad._data).reshape(-1),
+                       None if buf is None else buf.reshape(-1), group["lr"], momentum, group["dampening"],
+                       group["weight_decay"], group["nesterov"], first)
             p._bump()
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -155,30 +150,13 @@ class _FlatGroup:
         xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=g)
         for p in self.params:  # the arrays change in place below
             p._bump()
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        if xp is np:  # one compiled pass instead of five whole-array NumPy calls
-            first = momentum != 0 and self.momentum is None
-            if first:
-                self.momentum = np.empty_like(g)
-                _share_momentum(self.params, self.views, self.momentum, state)
-            sgd_update_cpu(self.data, g, self.momentum, lr, momentum, dampening, group["weight_decay"],
-                           group["nesterov"], first)
-            return
-        if group["weight_decay"]:
-            g += group["weight_decay"] * self.data
-        if momentum:
-            if self.momentum is None:
-                self.momentum = g.copy()
-                _share_momentum(self.params, self.views, self.momentum, state)
-            else:
-                self.momentum *= momentum
-                self.momentum += (1 - dampening) * g if dampening else g
-            if group["nesterov"]:
-                g += momentum * self.momentum
-            else:
-                g = self.momentum
-        if lr:
-            self.data -= lr * g
+        momentum = group["momentum"]
+        first = momentum != 0 and self.momentum is None
+        if first:
+            self.momentum = xp.empty_like(g)
+            _share_momentum(self.params, self.views, self.momentum, state)
+        sgd_update(self.data, g, self.momentum, group["lr"], momentum, group["dampening"], group["weight_decay"],
+                   group["nesterov"], first)
 
 
 def _share_momentum(params: list, views: list, momentum, state: dict[int, dict[str, Any]]) -> None:
