@@ -30,3 +30,11 @@ def get_rng_state() -> dict[str, Any]:
 
 def set_rng_state(state: dict[str, Any]) -> None:
     _generator.bit_generator.state = state
+
+
+def make_generator(seed: int | None) -> np.random.Generator:
+    """A private generator: from ``seed``, or, when it is None, from the global generator,
+    so that ``minitorch.manual_seed`` makes a run reproducible."""
+    if seed is None:
+        seed = int(_generator.integers(2**63))
+    return np.random.default_rng(seed)

@@ -66,7 +66,7 @@ def test_conv2d_bad_arguments():
         nn.Conv2d(2, 2, 3, padding=-1)
     with pytest.raises(TypeError, match=esc("Conv2d: stride must be an int or a pair of ints, got 1.5")):
         nn.Conv2d(2, 2, 3, stride=1.5)
-    with pytest.raises(ValueError, match="Conv2d: groups must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="Conv2d: groups must be at least 1, got 0"):
         nn.Conv2d(2, 2, 3, groups=0)
 
 
@@ -114,11 +114,11 @@ def test_pooling_bad_arguments(rng):
         nn.AvgPool2d(3, padding=2)(x)
     with pytest.raises(ValueError, match=esc("avg_pool2d: input of shape (1, 1, 6, 6) is smaller than the 7x2 window")):
         F.avg_pool2d(x, (7, 2))
-    with pytest.raises(ValueError, match="avg_pool2d: divisor_override must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="avg_pool2d: divisor_override must be at least 1, got 0"):
         F.avg_pool2d(x, 2, divisor_override=0)
     with pytest.raises(ValueError, match=esc("adaptive_avg_pool2d: expected a 4-D input (N, C, H, W), got shape (6,")):
         F.adaptive_avg_pool2d(f64(rng, (6, 6)), 2)
-    with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size must be at least 1, got 0"):
         nn.AdaptiveAvgPool2d((0, 2))(x)
     with pytest.raises(TypeError, match="avg_pool2d: input has dtype int64; expected a floating-point tensor"):
         F.avg_pool2d(mt.tensor(np.zeros((1, 1, 4, 4), dtype=np.int64)), 2)

@@ -15,7 +15,7 @@ import numpy as np
 
 from minitorch.backend import check_device, get_default_dtype, to_device
 from minitorch.data.dataset import Dataset
-from minitorch.data.transforms import make_generator
+from minitorch.random import make_generator
 from minitorch.tensor import Tensor
 
 

@@ -18,20 +18,13 @@ their decisions from their own seeded ``np.random.Generator`` whose state
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
-from minitorch import random as _random
 from minitorch.backend import get_array_module, get_default_dtype
-
-
-def make_generator(seed: int | None) -> np.random.Generator:
-    """A private generator: from ``seed``, or, when it is None, from minitorch's
-    global generator, so that ``minitorch.manual_seed`` makes a run reproducible."""
-    if seed is None:
-        seed = int(_random.generator().integers(2**63))
-    return np.random.default_rng(seed)
+from minitorch.random import make_generator
 
 
 def _channels_last(x: Any) -> bool:

@@ -50,8 +50,11 @@ def probability(p: Any, op: str) -> float:
 
 
 def positive_int(value: Any, name: str, op: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{op}: {name} must be a positive integer, got {value!r}")
+    """A size or count: an int >= 1 (a layer size of 0 would divide by zero in init), or an error naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: {name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{op}: {name} must be at least 1, got {value!r}")
     return int(value)
 
 

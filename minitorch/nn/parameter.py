@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from minitorch.tensor import Tensor
+from minitorch.backend import default_device, get_default_dtype
+from minitorch.tensor import Tensor, zeros
 
 
 class Parameter(Tensor):
@@ -19,6 +20,11 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def new_parameter(*shape: int, device: str | None = None) -> Parameter:
+    """An uninitialised parameter of the default dtype on the default device (a layer's init fills it)."""
+    return Parameter(zeros(*shape, dtype=get_default_dtype(), device=device or default_device()))
 
 
 def data_array(t: Tensor) -> Any:

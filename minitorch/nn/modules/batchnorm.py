@@ -6,8 +6,8 @@ import numpy as np
 from minitorch.backend import default_device, get_default_dtype
 from minitorch.nn import functional as F
 from minitorch.nn import init
-from minitorch.nn.modules.linear import new_parameter
 from minitorch.nn.modules.module import Module
+from minitorch.nn.parameter import new_parameter
 from minitorch.tensor import Tensor, ones, tensor, zeros
 
 

@@ -5,8 +5,9 @@ from typing import Any
 
 from minitorch.nn import _args, init
 from minitorch.nn import functional as F
-from minitorch.nn.modules.linear import new_parameter, positive_int
+from minitorch.nn._args import positive_int
 from minitorch.nn.modules.module import Module
+from minitorch.nn.parameter import new_parameter
 from minitorch.tensor import Tensor
 
 

@@ -1,30 +1,12 @@
 """Fully connected layer."""
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-
-from minitorch.backend import default_device, get_default_dtype
 from minitorch.nn import functional as F
 from minitorch.nn import init
+from minitorch.nn._args import positive_int
 from minitorch.nn.modules.module import Module
-from minitorch.nn.parameter import Parameter
-from minitorch.tensor import Tensor, zeros
-
-
-def new_parameter(*shape: int, device: str | None = None) -> Parameter:
-    """An uninitialised parameter of the default dtype on the default device."""
-    return Parameter(zeros(*shape, dtype=get_default_dtype(), device=device or default_device()))
-
-
-def positive_int(value: Any, name: str, owner: str) -> int:
-    """A layer size: an int >= 1, or an error naming the argument (a size of 0 would divide by zero in init)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{owner}: {name} must be at least 1, got {value}")
-    return int(value)
+from minitorch.nn.parameter import new_parameter
+from minitorch.tensor import Tensor
 
 
 class Linear(Module):
