@@ -14,14 +14,23 @@ import os
 import shlex
 import sys
 import time
-from typing import Any, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import minitorch as mt
-
 from hw5.cluster import ClusterError, ClusterSpec, parse_cluster
 from hw5.data import DataUnavailable
-from hw5.experiments import (EXPERIMENTS, FIGURES, RESUMABLE, SAME_AS, Config, get_experiment, parse_assignment,
-                             run_name, with_overrides)
+from hw5.experiments import (
+    EXPERIMENTS,
+    FIGURES,
+    RESUMABLE,
+    SAME_AS,
+    Config,
+    get_experiment,
+    parse_assignment,
+    run_name,
+    with_overrides,
+)
 from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
 from hw5.runfiles import CONFIG, RunFiles, RunStateError, find_runs
 from hw5.train import check_not_clobbering, train
@@ -126,7 +135,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _progress(files: RunFiles, config: Config) -> str:
     if not files.exists():
         return "-"
-    epochs = [r for r in files.records() if r.get("type") == "epoch"]
+    epochs = files.epochs()
     planned = files.read_config().get("epochs", config.epochs)
     diverged = " (diverged)" if epochs and epochs[-1].get("diverged") else ""
     return f"{len(epochs)}/{planned} epochs{diverged}"
@@ -280,26 +289,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not find_runs(args.runs_dir):
         raise UsageError(f"no runs in {args.runs_dir} (no folder there holds a {CONFIG}); nothing to report, "
                          f"and {os.path.join(args.out, 'REPORT.md')} is left as it is")
-    from hw5.report import write_report   # matplotlib is imported only by the commands that draw
+    from hw5.report import write_report  # matplotlib is imported only by the commands that draw
     path = write_report(args.runs_dir, args.out)
     print(f"wrote {path}")
     return 0
 
 
 # ----------------------------------------------------------------- quick
+def run_options(names: Sequence[str], **fields: Any) -> argparse.Namespace:
+    """The options of ``run NAMES`` at their defaults, with ``fields`` changed: how other commands run experiments."""
+    options = build_parser().parse_args(["run", *names])
+    unknown = set(fields) - set(vars(options))
+    if unknown:
+        raise TypeError(f"run has no option(s) {sorted(unknown)}")
+    vars(options).update(fields)
+    return options
+
+
 def cmd_quick(args: argparse.Namespace) -> int:
     start = time.monotonic()
-    run_args = ["run", *QUICK_RUNS, "--epochs", str(QUICK_EPOCHS), "--runs-dir", args.runs_dir,
-                "--dataset", args.dataset, "--jobs", str(args.jobs), "--overwrite"]   # a scratch folder
-    if args.data_dir:
-        run_args += ["--data-dir", args.data_dir]
-    run_args += [item for text in args.set for item in ("--set", text)]
     print(f"quick: LazyNet, BoringNet and CoolNet ({', '.join(QUICK_RUNS)}) for {QUICK_EPOCHS} epochs each, "
           f"then the report", flush=True)
-    status = main(run_args)
+    status = cmd_run(run_options(QUICK_RUNS, epochs=QUICK_EPOCHS, runs_dir=args.runs_dir, dataset=args.dataset,
+                                 data_dir=args.data_dir, jobs=args.jobs, set=args.set,
+                                 overwrite=True))   # a scratch folder, started afresh each time
     if status != 0:
         return status
-    status = main(["report", "--runs-dir", args.runs_dir, "--out", args.out])
+    status = cmd_report(argparse.Namespace(runs_dir=args.runs_dir, out=args.out))
     print(f"quick: done in {time.monotonic() - start:.0f}s; open {os.path.join(args.out, 'REPORT.md')}")
     return status
 

@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 
 import minitorch as mt
-from minitorch.data import transforms as T
-
 from hw5.experiments import Config
+from minitorch.data import transforms as T
 
 MEAN = STD = (0.5, 0.5, 0.5)  # the assignment's normalisation: [0, 1] -> [-1, 1]
 

@@ -42,7 +42,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Config":
+    def from_dict(cls, data: dict[str, Any]) -> Config:
         """Rebuild a saved config, ignoring fields this version no longer has; ValueError on a wrong type."""
         types = field_types()
         values = {k: v for k, v in data.items() if k in types}

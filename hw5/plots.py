@@ -12,10 +12,11 @@ carry no software version or date, so the same runs give the same bytes.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import matplotlib
+
+from minitorch.utils import atomic_write
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
@@ -208,17 +209,12 @@ def plot_comparison(comparison: Comparison, runs: dict[str, RunResults], path: s
 
 
 def _save(fig: plt.Figure, path: str) -> None:
-    """Render to a temporary name and rename, so a reader never sees a half-written image.
+    """Render atomically, so a reader never sees a half-written image.
 
     No metadata: matplotlib would write its version as "Software", and a PNG that changes
     with the version is churn in git.
     """
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".tmp-{os.getpid()}-{os.path.basename(path)}")
     try:
-        fig.savefig(tmp, dpi=100, format="png", metadata={"Software": None})
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png", metadata={"Software": None}))
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)

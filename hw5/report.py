@@ -13,7 +13,8 @@ from hw5.experiments import EXPERIMENTS, FIGURES, SAME_AS, run_name
 from hw5.plots import COMPARISONS, panel_caption, plot_comparison, plot_figure, plot_run
 from hw5.published import compare, published
 from hw5.results import RunResults, load_runs
-from hw5.runfiles import CURVES, atomic_write_text
+from hw5.runfiles import CURVES
+from minitorch.utils import atomic_write_text
 
 SETUP = ("The assignment's setup unless a panel says otherwise: plain SGD (no momentum), learning rate 0.01, "
          "batch size 4, 50 epochs, cross-entropy loss, inputs normalised with mean 0.5 and std 0.5 per channel, "

@@ -23,7 +23,8 @@ import hashlib
 import json
 import math
 import os
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from minitorch.utils import atomic_write_text, remove_temporaries
 
@@ -205,8 +206,7 @@ class RunFiles:
 
 def split_records(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(iteration records, epoch records)."""
-    return ([r for r in records if r.get("type") == "iteration"],
-            [r for r in records if r.get("type") == "epoch"])
+    return [r for r in records if r.get("type") == "iteration"], [r for r in records if r.get("type") == "epoch"]
 
 
 def find_runs(runs_dir: str) -> list[RunFiles]:

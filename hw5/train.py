@@ -21,15 +21,15 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 import minitorch as mt
 import minitorch.nn.functional as F
-
 from hw5.data import Data, load_data
 from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
@@ -231,7 +231,7 @@ class Run:
     def draw_curves(self, force: bool = False) -> None:
         """Redraw curves.png (atomically), so that a long run can be watched."""
         if force or time.monotonic() - self.last_drawn >= REDRAW_SECONDS:
-            from hw5.plots import plot_run   # matplotlib only when something is drawn
+            from hw5.plots import plot_run  # matplotlib only when something is drawn
             from hw5.results import load_run
             plot_run(load_run(self.files), self.files.path(CURVES))
             self.last_drawn = time.monotonic()
