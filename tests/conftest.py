@@ -8,19 +8,11 @@
 """
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
 import minitorch
 from minitorch import autograd
-
-# tests import the shared helpers (mt_core_helpers) by name, whatever pytest's import mode
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
 
 
 @pytest.fixture(autouse=True)
@@ -29,7 +21,7 @@ def _restore_minitorch_globals():
     grad_mode = autograd.is_grad_enabled()
     yield
     minitorch.set_default_dtype(dtype)
-    autograd._grad_enabled = grad_mode
+    minitorch.set_grad_enabled(grad_mode)
 
 
 @pytest.fixture

@@ -2,25 +2,18 @@
 tests/reference/make_surface_references.py, and its stored results (surface.npz)."""
 from __future__ import annotations
 
-import functools
-import importlib.util
-import os
+import importlib
 
 import numpy as np
+from mt_core_helpers import reference
 
 import minitorch as mt
 from minitorch.nn.parameter import data_array
-from mt_core_helpers import REFERENCE_DIR, reference
 
 
-@functools.cache
 def make_surface_references():
-    """tests/reference/make_surface_references.py imported as a module (its runners need only NumPy)."""
-    path = os.path.join(REFERENCE_DIR, "make_surface_references.py")
-    spec = importlib.util.spec_from_file_location("minitorch_make_surface_references", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tests/reference/make_surface_references.py (on pytest's pythonpath; its runners need only NumPy)."""
+    return importlib.import_module("make_surface_references")
 
 
 def minitorch_framework():

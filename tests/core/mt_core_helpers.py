@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
+import importlib
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from minitorch.autograd import Function
 from minitorch.tensor import Tensor, apply
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REFERENCE_DIR = os.path.join(HERE, "reference")
+REFERENCE_DIR = os.path.join(os.path.dirname(HERE), "reference")
 
 # Parity tolerances: max|a - b| <= TOL * max|b| (relative to the largest reference value)
 TOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
@@ -47,17 +47,12 @@ def assert_close(actual, expected, tol: float, what: str = "", atol: float | Non
     assert err <= bound, f"{what}: max abs error {err:.3g} > {bound:.3g} (tol {tol:g}, atol {atol})"
 
 
-@functools.lru_cache(maxsize=None)
 def make_references():
-    """tests/reference/make_references.py imported as a module (its case builders need only NumPy)."""
-    path = os.path.join(REFERENCE_DIR, "make_references.py")
-    spec = importlib.util.spec_from_file_location("minitorch_make_references", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """tests/reference/make_references.py (on pytest's pythonpath; its case builders need only NumPy)."""
+    return importlib.import_module("make_references")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference(name: str) -> dict[str, np.ndarray]:
     """A stored reference file as a dict of arrays (loaded without pickle)."""
     with np.load(os.path.join(REFERENCE_DIR, f"{name}.npz"), allow_pickle=False) as npz:
