@@ -98,9 +98,9 @@ def _training(config: Config) -> dict[str, Any]:
 # the earlier name, and drawn from that run wherever they appear.
 SAME_AS: dict[str, str] = {}
 for _config in EXPERIMENTS.values():
-    SAME_AS.update({_config.name: earlier.name for earlier in EXPERIMENTS.values()
-                    if earlier.name < _config.name and earlier.name not in SAME_AS
-                    and _training(earlier) == _training(_config)})
+    for _earlier in EXPERIMENTS.values():
+        if _earlier.name < _config.name and _earlier.name not in SAME_AS and _training(_earlier) == _training(_config):
+            SAME_AS[_config.name] = _earlier.name
 
 
 def run_name(panel: str) -> str:

@@ -218,7 +218,7 @@ class Run:
             "type": "epoch", "epoch": epoch, "iteration": self.position.iteration,
             "train_loss": train_loss, "train_acc": on_train["accuracy"], "train_eval_loss": on_train["loss"],
             "test_loss": on_test["loss"], "test_acc": on_test["accuracy"],
-            "class_acc": dict(zip(self.data.classes, on_test["per_class"])),
+            "class_acc": dict(zip(self.data.classes, on_test["per_class"], strict=False)),
             "lr": lr, "time": seconds, "train_time": train_time, "elapsed": self.position.elapsed,
             "diverged": diverged,
         }

@@ -8,7 +8,8 @@ An op is a :class:`Function` subclass with two methods on raw arrays:
   the input needs none; ``self.needs_grad[i]`` tells which are wanted).
 
 :func:`minitorch.tensor.apply` runs ``forward`` and wraps the result;
-:func:`start` and :func:`record`, here, link it into the graph.  The graph's nodes are ops, not tensors: an op remembers the ops that
+:func:`start` and :func:`record`, here, link it into the graph.  The graph's
+nodes are ops, not tensors: an op remembers the ops that
 made its inputs (and the leaf tensors that want gradients), so an
 intermediate array lives only while someone, usually an op's backward,
 still needs it.  :func:`backward` walks that graph once, in reverse
@@ -28,7 +29,8 @@ adopts an array as its ``.grad`` only once per backward, and copies it after.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from minitorch.backend import get_array_module
 
@@ -274,7 +276,7 @@ def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) ->
                 if counter.value != seen:
                     _raise_modified(fn, seen, counter.value)
         input_grads = fn.backward(g)
-        for parent, pg in zip(fn.inputs, input_grads):
+        for parent, pg in zip(fn.inputs, input_grads, strict=False):
             if pg is None or parent is None:
                 continue
             if isinstance(parent, Function):

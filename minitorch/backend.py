@@ -61,7 +61,7 @@ class device:
 
     __slots__ = ("type", "index")
 
-    def __init__(self, type: "str | device", index: int | None = None) -> None:  # noqa: A002 - torch's name
+    def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002 - torch's name
         if isinstance(type, device):
             type, index = type.type, type.index if index is None else index
         if not isinstance(type, str):
@@ -111,7 +111,7 @@ def is_device(value: Any) -> bool:
     return isinstance(value, device) or (isinstance(value, str) and value.partition(":")[0] in _DEVICES)
 
 
-def check_device(device: "str | device | None") -> str:
+def check_device(device: str | device | None) -> str:
     """Normalise a device name ("cpu", "cuda", "cuda:0") or object to "cpu"/"cuda", and validate it."""
     if device is None:
         return default_device()

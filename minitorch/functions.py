@@ -5,8 +5,8 @@ Most are the Tensor methods under PyTorch's function names; ``cat`` and
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
-
+from collections.abc import Sequence
+from typing import Any
 
 from minitorch.backend import get_array_module
 from minitorch.ops import shape as S

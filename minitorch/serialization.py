@@ -28,7 +28,6 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import math
 import os
 import zipfile
 from typing import Any
@@ -254,7 +253,7 @@ def _import_module_class(name: str, fail) -> type:
         for part in qualname.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise fail(f"cannot import the model's class {name} ({exc}); define or import it before loading")
+        raise fail(f"cannot import the model's class {name} ({exc}); define or import it before loading") from None
     if not isinstance(obj, type) or not issubclass(obj, Module):
         raise fail(f"{name} is not a minitorch.nn.Module subclass")
     return obj

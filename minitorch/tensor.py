@@ -13,13 +13,13 @@ memory and bump its version counter (see :mod:`minitorch.autograd`).
 from __future__ import annotations
 
 import weakref
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
-from minitorch import autograd
+from minitorch import autograd, return_types
 from minitorch import random as _random
-from minitorch import return_types
 from minitorch.autograd import Function, Version
 from minitorch.backend import (
     check_device,
@@ -65,7 +65,7 @@ class Tensor:
 
     # ------------------------------------------------------------ attributes
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """This tensor's values as a Tensor on the same memory that records no gradient.
 
         Unlike PyTorch's ``.data``, it shares the version counter, so an in-place
@@ -75,19 +75,19 @@ class Tensor:
         return _wrap(self._data, self._shared_version())
 
     @data.setter
-    def data(self, value: "Tensor") -> None:
+    def data(self, value: Tensor) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"Tensor.data: assigned value must be a Tensor, got {type(value).__name__}")
         self._data = value._data
         self._version = value._shared_version()
 
     @property
-    def grad(self) -> "Tensor | None":
+    def grad(self) -> Tensor | None:
         """The gradient accumulated by backward (a Tensor of this shape and dtype), or None."""
         return self._grad
 
     @grad.setter
-    def grad(self, value: "Tensor | None") -> None:
+    def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(f"Tensor.grad: assigned grad must be a Tensor or None, got {type(value).__name__}")
@@ -129,7 +129,7 @@ class Tensor:
         return self._ctx is None
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         return apply(S.Transpose(None), self)
 
     def size(self, dim: int | None = None):
@@ -144,7 +144,7 @@ class Tensor:
     def __len__(self) -> int:
         return len(self._data)
 
-    def requires_grad_(self, flag: bool = True) -> "Tensor":
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and self._data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, not dtype {self._data.dtype}")
         if not flag and self._ctx is not None:
@@ -180,15 +180,15 @@ class Tensor:
         """Accumulate gradients of this tensor into the ``.grad`` of every leaf."""
         autograd.backward(self, grad, retain_graph, _wrap)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same memory, cut from the graph (and sharing the version counter, as in PyTorch)."""
         return _wrap(self._data, self._shared_version())
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         """A copy in new memory; gradients flow back to this tensor."""
         return apply(C.Clone(), self)
 
-    def contiguous(self) -> "Tensor":
+    def contiguous(self) -> Tensor:
         """This tensor (every minitorch op accepts any memory layout)."""
         return self
 
@@ -205,7 +205,7 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None, non_blocking: bool = False,
-           copy: bool = False) -> "Tensor":
+           copy: bool = False) -> Tensor:
         """This tensor on another device and/or with another dtype: ``to("cuda")``, ``to(float64)``,
         ``to(device, dtype)``, ``to(other_tensor)``.  Differentiable; ``self`` when nothing changes."""
         for arg in args:
@@ -231,19 +231,19 @@ class Tensor:
             )
         return apply(C.Cast(target_dtype, target_device), self)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self) -> "Tensor":
+    def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         return self.to(np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         return self.to(np.float64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         return self.to(np.int64)
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
@@ -275,83 +275,83 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------ arithmetic
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         return apply(A.Add(), self, _lift(other, self))
 
-    def __radd__(self, other: Any) -> "Tensor":
+    def __radd__(self, other: Any) -> Tensor:
         return apply(A.Add(), _lift(other, self), self)
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         return apply(A.Sub(), self, _lift(other, self))
 
-    def __rsub__(self, other: Any) -> "Tensor":
+    def __rsub__(self, other: Any) -> Tensor:
         return apply(A.Sub(), _lift(other, self), self)
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         return apply(A.Mul(), self, _lift(other, self))
 
-    def __rmul__(self, other: Any) -> "Tensor":
+    def __rmul__(self, other: Any) -> Tensor:
         return apply(A.Mul(), _lift(other, self), self)
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         return apply(A.Div(), self, _lift(other, self))
 
-    def __rtruediv__(self, other: Any) -> "Tensor":
+    def __rtruediv__(self, other: Any) -> Tensor:
         return apply(A.Div(), _lift(other, self), self)
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         return apply(A.MatMul(), self, _lift(other, self))
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         return apply(A.MatMul(), _lift(other, self), self)
 
-    def __pow__(self, exponent: Any) -> "Tensor":
+    def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (int, float)):
             return apply(A.PowScalar(exponent), self)
         return apply(A.Pow(), self, _lift(exponent, self))
 
-    def __rpow__(self, base: Any) -> "Tensor":
+    def __rpow__(self, base: Any) -> Tensor:
         return apply(A.Pow(), _lift(base, self), self)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         return apply(A.Neg(), self)
 
-    def __pos__(self) -> "Tensor":
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> "Tensor":
+    def __abs__(self) -> Tensor:
         return apply(E.Abs(), self)
 
     abs = __abs__
 
     # ------------------------------------------------------------ in place
-    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """self += alpha * other, in this tensor's memory."""
         return self._inplace(A.Add(), other if alpha == 1 else other * alpha, "add_")
 
-    def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         return self._inplace(A.Sub(), other if alpha == 1 else other * alpha, "sub_")
 
-    def mul_(self, other: Any) -> "Tensor":
+    def mul_(self, other: Any) -> Tensor:
         return self._inplace(A.Mul(), other, "mul_")
 
-    def div_(self, other: Any) -> "Tensor":
+    def div_(self, other: Any) -> Tensor:
         return self._inplace(A.Div(), other, "div_")
 
-    def copy_(self, src: Any) -> "Tensor":
+    def copy_(self, src: Any) -> Tensor:
         """Write ``src`` (broadcast, cast to this dtype, moved to this device) into this tensor."""
         if isinstance(src, Tensor) and src.device != self.device:
             src = src.to(self.device)
         return self._inplace(C.CopyFrom(), src, "copy_")
 
-    def fill_(self, value: Any, *, _name: str = "fill_") -> "Tensor":
+    def fill_(self, value: Any, *, _name: str = "fill_") -> Tensor:
         if not self._records_inplace(None):
             self._data.fill(value)
             self._bump()
             return self
         return self._inplace(C.CopyFrom(), value, _name)
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         return self.fill_(0, _name="zero_")
 
     __iadd__ = add_
@@ -367,7 +367,7 @@ class Tensor:
             return
         self._inplace(S.SetItem(_raw_index(index)), value, "__setitem__")
 
-    def _records_inplace(self, other: "Tensor | None") -> bool:
+    def _records_inplace(self, other: Tensor | None) -> bool:
         """Whether an in-place change must be recorded in the graph."""
         return autograd.is_grad_enabled() and (self.requires_grad or (other is not None and other.requires_grad))
 
@@ -378,7 +378,7 @@ class Tensor:
                 "recorded; wrap the change in `with minitorch.no_grad():` (as optimizers do)"
             )
 
-    def _inplace(self, fn: Function, other: Any, name: str) -> "Tensor":
+    def _inplace(self, fn: Function, other: Any, name: str) -> Tensor:
         """Apply ``fn(self, other)`` and write the result into this tensor's memory.
 
         With no gradient to record, that is all (and the version counter moves).
@@ -422,39 +422,39 @@ class Tensor:
         self._bump()
 
     # ----------------------------------------- comparisons (no gradient)
-    def _compare(self, other: Any, op) -> "Tensor":
+    def _compare(self, other: Any, op) -> Tensor:
         return _wrap(op(self._data, other._data if isinstance(other, Tensor) else other))
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, lambda a, b: a == b)
 
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, lambda a, b: a != b)
 
-    def __lt__(self, other: Any) -> "Tensor":
+    def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, lambda a, b: a < b)
 
-    def __le__(self, other: Any) -> "Tensor":
+    def __le__(self, other: Any) -> Tensor:
         return self._compare(other, lambda a, b: a <= b)
 
-    def __gt__(self, other: Any) -> "Tensor":
+    def __gt__(self, other: Any) -> Tensor:
         return self._compare(other, lambda a, b: a > b)
 
-    def __ge__(self, other: Any) -> "Tensor":
+    def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, lambda a, b: a >= b)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def argmax(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-               keepdims: bool | None = None) -> "Tensor":
+               keepdims: bool | None = None) -> Tensor:
         """Index of the first maximum, over everything (flattened) or along ``dim``."""
         return self._arg(self._data.argmax, "argmax", _axis(dim, axis), _keep(keepdim, keepdims))
 
     def argmin(self, dim: int | None = None, keepdim: bool = False, *, axis: int | None = None,
-               keepdims: bool | None = None) -> "Tensor":
+               keepdims: bool | None = None) -> Tensor:
         return self._arg(self._data.argmin, "argmin", _axis(dim, axis), _keep(keepdim, keepdims))
 
-    def _arg(self, pick, name: str, dim: Any, keepdim: bool) -> "Tensor":
+    def _arg(self, pick, name: str, dim: Any, keepdim: bool) -> Tensor:
         if dim is None:
             index = pick()
             shape = (1,) * self.ndim if keepdim else ()
@@ -463,10 +463,10 @@ class Tensor:
         return _wrap(pick(axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
     # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> "Tensor":
+    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> Tensor:
         return apply(R.Sum(_axis(dim, axis), _keep(keepdim, keepdims)), self)
 
-    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> "Tensor":
+    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> Tensor:
         return apply(R.Mean(_axis(dim, axis), _keep(keepdim, keepdims)), self)
 
     def max(self, dim: int | None = None, keepdim: bool = False):
@@ -495,14 +495,14 @@ class Tensor:
         result = return_types.max if largest else return_types.min
         return result(values, _wrap(op.indices))
 
-    def amax(self, dim=None, keepdim: bool = False) -> "Tensor":
+    def amax(self, dim=None, keepdim: bool = False) -> Tensor:
         """Maximum over one or several dims (all by default); ties share the gradient."""
         return apply(R.Max(dim, keepdim), self)
 
-    def amin(self, dim=None, keepdim: bool = False) -> "Tensor":
+    def amin(self, dim=None, keepdim: bool = False) -> Tensor:
         return apply(R.Min(dim, keepdim), self)
 
-    def norm(self, p: Any = "fro", dim=None, keepdim: bool = False) -> "Tensor":
+    def norm(self, p: Any = "fro", dim=None, keepdim: bool = False) -> Tensor:
         """The p-norm (2 by default: "fro") over all elements or ``dim``; p may be any number > 0 or inf."""
         if p == "fro" or p is None:
             p = 2
@@ -513,14 +513,14 @@ class Tensor:
         return apply(R.Norm(float(p), dim, keepdim), self)
 
     # ---------------------------------------------------------------- shape
-    def reshape(self, *shape: Any) -> "Tensor":
+    def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return apply(S.Reshape(shape), self)
 
     view = reshape
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self._data.shape
         nd = len(shape)
         if nd == 0:
@@ -530,7 +530,7 @@ class Tensor:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: int) -> Tensor:
         """A view with a new dimension of size 1 at ``dim`` (-ndim-1 <= dim <= ndim)."""
         shape = self._data.shape
         nd = len(shape) + 1
@@ -540,7 +540,7 @@ class Tensor:
         dim %= nd
         return self.reshape(shape[:dim] + (1,) + shape[dim:])
 
-    def squeeze(self, dim: Any = None) -> "Tensor":
+    def squeeze(self, dim: Any = None) -> Tensor:
         """A view without the size-1 dimensions (all, or those of ``dim`` that have size 1)."""
         shape = self._data.shape
         if dim is None:
@@ -551,7 +551,7 @@ class Tensor:
             dims = [i for i in dims if shape and shape[i] == 1]
         return self.reshape(tuple(n for i, n in enumerate(shape) if i not in dims))
 
-    def transpose(self, dim0: int = 0, dim1: int = 1) -> "Tensor":
+    def transpose(self, dim0: int = 0, dim1: int = 1) -> Tensor:
         """Swap two dimensions (PyTorch semantics); see :meth:`permute` for the general case."""
         nd = self.ndim
         axes = list(range(nd))
@@ -564,28 +564,28 @@ class Tensor:
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return apply(S.Transpose(tuple(axes)), self)
 
-    def permute(self, *dims: int) -> "Tensor":
+    def permute(self, *dims: int) -> Tensor:
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
         return apply(S.Transpose(tuple(dims)), self)
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         return apply(S.GetItem(_raw_index(index)), self)
 
     # ------------------------------------------------------ elementwise math
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         return apply(E.Exp(), self)
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         return apply(E.Log(), self)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         return apply(E.ReLU(), self)
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         return apply(E.Tanh(), self)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         return apply(E.Sigmoid(), self)
 
 

@@ -9,7 +9,8 @@ from a checkpoint sees exactly the batches it would have seen.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def default_collate(samples: list[Any]) -> tuple[np.ndarray, ...]:
     if not isinstance(first, (tuple, list)):
         samples = [(s,) for s in samples]
     fields = []
-    for column in zip(*samples):
+    for column in zip(*samples, strict=False):
         head = column[0]
         if isinstance(head, (bool, np.bool_)):
             fields.append(np.asarray(column, dtype=np.bool_))

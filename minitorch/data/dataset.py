@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,10 +86,10 @@ class Subset(Dataset):
         # Offer get_batch (and transform, for the DataLoader's state) only when
         # the wrapped dataset has it, so the fast path is used exactly when valid.
         if name == "get_batch":
-            inner = getattr(self.dataset, "get_batch")
+            inner = self.dataset.get_batch
             return lambda indices: inner(self.indices[np.asarray(indices)])
         if name == "transform":
-            return getattr(self.dataset, "transform")
+            return self.dataset.transform
         raise AttributeError(name)
 
 

@@ -15,7 +15,7 @@ import shutil
 import tarfile
 import tempfile
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from tqdm import tqdm
 

@@ -13,7 +13,8 @@ and train and test are independent draws from the same distribution.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -10,7 +10,6 @@ import numpy as np
 
 from minitorch.kernels.reference import conv_output_size
 
-
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
 # (no NaN, no inf) is left out, so a NaN still reaches the loss.
 _REASSOC = {"reassoc", "contract"}

@@ -10,7 +10,6 @@ from typing import Any
 
 from minitorch.backend import get_array_module
 
-
 # The interface every backend module (this one, :mod:`.cpu`, :mod:`.cuda`) provides, with these signatures.
 KERNELS = (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",

@@ -53,7 +53,8 @@ class BatchNorm(Function):
 
     def backward(self, g):
         shape, needs = g.shape, self.needs_grad
-        gx, gweight, gbias = batch_norm_backward(g.reshape(shape[0], shape[1], -1), self.xhat, self.scale, self.training)
+        gx, gweight, gbias = batch_norm_backward(g.reshape(shape[0], shape[1], -1), self.xhat, self.scale,
+                                                 self.training)
         return (
             gx.reshape(shape) if needs[0] else None,
             gweight if len(needs) > 1 and needs[1] else None,

@@ -110,7 +110,8 @@ class Cat(Function):
             raise ValueError("cat: zero-dimensional tensors cannot be concatenated; use stack")
         axis = _check_axis(self.axis, first.ndim, "cat", "dim")
         for i, a in enumerate(arrays):
-            if a.ndim != first.ndim or a.shape[:axis] + a.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:]:
+            others, first_others = a.shape[:axis] + a.shape[axis + 1:], first.shape[:axis] + first.shape[axis + 1:]
+            if a.ndim != first.ndim or others != first_others:
                 raise ValueError(
                     f"cat: tensor {i} has shape {a.shape}, which does not match tensor 0's shape {first.shape} "
                     f"outside dim {self.axis}"
@@ -124,7 +125,7 @@ class Cat(Function):
         pieces = xp.split(g, cuts, axis=self.axis)
         return tuple(
             piece.astype(dtype, copy=False) if needed else None
-            for piece, dtype, needed in zip(pieces, self.dtypes, self.needs_grad)
+            for piece, dtype, needed in zip(pieces, self.dtypes, self.needs_grad, strict=False)
         )
 
 
@@ -150,7 +151,7 @@ class Stack(Function):
         parts = xp.moveaxis(g, self.axis, 0)
         return tuple(
             parts[i].astype(dtype, copy=False) if needed else None
-            for i, (dtype, needed) in enumerate(zip(self.dtypes, self.needs_grad))
+            for i, (dtype, needed) in enumerate(zip(self.dtypes, self.needs_grad, strict=False))
         )
 
 

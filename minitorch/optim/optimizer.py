@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
 from numbers import Real
-from typing import Any, Iterable
+from typing import Any
 
 from minitorch.backend import to_device
 from minitorch.tensor import Tensor
@@ -87,7 +88,7 @@ class Optimizer:
         groups = state_dict["param_groups"]
         if not isinstance(groups, (list, tuple)) or len(groups) != len(self.param_groups) or any(
             not isinstance(g, dict) or len(g.get("params", ())) != len(own["params"])
-            for g, own in zip(groups, self.param_groups)
+            for g, own in zip(groups, self.param_groups, strict=False)
         ):
             saved = [len(g.get("params", ())) if isinstance(g, dict) else "?" for g in groups] \
                 if isinstance(groups, (list, tuple)) else groups
@@ -96,8 +97,8 @@ class Optimizer:
                 f"{[len(g['params']) for g in self.param_groups]} parameters per group"
             )
         positions = {}  # saved parameter index -> this optimizer's parameter
-        for g, own in zip(groups, self.param_groups):
-            for index, p in zip(g["params"], own["params"]):
+        for g, own in zip(groups, self.param_groups, strict=False):
+            for index, p in zip(g["params"], own["params"], strict=False):
                 positions[index] = p
         new_state: dict[int, dict[str, Any]] = {}
         for key, values in state_dict["state"].items():
@@ -116,7 +117,7 @@ class Optimizer:
                     value = to_device(value, p.device).astype(p.dtype, copy=True)
                 entry[item] = value
             new_state[id(p)] = entry
-        for own, saved in zip(self.param_groups, groups):
+        for own, saved in zip(self.param_groups, groups, strict=False):
             for k, v in saved.items():
                 if k != "params":
                     own[k] = copy.deepcopy(v)

@@ -1,8 +1,8 @@
 """Stochastic gradient descent with PyTorch's exact update rule."""
 from __future__ import annotations
 
-from typing import Any, Iterable
-
+from collections.abc import Iterable
+from typing import Any
 
 from minitorch.backend import get_array_module
 from minitorch.kernels import sgd_update
@@ -96,7 +96,7 @@ class _FlatGroup:
         self.grad, self.momentum = grad, momentum
 
     @staticmethod
-    def build(params: list, state: dict[int, dict[str, Any]]) -> "_FlatGroup | None":
+    def build(params: list, state: dict[int, dict[str, Any]]) -> _FlatGroup | None:
         if not params:
             return None
         first = params[0]._data
@@ -119,7 +119,7 @@ class _FlatGroup:
 
     def still_valid(self) -> bool:
         """False once someone replaced a parameter's array (``Module.to``, ``load``...)."""
-        return all(p._data is v for p, v in zip(self.params, self.views))
+        return all(p._data is v for p, v in zip(self.params, self.views, strict=False))
 
     def all_have_grads(self) -> bool:
         return all(p._grad is not None for p in self.params)
@@ -162,6 +162,6 @@ class _FlatGroup:
 def _share_momentum(params: list, views: list, momentum, state: dict[int, dict[str, Any]]) -> None:
     """Expose the flat momentum as per-parameter views in ``state`` (for state_dict)."""
     offset = 0
-    for p, v in zip(params, views):
+    for p, v in zip(params, views, strict=False):
         state.setdefault(id(p), {})["momentum_buffer"] = momentum[offset:offset + v.size].reshape(v.shape)
         offset += v.size

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 TEMP_PREFIX = ".tmp-"   # what a killed writer can leave behind; see remove_temporaries
 

@@ -121,11 +121,11 @@ def gradcheck_module(
     def fn(xv, *pvs):
         saved = [module.__dict__[attr] for module, attr in targets]
         try:
-            for (module, attr), sub, pv in zip(targets, p_subsets, pvs):
+            for (module, attr), sub, pv in zip(targets, p_subsets, pvs, strict=False):
                 object.__setattr__(module, attr, sub.full(pv))
             return loss_fn(model(x_subset.full(xv)))
         finally:
-            for (module, attr), value in zip(targets, saved):
+            for (module, attr), value in zip(targets, saved, strict=False):
                 object.__setattr__(module, attr, value)
 
     return mt.gradcheck(fn, [x_subset.values] + [s.values for s in p_subsets], **tolerances)

@@ -18,7 +18,10 @@ def esc(text: str) -> str:
     return re.escape(text)
 
 
-def f32(shape, rng=np.random.default_rng(0)):
+_RNG = np.random.default_rng(0)
+
+
+def f32(shape, rng=_RNG):
     return mt.tensor(rng.standard_normal(shape).astype(np.float32))
 
 

@@ -270,7 +270,7 @@ def test_batch_norm_kernels_match_reference(seed, training, running, dtype):
         assert out.dtype == gx.dtype == dtype
         results.append((out, xhat, scale, gx, gw, gb, rm, rv))
     names = ["out", "xhat", "scale", "grad_x", "grad_weight", "grad_bias", "running_mean", "running_var"]
-    for name, a, r in zip(names, *results):
+    for name, a, r in zip(names, *results, strict=False):
         if r is None:
             assert a is None
             continue
@@ -293,7 +293,7 @@ def test_batch_norm_forward_without_xhat_gives_the_same_output(training, dtype):
         assert (xhat is None) == (not keep)
         runs.append((out, scale, rm, rv))
     tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
-    for kept, skipped in zip(*runs):
+    for kept, skipped in zip(*runs, strict=False):
         np.testing.assert_allclose(skipped, kept, **tol)
 
 

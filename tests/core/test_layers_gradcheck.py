@@ -5,11 +5,11 @@ import itertools
 
 import numpy as np
 import pytest
+from mt_core_helpers import coolnet, gradcheck_module
 
 import minitorch as mt
 import minitorch.nn as nn
 import minitorch.nn.functional as F
-from mt_core_helpers import coolnet, gradcheck_module
 
 pytestmark = pytest.mark.usefixtures("single_thread_blas")
 

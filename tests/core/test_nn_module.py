@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mt_core_helpers import coolnet
 
 import minitorch as mt
 import minitorch.nn as nn
 import minitorch.nn.functional as F
-from mt_core_helpers import coolnet
 
 COOLNET_PARAM_NAMES = [
     "0.weight", "0.bias", "1.weight", "1.bias", "4.weight", "4.bias", "5.weight", "5.bias",

@@ -5,12 +5,12 @@ import os
 
 import numpy as np
 import pytest
+from mt_core_helpers import TOL, assert_close, make_references, reference
 
 import minitorch as mt
 import minitorch.nn as nn
 import minitorch.nn.functional as F
 from minitorch.optim.lr_scheduler import StepLR
-from mt_core_helpers import TOL, assert_close, make_references, reference
 
 MR = make_references()
 OPTIM = reference("optim")
@@ -32,7 +32,7 @@ def compare_runs(actual, expected, dtype, label):
     tol = TOL[np.dtype(dtype)]
     for key in sorted(expected):
         if key.startswith("param."):  # step by step
-            for step, (a, b) in enumerate(zip(actual[key], expected[key])):
+            for step, (a, b) in enumerate(zip(actual[key], expected[key], strict=False)):
                 assert_close(a, b, tol, f"{label}: {key} after step {step + 1}")
         elif expected[key].dtype.kind in "iu":
             np.testing.assert_array_equal(actual[key], expected[key], err_msg=f"{label}: {key}")
@@ -204,7 +204,7 @@ def test_optimizer_state_dict_round_trip_continues_the_same_trajectory(tmp_path,
     opt2.load_state_dict(loaded["opt"])
     for x in xs[3:]:
         step(net2, opt2, x)
-    for (name, p), p2 in zip(net.named_parameters(), net2.parameters()):
+    for (name, p), p2 in zip(net.named_parameters(), net2.parameters(), strict=False):
         np.testing.assert_array_equal(p.numpy(), p2.numpy(), err_msg=name)
 
 

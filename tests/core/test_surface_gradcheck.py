@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from mt_core_helpers import gradcheck_module
 
 import minitorch as mt
 import minitorch.nn as nn
 import minitorch.nn.functional as F
 from minitorch.ops.elementwise import MaskedScale
 from minitorch.tensor import apply
-from mt_core_helpers import gradcheck_module
 
 pytestmark = pytest.mark.usefixtures("single_thread_blas")
 

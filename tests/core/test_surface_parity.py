@@ -13,10 +13,10 @@ import os
 
 import numpy as np
 import pytest
-
-import minitorch as mt
 from mt_core_helpers import TOL, assert_close
 from mt_surface_helpers import make_surface_references, minitorch_framework, stored, surface
+
+import minitorch as mt
 
 pytestmark = pytest.mark.usefixtures("single_thread_blas")
 

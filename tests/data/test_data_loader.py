@@ -148,8 +148,8 @@ def arrays(batches):
 
 def assert_same(got, want):
     assert len(got) == len(want)
-    for g, w in zip(got, want):
-        for a, b in zip(g, w):
+    for g, w in zip(got, want, strict=False):
+        for a, b in zip(g, w, strict=False):
             np.testing.assert_array_equal(a, b)
 
 

@@ -76,8 +76,8 @@ def test_flip_p1_mirrors_every_image_in_both_layouts(images):
 
 def test_flip_decides_per_sample_from_its_seed(images):
     out = RandomHorizontalFlip(p=0.5, seed=3)(images)
-    flipped = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images)])
-    kept = np.array([np.array_equal(o, i) for o, i in zip(out, images)])
+    flipped = np.array([np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images, strict=False)])
+    kept = np.array([np.array_equal(o, i) for o, i in zip(out, images, strict=False)])
     assert np.all(flipped ^ kept)                  # every sample is exactly one of the two
     assert 16 <= flipped.sum() <= 48               # about half of 64
     np.testing.assert_array_equal(flipped, np.random.default_rng(3).random(64) < 0.5)
@@ -89,7 +89,7 @@ def test_flip_decides_per_sample_from_its_seed(images):
 def _offsets(out, padded, size):
     """Brute force: where in each padded image does each crop come from?"""
     found = []
-    for o, p in zip(out, padded):
+    for o, p in zip(out, padded, strict=False):
         hits = [(t, l) for t in range(p.shape[0] - size[0] + 1) for l in range(p.shape[1] - size[1] + 1)
                 if np.array_equal(p[t:t + size[0], l:l + size[1]], o)]
         assert len(hits) == 1, "crop is not a window of the padded image"

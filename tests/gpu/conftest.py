@@ -12,7 +12,7 @@ import pytest
 from minitorch import backend
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gpu_skip_reason() -> str | None:
     """None when CuPy imports and sees a GPU; otherwise why the GPU tests cannot run."""
     if backend.cupy_available():

@@ -20,13 +20,13 @@ import zlib
 
 import numpy as np
 import pytest
+from mt_core_helpers import coolnet  # tests/ is on sys.path (tests/conftest.py)
 
 import minitorch as mt
 import minitorch.nn as nn
 import minitorch.nn.functional as F
 from minitorch import backend
 from minitorch.kernels import reference
-from mt_core_helpers import coolnet  # tests/ is on sys.path (tests/conftest.py)
 
 gpu = pytest.mark.gpu
 DTYPES = [np.float32, np.float64]
@@ -179,7 +179,7 @@ class TestKernels:
         got = self.cuda.batch_norm_forward(cp.asarray(x), cp.asarray(w), cp.asarray(b), rm_gpu, rv_gpu,
                                            training, 0.1, 1e-5)
         tol = TOL[np.dtype(dtype)] / 10
-        for name, a, e in zip(("out", "xhat", "scale"), got, want):
+        for name, a, e in zip(("out", "xhat", "scale"), got, want, strict=False):
             assert is_cupy(a)
             assert_close(a, e, tol, name)
         if stats:  # updated in place (training) or untouched (eval)
@@ -190,7 +190,7 @@ class TestKernels:
         g = rng.standard_normal(shape).astype(dtype)
         got_b = self.cuda.batch_norm_backward(cp.asarray(g), got[1], got[2], training)
         want_b = reference.batch_norm_backward(g, want[1], want[2], training)
-        for name, a, e in zip(("grad_x", "grad_weight", "grad_bias"), got_b, want_b):
+        for name, a, e in zip(("grad_x", "grad_weight", "grad_bias"), got_b, want_b, strict=False):
             assert_close(a, e, tol, name)
 
     def test_dispatch_uses_the_cuda_kernels(self):
@@ -247,8 +247,10 @@ OPS = {
     "norm": (lambda a: a.norm() + a.norm(1, dim=1).sum() + a.norm(float("inf"), dim=0).sum(),
              [lambda r, d: _normal(r, (4, 6), d)]),
     "abs": (lambda a: abs(a), [lambda r, d: _normal(r, (4, 6), d)]),
-    "cat": (lambda a, b: mt.cat([a, b, a], dim=1), [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 4), d)]),
-    "stack": (lambda a, b: mt.stack([a, b], dim=-1), [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 2), d)]),
+    "cat": (lambda a, b: mt.cat([a, b, a], dim=1),
+            [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 4), d)]),
+    "stack": (lambda a, b: mt.stack([a, b], dim=-1),
+              [lambda r, d: _normal(r, (3, 2), d), lambda r, d: _normal(r, (3, 2), d)]),
     "clone-unsqueeze": (lambda a: a.clone().unsqueeze(0).squeeze() * a, [lambda r, d: _normal(r, (3, 4), d)]),
     "in-place": (lambda a, b: _in_place(a, b), [lambda r, d: _normal(r, (3, 4), d), lambda r, d: _pos(r, (4,), d)]),
     "cast": (lambda a: a.double().float().double() * a.to(mt.float64), [lambda r, d: _normal(r, (3, 4), d)]),
@@ -292,7 +294,7 @@ class TestOps:
         out_gpu, grads_gpu = run_op(fn, arrays, "cuda")
         tol = TOL[np.dtype(dtype)]
         assert_close(out_gpu, out_cpu, tol, f"{name} forward")
-        for i, (g, c) in enumerate(zip(grads_gpu, grads_cpu)):
+        for i, (g, c) in enumerate(zip(grads_gpu, grads_cpu, strict=False)):
             assert_close(g, c, tol, f"{name} grad of input {i}")
 
     @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -493,7 +495,7 @@ class TestIO:
         cpu_loader = DataLoader(TensorDataset(xs, ys), batch_size=8, shuffle=True, seed=5)
         batches = list(gpu_loader)
         assert [len(b[0]) for b in batches] == [8, 8, 4]
-        for (xg, yg), (xc, yc) in zip(batches, cpu_loader):
+        for (xg, yg), (xc, yc) in zip(batches, cpu_loader, strict=False):
             assert isinstance(xg, mt.Tensor) and xg.device == "cuda" and is_cupy(xg) and is_cupy(yg)
             assert xg.dtype == np.float32 and yg.dtype == np.int64
             np.testing.assert_array_equal(host(xg), host(xc))

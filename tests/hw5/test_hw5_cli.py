@@ -9,12 +9,11 @@ import sys
 import time
 
 import pytest
+from hw5_helpers import REPO, TINY_ARGS, hw5
 
 import minitorch as mt
 from hw5.cli import expand_names, main
 from hw5.runfiles import RunFiles
-
-from hw5_helpers import REPO, TINY_ARGS, hw5
 
 
 def test_list_shows_every_experiment(capsys):

@@ -6,10 +6,9 @@ import pickle
 
 import numpy as np
 import pytest
+from hw5_helpers import tiny
 
 from hw5.data import DataMissing, DataUnavailable, load_data
-
-from hw5_helpers import tiny
 
 
 def write_fake_cifar10(root, per_batch: int = 20) -> str:
@@ -68,9 +67,9 @@ def test_images_are_normalised_and_only_training_images_are_flipped(tmp_path):
     flipped, _ = data.train.get_batch(index)
     assert plain.shape == (100, 3, 32, 32) and plain.dtype == np.float32
     assert plain.min() >= -1.0 and plain.max() <= 1.0 and plain.min() < -0.9 and plain.max() > 0.9
-    mirrored = [np.array_equal(f, p[:, :, ::-1]) for f, p in zip(flipped, plain)]
-    unchanged = [np.array_equal(f, p) for f, p in zip(flipped, plain)]
-    assert all(m or u for m, u in zip(mirrored, unchanged))
+    mirrored = [np.array_equal(f, p[:, :, ::-1]) for f, p in zip(flipped, plain, strict=False)]
+    unchanged = [np.array_equal(f, p) for f, p in zip(flipped, plain, strict=False)]
+    assert all(m or u for m, u in zip(mirrored, unchanged, strict=False))
     assert 20 < sum(mirrored) < 80                      # about half are flipped
     test, _ = data.test.get_batch(np.arange(len(data.test)))
     assert np.array_equal(test, data.test.get_batch(np.arange(len(data.test)))[0])  # no randomness

@@ -4,7 +4,13 @@ from __future__ import annotations
 import pytest
 
 from hw5.experiments import (
-    EXPERIMENTS, FIGURES, Config, get_experiment, parse_assignment, parse_value, with_overrides,
+    EXPERIMENTS,
+    FIGURES,
+    Config,
+    get_experiment,
+    parse_assignment,
+    parse_value,
+    with_overrides,
 )
 
 

@@ -13,9 +13,8 @@ from hw5_fake_runs import WORLD, panel_run, world
 from hw5_helpers import hw5_env
 
 from hw5 import plots
-from hw5.experiments import EXPERIMENTS
 from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
-from hw5.report import figure_section, table, time_section, two_at_a_time, write_report
+from hw5.report import figure_section, time_section, two_at_a_time, write_report
 from hw5.results import load_runs
 from hw5.runfiles import RunFiles, RunStateError
 

@@ -14,13 +14,12 @@ import sys
 import time
 
 import pytest
+from hw5_helpers import TINY_ARGS, hw5, hw5_env, tiny
 
-import minitorch as mt
 import hw5.train as train_module
+import minitorch as mt
 from hw5.runfiles import RunFiles, RunStateError
 from hw5.train import train
-
-from hw5_helpers import TINY_ARGS, hw5, hw5_env, tiny
 
 TIMING = {"time", "train_time", "elapsed"}
 
@@ -153,7 +152,8 @@ DAMAGE = {
     "missing config": ("config.json", os.remove, "config.json is missing"),
     "edited lr": ("config.json", lambda p: _edit_config(p, lr=0.5), "lr=0.5"),
     "edited model": ("config.json", lambda p: _edit_config(p, model="coolnet"), "model='coolnet'"),
-    "name escaping the folder": ("config.json", lambda p: _edit_config(p, name="../../escaped"), "name='../../escaped'"),
+    "name escaping the folder": ("config.json", lambda p: _edit_config(p, name="../../escaped"),
+                                 "name='../../escaped'"),
     "garbled metrics line": ("metrics.jsonl", lambda p: _garble(p, open(p, "rb").read().replace(b"}", b"?", 1)),
                              "does not match"),
     "fewer metrics lines": ("metrics.jsonl", lambda p: _garble(p, b"".join(open(p, "rb").readlines()[:-1])),

@@ -302,7 +302,8 @@ def test_a_retry_resumes_only_from_a_checkpoint(tmp_path):
 
     task = Task("fig1a", ("--runs-dir", str(tmp_path), "--epochs", "3"), str(tmp_path), "", "t", 1)
     assert attempt_arguments(task, 1) == ["--runs-dir", str(tmp_path), "--epochs", "3"]
-    assert attempt_arguments(task, 2) == ["--runs-dir", str(tmp_path), "--epochs", "3", "--overwrite"]  # its own records
+    # nothing to resume: the records are the dead attempt's own
+    assert attempt_arguments(task, 2) == ["--runs-dir", str(tmp_path), "--epochs", "3", "--overwrite"]
     os.makedirs(tmp_path / "fig1a")
     open(RunFiles(str(tmp_path), "fig1a").checkpoint, "wb").close()
     assert attempt_arguments(task, 1) == ["--runs-dir", str(tmp_path), "--epochs", "3"]

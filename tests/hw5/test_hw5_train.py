@@ -8,15 +8,14 @@ import signal
 
 import numpy as np
 import pytest
+from hw5_helpers import tiny
 
-import minitorch as mt
 import hw5.train as train_module
+import minitorch as mt
+from hw5.plots import plot_run
 from hw5.results import load_run
 from hw5.runfiles import RunFiles, RunStateError, split_records
-from hw5.plots import plot_run
 from hw5.train import evaluate, make_loss, progress, train
-
-from hw5_helpers import tiny
 
 TIMING = {"time", "train_time", "elapsed"}
 

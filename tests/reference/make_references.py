@@ -591,7 +591,7 @@ def main() -> None:
         for k, v in run_torch_sgd(case, config).items():
             out[f"{config['name']}:{k}"] = v
     out["steplr:lrs"] = run_torch_steplr()
-    out["configs"] = json_array(({"sgd": SGD_CONFIGS, "steplr": STEPLR_CASE}))
+    out["configs"] = json_array({"sgd": SGD_CONFIGS, "steplr": STEPLR_CASE})
     out["meta"] = json_array(meta)
     _write(os.path.join(HERE, "optim.npz"), out)
     write_tensor_ops(torch, meta)

@@ -1,7 +1,8 @@
 """Sequential: modules applied one after another."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from minitorch.nn.modules.module import Module
 
@@ -29,7 +30,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._layers)
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         setattr(self, str(len(self._layers)), module)
         self._layers.append(module)
         return self

@@ -7,7 +7,8 @@ their names, in order, for ``named_parameters`` and ``state_dict``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, NamedTuple
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,20 +58,20 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name in self._module_names:
             yield name, self.__dict__[name]
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix, self
         for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
@@ -100,12 +101,12 @@ class Module:
             yield buf
 
     # ---------------------------------------------------------------- modes
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -115,13 +116,13 @@ class Module:
             else:
                 param._grad.zero_()
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
 
     # ----------------------------------------------------- device and dtype
-    def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False) -> "Module":
+    def to(self, *args: Any, device: Any = None, dtype: Any = None, non_blocking: bool = False) -> Module:
         """Move every parameter and buffer to a device and/or cast the float ones to a dtype, in place:
         ``to("cuda")``, ``to(minitorch.device(...))``, ``to(float64)``, ``to(device, dtype)``."""
         for arg in args:
@@ -147,20 +148,20 @@ class Module:
                 tensor._grad._data = convert(tensor._grad._data)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(np.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(np.float64)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self) -> "Module":
+    def cuda(self) -> Module:
         return self.to("cuda")
 
     # ---------------------------------------------------------- state dicts
-    def state_dict(self) -> "OrderedDict[str, Tensor]":
+    def state_dict(self) -> OrderedDict[str, Tensor]:
         """Parameters and buffers by dotted name (tensors sharing this module's arrays)."""
         state: OrderedDict[str, Tensor] = OrderedDict()
         for prefix, module in self.named_modules():  # per module: parameters, then buffers (PyTorch's order)
