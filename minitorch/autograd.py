@@ -123,6 +123,10 @@ class Function:
     # wants a gradient) or None; retained: a weak reference to an output that retain_grad()ed;
     # versions: (counter, value at forward) of each tensor in saved_inputs (and the output)
     __slots__ = ("inputs", "needs_grad", "retained", "versions")
+    inputs: tuple[Any, ...]  # Function | Tensor | None each (Tensor lives a layer above)
+    needs_grad: tuple[bool, ...]
+    retained: Callable[[], Any] | None  # weakref.ref to a Tensor
+    versions: list[tuple[Version, int]] | None
 
     saved_inputs: tuple[int, ...] = ()  # inputs whose arrays forward may keep for backward (always present)
     saves_output = False  # whether forward may keep its result for backward
