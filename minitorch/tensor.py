@@ -12,8 +12,9 @@ memory and bump its version counter (see :mod:`minitorch.autograd`).
 """
 from __future__ import annotations
 
+import builtins
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,12 @@ class Tensor:
     # _data: the array; _grad: the gradient Tensor or None; _version: the in-place change counter, made
     # when first needed (an op saves the tensor, or another tensor shares its memory), else None
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "retains_grad", "_version", "__weakref__")
+    _data: Any  # a numpy.ndarray or cupy.ndarray
+    _grad: Tensor | None
+    requires_grad: bool
+    _ctx: Function | None
+    retains_grad: bool
+    _version: Version | None
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -266,7 +273,7 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(self.item())
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:  # plain `float` here is the method Tensor.float
         return float(self.item())
 
     def __int__(self) -> int:
@@ -405,9 +412,11 @@ class Tensor:
         self._write(out._data, name)
         if self.retains_grad and self._ctx is not None:
             self._ctx.retained = None
-        self._ctx, self.requires_grad = out._ctx, True
+        ctx = out._ctx
+        assert ctx is not None  # _records_inplace: apply recorded the op
+        self._ctx, self.requires_grad = ctx, True
         if self.retains_grad:
-            self._ctx.retained = weakref.ref(self)
+            ctx.retained = weakref.ref(self)
         return self
 
     def _write(self, values: Any, name: str) -> None:
@@ -543,6 +552,7 @@ class Tensor:
     def squeeze(self, dim: Any = None) -> Tensor:
         """A view without the size-1 dimensions (all, or those of ``dim`` that have size 1)."""
         shape = self._data.shape
+        dims: Sequence[int]
         if dim is None:
             dims = [i for i, n in enumerate(shape) if n == 1]
         else:
@@ -724,7 +734,8 @@ def _size(name: str, shape: tuple) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _factory(name: str, fill, shape: Iterable[Any], dtype, requires_grad, device) -> Tensor:
+def _factory(name: str, fill: Callable[[tuple[int, ...], np.dtype], Any], shape: tuple[Any, ...], dtype: Any,
+             requires_grad: bool, device: Any) -> Tensor:
     dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
     arr = to_device(fill(_size(name, shape), dt), check_device(device))
     return Tensor(arr, requires_grad=requires_grad)
