@@ -15,7 +15,7 @@ from __future__ import annotations
 import builtins
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -139,7 +139,13 @@ class Tensor:
     def T(self) -> Tensor:
         return apply(S.Transpose(None), self)
 
-    def size(self, dim: int | None = None):
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of dimension ``dim``."""
         return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
@@ -253,7 +259,7 @@ class Tensor:
     def long(self) -> Tensor:
         return self.to(np.int64)
 
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         arr = to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
@@ -472,13 +478,13 @@ class Tensor:
         return _wrap(pick(axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
     # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> Tensor:
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
         return apply(R.Sum(_axis(dim, axis), _keep(keepdim, keepdims)), self)
 
-    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
         return apply(R.Mean(_axis(dim, axis), _keep(keepdim, keepdims)), self)
 
-    def max(self, dim: int | None = None, keepdim: bool = False):
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.max:
         """The largest value, or with ``dim`` the named tuple ``(values, indices)`` along it, as in PyTorch.
 
         ``amax`` reduces several dims at once.  Without ``dim`` tied maxima share
@@ -486,7 +492,7 @@ class Tensor:
         """
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim: int | None = None, keepdim: bool = False):
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.min:
         """The smallest value, or with ``dim`` the named tuple ``(values, indices)`` along it."""
         return self._extreme(dim, keepdim, False)
 
@@ -504,14 +510,14 @@ class Tensor:
         result = return_types.max if largest else return_types.min
         return result(values, _wrap(op.indices))
 
-    def amax(self, dim=None, keepdim: bool = False) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Maximum over one or several dims (all by default); ties share the gradient."""
         return apply(R.Max(dim, keepdim), self)
 
-    def amin(self, dim=None, keepdim: bool = False) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return apply(R.Min(dim, keepdim), self)
 
-    def norm(self, p: Any = "fro", dim=None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
         """The p-norm (2 by default: "fro") over all elements or ``dim``; p may be any number > 0 or inf."""
         if p == "fro" or p is None:
             p = 2
