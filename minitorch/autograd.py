@@ -57,8 +57,8 @@ class _GradMode:
         global _grad_enabled
         _grad_enabled = self.previous
 
-    def __call__(self, fn):
-        def wrapper(*args, **kwargs):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with _GradMode(self.enabled):
                 return fn(*args, **kwargs)
 
@@ -67,16 +67,17 @@ class _GradMode:
         return wrapper
 
 
-def no_grad(fn=None):
+def no_grad(fn: Callable[..., Any] | None = None) -> Any:
     """Disable graph building: ``with minitorch.no_grad(): ...``, ``@no_grad()`` or ``@no_grad``."""
     return _GradMode(False)(fn) if callable(fn) else _GradMode(False)
 
 
-def enable_grad(fn=None):
+def enable_grad(fn: Callable[..., Any] | None = None) -> Any:
+    """Re-enable graph building (inside :func:`no_grad`), as a context manager or decorator."""
     return _GradMode(True)(fn) if callable(fn) else _GradMode(True)
 
 
-def inference_mode(mode: Any = True):
+def inference_mode(mode: Any = True) -> Any:
     """Like :func:`no_grad` (with ``mode=True``); minitorch has no separate inference tensors."""
     if callable(mode):  # used as a bare decorator
         return _GradMode(False)(mode)
@@ -95,7 +96,7 @@ class set_grad_enabled(_GradMode):
     def __enter__(self) -> None:  # the mode is already set
         pass
 
-    def __call__(self, fn):
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         global _grad_enabled
         _grad_enabled = self.previous  # as a decorator it changes nothing until fn runs
         return super().__call__(fn)
@@ -123,6 +124,10 @@ class Function:
     # wants a gradient) or None; retained: a weak reference to an output that retain_grad()ed;
     # versions: (counter, value at forward) of each tensor in saved_inputs (and the output)
     __slots__ = ("inputs", "needs_grad", "retained", "versions")
+    inputs: tuple[Any, ...]  # Function | Tensor | None each (Tensor lives a layer above)
+    needs_grad: tuple[bool, ...]
+    retained: Callable[[], Any] | None  # weakref.ref to a Tensor
+    versions: list[tuple[Version, int]] | None
 
     saved_inputs: tuple[int, ...] = ()  # inputs whose arrays forward may keep for backward (always present)
     saves_output = False  # whether forward may keep its result for backward

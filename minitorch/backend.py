@@ -60,10 +60,13 @@ class device:
     """
 
     __slots__ = ("type", "index")
+    type: str
+    index: int | None
 
     def __init__(self, type: str | device, index: int | None = None) -> None:  # noqa: A002 - torch's name
         if isinstance(type, device):
-            type, index = type.type, type.index if index is None else index
+            index = type.index if index is None else index
+            type = type.type
         if not isinstance(type, str):
             raise TypeError(f"device: expected a name such as 'cpu' or 'cuda:0', got {type!r}")
         name, _, number = type.partition(":")
@@ -145,6 +148,7 @@ def get_array_module(array: Any) -> ModuleType:
 
 
 def device_of(array: Any) -> str:
+    """The device name ("cpu" or "cuda") holding ``array``."""
     return "cpu" if isinstance(array, np.ndarray) else ("cuda" if is_device_array(array) else "cpu")
 
 
@@ -153,7 +157,7 @@ def device_object_of(array: Any) -> device:
     return CPU if isinstance(array, np.ndarray) or not is_device_array(array) else CUDA
 
 
-def to_device(array: Any, device: str) -> Any:
+def to_device(array: Any, device: str | device) -> Any:
     """Move an array to ``device`` (a no-op when it is already there)."""
     device = check_device(device)
     if device == "cpu":
@@ -164,10 +168,11 @@ def to_device(array: Any, device: str) -> Any:
 
 
 def to_numpy(array: Any) -> np.ndarray:
+    """A host (NumPy) copy of ``array``, or the array itself when it is already one."""
     return to_device(array, "cpu")
 
 
-def array_module_for(device: str) -> ModuleType:
+def array_module_for(device: str | device) -> ModuleType:
     return _load_cupy() if check_device(device) == "cuda" else np
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from minitorch import return_types
 from minitorch.backend import get_array_module
 from minitorch.ops import shape as S
 from minitorch.tensor import Tensor, _lift, apply
@@ -60,12 +61,12 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return input.mean(dim, keepdim)
 
 
-def max(input: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
+def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.max:  # noqa: A001
     """The largest value, or ``(values, indices)`` along ``dim``: ``_, predicted = max(outputs, 1)``."""
     return input.max(dim, keepdim)
 
 
-def min(input: Tensor, dim: int | None = None, keepdim: bool = False):  # noqa: A001
+def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.min:  # noqa: A001
     return input.min(dim, keepdim)
 
 

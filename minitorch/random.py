@@ -5,7 +5,7 @@ seed gives the same initial weights on every device.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -25,7 +25,7 @@ def generator() -> np.random.Generator:
 
 def get_rng_state() -> dict[str, Any]:
     """The generator's state as plain data (for checkpoints)."""
-    return _generator.bit_generator.state
+    return cast(dict[str, Any], _generator.bit_generator.state)  # numpy's stubs say Mapping; it is a new dict
 
 
 def set_rng_state(state: dict[str, Any]) -> None:

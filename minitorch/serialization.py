@@ -30,6 +30,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -127,9 +128,9 @@ def save(obj: Any, f: str | os.PathLike | Any) -> None:
     arrays = encoder.arrays
     arrays[_STRUCTURE] = np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8)
     if hasattr(f, "write"):
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs fear a key named allow_pickle
         return
-    atomic_write(f, lambda out: np.savez(out, **arrays))
+    atomic_write(f, lambda out: np.savez(out, **arrays))  # type: ignore[arg-type]  # as above
 
 
 # ---------------------------------------------------------------------------------------------------- load
@@ -217,6 +218,7 @@ class _Decoder:
         except DeviceError as exc:
             raise DeviceError(f"load: {self.source} holds tensors saved on {saved_on!r}, which this machine cannot "
                               f"use ({exc}); pass map_location='cpu'") from exc
+        t: Tensor
         if flags["parameter"]:
             t = Parameter(data, requires_grad=flags["requires_grad"])
         else:
@@ -246,7 +248,7 @@ class _Decoder:
         return module
 
 
-def _import_module_class(name: str, fail) -> type:
+def _import_module_class(name: str, fail: Callable[[str], Exception]) -> type[Module]:
     module_name, qualname = name.split(":")
     try:
         obj: Any = importlib.import_module(module_name)

@@ -12,9 +12,10 @@ memory and bump its version counter (see :mod:`minitorch.autograd`).
 """
 from __future__ import annotations
 
+import builtins
 import weakref
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 
 import numpy as np
 
@@ -45,6 +46,12 @@ class Tensor:
     # _data: the array; _grad: the gradient Tensor or None; _version: the in-place change counter, made
     # when first needed (an op saves the tensor, or another tensor shares its memory), else None
     __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "retains_grad", "_version", "__weakref__")
+    _data: Any  # a numpy.ndarray or cupy.ndarray
+    _grad: Tensor | None
+    requires_grad: bool
+    _ctx: Function | None
+    retains_grad: bool
+    _version: Version | None
     __array_priority__ = 1000  # make ndarray + Tensor call Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -132,7 +139,13 @@ class Tensor:
     def T(self) -> Tensor:
         return apply(S.Transpose(None), self)
 
-    def size(self, dim: int | None = None):
+    @overload
+    def size(self, dim: None = None) -> tuple[int, ...]: ...
+    @overload
+    def size(self, dim: int) -> int: ...
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """The shape, or the size of dimension ``dim``."""
         return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
@@ -246,7 +259,7 @@ class Tensor:
     def long(self) -> Tensor:
         return self.to(np.int64)
 
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         arr = to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 
@@ -266,7 +279,7 @@ class Tensor:
     def __bool__(self) -> bool:
         return bool(self.item())
 
-    def __float__(self) -> float:
+    def __float__(self) -> builtins.float:  # plain `float` here is the method Tensor.float
         return float(self.item())
 
     def __int__(self) -> int:
@@ -405,9 +418,11 @@ class Tensor:
         self._write(out._data, name)
         if self.retains_grad and self._ctx is not None:
             self._ctx.retained = None
-        self._ctx, self.requires_grad = out._ctx, True
+        ctx = out._ctx
+        assert ctx is not None  # _records_inplace: apply recorded the op
+        self._ctx, self.requires_grad = ctx, True
         if self.retains_grad:
-            self._ctx.retained = weakref.ref(self)
+            ctx.retained = weakref.ref(self)
         return self
 
     def _write(self, values: Any, name: str) -> None:
@@ -463,13 +478,13 @@ class Tensor:
         return _wrap(pick(axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
     # ------------------------------------------------------------ reductions
-    def sum(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> Tensor:
+    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
         return apply(R.Sum(_axis(dim, axis), _keep(keepdim, keepdims)), self)
 
-    def mean(self, dim=None, keepdim: bool = False, *, axis=None, keepdims: bool | None = None) -> Tensor:
+    def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
         return apply(R.Mean(_axis(dim, axis), _keep(keepdim, keepdims)), self)
 
-    def max(self, dim: int | None = None, keepdim: bool = False):
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.max:
         """The largest value, or with ``dim`` the named tuple ``(values, indices)`` along it, as in PyTorch.
 
         ``amax`` reduces several dims at once.  Without ``dim`` tied maxima share
@@ -477,7 +492,7 @@ class Tensor:
         """
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim: int | None = None, keepdim: bool = False):
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.min:
         """The smallest value, or with ``dim`` the named tuple ``(values, indices)`` along it."""
         return self._extreme(dim, keepdim, False)
 
@@ -495,14 +510,14 @@ class Tensor:
         result = return_types.max if largest else return_types.min
         return result(values, _wrap(op.indices))
 
-    def amax(self, dim=None, keepdim: bool = False) -> Tensor:
+    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         """Maximum over one or several dims (all by default); ties share the gradient."""
         return apply(R.Max(dim, keepdim), self)
 
-    def amin(self, dim=None, keepdim: bool = False) -> Tensor:
+    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
         return apply(R.Min(dim, keepdim), self)
 
-    def norm(self, p: Any = "fro", dim=None, keepdim: bool = False) -> Tensor:
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Tensor:
         """The p-norm (2 by default: "fro") over all elements or ``dim``; p may be any number > 0 or inf."""
         if p == "fro" or p is None:
             p = 2
@@ -543,6 +558,7 @@ class Tensor:
     def squeeze(self, dim: Any = None) -> Tensor:
         """A view without the size-1 dimensions (all, or those of ``dim`` that have size 1)."""
         shape = self._data.shape
+        dims: Sequence[int]
         if dim is None:
             dims = [i for i, n in enumerate(shape) if n == 1]
         else:
@@ -724,7 +740,8 @@ def _size(name: str, shape: tuple) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-def _factory(name: str, fill, shape: Iterable[Any], dtype, requires_grad, device) -> Tensor:
+def _factory(name: str, fill: Callable[[tuple[int, ...], np.dtype], Any], shape: tuple[Any, ...], dtype: Any,
+             requires_grad: bool, device: Any) -> Tensor:
     dt = np.dtype(dtype) if dtype is not None else get_default_dtype()
     arr = to_device(fill(_size(name, shape), dt), check_device(device))
     return Tensor(arr, requires_grad=requires_grad)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import pickle
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -27,10 +27,10 @@ from minitorch.data.download import default_root, install_archive
 
 try:  # NumPy >= 2 moved the array reconstructors to numpy._core
     from numpy._core.multiarray import _reconstruct
-    from numpy._core.numeric import _frombuffer
+    from numpy._core.numeric import _frombuffer  # type: ignore[attr-defined]  # private: not in numpy's stubs
 except ImportError:  # pragma: no cover - NumPy 1.x
-    from numpy.core.multiarray import _reconstruct
-    from numpy.core.numeric import _frombuffer
+    from numpy.core.multiarray import _reconstruct  # type: ignore[no-redef]  # the same function, older home
+    from numpy.core.numeric import _frombuffer  # type: ignore[no-redef]  # the same function, older home
 
 
 class UnsafePickleError(DatasetError):
@@ -106,7 +106,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         if subtype is not self._NDARRAY:
             raise self._refuse(f"to rebuild an array of type {subtype!r}")
         self._check_size(shape, "u1" if isinstance(dtype, bytes) else dtype)
-        return _reconstruct(np.ndarray, shape, dtype)
+        return cast(np.ndarray, _reconstruct(np.ndarray, shape, dtype))  # stubbed as returning object
 
     def _frombuffer(self, buffer: Any, dtype: Any, shape: Any, order: str) -> np.ndarray:
         self._check_size(shape, dtype)

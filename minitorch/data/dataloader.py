@@ -9,7 +9,7 @@ from a checkpoint sees exactly the batches it would have seen.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -100,7 +100,7 @@ class DataLoader:
         self.generator = make_generator(seed) if shuffle else None
         # Resumption bookkeeping: the generator state just before the current
         # epoch's permutation was drawn, and how many batches it has handed out.
-        self._epoch_start_state: dict[str, Any] | None = None
+        self._epoch_start_state: Mapping[str, Any] | None = None
         self._position = 0
         self._resume_position = 0
 

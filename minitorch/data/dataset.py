@@ -85,11 +85,12 @@ class Subset(Dataset):
     def __getattr__(self, name: str) -> Any:
         # Offer get_batch (and transform, for the DataLoader's state) only when
         # the wrapped dataset has it, so the fast path is used exactly when valid.
+        dataset: Any = self.dataset  # the attributes are optional: not on Dataset itself
         if name == "get_batch":
-            inner = self.dataset.get_batch
+            inner = dataset.get_batch
             return lambda indices: inner(self.indices[np.asarray(indices)])
         if name == "transform":
-            return self.dataset.transform
+            return dataset.transform
         raise AttributeError(name)
 
 

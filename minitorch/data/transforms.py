@@ -49,7 +49,8 @@ class Compose:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for key, sub in state.items():
-            self.transforms[int(key)].load_state_dict(sub)
+            member: Any = self.transforms[int(key)]  # one that has a state (see state_dict)
+            member.load_state_dict(sub)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(t) for t in self.transforms)

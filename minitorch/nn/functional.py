@@ -19,6 +19,7 @@ from minitorch.tensor import Tensor, apply
 def _inputs(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, ...]:
     """The op's inputs, leaving out a missing bias (and a missing weight)."""
     if bias is not None:
+        assert weight is not None  # callers refuse a bias without a weight
         return (input, weight, bias)
     return (input,) if weight is None else (input, weight)
 

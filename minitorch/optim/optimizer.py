@@ -50,7 +50,7 @@ class Optimizer:
                 else:
                     p._grad.zero_()
 
-    def check_hyperparameter(self, name: str, value: Any) -> float:
+    def check_hyperparameter(self, name: str, value: Any) -> Real:
         """A hyper-parameter that must be a finite number >= 0 (``lr``, ``momentum``...), or an error naming it."""
         owner = type(self).__name__
         if isinstance(value, bool) or not isinstance(value, Real):

@@ -111,7 +111,7 @@ class _FlatGroup:
             views.append(p._data)
             offset += n
         momentum = None
-        buffers = [state.get(id(p), {}).get("momentum_buffer") for p in params]
+        buffers: list[Any] = [state.get(id(p), {}).get("momentum_buffer") for p in params]
         if all(b is not None for b in buffers):  # carry over existing momentum
             momentum = xp.concatenate([b.reshape(-1) for b in buffers])
             _share_momentum(params, views, momentum, state)
@@ -134,7 +134,7 @@ class _FlatGroup:
         """
         if not group["momentum"] or self.momentum is not None:
             return True
-        buffers = [state.get(id(p), {}).get("momentum_buffer") for p in self.params]
+        buffers: list[Any] = [state.get(id(p), {}).get("momentum_buffer") for p in self.params]
         if all(b is None for b in buffers):
             return True
         if any(b is None for b in buffers):

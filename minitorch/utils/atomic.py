@@ -15,7 +15,7 @@ from typing import IO
 TEMP_PREFIX = ".tmp-"   # what a killed writer can leave behind; see remove_temporaries
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) -> None:
+def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(file)`` on a temporary binary file, then rename it to ``path``."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -35,6 +35,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all."""
     atomic_write(path, lambda f: f.write(text.encode()))
 
 

@@ -1,6 +1,8 @@
 """Activation layers (and Identity)."""
 from __future__ import annotations
 
+from typing import Any
+
 from minitorch.nn import _args
 from minitorch.nn import functional as F
 from minitorch.nn.modules.module import Module
@@ -74,7 +76,7 @@ class LogSoftmax(Module):
 class Identity(Module):
     """Returns its input; any constructor arguments are ignored, as in PyTorch."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
     def forward(self, input: Tensor) -> Tensor:

@@ -28,7 +28,7 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = new_parameter(num_features, device=device) if affine else None
         self.bias = new_parameter(num_features, device=device) if affine else None
-        if affine:
+        if self.weight is not None:  # affine
             init.ones_(self.weight)
         if track_running_stats:
             device = device or default_device()

@@ -24,6 +24,10 @@ class IncompatibleKeys(NamedTuple):
 
 class Module:
     training: bool
+    # names, in order, of the attributes that hold parameters, buffers and sub-modules
+    _param_names: list[str]
+    _buffer_names: list[str]
+    _module_names: list[str]
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
