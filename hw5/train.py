@@ -231,9 +231,10 @@ class Run:
     def draw_curves(self, force: bool = False) -> None:
         """Redraw curves.png (atomically), so that a long run can be watched."""
         if force or time.monotonic() - self.last_drawn >= REDRAW_SECONDS:
-            from hw5.plots import plot_run  # matplotlib only when something is drawn
-            from hw5.results import load_run
-            plot_run(load_run(self.files), self.files.path(CURVES))
+            with _interrupts_deferred():   # a Ctrl-C waits for the drawing (or matplotlib's first import)
+                from hw5.plots import plot_run  # matplotlib only for the commands that draw
+                from hw5.results import load_run
+                plot_run(load_run(self.files), self.files.path(CURVES))
             self.last_drawn = time.monotonic()
 
     def start(self, checkpoint: dict[str, Any] | None, resume: bool) -> None:
