@@ -29,6 +29,10 @@ __all__ = ["backend", "conv_output_size", "direct_conv_applies", "im2col_chunk"]
 # Each device's backend module, loaded on first use; tests and benchmarks may put another module here.
 BACKENDS: dict[str, ModuleType] = {}
 
+# While minitorch.step_capture records a step, a function that wraps a backend module so that each call of
+# its kernels is recorded; None otherwise.
+kernel_hook: Any = None
+
 
 def _load(device: str) -> ModuleType:
     if device == "cpu":
@@ -46,7 +50,9 @@ def backend(array: Any) -> ModuleType:
     """The kernel module for this array's device: numba for NumPy arrays, CUDA for CuPy ones."""
     device = "cpu" if isinstance(array, np.ndarray) else "cuda"
     module = BACKENDS.get(device)
-    return module if module is not None else _load(device)
+    if module is None:
+        module = _load(device)
+    return module if kernel_hook is None else kernel_hook(module)
 
 
 # Direct convolution beats im2col + GEMM while the weight is small (each backend says up to what size).

@@ -1,0 +1,255 @@
+"""Issue 13's A/B: minitorch's eager and captured (``mt.capture``) steps, interleaved, with PyTorch's.
+
+    python -m benchmarks.capture_ab                      # train at batch 4, 32, 256; eval at 1000; projection
+    python -m benchmarks.capture_ab --quick              # a smoke run (few, short rounds)
+    python -m benchmarks.capture_ab --nets coolnet --batches 4 --no-eval --json ab.json
+
+Each row times one network three ways in alternating rounds (``benchmarks/timing.py``):
+PyTorch eager (when installed), minitorch eager, minitorch captured; the same initial
+weights and batch for all three.  A training step is forward, cross-entropy, backward and
+SGD with momentum 0.9 (``benchmarks/models.py``); an eval row is one forward pass of 1000
+images under no_grad.  Before timing, each network is checked: ten captured steps against
+ten eager ones from the same weights, parameters compared (``parity``: the largest
+difference relative to the parameter's scale; 0 means bit-identical).
+
+The projection sums, over the report's runs (``hw5.experiments``, fig2c and fig3c being
+fig1d's run), epochs x (training steps x step time + 60 eval batches x eval time), for
+minitorch eager and captured.  It is a projection from these step times (momentum 0.9
+here, plain SGD in hw5; data loading left out); fig3d's MSE loss checks its targets in
+Python and so runs uncaptured, which the projection counts as eager.
+
+On a shared machine the numbers are indicative only: compare rows of one run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from benchmarks.models import LR, MOMENTUM, NET_TITLES, NETS, make_batch, minitorch_net, torch_net_like
+from benchmarks.timing import log, loop, run_interleaved
+
+BATCHES = (4, 32, 256)
+EVAL_BATCH = 1000
+TRAIN_IMAGES, EVAL_IMAGES_PER_EPOCH = 50_000, 60_000  # CIFAR-10: an epoch, then accuracy on train and test
+
+
+def target(net: str, batch: int) -> float | None:
+    """Issue 13's target for captured minitorch / PyTorch eager."""
+    if batch == 4:
+        return 0.2 if net == "coolnet" else 0.3
+    if batch == 32:
+        return 0.6
+    return 1.0 if net == "coolnet" else None
+
+
+# ------------------------------------------------------------------ the three steps
+def minitorch_step(net: str, batch: int, captured: bool, seed: int = 0) -> tuple[Callable[[], Any], Any]:
+    """A training-step closure on the benchmark batch (eager or captured), and its model."""
+    import minitorch as mt
+    import minitorch.nn.functional as F
+
+    model = minitorch_net(net, seed)
+    opt = mt.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = mt.capture(step) if captured else step
+    xn, yn = make_batch(batch)
+    x, y = mt.tensor(xn), mt.tensor(yn)
+    return (lambda: run(x, y)), model
+
+
+def torch_step(net: str, batch: int, mt_model: Any) -> Callable[[], Any]:
+    import torch
+    import torch.nn.functional as F
+
+    model = torch_net_like(net, mt_model)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    xn, yn = make_batch(batch)
+    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+
+    def step():
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def parity(net: str, batch: int, steps: int = 10) -> float:
+    """Largest |captured - eager| / max|eager| over the parameters after ``steps`` steps from the same weights."""
+    eager, eager_model = minitorch_step(net, batch, captured=False)
+    captured, captured_model = minitorch_step(net, batch, captured=True)
+    for _ in range(steps):
+        eager()
+        captured()
+    worst = 0.0
+    for a, b in zip(eager_model.state_dict().values(), captured_model.state_dict().values(), strict=True):
+        a, b = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
+        scale = max(float(np.abs(a).max()), 1e-30)
+        worst = max(worst, float(np.abs(a - b).max()) / scale)
+    return worst
+
+
+# ------------------------------------------------------------------ rows
+def time_row(blocks: dict[str, Callable[[int], Any]], args: argparse.Namespace, block_s: float) -> dict:
+    res = run_interleaved(blocks, block_s, args.rounds, args.budget, warmup_s=args.warmup)
+    return {name: res[name]["time"] for name in blocks}
+
+
+def train_row(net: str, batch: int, torch: Any, args: argparse.Namespace) -> dict:
+    eager, model = minitorch_step(net, batch, captured=False)
+    captured, _ = minitorch_step(net, batch, captured=True)
+    blocks = {"eager": loop(eager), "captured": loop(captured)}
+    if torch is not None:
+        blocks["torch"] = loop(torch_step(net, batch, model))
+    return {"id": f"train/{net}/b{batch}", "net": net, "batch": batch, "parity": parity(net, batch),
+            "times": time_row(blocks, args, args.block)}
+
+
+def eval_row(net: str, torch: Any, args: argparse.Namespace) -> dict:
+    import minitorch as mt
+
+    train, model = minitorch_step(net, 32, captured=False)
+    for _ in range(3):  # running statistics that are not the initial ones
+        train()
+    model.eval()
+    images = mt.tensor(np.random.default_rng(2).standard_normal((EVAL_BATCH, 3, 32, 32), dtype=np.float32))
+    forward = mt.capture(model)
+
+    def eager() -> None:
+        with mt.no_grad():
+            model(images)
+
+    def captured() -> None:
+        with mt.no_grad():
+            forward(images)
+
+    with mt.no_grad():
+        diff = float(np.abs(forward(images).numpy() - model(images).numpy()).max())
+    blocks = {"eager": loop(eager), "captured": loop(captured)}
+    if torch is not None:
+        tmodel = torch_net_like(net, model).eval()
+        timages = torch.from_numpy(images.numpy())
+
+        def th() -> None:
+            with torch.no_grad():
+                tmodel(timages)
+        blocks["torch"] = loop(th)
+    return {"id": f"eval/{net}/b{EVAL_BATCH}", "net": net, "batch": EVAL_BATCH, "parity": diff,
+            "times": time_row(blocks, args, args.block * 4)}
+
+
+# ------------------------------------------------------------------ report
+def _ms(summary: dict | None) -> str:
+    return "—" if summary is None else f"{summary['median']:.3f}"
+
+
+def _ratio(a: dict | None, b: dict | None) -> float | None:
+    return None if a is None or b is None else a["median"] / b["median"]
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| row | PyTorch ms | eager ms | captured ms | captured/eager | eager/PyTorch | captured/PyTorch | "
+             "target | met | parity |", "|" + " --- |" * 10]
+    for r in rows:
+        t = r["times"]
+        cap_pt = _ratio(t["captured"], t.get("torch"))
+        goal = target(r["net"], r["batch"]) if r["id"].startswith("train") else None
+        met = "—" if goal is None or cap_pt is None else ("yes" if cap_pt <= goal else "**no**")
+        lines.append(f"| {r['id']} | {_ms(t.get('torch'))} | {_ms(t['eager'])} | {_ms(t['captured'])} | "
+                     f"{_fmt(_ratio(t['captured'], t['eager']))} | {_fmt(_ratio(t['eager'], t.get('torch')))} | "
+                     f"{_fmt(cap_pt)} | {'—' if goal is None else f'≤ {goal}'} | {met} | {r['parity']:.1e} |")
+    return "\n".join(lines)
+
+
+def projection(rows: list[dict]) -> dict | None:
+    """Hours of the report's training and evaluation, eager and captured, from the measured times."""
+    try:
+        from hw5.experiments import EXPERIMENTS, SAME_AS
+    except ImportError:
+        return None
+    ms = {(r["id"].split("/")[0], r["net"], r["batch"]): r["times"] for r in rows}
+    total = {"eager": 0.0, "captured": 0.0}
+    runs = []
+    for name, config in EXPERIMENTS.items():
+        if name in SAME_AS:
+            continue
+        train = ms.get(("train", config.model, config.batch_size))
+        evaluate = ms.get(("eval", config.model, EVAL_BATCH))
+        if train is None or evaluate is None:
+            return None
+        steps = math.ceil(TRAIN_IMAGES / config.batch_size)
+        per_epoch = {}
+        for kind in total:
+            mode = "eager" if config.loss == "mse" else kind  # MSE's one_hot checks targets in Python
+            per_epoch[kind] = (steps * train[mode]["median"] + EVAL_IMAGES_PER_EPOCH / EVAL_BATCH
+                               * evaluate[mode]["median"]) / 1e3
+            total[kind] += config.epochs * per_epoch[kind]
+        runs.append({"run": name, "epochs": config.epochs, "epoch_s": per_epoch})
+    return {"hours": {k: v / 3600 for k, v in total.items()}, "runs": runs}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--nets", nargs="+", choices=NETS, default=list(NETS))
+    p.add_argument("--batches", nargs="+", type=int, default=list(BATCHES))
+    p.add_argument("--no-eval", action="store_true", help="leave out the eval rows (and the projection)")
+    p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads (default 2)")
+    p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--quick", action="store_true", help="3 short rounds per row")
+    p.add_argument("--json", help="write the rows (every sample) here")
+    args = p.parse_args(argv)
+    args.rounds, args.budget, args.block, args.warmup = (3, 3.0, 0.05, 0.1) if args.quick else (9, 20.0, 0.25, 0.3)
+
+    import minitorch  # noqa: F401  (loaded before threadpool_limits, so that its BLAS is limited too)
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+            torch.set_num_threads(args.threads)
+        except ImportError:
+            log("PyTorch is not installed: minitorch eager against captured only")
+    rows = []
+    with threadpool_limits(args.threads):
+        for net in args.nets:
+            for batch in args.batches:
+                log(f"train {NET_TITLES[net]} batch {batch}")
+                rows.append(train_row(net, batch, torch, args))
+            if not args.no_eval:
+                log(f"eval {NET_TITLES[net]} batch {EVAL_BATCH}")
+                rows.append(eval_row(net, torch, args))
+    print(table(rows))
+    projected = None if args.no_eval else projection(rows)
+    if projected:
+        h = projected["hours"]
+        print(f"\nProjected compute of the report's runs: {h['eager']:.1f} h eager, {h['captured']:.1f} h captured "
+              f"({h['captured'] / h['eager']:.2f}x)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "projection": projected, "argv": sys.argv[1:],
+                       "median_parity": statistics.median(r["parity"] for r in rows)}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Captured steps: record a training (or evaluation) step once, replay it without Python dispatch.
+
+``step = minitorch.capture(train_step)`` returns a callable that runs
+``train_step`` eagerly while it records every array-level call the step makes
+(forward, backward, optimizer) with the arrays they read and write, and from
+then on replays those calls into the same, preallocated arrays: no tensors,
+no graph, no module calls.  The pieces, in the order a recording uses them:
+
+* :mod:`.traced`: ``TracedArray``, the ndarray subclass through which NumPy
+  reports each operation of the step;
+* :mod:`.recorder` and :mod:`.hooks`: what is recorded, and the hooks and
+  stand-ins installed while recording;
+* :mod:`.state`: the Python state a recording depends on (guarded before each
+  replay) and the arrays in it (traced while recording);
+* :mod:`.program` and :mod:`.replay_kernels`: the recording turned into a flat
+  list of calls;
+* :mod:`.captured`: ``capture`` itself: signatures, recordings, replays;
+* :mod:`.training`: a training step for loops such as hw5's.
+"""
+from minitorch.step_capture.captured import Captured, capture, run_stoppable, stop_if_not_finite
+from minitorch.step_capture.errors import CaptureError, StepStopped
+from minitorch.step_capture.training import training_step
+
+__all__ = ["CaptureError", "Captured", "StepStopped", "capture", "run_stoppable", "stop_if_not_finite",
+           "training_step"]
