@@ -98,7 +98,7 @@ _FILLED_LIKE: dict[Any, int] = {np.zeros_like: 0, np.ones_like: 1}
 
 # The arguments (by position) each kernel of minitorch.kernels writes, beyond its results: none, but for
 # these two.  A kernel not listed (a new one) is taken to write every array it is given.
-KERNEL_WRITES = {name: () for name in (
+KERNEL_WRITES: dict[str, tuple[int, ...]] = {name: () for name in (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
     "max_pool_forward", "max_pool_backward", "batch_norm_backward", "cross_entropy_forward",
     "cross_entropy_backward", "relu_forward", "relu_backward", "zero_padded",
