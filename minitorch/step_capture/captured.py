@@ -154,7 +154,7 @@ class Captured:
             guard = Guard(before)
             rec = Recorder(self.strict)
             inputs, targs, tkwargs = _traced_arguments(flat, args, kwargs)
-            entry_grads = [(t, grad._data) for t in before.tensors if (grad := t._grad) is not None]
+            entry_grads = [(t, grad._data) for t in before.tensors if (grad := t.grad) is not None]
             stop_points: list[tuple[Snapshot, Any]] = []
             rec.on_stop = lambda value: stop_points.append((walk(roots), value))
             state = trace_arrays(before, rec.twin)
