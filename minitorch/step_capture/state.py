@@ -9,12 +9,14 @@ tensors it computed with) through module and optimizer attributes, dicts,
 lists, tensors and minitorch's own objects (``SGD``'s flat groups).
 
 :func:`walk` takes a :class:`Snapshot` of it: every *slot* (a dict entry, a
-list element, a tensor's ``data``/``grad``) and its value.  From a snapshot:
+list element, a tensor's array ``_data``, its ``.grad`` tensor and that
+tensor's array) and its value.  From a snapshot:
 
 * :class:`Guard` checks, before each replay, that every slot still holds the
-  same object (numbers and strings: an equal value), with one exception:
-  gradients may be other arrays (each replay rebinds them), but must be
-  present or absent as they were;
+  same object (numbers and strings: an equal value), with two exceptions:
+  gradients may be other tensors (each replay rebinds them), but must be
+  present or absent as they were; version counters are not checked (a replay
+  advances them as the recorded step did);
 * :func:`trace_arrays` puts traced twins in the array slots for the recording,
   so that whatever the step does to them (``num_batches_tracked += 1``, the
   optimizer's arithmetic) is recorded; :func:`untrace` puts plain arrays back;
