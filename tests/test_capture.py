@@ -614,3 +614,26 @@ def test_adam_counts_its_steps_in_python_so_it_runs_eagerly(rng):
     assert step.counts["replayed"] == 0 and step.counts["eager"] >= 1
     for (name, a), (_, b) in zip(eager.model.named_parameters(), other.model.named_parameters(), strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+def test_gradient_clipping_in_the_step_equals_eager(rng):
+    """clip_grad_norm_ scales the gradients by an array computed from them: no Python branch, so it replays."""
+    def make():
+        s = Setup("coolnet")
+
+        def step(x, y):
+            s.opt.zero_grad()
+            loss = F.cross_entropy(s.model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(s.model.parameters(), max_norm=0.5)
+            s.opt.step()
+            return loss
+        return s, step
+
+    (eager, step_a), (other, step_b) = make(), make()
+    step_b = mt.capture(step_b)
+    for _ in range(5):
+        x, y = batch(rng)
+        assert step_a(x, y).item() == step_b(x, y).item()
+    assert_same_state(eager, other)
+    assert step_b.counts["replayed"] >= 2

@@ -208,6 +208,7 @@ def _call_and_copy(fn: Callable, args: tuple, kwargs: dict, results: list, name:
 # Calls whose new result is a copy of their first argument, as they are replayed: np.copyto into the buffer.
 _COPIES = {"ndarray.copy", "ndarray.__copy__", "ndarray.__deepcopy__", "ndarray.astype", "numpy.copy",
            "numpy.array", "numpy.asarray", "numpy.asanyarray", "numpy.ascontiguousarray", "numpy.asfortranarray"}
+_NO_POSITIONAL_OUT = {np.maximum, np.minimum}  # NumPy 2.4 deprecates a third positional argument for these
 _REDUCE_KEYWORDS = {"axis", "dtype", "out", "keepdims", "where"}
 _C_ORDER_COPIES = {"ndarray.reshape", "ndarray.ravel", "ndarray.flatten"}  # copies in C order when not a view
 
@@ -215,7 +216,8 @@ _C_ORDER_COPIES = {"ndarray.reshape", "ndarray.ravel", "ndarray.flatten"}  # cop
 def _step(op: Op) -> Step:
     if op.kind == "ufunc":
         kw = op.kwargs
-        if len(kw) == 1 and "out" in kw and isinstance(op.fn, np.ufunc):  # positional out: the quickest call
+        if len(kw) == 1 and "out" in kw and isinstance(op.fn, np.ufunc) and op.fn not in _NO_POSITIONAL_OUT:
+            # positional out: the quickest call
             out = kw["out"]
             return op.fn, op.args + (out if isinstance(out, tuple) else (out,)), {}
         if getattr(op.fn, "__name__", "") == "reduce" and len(op.args) == 1 and set(kw) <= _REDUCE_KEYWORDS \
