@@ -12,8 +12,8 @@ no graph, no module calls.  The pieces, in the order a recording uses them:
   stand-ins installed while recording;
 * :mod:`.state`: the Python state a recording depends on (guarded before each
   replay) and the arrays in it (traced while recording);
-* :mod:`.program` and :mod:`.replay_kernels`: the recording turned into a flat
-  list of calls;
+* :mod:`.program`, :mod:`.replay_kernels` and :mod:`.relocation`: the
+  recording turned into a flat list of calls;
 * :mod:`.captured`: ``capture`` itself: signatures, recordings, replays;
 * :mod:`.training`: a training step for loops such as hw5's.
 """

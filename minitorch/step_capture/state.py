@@ -208,7 +208,7 @@ class Guard:
                     return f"{type(o).__name__}.{n} changed"
         ts = self.tensors
         if not all(map(_is, map(_data, ts), self.datas)):
-            return "a tensor's array was replaced (.data)"
+            return "a tensor's array was replaced"
         if [g is None for g in map(_grad, ts)] != self.no_grads:
             return "a gradient appeared or was cleared (.grad)"
         if list(map(_requires, ts)) != self.requires:
