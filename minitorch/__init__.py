@@ -61,7 +61,8 @@ __version__ = "0.1.0"
 # not listed, so that `from minitorch import *` does not shadow Python's builtins: bool, float, max, min, sum
 __all__ = [
     "CaptureError", "GradcheckError", "SerializationError", "Tensor", "allclose", "arange", "argmax", "argmin",
-    "capture", "cat", "concat", "cuda", "cupy_available", "data", "device", "double", "enable_grad", "exp", "flatten", "float32", "float64",
+    "capture", "cat", "concat",
+    "cuda", "cupy_available", "data", "device", "double", "enable_grad", "exp", "flatten", "float32", "float64",
     "from_numpy", "get_default_dtype", "gradcheck", "inference_mode", "int64", "is_grad_enabled", "is_tensor",
     "load", "log", "long", "manual_seed", "mean", "nn", "no_grad", "numel", "ones", "ones_like", "optim", "rand",
     "randint", "randn", "return_types", "save", "set_default_dtype", "set_grad_enabled", "stack", "tensor",
