@@ -37,6 +37,7 @@ class Config:
     log_every: int = 250             # iterations per point of the iteration loss curve
     seed: int = 0                    # model initialisation and data order
     device: str = "cpu"
+    capture: bool = True             # train through minitorch.capture: replays are bit-identical to eager steps
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -53,7 +54,7 @@ class Config:
 
 
 # What a resumed run may change: none of it alters the numbers of the epochs already run.
-RESUMABLE = frozenset({"epochs", "device", "data_dir"})
+RESUMABLE = frozenset({"epochs", "device", "data_dir", "capture"})
 
 
 def differing_fields(saved: dict[str, Any], other: dict[str, Any]) -> list[str]:

@@ -34,6 +34,7 @@ from hw5.data import Data, load_data
 from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
 from hw5.runfiles import CURVES, LOG, METRICS, RunFiles, RunStateError
+from minitorch.step_capture import training_step
 
 LossFn = Callable[[mt.Tensor, mt.Tensor], mt.Tensor]
 
@@ -122,6 +123,9 @@ class Run:
         self.scheduler = (mt.optim.lr_scheduler.StepLR(self.optimizer, config.lr_step, config.lr_gamma)
                           if config.lr_step else None)
         self.loss_fn = make_loss(config.loss)
+        # forward, loss, backward and the SGD step, recorded once and replayed (unless capture is off); a step
+        # the recorder cannot replay (MSE's one-hot targets are built in Python) runs eagerly, with a warning
+        self.train_step = training_step(self.model, self.loss_fn, self.optimizer, capture=config.capture)
         self.loader = mt.data.DataLoader(self.data.train, config.batch_size, shuffle=True,
                                          seed=config.seed, device=config.device)
         self.eval_loaders = {
@@ -177,15 +181,11 @@ class Run:
         total, steps = 0.0, 0
         bar = progress(self.loader, desc=f"{config.name} {epoch}/{config.epochs}", disable=self.quiet)
         for images, labels in bar:
-            loss = self.loss_fn(self.model(images), labels)
-            value = loss.item()
+            value = self.train_step(images, labels).item()   # a NaN or infinite loss stops before backward
             total, steps = total + value, steps + 1
             if not math.isfinite(value):
                 bar.close()
                 return total / steps, True
-            self.optimizer.zero_grad()
-            loss.backward()
-            self.optimizer.step()
             p.iteration += 1
             p.window_sum += value
             p.window_count += 1
