@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from numbers import Real
 from typing import Any
 
+from minitorch.autograd import enable_grad
 from minitorch.backend import to_device
+from minitorch.nn.parameter import data_array, grad_array
 from minitorch.tensor import Tensor
 
 
@@ -59,8 +61,28 @@ class Optimizer:
             raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value}")
         return value
 
-    def step(self) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """One update of every parameter that has a gradient, each through ``_update`` (PyTorch's rule of the
+        subclass, in place on the arrays); returns ``closure()``'s loss if given."""
+        loss = self._evaluate(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = grad_array(p)
+                if grad is not None:
+                    self._update(data_array(p), grad, self.state.setdefault(id(p), {}), group)
+        return loss
+
+    @staticmethod
+    def _evaluate(closure: Callable[[], Any] | None) -> Any:
+        """The loss ``closure()`` returns, computed with gradients on (as PyTorch's ``step(closure)``), or None."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    @staticmethod
+    def _update(param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
+        raise NotImplementedError  # pragma: no cover - interface
 
     def _all_params(self) -> list[Tensor]:
         return [p for group in self.param_groups for p in group["params"]]

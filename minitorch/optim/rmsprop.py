@@ -1,12 +1,10 @@
 """RMSprop with PyTorch's exact update rule, defaults and state."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from minitorch.autograd import enable_grad
 from minitorch.backend import get_array_module
-from minitorch.nn.parameter import data_array, grad_array
 from minitorch.optim import _common
 from minitorch.optim.optimizer import Optimizer
 
@@ -50,19 +48,6 @@ class RMSprop(Optimizer):
             maximize=bool(maximize),
         )
         super().__init__(params, defaults)
-
-    def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update of every parameter that has a gradient; returns ``closure()``'s loss if given."""
-        loss = None
-        if closure is not None:
-            with enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                grad = grad_array(p)
-                if grad is not None:
-                    self._update(data_array(p), grad, self.state.setdefault(id(p), {}), group)
-        return loss
 
     @staticmethod
     def _update(param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with PyTorch's exact update rule."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from minitorch.backend import get_array_module
@@ -55,7 +55,8 @@ class SGD(Optimizer):
         if hasattr(self, "_flat"):
             self._flat.append(None)
 
-    def step(self) -> None:
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        loss = self._evaluate(closure)
         for index, group in enumerate(self.param_groups):
             flat = self._flat[index]
             if flat is None or not flat.still_valid():
@@ -64,6 +65,7 @@ class SGD(Optimizer):
                 flat.step(group, self.state)
             else:
                 self._step_each(group)
+        return loss
 
     def _step_each(self, group: dict[str, Any]) -> None:
         """The same rule, one parameter at a time (mixed dtypes, missing grads)."""
