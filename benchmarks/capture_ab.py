@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks.models import LR, MOMENTUM, NET_TITLES, NETS, make_batch, minitorch_net, torch_net_like
+from benchmarks.models import LR, MOMENTUM, NET_TITLES, NETS, make_batch, minitorch_net, torch_net_like, training_step
 from benchmarks.timing import log, loop, run_interleaved
 
 BATCHES = (4, 32, 256)
@@ -76,19 +76,9 @@ def torch_step(net: str, batch: int, mt_model: Any) -> Callable[[], Any]:
     import torch
     import torch.nn.functional as F
 
-    model = torch_net_like(net, mt_model)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     xn, yn = make_batch(batch)
-    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
-    return step
+    return training_step(torch_net_like(net, mt_model), torch.from_numpy(xn), torch.from_numpy(yn),
+                         torch.optim, F)
 
 
 def parity(net: str, batch: int, steps: int = 10) -> float:

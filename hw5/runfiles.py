@@ -59,7 +59,6 @@ class RunFiles:
     """The files of the run ``name`` under ``runs_dir``."""
 
     def __init__(self, runs_dir: str, name: str) -> None:
-        self.runs_dir = runs_dir
         self.dir = os.path.join(runs_dir, name)
         self.name = name
 

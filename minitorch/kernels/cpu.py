@@ -19,7 +19,6 @@ _REASSOC = {"reassoc", "contract"}
 DIRECT_CONV_MAX_WEIGHT = 4096
 # chunks of images whose columns stay in cache (the GEMMs then run from cache)
 IM2COL_CHUNK_BYTES = 2 << 20
-_out_size = conv_output_size
 
 
 @numba.njit(cache=True, nogil=True)
@@ -129,7 +128,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.nda
     microsecond, where ``as_strided``/``sliding_window_view`` cost tens.
     """
     N, C, H, W = x.shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     padded = zero_padded(x, padding)
     sN, sC, sH, sW = padded.strides
     windows = np.ndarray(
@@ -143,7 +142,7 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.nda
 
 def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
     N, C, H, W = x_shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     out = np.zeros(x_shape, dtype=cols.dtype)
     _col2im(np.ascontiguousarray(cols), kh, kw, stride, padding, Ho, Wo, out)
     return out
@@ -151,7 +150,7 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: in
 
 def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int):
     N, C, H, W = x.shape
-    Ho, Wo = _out_size(H, kernel, stride, padding), _out_size(W, kernel, stride, padding)
+    Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
     out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
     argmax = np.empty((N, C, Ho, Wo), dtype=np.int64)
     x = np.ascontiguousarray(x)

@@ -72,19 +72,19 @@ def _grid(total: int) -> tuple[int]:
     return (max(1, min(-(-total // _THREADS), 65535 * 16)),)
 
 
-_out_size = reference.conv_output_size
-
-
 _i32 = np.int32
 
 
 # ---------------------------------------------------------------- conv
+conv_output_size = reference.conv_output_size
+
+
 def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
     if not _supported(x):
         return reference.im2col(x, kh, kw, stride, padding)
     N, C, H, W = x.shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     cols = cupy.empty((C * kh * kw, N * Ho * Wo), dtype=x.dtype)
     if cols.size:
         x = cupy.ascontiguousarray(x)
@@ -101,7 +101,7 @@ def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, p
     if not _supported(cols):
         return reference.col2im(cols, x_shape, kh, kw, stride, padding)
     N, C, H, W = x_shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     out = cupy.empty(tuple(x_shape), dtype=cols.dtype)
     if out.size:
         cols = cupy.ascontiguousarray(cols)
@@ -119,7 +119,7 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[An
     if not _supported(x):
         return reference.max_pool_forward(x, kernel, stride, padding)
     N, C, H, W = x.shape
-    Ho, Wo = _out_size(H, kernel, stride, padding), _out_size(W, kernel, stride, padding)
+    Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
     out = cupy.empty((N, C, Ho, Wo), dtype=x.dtype)
     argmax = cupy.empty((N, C, Ho, Wo), dtype=np.int64)
     if out.size:
@@ -253,7 +253,6 @@ relu_backward = reference.relu_backward
 # parameter array is a handful of element-wise launches: the array-module code serves for both.
 DIRECT_CONV_MAX_WEIGHT = reference.DIRECT_CONV_MAX_WEIGHT
 IM2COL_CHUNK_BYTES = 0   # chunks would only multiply kernel launches
-conv_output_size = reference.conv_output_size
 conv2d_forward = reference.conv2d_forward
 conv2d_weight_grad = reference.conv2d_weight_grad
 conv2d_input_grad = reference.conv2d_input_grad

@@ -29,7 +29,6 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-_out_size = conv_output_size
 
 
 def _pad(x: Any, padding: int, value: float) -> Any:
@@ -54,7 +53,7 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
     xp = get_array_module(x)
     N, C, H, W = x.shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     windows = _windows(_pad(x, padding, 0), kh, kw, stride, Ho, Wo)
     cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
     cols[...] = windows.transpose(1, 2, 3, 0, 4, 5)
@@ -65,7 +64,7 @@ def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, p
     """Adjoint of :func:`im2col`: overlapping windows add up."""
     xp = get_array_module(cols)
     N, C, H, W = x_shape
-    Ho, Wo = _out_size(H, kh, stride, padding), _out_size(W, kw, stride, padding)
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     out = xp.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     blocks = cols.reshape(C, kh, kw, N, Ho, Wo).transpose(3, 0, 1, 2, 4, 5)
     for i in range(kh):
@@ -79,7 +78,7 @@ def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, p
 def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
     xp = get_array_module(x)
     N, C, H, W = x.shape
-    Ho, Wo = _out_size(H, kernel, stride, padding), _out_size(W, kernel, stride, padding)
+    Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
     k2 = kernel * kernel
 
     def window_rows(a: Any) -> Any:  # (N, C, Ho, Wo, k*k): each output's window, row-major
