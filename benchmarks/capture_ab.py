@@ -33,7 +33,15 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from benchmarks.models import LR, MOMENTUM, NET_TITLES, NETS, make_batch, minitorch_net, torch_net_like, training_step
+from benchmarks.models import (
+    NET_TITLES,
+    NETS,
+    capture_parity,
+    make_batch,
+    minitorch_train_step,
+    torch_net_like,
+    training_step,
+)
 from benchmarks.timing import log, loop, run_interleaved
 
 BATCHES = (4, 32, 256)
@@ -51,27 +59,6 @@ def target(net: str, batch: int) -> float | None:
 
 
 # ------------------------------------------------------------------ the three steps
-def minitorch_step(net: str, batch: int, captured: bool, seed: int = 0) -> tuple[Callable[[], Any], Any]:
-    """A training-step closure on the benchmark batch (eager or captured), and its model."""
-    import minitorch as mt
-    import minitorch.nn.functional as F
-
-    model = minitorch_net(net, seed)
-    opt = mt.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    run = mt.capture(step) if captured else step
-    xn, yn = make_batch(batch)
-    x, y = mt.tensor(xn), mt.tensor(yn)
-    return (lambda: run(x, y)), model
-
-
 def torch_step(net: str, batch: int, mt_model: Any) -> Callable[[], Any]:
     import torch
     import torch.nn.functional as F
@@ -81,21 +68,6 @@ def torch_step(net: str, batch: int, mt_model: Any) -> Callable[[], Any]:
                          torch.optim, F)
 
 
-def parity(net: str, batch: int, steps: int = 10) -> float:
-    """Largest |captured - eager| / max|eager| over the parameters after ``steps`` steps from the same weights."""
-    eager, eager_model = minitorch_step(net, batch, captured=False)
-    captured, captured_model = minitorch_step(net, batch, captured=True)
-    for _ in range(steps):
-        eager()
-        captured()
-    worst = 0.0
-    for a, b in zip(eager_model.state_dict().values(), captured_model.state_dict().values(), strict=True):
-        a, b = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
-        scale = max(float(np.abs(a).max()), 1e-30)
-        worst = max(worst, float(np.abs(a - b).max()) / scale)
-    return worst
-
-
 # ------------------------------------------------------------------ rows
 def time_row(blocks: dict[str, Callable[[int], Any]], args: argparse.Namespace, block_s: float) -> dict:
     res = run_interleaved(blocks, block_s, args.rounds, args.budget, warmup_s=args.warmup)
@@ -103,19 +75,19 @@ def time_row(blocks: dict[str, Callable[[int], Any]], args: argparse.Namespace, 
 
 
 def train_row(net: str, batch: int, torch: Any, args: argparse.Namespace) -> dict:
-    eager, model = minitorch_step(net, batch, captured=False)
-    captured, _ = minitorch_step(net, batch, captured=True)
+    eager, model = minitorch_train_step(net, batch)
+    captured, _ = minitorch_train_step(net, batch, captured=True)
     blocks = {"eager": loop(eager), "captured": loop(captured)}
     if torch is not None:
         blocks["torch"] = loop(torch_step(net, batch, model))
-    return {"id": f"train/{net}/b{batch}", "net": net, "batch": batch, "parity": parity(net, batch),
+    return {"id": f"train/{net}/b{batch}", "net": net, "batch": batch, "parity": capture_parity(net, batch),
             "times": time_row(blocks, args, args.block)}
 
 
 def eval_row(net: str, torch: Any, args: argparse.Namespace) -> dict:
     import minitorch as mt
 
-    train, model = minitorch_step(net, 32, captured=False)
+    train, model = minitorch_train_step(net, 32)
     for _ in range(3):  # running statistics that are not the initial ones
         train()
     model.eval()
@@ -212,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     args.rounds, args.budget, args.block, args.warmup = (3, 3.0, 0.05, 0.1) if args.quick else (9, 20.0, 0.25, 0.3)
 
     import minitorch  # noqa: F401  (loaded before threadpool_limits, so that its BLAS is limited too)
-    torch = None
+    torch: Any = None
     if not args.no_torch:
         try:
             import torch

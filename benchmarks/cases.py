@@ -28,6 +28,7 @@ from benchmarks.machine import REPO
 from benchmarks.models import (
     NET_TITLES,
     NETS,
+    capture_parity,
     layer_flops,
     layer_names,
     make_batch,
@@ -49,6 +50,12 @@ TRAIN_TARGETS = {
     4: {"lazynet": 0.33, "boringnet": 0.33, "coolnet": 0.33},
     32: {"lazynet": 0.8, "boringnet": 0.8, "coolnet": 0.8},
     256: {"lazynet": 1.0, "boringnet": 1.0, "coolnet": 1.1},
+}
+# issue 13: a step through minitorch.capture against PyTorch eager (no target for the fully connected nets at 256)
+CAPTURED_TARGETS = {
+    4: {"lazynet": 0.3, "boringnet": 0.3, "coolnet": 0.2},
+    32: {"lazynet": 0.6, "boringnet": 0.6, "coolnet": 0.6},
+    256: {"coolnet": 1.0},
 }
 EVAL_TARGET = 1.0          # time ratio: minitorch throughput >= PyTorch's
 MEMORY_TARGET = 1.5        # peak-memory ratio
@@ -221,19 +228,30 @@ class Bench:
 
     # --------------------------------------------------------------- train
     def bench_train(self, net: str, batch: int) -> None:
-        row_id = f"train/{net}/b{batch}"
+        """``train/`` (eager) and ``captured/`` (through ``minitorch.capture``) rows, timed in one interleaving."""
+        row_id, captured_id = f"train/{net}/b{batch}", f"captured/{net}/b{batch}"
         mt_step, mt_model = minitorch_train_step(net, batch)
-        th_step = None
+        blocks = {"minitorch": loop(mt_step)}
+        if self.wanted(captured_id):
+            blocks["captured"] = loop(minitorch_train_step(net, batch, captured=True)[0])
         if self.torch is not None:
             th_step, _ = torch_train_step(net, batch, mt_model)
             # parity: both start from the same weights, so the first losses agree
             self.parity[row_id] = abs(float(mt_step().item()) - float(th_step().item()))
-        res = self._time(self._blocks(mt_step, th_step), self.plan.train_block_s, self.plan.train_rounds,
-                         self.plan.train_budget_s)
-        target = {"on": "ratio", "op": "<=", "value": TRAIN_TARGETS[batch][net]}
-        row = make_row(row_id, f"{NET_TITLES[net]} train step, batch {batch}", "ms", res["minitorch"]["time"],
-                       res.get("torch", {}).get("time"), target)
-        self._add(row)
+            blocks["torch"] = loop(th_step)
+        res = self._time(blocks, self.plan.train_block_s, self.plan.train_rounds, self.plan.train_budget_s)
+        torch_time = res.get("torch", {}).get("time")
+        title = f"{NET_TITLES[net]} train step, batch {batch}"
+        if self.wanted(row_id):
+            target = {"on": "ratio", "op": "<=", "value": TRAIN_TARGETS[batch][net]}
+            self._add(make_row(row_id, title, "ms", res["minitorch"]["time"], torch_time, target))
+        if "captured" in res:
+            goal = CAPTURED_TARGETS[batch].get(net)
+            goal_row = None if goal is None else {"on": "ratio", "op": "<=", "value": goal}
+            self._add(make_row(captured_id, title + ", captured", "ms", res["captured"]["time"], torch_time, goal_row,
+                               eager=res["minitorch"]["time"],
+                               vs_eager=res["captured"]["time"]["median"] / res["minitorch"]["time"]["median"],
+                               capture_parity=capture_parity(net, batch)))
 
     # ---------------------------------------------------------------- eval
     def bench_eval(self) -> None:
@@ -412,7 +430,7 @@ class Bench:
 def all_row_ids() -> list[str]:
     """Every row id, in the order of a full run."""
     ids = ["gemm/sgemm1024"]
-    ids += [f"train/{n}/b{b}" for b in BATCHES for n in NETS]
+    ids += [f"{kind}/{n}/b{b}" for b in BATCHES for n in NETS for kind in ("train", "captured")]
     ids += [f"eval/coolnet/b{EVAL_BATCH}"]
     ids += [f"layers/coolnet/b{b}" for b in LAYER_BATCHES]
     ids += [f"memory/coolnet/b{MEM_BATCH}", "startup/import", "startup/first-step"]

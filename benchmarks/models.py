@@ -87,33 +87,54 @@ def make_batch(batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 LR, MOMENTUM = 0.01, 0.9
 
 
-def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any) -> Callable[[], Any]:
+def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
+                  wrap: Callable[[Callable], Callable] | None = None) -> Callable[[], Any]:
     """A closure running one full training step (forward, CE, backward, SGD momentum 0.9).
 
     Written once for both frameworks: pass ``minitorch.optim`` and ``minitorch.nn.functional``,
-    or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).
+    or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).  ``wrap``
+    (``minitorch.capture``) turns the step into a captured one.
     """
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
-    def step():
+    def step(x, y):
         loss = functional.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
         return loss
 
-    return step
+    run = step if wrap is None else wrap(step)
+    return lambda: run(x, y)
 
 
-def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0) -> tuple[Callable[[], Any], Any]:
-    """A training-step closure on a fresh batch of random images, and the model."""
+def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0,
+                         captured: bool = False) -> tuple[Callable[[], Any], Any]:
+    """A training-step closure on a fixed batch of random images (through ``minitorch.capture`` if
+    ``captured``), and the model."""
     import minitorch as mt
     import minitorch.nn.functional as F
 
     model = model if model is not None else minitorch_net(net, seed)
     model.train()
     xn, yn = make_batch(batch)
-    return training_step(model, mt.tensor(xn), mt.tensor(yn), mt.optim, F), model
+    return training_step(model, mt.tensor(xn), mt.tensor(yn), mt.optim, F, mt.capture if captured else None), model
+
+
+def capture_parity(net: str, batch: int, steps: int = 10) -> float:
+    """Largest |captured - eager| / max|eager| over the parameters and buffers after ``steps`` steps from the
+    same weights (0: bit-identical)."""
+    eager, eager_model = minitorch_train_step(net, batch)
+    captured, captured_model = minitorch_train_step(net, batch, captured=True)
+    for _ in range(steps):
+        eager()
+        captured()
+    worst = 0.0
+    for a, b in zip(eager_model.state_dict().values(), captured_model.state_dict().values(), strict=True):
+        a, b = a.numpy().astype(np.float64), b.numpy().astype(np.float64)
+        scale = max(float(np.abs(a).max()), 1e-30)
+        worst = max(worst, float(np.abs(a - b).max()) / scale)
+    return worst
 
 
 def torch_train_step(net: str, batch: int, mt_model: Any) -> tuple[Callable[[], Any], Any]:

@@ -65,6 +65,20 @@ def summary_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def captured_table(rows: list[dict]) -> str:
+    """The captured steps beside the eager ones of the same interleaving (issue 13's targets)."""
+    lines = ["| step | eager ms | captured ms | captured / eager | captured / PyTorch | target | met | parity |",
+             "| --- | ---: | ---: | ---: | ---: | :---: | :---: | ---: |"]
+    for r in rows:
+        if not r["id"].startswith("captured/"):
+            continue
+        ratio = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
+        lines.append(f"| {r['label'].removesuffix(', captured')} | {_cell(r['eager'])} | "
+                     f"{_cell(r['minitorch'])} | {r['vs_eager']:.2f} | {ratio} | {_target_text(r)} | "
+                     f"{_met_text(r)} | {r['capture_parity']:.1e} |")
+    return "\n".join(lines)
+
+
 def layer_tables(layers: list[dict], rows: list[dict]) -> str:
     """Per batch: each layer's forward and backward, their sums, and the whole train step for comparison."""
     out = []
@@ -194,6 +208,13 @@ def markdown(res: dict) -> str:
         summary_table(rows),
         "",
     ]
+    if any(r["id"].startswith("captured/") for r in rows):
+        parts += ["### Captured steps", "",
+                  "`minitorch.capture(step)` records the step once and replays its kernels into preallocated "
+                  "buffers (no Tensor, graph or Python dispatch per op). Each captured row was timed in the same "
+                  "interleaving as its eager row and PyTorch. Parity: the largest difference between ten captured "
+                  "and ten eager steps from the same weights, relative to each parameter's scale (0: "
+                  "bit-identical).", "", captured_table(rows), ""]
     if res["parity"]:
         worst = max(res["parity"].values())
         parts += [f"Parity check: both frameworks start from the same weights; the largest first-step loss (or eval "

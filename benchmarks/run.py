@@ -4,6 +4,8 @@ What it measures (every row on identical networks, weights, batches and thread c
 
 * ``train/<net>/b<N>``: one full training step (forward, cross-entropy, backward,
   SGD with momentum 0.9, float32) of LazyNet, BoringNet and CoolNet at batch 4, 32, 256;
+* ``captured/<net>/b<N>``: the same step through ``minitorch.capture`` (recorded once,
+  then replayed), timed in the same interleaving as its ``train/`` row and PyTorch;
 * ``eval/coolnet/b1000``: CoolNet in eval mode without autograd over 10,000 images
   in batches of 1000;
 * ``layers/coolnet/b<N>``: each CoolNet layer's forward and backward, timed
@@ -42,6 +44,7 @@ from threadpoolctl import threadpool_limits
 
 from benchmarks.cases import (
     BATCHES,
+    CAPTURED_TARGETS,
     EVAL_BATCH,
     EVAL_TARGET,
     FIRST_STEP_TARGET_MS,
@@ -96,7 +99,7 @@ def measure(bench: Bench) -> None:
         bench.bench_gemm()
     for batch in BATCHES:
         for net in NETS:
-            if bench.wanted(f"train/{net}/b{batch}"):
+            if bench.wanted(f"train/{net}/b{batch}") or bench.wanted(f"captured/{net}/b{batch}"):
                 bench.pace()
                 bench.bench_train(net, batch)
     if bench.wanted(f"eval/coolnet/b{EVAL_BATCH}"):
@@ -150,7 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
         "quick": args.quick,
         "runtime_s": time.perf_counter() - t_start,
         "environment": env,
-        "targets": {"train": TRAIN_TARGETS, "eval_time_ratio": EVAL_TARGET, "memory_ratio": MEMORY_TARGET,
+        "targets": {"train": TRAIN_TARGETS, "captured": CAPTURED_TARGETS, "eval_time_ratio": EVAL_TARGET,
+                    "memory_ratio": MEMORY_TARGET,
                     "import_ms": IMPORT_TARGET_MS, "first_step_ms": FIRST_STEP_TARGET_MS},
         "rows": bench.rows,
         "layers": bench.layers,

@@ -13,6 +13,18 @@ import minitorch.utils.data as _utils_data  # noqa: F401  (as torch.utils.data i
 from minitorch import cuda, data, nn, optim, return_types, utils
 from minitorch.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minitorch.backend import cupy_available, device, get_default_dtype, set_default_dtype
+from minitorch.factories import (
+    arange,
+    from_numpy,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
 from minitorch.functions import (
     allclose,
     argmax,
@@ -34,19 +46,7 @@ from minitorch.gradcheck import GradcheckError, gradcheck
 from minitorch.random import manual_seed
 from minitorch.serialization import SerializationError, load, save
 from minitorch.step_capture import CaptureError, capture
-from minitorch.tensor import (
-    Tensor,
-    arange,
-    from_numpy,
-    ones,
-    ones_like,
-    rand,
-    randint,
-    randn,
-    tensor,
-    zeros,
-    zeros_like,
-)
+from minitorch.tensor import Tensor
 
 float32 = _np.float32
 float64 = _np.float64

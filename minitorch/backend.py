@@ -199,3 +199,15 @@ def as_float_dtype(dtype: Any, where: str) -> np.dtype:
     if dt not in _FLOAT_DTYPES:
         raise TypeError(f"{where}: dtype {dt} is not supported; use float32 or float64")
     return dt
+
+
+def host_array(data: Any, dtype: Any) -> np.ndarray:
+    """NumPy array from Python data: floats take the default dtype, arrays keep theirs."""
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    if isinstance(data, np.ndarray):
+        return data.copy()
+    arr = np.array(data)
+    if arr.dtype.kind == "f" or (arr.dtype == object):
+        arr = arr.astype(get_default_dtype())
+    return arr

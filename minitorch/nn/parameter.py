@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from minitorch.backend import default_device, get_default_dtype
-from minitorch.tensor import Tensor, zeros
+from minitorch.factories import zeros
+from minitorch.tensor import Tensor
 
 
 class Parameter(Tensor):

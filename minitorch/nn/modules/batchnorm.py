@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.backend import default_device, get_default_dtype
+from minitorch.factories import ones, tensor, zeros
 from minitorch.nn import functional as F
 from minitorch.nn import init
 from minitorch.nn.modules.module import Module
 from minitorch.nn.parameter import new_parameter
-from minitorch.tensor import Tensor, ones, tensor, zeros
+from minitorch.tensor import Tensor
 
 
 class _BatchNorm(Module):
