@@ -106,36 +106,33 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     return out.reshape(x_shape)
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
-                       keep_xhat: bool = True):
-    """Batch norm of x (N, C, L) over N and L. Returns (out, xhat, scale = weight / std).
+def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float,
+                       keep_xhat: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std, batch mean, batch var).
 
-    In training mode the batch statistics are used and the running ones
-    (if given) are updated in place with the unbiased variance.  ``keep_xhat``
-    says whether a backward will need xhat; a backend may return None for it then.
+    ``mean`` and ``var`` (C,) are the statistics to normalise with (evaluation
+    mode), or None for the batch's own (training mode), which are then returned
+    (the variance biased) so that the caller can update its running statistics;
+    otherwise the last two are None.  ``keep_xhat`` says whether a backward will
+    need xhat; a backend may return None for it then.
     """
     xp = get_array_module(x)
-    count = x.shape[0] * x.shape[2]
-    if training:
+    if mean is None:
         mean = x.mean(axis=(0, 2))
         centered = x - mean[:, None]
         var = (centered * centered).mean(axis=(0, 2))
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean
-            running_var *= 1 - momentum
-            running_var += (momentum * count / (count - 1)) * var
+        batch = (mean, var)
     else:
-        centered = x - running_mean[:, None]
-        var = running_var
+        centered = x - mean[:, None]
+        batch = (None, None)
     invstd = 1.0 / xp.sqrt(var + eps)
     xhat = centered * invstd[:, None]
     scale = invstd * weight
     out = xhat * weight[:, None] + bias[:, None]
-    return out, xhat, scale
+    return (out, xhat, scale, *batch)
 
 
-def batch_norm_backward(g, xhat, scale, training: bool):
+def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Any, Any, Any]:
     """Closed-form gradients of :func:`batch_norm_forward`: (grad_x, grad_weight, grad_bias)."""
     count = g.shape[0] * g.shape[2]
     gbias = g.sum(axis=(0, 2))
