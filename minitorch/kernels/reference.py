@@ -1,11 +1,13 @@
 """Plain array-module kernels: the readable definitions, and the GPU fallback.
 
-Every function takes its array module from its input, so the same code runs
-on NumPy and CuPy.  The compiled CPU kernels in :mod:`.cpu` must agree with
-these exactly (the tests check it on random shapes).
+Every kernel takes its array module from its input (and hands it down to its
+helpers), so the same code runs on NumPy and CuPy.  The compiled CPU kernels
+in :mod:`.cpu` must agree with these exactly (the tests check it on random
+shapes).
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from minitorch.backend import get_array_module
@@ -29,23 +31,19 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-
-
-def _pad(x: Any, padding: int, value: float) -> Any:
+def _pad(xp: ModuleType, x: Any, padding: int, value: float) -> Any:
     if padding == 0:
         return x
-    xp = get_array_module(x)
     width = ((0, 0), (0, 0), (padding, padding), (padding, padding))
     return xp.pad(x, width, mode="constant", constant_values=value)
 
 
-def _windows(xp_: Any, kh: int, kw: int, stride: int, Ho: int, Wo: int) -> Any:
+def _windows(xp: ModuleType, padded: Any, kh: int, kw: int, stride: int, Ho: int, Wo: int) -> Any:
     """A strided view (N, C, kh, kw, Ho, Wo) of every window of a padded input."""
-    xp = get_array_module(xp_)
-    sN, sC, sH, sW = xp_.strides
-    N, C = xp_.shape[:2]
+    sN, sC, sH, sW = padded.strides
+    N, C = padded.shape[:2]
     return xp.lib.stride_tricks.as_strided(
-        xp_, shape=(N, C, kh, kw, Ho, Wo), strides=(sN, sC, sH, sW, sH * stride, sW * stride)
+        padded, shape=(N, C, kh, kw, Ho, Wo), strides=(sN, sC, sH, sW, sH * stride, sW * stride)
     )
 
 
@@ -54,7 +52,7 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     xp = get_array_module(x)
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
-    windows = _windows(_pad(x, padding, 0), kh, kw, stride, Ho, Wo)
+    windows = _windows(xp, _pad(xp, x, padding, 0), kh, kw, stride, Ho, Wo)
     cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
     cols[...] = windows.transpose(1, 2, 3, 0, 4, 5)
     return cols.reshape(C * kh * kw, N * Ho * Wo)
@@ -82,11 +80,11 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[An
     k2 = kernel * kernel
 
     def window_rows(a: Any) -> Any:  # (N, C, Ho, Wo, k*k): each output's window, row-major
-        view = _windows(a, kernel, kernel, stride, Ho, Wo)
+        view = _windows(xp, a, kernel, kernel, stride, Ho, Wo)
         return view.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], a.shape[1], Ho, Wo, k2)
 
-    values = window_rows(_pad(x, padding, -xp.inf))
-    valid = window_rows(_pad(xp.ones((1, 1, H, W), dtype=bool), padding, False))
+    values = window_rows(_pad(xp, x, padding, -xp.inf))
+    valid = window_rows(_pad(xp, xp.ones((1, 1, H, W), dtype=bool), padding, False))
     best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
     hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
     pos = hit.argmax(axis=-1)  # first maximum in row-major window order, never padding
