@@ -103,14 +103,16 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     return backend(grad).max_pool_backward(grad, argmax, x_shape)
 
 
-def batch_norm_forward(x: Any, weight: Any, bias: Any, running_mean: Any, running_var: Any, training: bool,
-                       momentum: float, eps: float, keep_xhat: bool = True) -> tuple[Any, Any, Any]:
-    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale); updates running stats in training.
+def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float,
+                       keep_xhat: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale, batch mean, batch var).
 
-    With ``keep_xhat=False`` (no backward will run) a backend may skip xhat and return None for it.
+    ``mean``/``var`` None (training) normalises with the batch's statistics and
+    returns them (biased variance); given (evaluation), they are used and the
+    last two results are None.  With ``keep_xhat=False`` (no backward will run)
+    a backend may skip xhat and return None for it.
     """
-    return backend(x).batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps,
-                                         keep_xhat)
+    return backend(x).batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat)
 
 
 def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Any, Any, Any]:

@@ -168,8 +168,8 @@ def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape) -> np.ndarr
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
-def _batch_norm_forward(x, weight, bias, running_mean, running_var, training, update, momentum, eps, out, xhat, scale,
-                        keep_xhat):
+def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means, variances, keep_xhat):
+    """Training: writes each channel's batch mean and biased variance into means, variances; else reads them."""
     N, C, L = x.shape
     count = N * L
     for c in range(C):
@@ -185,12 +185,11 @@ def _batch_norm_forward(x, weight, bias, running_mean, running_var, training, up
                     d = x[n, c, i] - mean
                     total += d * d
             var = total / count
-            if update:
-                running_mean[c] = (1 - momentum) * running_mean[c] + momentum * mean
-                running_var[c] = (1 - momentum) * running_var[c] + momentum * var * count / (count - 1)
+            means[c] = mean
+            variances[c] = var
         else:
-            mean = running_mean[c]
-            var = running_var[c]
+            mean = means[c]
+            var = variances[c]
         invstd = 1.0 / np.sqrt(var + eps)
         w, b = weight[c], bias[c]
         scale[c] = invstd * w
@@ -233,18 +232,16 @@ def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
                     gx[n, c, i] = k * g[n, c, i]
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
-                       keep_xhat: bool = True):
+def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool = True):
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
     xhat = np.empty_like(x) if keep_xhat else out  # numba wants an array in every slot; unused then
     scale = np.empty(x.shape[1], dtype=x.dtype)
-    update = running_mean is not None
-    if not update:
-        running_mean = running_var = scale
-    _batch_norm_forward(x, weight, bias, running_mean, running_var, training, update and training,
-                        momentum, eps, out, xhat, scale, keep_xhat)
-    return out, (xhat if keep_xhat else None), scale
+    training = mean is None
+    if training:  # the kernel writes the batch's statistics here
+        mean, var = np.empty_like(scale), np.empty_like(scale)
+    _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, mean, var, keep_xhat)
+    return out, (xhat if keep_xhat else None), scale, (mean if training else None), (var if training else None)
 
 
 def batch_norm_backward(g, xhat, scale, training: bool):

@@ -18,8 +18,8 @@ Same functions, signatures and results as the numba kernels, on CuPy arrays:
   (so that large batches fill the GPU); a first kernel reduces each chunk
   (mean and M2 by two passes over the chunk, or the two gradient sums), a
   second merges the chunks' partials in a fixed order (deterministic) and
-  writes the elementwise result.  Running statistics are updated in place
-  with the unbiased variance, as by the CPU kernel.
+  writes the elementwise result, and in training the batch mean and variance
+  it returns (the caller updates the running statistics), as the CPU kernel does.
 
 The source is compiled lazily, once per dtype (float32 or float64), on first
 use; CuPy also caches the binary on disk.  Other dtypes fall back to the
@@ -164,34 +164,30 @@ def _as_param(a: Any, dtype: Any) -> Any:
     return cupy.ascontiguousarray(a.astype(dtype))
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
-                       keep_xhat: bool = True):
-    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std).
+def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool = True):
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std, batch mean, batch var).
 
-    In training mode the batch statistics are used and the running ones (if
-    given) are updated in place with the unbiased variance.  xhat is written
-    whatever ``keep_xhat`` says (one kernel serves both cases here).
+    ``mean``/``var`` None (training): the batch's statistics, returned (biased
+    variance); given (evaluation): used, and the last two results are None.
+    xhat is written whatever ``keep_xhat`` says (one kernel serves both cases here).
     """
     if not _supported(x):
-        return reference.batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
+        return reference.batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat)
     N, C, L = x.shape
     if C == 0 or N * L == 0:
-        return reference.batch_norm_forward(x, weight, bias, running_mean, running_var, training, momentum, eps)
-    if not training and running_mean is None:
-        raise ValueError("batch_norm: evaluation mode needs running statistics")
+        return reference.batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat)
     x = cupy.ascontiguousarray(x)
     dt = x.dtype
     weight, bias = _as_param(weight, dt), _as_param(bias, dt)
     out = cupy.empty_like(x)
     xhat = cupy.empty_like(x)
     scale = cupy.empty(C, dtype=dt)
-    update = bool(training) and running_mean is not None
-    # The kernel updates (or reads) contiguous arrays of x's dtype; anything else goes through a copy.
-    rm, rv = running_mean, running_var
-    if running_mean is not None:
-        rm, rv = _as_param(running_mean, dt), _as_param(running_var, dt)
+    training = mean is None
+    # The kernel writes the batch's statistics (training) or reads contiguous arrays of x's dtype.
+    if training:
+        mean, var = cupy.empty(C, dtype=dt), cupy.empty(C, dtype=dt)
     else:
-        rm = rv = scale  # never read or written: the kernel wants a pointer in every slot
+        mean, var = _as_param(mean, dt), _as_param(var, dt)
     nparts, chunk = _chunks(N * L)
     grid = (nparts, C)
     if training:
@@ -201,16 +197,10 @@ def batch_norm_forward(x, weight, bias, running_mean, running_var, training: boo
         partial = scale  # unused
     _kernel("bn_forward_apply", dt)(
         grid, (_THREADS,),
-        (x, weight, bias, rm, rv, partial, out, xhat, scale, _i32(N), _i32(C), _i32(L), _i32(chunk),
-         _i32(nparts), _i32(1 if training else 0), _i32(1 if update else 0), np.float64(momentum),
-         np.float64(eps)),
+        (x, weight, bias, mean, var, partial, out, xhat, scale, _i32(N), _i32(C), _i32(L), _i32(chunk),
+         _i32(nparts), _i32(1 if training else 0), np.float64(eps)),
     )
-    if update:
-        if rm is not running_mean:  # the kernel updated a copy
-            running_mean[...] = rm
-        if rv is not running_var:
-            running_var[...] = rv
-    return out, xhat, scale
+    return out, xhat, scale, (mean if training else None), (var if training else None)
 
 
 def batch_norm_backward(g, xhat, scale, training: bool):

@@ -1,11 +1,13 @@
 """Plain array-module kernels: the readable definitions, and the GPU fallback.
 
-Every function takes its array module from its input, so the same code runs
-on NumPy and CuPy.  The compiled CPU kernels in :mod:`.cpu` must agree with
-these exactly (the tests check it on random shapes).
+Every kernel takes its array module from its input (and hands it down to its
+helpers), so the same code runs on NumPy and CuPy.  The compiled CPU kernels
+in :mod:`.cpu` must agree with these exactly (the tests check it on random
+shapes).
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from minitorch.backend import get_array_module
@@ -29,23 +31,19 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     return (size + 2 * padding - kernel) // stride + 1
 
 
-
-
-def _pad(x: Any, padding: int, value: float) -> Any:
+def _pad(xp: ModuleType, x: Any, padding: int, value: float) -> Any:
     if padding == 0:
         return x
-    xp = get_array_module(x)
     width = ((0, 0), (0, 0), (padding, padding), (padding, padding))
     return xp.pad(x, width, mode="constant", constant_values=value)
 
 
-def _windows(xp_: Any, kh: int, kw: int, stride: int, Ho: int, Wo: int) -> Any:
+def _windows(xp: ModuleType, padded: Any, kh: int, kw: int, stride: int, Ho: int, Wo: int) -> Any:
     """A strided view (N, C, kh, kw, Ho, Wo) of every window of a padded input."""
-    xp = get_array_module(xp_)
-    sN, sC, sH, sW = xp_.strides
-    N, C = xp_.shape[:2]
+    sN, sC, sH, sW = padded.strides
+    N, C = padded.shape[:2]
     return xp.lib.stride_tricks.as_strided(
-        xp_, shape=(N, C, kh, kw, Ho, Wo), strides=(sN, sC, sH, sW, sH * stride, sW * stride)
+        padded, shape=(N, C, kh, kw, Ho, Wo), strides=(sN, sC, sH, sW, sH * stride, sW * stride)
     )
 
 
@@ -54,7 +52,7 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
     xp = get_array_module(x)
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
-    windows = _windows(_pad(x, padding, 0), kh, kw, stride, Ho, Wo)
+    windows = _windows(xp, _pad(xp, x, padding, 0), kh, kw, stride, Ho, Wo)
     cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
     cols[...] = windows.transpose(1, 2, 3, 0, 4, 5)
     return cols.reshape(C * kh * kw, N * Ho * Wo)
@@ -82,11 +80,11 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[An
     k2 = kernel * kernel
 
     def window_rows(a: Any) -> Any:  # (N, C, Ho, Wo, k*k): each output's window, row-major
-        view = _windows(a, kernel, kernel, stride, Ho, Wo)
+        view = _windows(xp, a, kernel, kernel, stride, Ho, Wo)
         return view.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], a.shape[1], Ho, Wo, k2)
 
-    values = window_rows(_pad(x, padding, -xp.inf))
-    valid = window_rows(_pad(xp.ones((1, 1, H, W), dtype=bool), padding, False))
+    values = window_rows(_pad(xp, x, padding, -xp.inf))
+    valid = window_rows(_pad(xp, xp.ones((1, 1, H, W), dtype=bool), padding, False))
     best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
     hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
     pos = hit.argmax(axis=-1)  # first maximum in row-major window order, never padding
@@ -106,36 +104,33 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
     return out.reshape(x_shape)
 
 
-def batch_norm_forward(x, weight, bias, running_mean, running_var, training: bool, momentum: float, eps: float,
-                       keep_xhat: bool = True):
-    """Batch norm of x (N, C, L) over N and L. Returns (out, xhat, scale = weight / std).
+def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float,
+                       keep_xhat: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std, batch mean, batch var).
 
-    In training mode the batch statistics are used and the running ones
-    (if given) are updated in place with the unbiased variance.  ``keep_xhat``
-    says whether a backward will need xhat; a backend may return None for it then.
+    ``mean`` and ``var`` (C,) are the statistics to normalise with (evaluation
+    mode), or None for the batch's own (training mode), which are then returned
+    (the variance biased) so that the caller can update its running statistics;
+    otherwise the last two are None.  ``keep_xhat`` says whether a backward will
+    need xhat; a backend may return None for it then.
     """
     xp = get_array_module(x)
-    count = x.shape[0] * x.shape[2]
-    if training:
+    if mean is None:
         mean = x.mean(axis=(0, 2))
         centered = x - mean[:, None]
         var = (centered * centered).mean(axis=(0, 2))
-        if running_mean is not None:
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean
-            running_var *= 1 - momentum
-            running_var += (momentum * count / (count - 1)) * var
+        batch = (mean, var)
     else:
-        centered = x - running_mean[:, None]
-        var = running_var
+        centered = x - mean[:, None]
+        batch = (None, None)
     invstd = 1.0 / xp.sqrt(var + eps)
     xhat = centered * invstd[:, None]
     scale = invstd * weight
     out = xhat * weight[:, None] + bias[:, None]
-    return out, xhat, scale
+    return (out, xhat, scale, *batch)
 
 
-def batch_norm_backward(g, xhat, scale, training: bool):
+def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Any, Any, Any]:
     """Closed-form gradients of :func:`batch_norm_forward`: (grad_x, grad_weight, grad_bias)."""
     count = g.shape[0] * g.shape[2]
     gbias = g.sum(axis=(0, 2))

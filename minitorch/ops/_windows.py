@@ -6,10 +6,12 @@ dilation ``d`` and padding before and after.  Window ``o`` starts at
 :func:`windows` views every window at once without copying (a strided view of
 the padded input), and :func:`add_windows` is its adjoint: it adds values laid
 out like that view back into an array of the padded shape, overlapping windows
-adding up, which is what each backward needs.
+adding up, which is what each backward needs.  :func:`pad` and :func:`windows`
+take the array module from their caller, which has looked it up already.
 """
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any
 
 from minitorch.backend import get_array_module
@@ -34,22 +36,20 @@ def output_size(size: int, kernel: int, stride: int, before: int, after: int, di
     return out
 
 
-def pad(x: Any, padding: Padding, value: float = 0.0) -> Any:
+def pad(xp: ModuleType, x: Any, padding: Padding, value: float = 0.0) -> Any:
     """``x`` with ``padding`` (top, bottom, left, right) rows and columns of ``value`` around each image."""
     if not any(padding):
         return x
     top, bottom, left, right = padding
-    xp = get_array_module(x)
     return xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), mode="constant", constant_values=value)
 
 
-def windows(x: Any, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> Any:
+def windows(xp: ModuleType, x: Any, kernel: Pair, stride: Pair, dilation: Pair, out: Pair) -> Any:
     """A view ``v`` of shape (N, C, kh, kw, Ho, Wo) with
     ``v[n, c, i, j, oh, ow] = x[n, c, oh * sh + i * dh, ow * sw + j * dw]``.
 
     Windows overlap in memory, so the view must only be read.
     """
-    xp = get_array_module(x)
     (kh, kw), (sh, sw), (dh, dw), (Ho, Wo) = kernel, stride, dilation, out
     sN, sC, sH, sW = x.strides
     return xp.lib.stride_tricks.as_strided(

@@ -10,6 +10,7 @@ transposed, scattering the column gradient back with the windows' adjoint.
 from __future__ import annotations
 
 from minitorch.autograd import Function
+from minitorch.backend import get_array_module
 from minitorch.ops._checks import check_float
 from minitorch.ops._windows import Padding, Pair, add_windows, output_size, pad, windows
 
@@ -47,7 +48,8 @@ class GeneralConv2d(Function):
         if Ho <= 0 or Wo <= 0:
             raise ValueError(f"conv2d: input of shape {x.shape} is smaller than the kernel {kh}x{kw} "
                              f"(padding {self.padding}, stride {self.stride}, dilation {self.dilation})")
-        view = windows(pad(x, self.padding), (kh, kw), self.stride, self.dilation, (Ho, Wo))
+        xp = get_array_module(x)
+        view = windows(xp, pad(xp, x, self.padding), (kh, kw), self.stride, self.dilation, (Ho, Wo))
         cols = view.transpose(1, 2, 3, 0, 4, 5).reshape(G, Cg * kh * kw, N * Ho * Wo)  # one copy
         out = weight.reshape(G, K // G, Cg * kh * kw) @ cols  # (G, K / G, N * Ho * Wo)
         out = out.reshape(K, N, Ho, Wo)

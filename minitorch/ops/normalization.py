@@ -43,10 +43,14 @@ class BatchNorm(Function):
         if bias is None:
             bias = xp.zeros(C, dtype=x.dtype)
         keep = any(self.needs_grad)
-        out, xhat, scale = batch_norm_forward(
-            x.reshape(x.shape[0], C, -1), weight, bias, self.running_mean, self.running_var,
-            self.training, self.momentum, self.eps, keep_xhat=keep,
-        )
+        rm, rv = self.running_mean, self.running_var
+        given = (None, None) if self.training else (rm, rv)
+        out, xhat, scale, mean, var = batch_norm_forward(x.reshape(x.shape[0], C, -1), weight, bias, *given,
+                                                         self.eps, keep_xhat=keep)
+        if self.training and rm is not None:  # the running statistics follow the batch's (n > 1, checked above)
+            m, n = self.momentum, x.size // C
+            xp.add((1 - m) * rm, m * mean, out=rm)
+            xp.add((1 - m) * rv, (m * n / (n - 1)) * var, out=rv)
         if keep:
             self.xhat, self.scale = xhat, scale
         return out.reshape(x.shape)

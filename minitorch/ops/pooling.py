@@ -67,11 +67,11 @@ def _window_max(x, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ou
     padding4 = (ph, ph + extra_h, pw, pw + extra_w)
 
     def rows(a):  # (N', C', Ho, Wo, kh * kw): each output's window in row-major order
-        view = windows(a, kernel, stride, dilation, out)
+        view = windows(xp, a, kernel, stride, dilation, out)
         return view.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], a.shape[1], Ho, Wo, kh * kw)
 
-    values = rows(pad(x, padding4, -xp.inf))
-    valid = rows(pad(xp.ones((1, 1, H, W), dtype=bool), padding4, False))
+    values = rows(pad(xp, x, padding4, -xp.inf))
+    valid = rows(pad(xp, xp.ones((1, 1, H, W), dtype=bool), padding4, False))
     best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
     hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
     pos = hit.argmax(axis=-1)  # the first maximum

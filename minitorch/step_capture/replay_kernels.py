@@ -68,18 +68,17 @@ def _relu_backward(results: dict, g, mask) -> Step | None:
     return _direct(cpu._relu_backward, g.reshape(-1), mask.reshape(-1), out.reshape(-1))
 
 
-def _batch_norm_forward(results: dict, x, weight, bias, running_mean, running_var, training, momentum, eps,
-                        keep_xhat=True) -> Step | None:
+def _batch_norm_forward(results: dict, x, weight, bias, mean, var, eps, keep_xhat=True) -> Step | None:
     from minitorch.kernels import cpu
 
     out, xhat, scale = results.get(0), results.get(1), results.get(2)
-    if out is None or scale is None or (keep_xhat and xhat is None) or not _contiguous(x):
+    training = mean is None
+    if training:  # the kernel writes the batch's statistics into these buffers
+        mean, var = results.get(3), results.get(4)
+    if out is None or scale is None or mean is None or (keep_xhat and xhat is None) or not _contiguous(x):
         return None
-    update = running_mean is not None
-    if not update:
-        running_mean = running_var = scale
-    return _direct(cpu._batch_norm_forward, x, weight, bias, running_mean, running_var, training,
-                   update and training, momentum, eps, out, xhat if keep_xhat else out, scale, keep_xhat)
+    return _direct(cpu._batch_norm_forward, x, weight, bias, training, eps, out, xhat if keep_xhat else out, scale,
+                   mean, var, keep_xhat)
 
 
 def _batch_norm_backward(results: dict, g, xhat, scale, training) -> Step | None:

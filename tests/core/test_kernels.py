@@ -250,10 +250,9 @@ def _bn_kernels():
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("training,running", [(True, True), (True, False), (False, True)],
-                         ids=["train", "train-no-running", "eval"])
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 @pytest.mark.parametrize("seed", range(4))
-def test_batch_norm_kernels_match_reference(seed, training, running, dtype):
+def test_batch_norm_kernels_match_reference(seed, training, dtype):
     impl, ref = _bn_kernels()
     rng = np.random.default_rng(400 + seed)
     N, C, L = int(rng.integers(2, 5)), int(rng.integers(1, 5)), int(rng.integers(1, 7))
@@ -263,35 +262,43 @@ def test_batch_norm_kernels_match_reference(seed, training, running, dtype):
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
     results = []
     for k in (impl, ref):
-        rm, rv = (rm0.copy(), rv0.copy()) if running else (None, None)
-        out, xhat, scale = k.batch_norm_forward(x, w, b, rm, rv, training, 0.1, 1e-5)
+        rm, rv = rm0.copy(), rv0.copy()
+        given = (None, None) if training else (rm, rv)
+        out, xhat, scale, mean, var = k.batch_norm_forward(x, w, b, *given, 1e-5)
         g = np.random.default_rng(seed).standard_normal(x.shape).astype(dtype)
         gx, gw, gb = k.batch_norm_backward(g, xhat, scale, training)
         assert out.dtype == gx.dtype == dtype
-        results.append((out, xhat, scale, gx, gw, gb, rm, rv))
-    names = ["out", "xhat", "scale", "grad_x", "grad_weight", "grad_bias", "running_mean", "running_var"]
+        np.testing.assert_array_equal(rm, rm0)  # the given statistics are only read
+        np.testing.assert_array_equal(rv, rv0)
+        results.append((out, xhat, scale, gx, gw, gb, mean, var))
+    names = ["out", "xhat", "scale", "grad_x", "grad_weight", "grad_bias", "batch_mean", "batch_var"]
     for name, a, r in zip(names, *results, strict=False):
         if r is None:
             assert a is None
             continue
         np.testing.assert_allclose(a, r, err_msg=name, **tol)
-    if running and training:
-        assert not np.allclose(results[1][6], rm0)  # the statistics were updated
+    if training:  # the batch's statistics, the variance biased
+        x64 = x.astype(np.float64)
+        np.testing.assert_allclose(results[0][6], x64.mean(axis=(0, 2)), **tol)
+        np.testing.assert_allclose(results[0][7], x64.var(axis=(0, 2)), **tol)
+    else:
+        assert results[0][6] is results[0][7] is None
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 def test_batch_norm_forward_without_xhat_gives_the_same_output(training, dtype):
-    # the path taken when no backward will run: out and running statistics as with xhat kept
+    # the path taken when no backward will run: out and batch statistics as with xhat kept
     rng = np.random.default_rng(7)
     x = (rng.standard_normal((5, 3, 11)) * 2 + 1).astype(dtype)
     w, b = rng.uniform(0.5, 1.5, 3).astype(dtype), rng.standard_normal(3).astype(dtype)
     runs = []
     for keep in (True, False):
-        rm, rv = np.zeros(3, dtype), np.ones(3, dtype)
-        out, xhat, scale = cpu.batch_norm_forward(x, w, b, rm, rv, training, 0.1, 1e-5, keep)
+        given = (None, None) if training else (np.zeros(3, dtype), np.ones(3, dtype))
+        out, xhat, scale, mean, var = cpu.batch_norm_forward(x, w, b, *given, 1e-5, keep)
         assert (xhat is None) == (not keep)
-        runs.append((out, scale, rm, rv))
+        assert (mean is None) == (var is None) == (not training)
+        runs.append((out, scale) + ((mean, var) if training else ()))
     tol = dict(rtol=2e-6, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-13)
     for kept, skipped in zip(*runs, strict=False):
         np.testing.assert_allclose(skipped, kept, **tol)

@@ -215,6 +215,14 @@ def test_batchnorm_without_affine_or_running_stats(rng):
     np.testing.assert_allclose(out.numpy().mean(0), 0, atol=1e-6)
 
 
+
+def test_batchnorm_training_moves_the_running_stats_towards_the_batch_with_the_unbiased_variance(rng):
+    bn = nn.BatchNorm1d(3, momentum=0.25).double()
+    x = rng.standard_normal((4, 3, 5)) * 3 + 2
+    bn(mt.tensor(x))
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.25 * x.mean(axis=(0, 2)), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.75 + 0.25 * x.var(axis=(0, 2), ddof=1), rtol=1e-12)
+
 def test_repr_mentions_layers():
     text = repr(coolnet())
     assert text.startswith("Sequential(") and "(0): Conv2d(3, 6, kernel_size=(5, 5)" in text

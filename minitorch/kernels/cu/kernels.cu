@@ -157,13 +157,13 @@ extern "C" __global__ void bn_partial_stats(
 
 extern "C" __global__ void bn_forward_apply(
     const T* __restrict__ x, const T* __restrict__ weight, const T* __restrict__ bias,
-    T* __restrict__ running_mean, T* __restrict__ running_var, const double* __restrict__ partial,
+    T* __restrict__ means, T* __restrict__ variances, const double* __restrict__ partial,
     T* __restrict__ out, T* __restrict__ xhat, T* __restrict__ scale,
     const int N, const int C, const int L, const int chunk, const int nparts,
-    const int training, const int update, const double momentum, const double eps)
+    const int training, const double eps)
 {
-    // Block (b, c): the statistics of channel c (merged from the nparts partials in a fixed
-    // order, or the running ones), then out and xhat over chunk b of the channel.
+    // Block (b, c): the statistics of channel c (in training merged from the nparts partials in a
+    // fixed order and written to means, variances; else read from them), then out and xhat over chunk b.
     __shared__ double stat[2];
     const int b = blockIdx.x, c = blockIdx.y;
     const i64 count = (i64)N * L;
@@ -184,14 +184,13 @@ extern "C" __global__ void bn_forward_apply(
             }
             mean = mean_a;
             var = m2_a / (double)count;
-            if (update && b == 0) {
-                running_mean[c] = (T)((1.0 - momentum) * (double)running_mean[c] + momentum * mean);
-                running_var[c] = (T)((1.0 - momentum) * (double)running_var[c]
-                                     + momentum * var * (double)count / (double)(count - 1));
+            if (b == 0) {
+                means[c] = (T)mean;
+                variances[c] = (T)var;
             }
         } else {
-            mean = (double)running_mean[c];
-            var = (double)running_var[c];
+            mean = (double)means[c];
+            var = (double)variances[c];
         }
         const double invstd = 1.0 / sqrt(var + eps);
         if (b == 0) scale[c] = (T)(invstd * (double)weight[c]);
