@@ -3,11 +3,14 @@
     python -m benchmarks.profile_step --net coolnet --batch 4
     python -m benchmarks.profile_step --net boringnet --batch 256 --steps 20 --sort cumulative --top 40
     python -m benchmarks.profile_step --net coolnet --batch 32 --eval     # forward only, eval mode, no_grad
+    python -m benchmarks.profile_step --net coolnet --batch 4 --captured  # time per replayed kernel call
 
 The step is the one ``benchmarks.run`` times (forward, cross-entropy, backward, SGD
 momentum 0.9, float32, random normal images).  It warms up, times the steps without
 the profiler (cProfile's own overhead inflates Python-heavy code), then profiles the
-same number of steps and prints the top functions.
+same number of steps and prints the top functions.  ``--captured`` records the step with
+``minitorch.capture`` and times each call of the replayed program instead (summed by
+what it calls): what bounds a captured step, with no Python of the engine left to see.
 """
 from __future__ import annotations
 
@@ -17,10 +20,50 @@ import io
 import pstats
 import sys
 import time
+from collections import defaultdict
+from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from benchmarks.models import NETS, make_batch, minitorch_net, minitorch_train_step
+from benchmarks.models import NETS, make_batch, minitorch_net, minitorch_train_step, training_step
+
+
+def replay_breakdown(net: str, batch: int, replays: int) -> None:
+    """Time each call of a captured step's program over ``replays`` replays; print the sums by callee."""
+    import minitorch as mt
+    import minitorch.nn.functional as F
+
+    kept: list[Any] = []
+
+    def capture(fn):
+        kept.append(mt.capture(fn))
+        return kept[-1]
+
+    xn, yn = make_batch(batch)
+    step = training_step(minitorch_net(net), mt.tensor(xn), mt.tensor(yn), mt.optim, F, capture)
+    for _ in range(5):
+        step()
+    (recording,) = [r for rs in kept[0].recordings.values() for r in rs]
+    program = recording.program
+    t0 = time.perf_counter()
+    for _ in range(replays):
+        step()
+    whole = (time.perf_counter() - t0) / replays
+    spent: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
+    perf = time.perf_counter
+    for _ in range(replays):
+        for (fn, args, kwargs), name in zip(program.steps, program.names, strict=True):
+            t = perf()
+            fn(*args, **kwargs)
+            spent[name] += perf() - t
+            calls[name] += 1
+    total = sum(spent.values()) / replays
+    print(f"{net} batch {batch} captured step: {whole * 1e3:.3f} ms/step ({len(program)} calls; "
+          f"{total * 1e3:.3f} ms in them when timed one by one, over {replays} replays)")
+    print(f"{'ms/step':>9} {'share':>6} {'calls':>5}  callee")
+    for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
+        print(f"{s / replays * 1e3:9.4f} {s / replays / total:6.1%} {calls[name] // replays:5d}  {name}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--eval", action="store_true", help="profile an eval-mode forward under no_grad instead")
     p.add_argument("--dump", default=None, help="also write the raw profile here (for snakeviz, pstats)")
+    p.add_argument("--captured", action="store_true", help="time each call of the captured step's program instead")
     args = p.parse_args(argv)
+    if args.captured:
+        with threadpool_limits(args.threads):
+            replay_breakdown(args.net, args.batch, args.steps or 200)
+        return
 
     import minitorch as mt
 

@@ -25,8 +25,9 @@ def selected(rows: str) -> list[str]:
 
 def test_row_selection():
     ids = all_row_ids()
-    assert len(ids) == len(set(ids)) == 16
+    assert len(ids) == len(set(ids)) == 25
     assert selected("") == ids
+    assert selected("captured/*/b4") == ["captured/lazynet/b4", "captured/boringnet/b4", "captured/coolnet/b4"]
     assert selected("eval") == ["eval/coolnet/b1000"]
     assert selected("train/*/b4, startup") == ["train/lazynet/b4", "train/boringnet/b4", "train/coolnet/b4",
                                                "startup/import", "startup/first-step"]
@@ -63,6 +64,19 @@ def test_quick_run_writes_the_committed_layout(tmp_path, capsys):
     assert "**Quick smoke run: few repeats, not representative.**" in md
     assert res["rows"][0]["id"] == "train/lazynet/b4"
     assert (REPO / "BENCHMARKS.md").read_text() == committed_md  # the committed report is untouched
+
+
+def test_captured_row_beside_its_eager_row(tmp_path):
+    res = run.main(["--quick", "--no-torch", "--threads", "1", "--rows", "train/lazynet/b4,captured/lazynet/b4",
+                    "--out", str(tmp_path)])
+    eager, captured = res["rows"]
+    assert (eager["id"], captured["id"]) == ("train/lazynet/b4", "captured/lazynet/b4")
+    assert captured["eager"] == eager["minitorch"]  # one interleaving times both
+    assert captured["vs_eager"] == captured["minitorch"]["median"] / eager["minitorch"]["median"]
+    assert captured["capture_parity"] == 0.0  # replays are bit-identical to eager steps
+    assert captured["target"] == {"on": "ratio", "op": "<=", "value": 0.3} and captured["met"] is None
+    md = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "### Captured steps" in md and "| LazyNet train step, batch 4 |" in md
 
 
 def test_list_prints_the_row_ids(capsys):
