@@ -8,6 +8,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+# the direct stride-1 convolutions (and their padding) complete this module's set of kernels
+from minitorch.kernels.cpu_conv import conv2d_forward as conv2d_forward
+from minitorch.kernels.cpu_conv import conv2d_input_grad as conv2d_input_grad
+from minitorch.kernels.cpu_conv import conv2d_weight_grad as conv2d_weight_grad
+from minitorch.kernels.cpu_conv import zero_padded
 from minitorch.kernels.reference import conv_output_size
 
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
@@ -109,16 +114,6 @@ def _max_pool_backward(grad, argmax, out):
             for oh in range(Ho):
                 for ow in range(Wo):
                     plane[argmax[n, c, oh, ow]] += grad[n, c, oh, ow]
-
-
-def zero_padded(x: np.ndarray, padding: int) -> np.ndarray:
-    """(N, C, H, W) with ``padding`` zeros around each image, C-contiguous (x itself when it already is)."""
-    if not padding:
-        return np.ascontiguousarray(x)
-    N, C, H, W = x.shape
-    out = np.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=x.dtype)
-    out[:, :, padding:padding + H, padding:padding + W] = x
-    return out
 
 
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
@@ -366,6 +361,3 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     """C-contiguous, keeping a 0-d array 0-d (``np.ascontiguousarray`` makes it 1-d)."""
     return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous
 
-
-# The direct stride-1 convolutions complete this module's set of kernels (they use zero_padded above).
-from minitorch.kernels.cpu_conv import conv2d_forward, conv2d_input_grad, conv2d_weight_grad  # noqa: E402, F401
