@@ -3,6 +3,7 @@
     python -m benchmarks.capture_ab                      # train at batch 4, 32, 256; eval at 1000; projection
     python -m benchmarks.capture_ab --quick              # a smoke run (few, short rounds)
     python -m benchmarks.capture_ab --nets coolnet --batches 4 --no-eval --json ab.json
+    python -m benchmarks.capture_ab --from-results benchmarks/results.json   # the projection only
 
 Each row times one network three ways in alternating rounds (``benchmarks/timing.py``):
 PyTorch eager (when installed), minitorch eager, minitorch captured; the same initial
@@ -171,6 +172,26 @@ def projection(rows: list[dict]) -> dict | None:
     return {"hours": {k: v / 3600 for k, v in total.items()}, "runs": runs}
 
 
+def rows_from_results(res: dict) -> list[dict]:
+    """This module's rows from a ``benchmarks.run`` results.json: its train/ and captured/ rows, and its CoolNet
+    eval row (uncaptured, per batch of 1000) for both modes and every network (an upper bound for the fully
+    connected ones, whose evaluation is cheaper)."""
+    by_id = {r["id"]: r for r in res["rows"]}
+    rows = []
+    for row_id, r in by_id.items():
+        if row_id.count("/") != 2:  # startup/...
+            continue
+        kind, net, batch = row_id.split("/")
+        if kind == "train" and f"captured/{net}/{batch}" in by_id:
+            times = {"eager": r["minitorch"], "captured": by_id[f"captured/{net}/{batch}"]["minitorch"]}
+            rows.append({"id": row_id, "net": net, "batch": int(batch[1:]), "times": times})
+        elif kind == "eval":  # 10,000 images in batches of EVAL_BATCH
+            per_batch = {k: v / (10_000 / EVAL_BATCH) for k, v in r["minitorch"].items() if isinstance(v, float)}
+            rows += [{"id": f"eval/{name}/b{EVAL_BATCH}", "net": name, "batch": EVAL_BATCH,
+                      "times": {"eager": per_batch, "captured": per_batch}} for name in NETS]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--nets", nargs="+", choices=NETS, default=list(NETS))
@@ -180,7 +201,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-torch", action="store_true")
     p.add_argument("--quick", action="store_true", help="3 short rounds per row")
     p.add_argument("--json", help="write the rows (every sample) here")
+    p.add_argument("--from-results", metavar="RESULTS_JSON",
+                   help="measure nothing: the projection from a benchmarks.run results.json (eval uncaptured)")
     args = p.parse_args(argv)
+    if args.from_results:
+        with open(args.from_results) as f:
+            projected = projection(rows_from_results(json.load(f)))
+        if projected is None:
+            log("the results lack a train/, captured/ or eval row the report's runs need")
+            return 1
+        for run in projected["runs"]:
+            e = run["epoch_s"]
+            print(f"{run['run']:6s} {run['epochs']:3d} epochs: {e['eager']:5.1f} s an epoch eager, "
+                  f"{e['captured']:5.1f} s captured")
+        h = projected["hours"]
+        print(f"Projected compute of the report's runs: {h['eager']:.2f} h eager, {h['captured']:.2f} h captured "
+              f"({h['captured'] / h['eager']:.2f}x)")
+        return 0
     args.rounds, args.budget, args.block, args.warmup = (3, 3.0, 0.05, 0.1) if args.quick else (9, 20.0, 0.25, 0.3)
 
     import minitorch  # noqa: F401  (loaded before threadpool_limits, so that its BLAS is limited too)

@@ -92,3 +92,17 @@ def test_gpu_bench_without_a_gpu_measures_nothing(tmp_path, capsys):
     assert gpu_bench.main(["--out", str(tmp_path / "gpu")]) == 0
     assert "no GPU for minitorch, nothing measured" in capsys.readouterr().out
     assert not (tmp_path / "gpu").exists()
+
+
+def test_projection_from_the_committed_results(capsys):
+    from benchmarks import capture_ab
+
+    committed = json.loads((REPO / "benchmarks" / "results.json").read_text())
+    rows = capture_ab.rows_from_results(committed)
+    assert {r["id"] for r in rows} >= {"train/coolnet/b4", "eval/lazynet/b1000", "eval/coolnet/b1000"}
+    projected = capture_ab.projection(rows)
+    assert projected is not None and 0 < projected["hours"]["captured"] <= projected["hours"]["eager"]
+    fig3d = next(r for r in projected["runs"] if r["run"] == "fig3d")
+    assert fig3d["epoch_s"]["captured"] == fig3d["epoch_s"]["eager"]  # MSE's step runs eagerly
+    assert capture_ab.main(["--from-results", str(REPO / "benchmarks" / "results.json")]) == 0
+    assert "Projected compute of the report's runs" in capsys.readouterr().out
