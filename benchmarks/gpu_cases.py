@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.models import (
-    LR,
-    MOMENTUM,
     NET_TITLES,
     make_batch,
     minitorch_net,
+    sgd_step,
     torch_net_like,
     training_step,
 )
@@ -212,38 +211,20 @@ def bench_epoch(args: Any, torch: Any, log: Log, deadline: float) -> dict[str, A
         log(f"{name:9s}: epoch {entry['epoch_seconds']:7.2f} s{note}, last loss {entry['last_loss']:.4f}")
 
     # minitorch: its DataLoader gathers each batch on the host and copies it to the GPU
-    opt = mt.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-
-    def mt_train(x, y):
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        return loss
-
     dataset = TensorDataset(images, labels)
     warm = iter(DataLoader(dataset, batch_size=args.epoch_batch, device="cuda"))
+    warm_step = sgd_step(model, mt.optim, F)
     for _ in range(2):  # warm-up on two batches (most kernels were compiled in section 1)
-        mt_train(*next(warm))
+        warm_step(*next(warm))
     loader = DataLoader(dataset, batch_size=args.epoch_batch, shuffle=True, seed=0, device="cuda")
     model, twin = make_models("coolnet", torch)  # fresh weights for the timed epoch
-    opt = mt.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
     try:
-        run("minitorch", loader, mt_train)
+        run("minitorch", loader, sgd_step(model, mt.optim, F))
     except Exception as exc:
         result["minitorch"] = {"error": f"{type(exc).__name__}: {exc}"}
         log(traceback.format_exc())
 
     if twin is not None:
-        topt = torch.optim.SGD(twin.parameters(), lr=LR, momentum=MOMENTUM)
-
-        def torch_train(x, y):
-            loss = torch.nn.functional.cross_entropy(twin(x), y)
-            topt.zero_grad()
-            loss.backward()
-            topt.step()
-            return loss
-
         def torch_batches():  # the same permutation as the minitorch loader (seed 0), same host gather
             order = np.random.default_rng(0).permutation(len(labels))
             for b in range(n_batches):
@@ -251,7 +232,7 @@ def bench_epoch(args: Any, torch: Any, log: Log, deadline: float) -> dict[str, A
                 yield torch.from_numpy(images[idx]).cuda(), torch.from_numpy(labels[idx]).cuda()
 
         try:
-            run("torch", torch_batches(), torch_train)
+            run("torch", torch_batches(), sgd_step(twin, torch.optim, torch.nn.functional))
         except Exception as exc:
             result["torch"] = {"error": f"{type(exc).__name__}: {exc}"}
             log(traceback.format_exc())

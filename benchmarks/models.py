@@ -87,13 +87,11 @@ def make_batch(batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 LR, MOMENTUM = 0.01, 0.9
 
 
-def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
-                  wrap: Callable[[Callable], Callable] | None = None) -> Callable[[], Any]:
-    """A closure running one full training step (forward, CE, backward, SGD momentum 0.9).
+def sgd_step(model: Any, optim: Any, functional: Any) -> Callable[[Any, Any], Any]:
+    """``step(x, y)``: one full training step (forward, CE, backward, SGD momentum 0.9), returning the loss.
 
     Written once for both frameworks: pass ``minitorch.optim`` and ``minitorch.nn.functional``,
-    or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).  ``wrap``
-    (``minitorch.capture``) turns the step into a captured one.
+    or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).
     """
     opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
@@ -104,6 +102,13 @@ def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
         opt.step()
         return loss
 
+    return step
+
+
+def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
+                  wrap: Callable[[Callable], Callable] | None = None) -> Callable[[], Any]:
+    """:func:`sgd_step` on a fixed batch, as a closure; ``wrap`` (``minitorch.capture``) makes it a captured one."""
+    step = sgd_step(model, optim, functional)
     run = step if wrap is None else wrap(step)
     return lambda: run(x, y)
 

@@ -105,6 +105,17 @@ def run_both(eager: Setup, captured, rng: np.random.Generator, sizes, **batch_kw
         assert got.item() == expected
 
 
+def assert_captured_equals_eager(make, rng: np.random.Generator) -> None:
+    """Two ``(setup, step)`` from ``make``, one step captured: five batches give the same losses and state."""
+    (eager, step_a), (other, step_b) = make(), make()
+    step_b = mt.capture(step_b)
+    for _ in range(5):
+        x, y = batch(rng)
+        assert step_a(x, y).item() == step_b(x, y).item()
+    assert_same_state(eager, other)
+    assert step_b.counts["replayed"] >= 2
+
+
 # ------------------------------------------------------------------ replay equals eager
 @pytest.mark.parametrize("net", sorted(NETS))
 def test_ten_steps_with_partial_batches_equal_eager(net, rng):
@@ -492,13 +503,7 @@ def test_zero_grad_without_set_to_none_in_the_step_equals_eager(rng):
             return loss
         return s, step
 
-    (eager, step_a), (other, step_b) = make(), make()
-    step_b = mt.capture(step_b)
-    for _ in range(5):
-        x, y = batch(rng)
-        assert step_a(x, y).item() == step_b(x, y).item()
-    assert_same_state(eager, other)
-    assert step_b.counts["replayed"] >= 2
+    assert_captured_equals_eager(make, rng)
 
 
 def test_float64_model_equals_eager(rng, float64):
@@ -630,10 +635,4 @@ def test_gradient_clipping_in_the_step_equals_eager(rng):
             return loss
         return s, step
 
-    (eager, step_a), (other, step_b) = make(), make()
-    step_b = mt.capture(step_b)
-    for _ in range(5):
-        x, y = batch(rng)
-        assert step_a(x, y).item() == step_b(x, y).item()
-    assert_same_state(eager, other)
-    assert step_b.counts["replayed"] >= 2
+    assert_captured_equals_eager(make, rng)

@@ -99,7 +99,7 @@ def _out_size(n: int, k: int, s: int, p: int) -> int:
     return (n + 2 * p - k) // s + 1
 
 
-def _distinct(rng: np.random.Generator, shape) -> np.ndarray:
+def tie_free(rng: np.random.Generator, shape) -> np.ndarray:
     """Values with no ties (spacing 0.05 plus jitter well below it): max-pool windows have one maximum."""
     n = int(np.prod(shape))
     return ((rng.permutation(n) - n / 2) * 0.05 + rng.uniform(-0.01, 0.01, n)).reshape(shape)
@@ -146,7 +146,7 @@ def layer_arrays(spec: dict, seed: int) -> dict[str, np.ndarray]:
     elif kind == "maxpool":
         N, C, H, W = xs
         k, s, p = spec["k"], spec["stride"], spec["padding"]
-        a["x"] = _distinct(rng, xs)
+        a["x"] = tie_free(rng, xs)
         a["upstream"] = rng.standard_normal((N, C, _out_size(H, k, s, p), _out_size(W, k, s, p)))
     elif kind == "flatten":
         a["x"] = rng.standard_normal(xs)

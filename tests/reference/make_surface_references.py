@@ -38,6 +38,7 @@ import sys
 from types import SimpleNamespace
 
 import numpy as np
+from make_references import tie_free  # values with no ties, as for the core references
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = "2.13.0"
@@ -115,12 +116,6 @@ LAYER_SPECS: list[dict] = [
 ]
 
 
-def _distinct(rng: np.random.Generator, shape) -> np.ndarray:
-    """Values with no ties (spacing 0.05 plus jitter well below it): every pooling window has one maximum."""
-    n = int(np.prod(shape))
-    return ((rng.permutation(n) - n / 2) * 0.05 + rng.uniform(-0.01, 0.01, n)).reshape(shape)
-
-
 def layer_arrays(spec: dict, seed: int) -> dict[str, np.ndarray]:
     """The float64 inputs and parameters of one layer case, and the seed of its upstream gradient."""
     rng = np.random.default_rng(seed)
@@ -135,7 +130,7 @@ def layer_arrays(spec: dict, seed: int) -> dict[str, np.ndarray]:
         if spec.get("bias", True):
             a["param.bias"] = rng.uniform(-bound, bound, spec["out"])
     elif kind == "maxpool":
-        a["x"] = _distinct(rng, xs)
+        a["x"] = tie_free(rng, xs)
     elif kind == "leaky_relu":
         a["x"] = rng.choice([-1.0, 1.0], xs) * rng.uniform(0.1, 2.0, xs)  # away from the kink
     elif kind == "cross_entropy":
