@@ -85,15 +85,21 @@ def make_batch(batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------- training steps
 LR, MOMENTUM = 0.01, 0.9
+# The timed steps run at learning rate 0, so that the weights stay where they started and every timed step
+# sees gradients of the size real training has.  At any useful rate the nets memorise the one fixed batch
+# within a few hundred steps: the loss underflows, the gradients turn denormal, and float32 kernels slow
+# down for it (PyTorch's BoringNet batch-4 step: 2.07 ms against 0.80), a regime no real run is ever in.
+# The step does the same work at rate 0: the update is computed and applied, it just moves nothing.
+TIMED_LR = 0.0
 
 
-def sgd_step(model: Any, optim: Any, functional: Any) -> Callable[[Any, Any], Any]:
+def sgd_step(model: Any, optim: Any, functional: Any, lr: float = LR) -> Callable[[Any, Any], Any]:
     """``step(x, y)``: one full training step (forward, CE, backward, SGD momentum 0.9), returning the loss.
 
     Written once for both frameworks: pass ``minitorch.optim`` and ``minitorch.nn.functional``,
     or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).
     """
-    opt = optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+    opt = optim.SGD(model.parameters(), lr=lr, momentum=MOMENTUM)
 
     def step(x, y):
         loss = functional.cross_entropy(model(x), y)
@@ -106,15 +112,15 @@ def sgd_step(model: Any, optim: Any, functional: Any) -> Callable[[Any, Any], An
 
 
 def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
-                  wrap: Callable[[Callable], Callable] | None = None) -> Callable[[], Any]:
+                  wrap: Callable[[Callable], Callable] | None = None, lr: float = TIMED_LR) -> Callable[[], Any]:
     """:func:`sgd_step` on a fixed batch, as a closure; ``wrap`` (``minitorch.capture``) makes it a captured one."""
-    step = sgd_step(model, optim, functional)
+    step = sgd_step(model, optim, functional, lr)
     run = step if wrap is None else wrap(step)
     return lambda: run(x, y)
 
 
-def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0,
-                         captured: bool = False) -> tuple[Callable[[], Any], Any]:
+def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0, captured: bool = False,
+                         lr: float = TIMED_LR) -> tuple[Callable[[], Any], Any]:
     """A training-step closure on a fixed batch of random images (through ``minitorch.capture`` if
     ``captured``), and the model."""
     import minitorch as mt
@@ -123,14 +129,15 @@ def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0,
     model = model if model is not None else minitorch_net(net, seed)
     model.train()
     xn, yn = make_batch(batch)
-    return training_step(model, mt.tensor(xn), mt.tensor(yn), mt.optim, F, mt.capture if captured else None), model
+    return training_step(model, mt.tensor(xn), mt.tensor(yn), mt.optim, F, mt.capture if captured else None,
+                         lr), model
 
 
 def capture_parity(net: str, batch: int, steps: int = 10) -> float:
     """Largest |captured - eager| / max|eager| over the parameters and buffers after ``steps`` steps from the
     same weights (0: bit-identical)."""
-    eager, eager_model = minitorch_train_step(net, batch)
-    captured, captured_model = minitorch_train_step(net, batch, captured=True)
+    eager, eager_model = minitorch_train_step(net, batch, lr=LR)
+    captured, captured_model = minitorch_train_step(net, batch, captured=True, lr=LR)
     for _ in range(steps):
         eager()
         captured()
@@ -142,14 +149,14 @@ def capture_parity(net: str, batch: int, steps: int = 10) -> float:
     return worst
 
 
-def torch_train_step(net: str, batch: int, mt_model: Any) -> tuple[Callable[[], Any], Any]:
+def torch_train_step(net: str, batch: int, mt_model: Any, lr: float = TIMED_LR) -> tuple[Callable[[], Any], Any]:
     import torch
     import torch.nn.functional as F
 
     model = torch_net_like(net, mt_model)
     model.train()
     xn, yn = make_batch(batch)
-    return training_step(model, torch.from_numpy(xn), torch.from_numpy(yn), torch.optim, F), model
+    return training_step(model, torch.from_numpy(xn), torch.from_numpy(yn), torch.optim, F, lr=lr), model
 
 
 # ------------------------------------------------------------ analytic FLOPs

@@ -1,4 +1,4 @@
-"""The hot loops: convolution, pooling, batch norm, cross-entropy, ReLU, the SGD update.
+"""The hot loops: convolution, pooling, batch norm, cross-entropy, ReLU, Linear's products, the SGD update.
 
 Every backend module provides the same functions with the same signatures
 (:data:`.reference.KERNELS`): :mod:`.reference` defines them in plain array
@@ -118,6 +118,16 @@ def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps:
 def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Any, Any, Any]:
     """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
     return backend(g).batch_norm_backward(g, xhat, scale, training)
+
+
+def linear_forward(x: Any, weight: Any) -> Any:
+    """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
+    return backend(x).linear_forward(x, weight)
+
+
+def linear_weight_grad(g: Any, x: Any) -> Any:
+    """g (N, J).T @ x (N, K): the Linear layer's weight gradient."""
+    return backend(g).linear_weight_grad(g, x)
 
 
 def sgd_update(data: Any, grad: Any, momentum_buffer: Any, lr: float, momentum: float, dampening: float,

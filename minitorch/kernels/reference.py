@@ -17,6 +17,7 @@ KERNELS = (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
     "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
     "cross_entropy_forward", "cross_entropy_backward", "relu_forward", "relu_backward", "sgd_update",
+    "linear_forward", "linear_weight_grad",
 )
 
 # Direct (im2col-free) stride-1 convolution pays off up to this many weight values; here it never does
@@ -199,6 +200,17 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
     O, _, kh, kw = weight.shape
     cols = weight.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1)
     return col2im(cols, x_shape, kh, kw, 1, padding)
+
+
+# ------------------------------------------------------------------ linear
+def linear_forward(x: Any, weight: Any) -> Any:
+    """x (N, K) @ weight (J, K).T: a Linear layer's product, without its bias."""
+    return x @ weight.T
+
+
+def linear_weight_grad(g: Any, x: Any) -> Any:
+    """g (N, J).T @ x (N, K): the weight gradient (J, K) of :func:`linear_forward`."""
+    return g.T @ x
 
 
 # --------------------------------------------------------------------- SGD

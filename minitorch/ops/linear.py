@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
+from minitorch.kernels import linear_forward, linear_weight_grad
 from minitorch.ops._checks import check_float
 
 
@@ -22,7 +23,7 @@ class Linear(Function):
             raise ValueError(f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}")
         check_float("linear", input=x, weight=weight, bias=bias)
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        out = x2 @ weight.T
+        out = linear_forward(x2, weight)
         if bias is not None:
             out += bias
         needs = self.needs_grad
@@ -37,6 +38,6 @@ class Linear(Function):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         needs = self.needs_grad
         gx = (g2 @ self.weight).reshape(self.x_shape) if needs[0] else None
-        gw = g2.T @ self.x if needs[1] else None
+        gw = linear_weight_grad(g2, self.x) if needs[1] else None
         gb = g2.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return gx, gw, gb

@@ -102,6 +102,7 @@ KERNEL_WRITES: dict[str, tuple[int, ...]] = {name: () for name in (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
     "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
     "cross_entropy_forward", "cross_entropy_backward", "relu_forward", "relu_backward", "zero_padded",
+    "linear_forward", "linear_weight_grad",
 )}
 KERNEL_WRITES["sgd_update"] = (0, 2)  # data, momentum_buffer
 

@@ -149,6 +149,28 @@ def _cross_entropy_backward(results: dict, probs, target, scale) -> Step | None:
     return _direct(cpu._cross_entropy_backward, probs, target, scale, grad)
 
 
+def _linear_forward(results: dict, x, weight) -> Step | None:
+    from minitorch.kernels import cpu
+
+    out = results.get(None)
+    if out is None:
+        return None
+    if cpu.linear_forward_by_rows(x, weight):
+        return _direct(cpu._linear_forward_rows, x, weight, out, x.dtype.type(0))
+    return np.matmul, (x, weight.T), {"out": out}
+
+
+def _linear_weight_grad(results: dict, g, x) -> Step | None:
+    from minitorch.kernels import cpu
+
+    out = results.get(None)
+    if out is None:
+        return None
+    if cpu.linear_weight_grad_by_rows(g, x):
+        return _direct(cpu._linear_weight_grad_rows, g, x, out)
+    return np.matmul, (g.T, x), {"out": out}
+
+
 def _sgd_update(results: dict, data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov,
                 first) -> Step | None:
     from minitorch.kernels import cpu
@@ -238,6 +260,8 @@ _FORMS: dict[str, Callable[..., Step | None]] = {
     "cpu.cross_entropy_forward": _cross_entropy_forward,
     "cpu.cross_entropy_backward": _cross_entropy_backward,
     "cpu.sgd_update": _sgd_update,
+    "cpu.linear_forward": _linear_forward,
+    "cpu.linear_weight_grad": _linear_weight_grad,
     "cpu.conv2d_forward": _conv2d_forward,  # minitorch.kernels.cpu takes these from cpu_conv
     "cpu.conv2d_weight_grad": _conv2d_weight_grad,
     "cpu.conv2d_input_grad": _conv2d_input_grad,

@@ -378,3 +378,40 @@ def test_relu_kernels_match_reference(dtype, keep_mask):
     np.testing.assert_array_equal(mask, rmask)
     g = rng.standard_normal(a.shape).astype(dtype)
     np.testing.assert_array_equal(cpu.relu_backward(g, mask), reference.relu_backward(g, rmask))
+
+
+# ------------------------------------------------------------------ Linear's products at small batches
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 7, 8])
+def test_small_batch_linear_loops_match_the_gemm(rows, dtype, monkeypatch):
+    """The loops (taken here at every size) agree with x @ W.T and g.T @ x, odd widths and row counts too."""
+    monkeypatch.setattr(cpu, "SMALL_BATCH_MIN_WEIGHT", 0)
+    monkeypatch.setattr(cpu, "SMALL_BATCH_FORWARD_ROWS", range(1, 9))
+    monkeypatch.setattr(cpu, "SMALL_BATCH_WEIGHT_GRAD_ROWS", 8)
+    rng = np.random.default_rng(rows)
+    J, K = 7, 33
+    x, weight = rng.standard_normal((rows, K)).astype(dtype), rng.standard_normal((J, K)).astype(dtype)
+    g = rng.standard_normal((rows, J)).astype(dtype)
+    assert cpu.linear_forward_by_rows(x, weight) and cpu.linear_weight_grad_by_rows(g, x)
+    tol = {"rtol": 1e-12, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
+    out, gw = cpu.linear_forward(x, weight), cpu.linear_weight_grad(g, x)
+    assert out.dtype == gw.dtype == dtype
+    np.testing.assert_allclose(out, reference.linear_forward(x, weight), **tol)
+    np.testing.assert_allclose(gw, reference.linear_weight_grad(g, x), **tol)
+
+
+def test_small_batch_linear_loops_take_boringnets_first_layer_and_pass_nan_on():
+    """Where the loops apply by default (BoringNet's 3072x120 layer at batch 4), and that a NaN in a row reaches
+    exactly that row's outputs (only reassociation is allowed, not fastmath's no-NaN)."""
+    rng = np.random.default_rng(0)
+    x, weight = rng.standard_normal((4, 3072), dtype=np.float32), rng.standard_normal((120, 3072), dtype=np.float32)
+    g = rng.standard_normal((4, 120), dtype=np.float32)
+    assert cpu.linear_forward_by_rows(x, weight) and cpu.linear_weight_grad_by_rows(g, x)
+    assert not cpu.linear_forward_by_rows(x[:, :400], weight[:, :400])      # a small weight: the GEMM
+    assert not cpu.linear_forward_by_rows(np.asfortranarray(x), weight)      # not contiguous: the GEMM
+    assert not cpu.linear_weight_grad_by_rows(np.repeat(g, 2, axis=0), np.repeat(x, 2, axis=0))  # 8 rows: the GEMM
+    x[2, 5] = np.nan
+    out = cpu.linear_forward(x, weight)
+    assert np.isnan(out[2]).all() and np.isfinite(np.delete(out, 2, axis=0)).all()
+    gw = cpu.linear_weight_grad(g, x)
+    assert np.isnan(gw[:, 5]).all() and np.isfinite(np.delete(gw, 5, axis=1)).all()
