@@ -120,6 +120,12 @@ def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[
     return backend(g).batch_norm_backward(g, xhat, scale, training)
 
 
+def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, momentum: float,
+                             count: int) -> None:
+    """In place: running statistics move toward the batch's ``mean`` and biased ``var`` (over ``count`` values)."""
+    backend(running_mean).batch_norm_running_stats(running_mean, running_var, mean, var, momentum, count)
+
+
 def linear_forward(x: Any, weight: Any) -> Any:
     """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
     return backend(x).linear_forward(x, weight)

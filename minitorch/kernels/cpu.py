@@ -13,6 +13,7 @@ from minitorch.kernels.cpu_conv import conv2d_forward as conv2d_forward
 from minitorch.kernels.cpu_conv import conv2d_input_grad as conv2d_input_grad
 from minitorch.kernels.cpu_conv import conv2d_weight_grad as conv2d_weight_grad
 from minitorch.kernels.cpu_conv import zero_padded
+from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
 
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
@@ -246,6 +247,34 @@ def batch_norm_backward(g, xhat, scale, training: bool):
     gbias = np.empty(g.shape[1], dtype=g.dtype)
     _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias)
     return gx, gweight, gbias
+
+
+@numba.njit(cache=True, nogil=True)
+def _batch_norm_running_stats(running_mean, running_var, mean, var, keep, take, take_var):
+    """The reference's six array operations in one loop, in the arrays' dtype and without fused multiply-adds,
+    so the results are bit-identical to it."""
+    for c in range(running_mean.shape[0]):
+        running_mean[c] = keep * running_mean[c] + take * mean[c]
+        running_var[c] = keep * running_var[c] + take_var * var[c]
+
+
+def running_stats_loop_args(running_mean, running_var, mean, var, momentum: float, count: int) -> tuple | None:
+    """The arguments of :func:`_batch_norm_running_stats` (the replay calls it with the same), or None where the
+    loop does not apply (mixed dtypes)."""
+    arrays = (running_mean, running_var, mean, var)
+    dtype = running_mean.dtype
+    if not all(a.dtype == dtype and a.ndim == 1 for a in arrays) or dtype not in (np.float32, np.float64):
+        return None
+    scalar = dtype.type
+    return (*arrays, scalar(1 - momentum), scalar(momentum), scalar(momentum * count / (count - 1)))
+
+
+def batch_norm_running_stats(running_mean, running_var, mean, var, momentum: float, count: int) -> None:
+    args = running_stats_loop_args(running_mean, running_var, mean, var, momentum, count)
+    if args is None:
+        reference_batch_norm_running_stats(running_mean, running_var, mean, var, momentum, count)
+    else:
+        _batch_norm_running_stats(*args)
 
 
 # A Linear layer at a batch of a few rows.  OpenBLAS streams a large weight at a fraction of memory speed

@@ -16,7 +16,7 @@ from minitorch.backend import get_array_module
 KERNELS = (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
     "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
-    "cross_entropy_forward", "cross_entropy_backward", "relu_forward", "relu_backward", "sgd_update",
+    "batch_norm_running_stats", "cross_entropy_forward", "cross_entropy_backward", "relu_forward", "relu_backward", "sgd_update",
     "linear_forward", "linear_weight_grad",
 )
 
@@ -141,6 +141,15 @@ def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[
     else:
         gx = g * scale[:, None]
     return gx, gweight, gbias
+
+
+def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, momentum: float,
+                             count: int) -> None:
+    """In place: the running statistics move toward the batch's by ``momentum``; the batch variance (biased,
+    over ``count`` values per channel) is made unbiased first, as PyTorch does."""
+    xp = get_array_module(running_mean)
+    xp.add((1 - momentum) * running_mean, momentum * mean, out=running_mean)
+    xp.add((1 - momentum) * running_var, (momentum * count / (count - 1)) * var, out=running_var)
 
 
 def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:

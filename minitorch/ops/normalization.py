@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module
-from minitorch.kernels import batch_norm_backward, batch_norm_forward
+from minitorch.kernels import batch_norm_backward, batch_norm_forward, batch_norm_running_stats
 from minitorch.ops._checks import check_float
 
 
@@ -48,9 +48,7 @@ class BatchNorm(Function):
         out, xhat, scale, mean, var = batch_norm_forward(x.reshape(x.shape[0], C, -1), weight, bias, *given,
                                                          self.eps, keep_xhat=keep)
         if self.training and rm is not None:  # the running statistics follow the batch's (n > 1, checked above)
-            m, n = self.momentum, x.size // C
-            xp.add((1 - m) * rm, m * mean, out=rm)
-            xp.add((1 - m) * rv, (m * n / (n - 1)) * var, out=rv)
+            batch_norm_running_stats(rm, rv, mean, var, self.momentum, x.size // C)
         if keep:
             self.xhat, self.scale = xhat, scale
         return out.reshape(x.shape)

@@ -97,7 +97,7 @@ OUT_FUNCTIONS = {np.concatenate, np.dot, np.einsum, np.take, np.cumsum, np.cumpr
 _FILLED_LIKE: dict[Any, int] = {np.zeros_like: 0, np.ones_like: 1}
 
 # The arguments (by position) each kernel of minitorch.kernels writes, beyond its results: none, but for
-# sgd_update.  A kernel not listed (a new one) is taken to write every array it is given.
+# sgd_update and batch_norm_running_stats.  A kernel not listed (a new one) is taken to write every array it is given.
 KERNEL_WRITES: dict[str, tuple[int, ...]] = {name: () for name in (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
     "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
@@ -105,6 +105,7 @@ KERNEL_WRITES: dict[str, tuple[int, ...]] = {name: () for name in (
     "linear_forward", "linear_weight_grad",
 )}
 KERNEL_WRITES["sgd_update"] = (0, 2)  # data, momentum_buffer
+KERNEL_WRITES["batch_norm_running_stats"] = (0, 1)  # running_mean, running_var
 
 
 def _arrays_in(value: Any) -> Iterator[np.ndarray]:

@@ -149,6 +149,13 @@ def _cross_entropy_backward(results: dict, probs, target, scale) -> Step | None:
     return _direct(cpu._cross_entropy_backward, probs, target, scale, grad)
 
 
+def _batch_norm_running_stats(results: dict, running_mean, running_var, mean, var, momentum, count) -> Step | None:
+    from minitorch.kernels import cpu
+
+    args = cpu.running_stats_loop_args(running_mean, running_var, mean, var, momentum, count)
+    return None if args is None else _direct(cpu._batch_norm_running_stats, *args)
+
+
 def _linear_forward(results: dict, x, weight) -> Step | None:
     from minitorch.kernels import cpu
 
@@ -255,6 +262,7 @@ _FORMS: dict[str, Callable[..., Step | None]] = {
     "cpu.relu_backward": _relu_backward,
     "cpu.batch_norm_forward": _batch_norm_forward,
     "cpu.batch_norm_backward": _batch_norm_backward,
+    "cpu.batch_norm_running_stats": _batch_norm_running_stats,
     "cpu.max_pool_forward": _max_pool_forward,
     "cpu.max_pool_backward": _max_pool_backward,
     "cpu.cross_entropy_forward": _cross_entropy_forward,

@@ -415,3 +415,17 @@ def test_small_batch_linear_loops_take_boringnets_first_layer_and_pass_nan_on():
     assert np.isnan(out[2]).all() and np.isfinite(np.delete(out, 2, axis=0)).all()
     gw = cpu.linear_weight_grad(g, x)
     assert np.isnan(gw[:, 5]).all() and np.isfinite(np.delete(gw, 5, axis=1)).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_running_stats_loop_is_bit_identical_to_the_reference(dtype):
+    rng = np.random.default_rng(3)
+    stats = [rng.standard_normal(13).astype(dtype) for _ in range(2)]
+    mean, var = rng.standard_normal(13).astype(dtype), rng.random(13).astype(dtype)
+    want = [a.copy() for a in stats]
+    reference.batch_norm_running_stats(*want, mean, var, 0.1, 7)
+    assert cpu.running_stats_loop_args(*stats, mean, var, 0.1, 7) is not None
+    cpu.batch_norm_running_stats(*stats, mean, var, 0.1, 7)
+    for got, expected in zip(stats, want, strict=True):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, expected)
