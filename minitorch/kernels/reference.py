@@ -16,8 +16,8 @@ from minitorch.backend import get_array_module
 KERNELS = (
     "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
     "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
-    "batch_norm_running_stats", "cross_entropy_forward", "cross_entropy_backward", "relu_forward", "relu_backward", "sgd_update",
-    "linear_forward", "linear_weight_grad",
+    "batch_norm_running_stats", "cross_entropy_forward", "cross_entropy_backward", "relu_forward",
+    "relu_backward", "sgd_update", "linear_forward", "linear_weight_grad",
 )
 
 # Direct (im2col-free) stride-1 convolution pays off up to this many weight values; here it never does
