@@ -268,8 +268,12 @@ METHOD = [
     "One process runs both frameworks. Networks are defined in `benchmarks/models.py` for both; PyTorch's copy is "
     "loaded from the minitorch `state_dict` (weights and BatchNorm buffers), inputs are random normal "
     "(N, 3, 32, 32) float32 images with random int64 labels in [0, 10).",
-    "Training step: forward, `cross_entropy`, `zero_grad`, `backward`, SGD (lr 0.01, momentum 0.9), float32, "
-    "the same batch every step.",
+    "Training step: forward, `cross_entropy`, `zero_grad`, `backward`, SGD (momentum 0.9), float32, the same "
+    "batch every step, at learning rate 0: the update is computed and applied but moves nothing, so every timed "
+    "step sees the gradients of an untrained net. At any useful rate both nets memorise the one batch within a "
+    "few hundred steps, the gradients underflow into denormals and float32 kernels slow down for it (PyTorch's "
+    "BoringNet batch-4 step took 2.07 ms there against 0.80 ms), a regime no real run is in; runs before "
+    "2026-12-01 were timed that way. Parity of captured against eager steps is checked at lr 0.01.",
     "Each callable is warmed up (≥ 0.3 s and ≥ 2 calls), then timed in alternating rounds (minitorch, PyTorch; "
     "PyTorch, minitorch; ...), one block of k calls per framework per round, k chosen so a block lasts about "
     "0.25 s (training), 0.06 s (layers); a 50 ms pause (so the other framework's spinning worker threads go to "
