@@ -20,10 +20,12 @@ both gradients:
 * weight grad:  gw[o, c]   = sum_n g[n, o] (*) x[n, c]   (a correlation)
 * input grad:   gx[n, c]   = sum_o w[o, c] scattered by g[n, o]
 
-Each works on two channels at once (output channels for the forward pass and
-the weight gradient, input channels for the input gradient), so that a value
-loaded from memory feeds two multiply-adds: on AVX2 the loops are bound by
-loads, not arithmetic, and the pairs run 1.3-2x faster than single channels.
+Each works on several channels at once, so that a value loaded from memory
+feeds several multiply-adds: the loops are bound by loads and stores, not
+arithmetic.  The weight gradient takes output channels in pairs and the input
+gradient input channels in pairs (1.3-2x faster than single channels); the
+forward pass takes output channels four at a time (0.85-0.94x the time of
+pairs on CoolNet's layers, with the same sums in the same order: bit-identical).
 
 Padding is applied to the input beforehand (and cut off the input
 gradient), so the kernels only ever see padding 0.
@@ -101,33 +103,66 @@ def _add_taps_pair(acc0, acc1, xrow, wrow0, wrow1, at, L):
         j += 1
 
 
+@numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
+def _add_taps_quad(acc0, acc1, acc2, acc3, xrow, wrow0, wrow1, wrow2, wrow3, at, L):
+    """:func:`_add_taps` for four output channels at once: each input value loaded feeds four (twenty weights
+    in registers for a five-tap pass)."""
+    kw = wrow0.shape[0]
+    j = 0
+    while j + 4 < kw:
+        a0, a1, a2, a3, a4 = wrow0[j], wrow0[j + 1], wrow0[j + 2], wrow0[j + 3], wrow0[j + 4]
+        b0, b1, b2, b3, b4 = wrow1[j], wrow1[j + 1], wrow1[j + 2], wrow1[j + 3], wrow1[j + 4]
+        c0, c1, c2, c3, c4 = wrow2[j], wrow2[j + 1], wrow2[j + 2], wrow2[j + 3], wrow2[j + 4]
+        d0, d1, d2, d3, d4 = wrow3[j], wrow3[j + 1], wrow3[j + 2], wrow3[j + 3], wrow3[j + 4]
+        a = at + j
+        x0, x1, x2, x3, x4 = xrow[a:a + L], xrow[a + 1:a + 1 + L], xrow[a + 2:a + 2 + L], \
+            xrow[a + 3:a + 3 + L], xrow[a + 4:a + 4 + L]
+        for t in range(L):
+            p0, p1, p2, p3, p4 = x0[t], x1[t], x2[t], x3[t], x4[t]
+            acc0[t] += a0 * p0 + a1 * p1 + a2 * p2 + a3 * p3 + a4 * p4
+            acc1[t] += b0 * p0 + b1 * p1 + b2 * p2 + b3 * p3 + b4 * p4
+            acc2[t] += c0 * p0 + c1 * p1 + c2 * p2 + c3 * p3 + c4 * p4
+            acc3[t] += d0 * p0 + d1 * p1 + d2 * p2 + d3 * p3 + d4 * p4
+        j += 5
+    while j < kw:
+        a0, b0, c0, d0 = wrow0[j], wrow1[j], wrow2[j], wrow3[j]
+        x0 = xrow[at + j:at + j + L]
+        for t in range(L):
+            p0 = x0[t]
+            acc0[t] += a0 * p0
+            acc1[t] += b0 * p0
+            acc2[t] += c0 * p0
+            acc3[t] += d0 * p0
+        j += 1
+
+
 @numba.njit(fastmath=_FAST, nogil=True, cache=True)
 def _forward(x, w, bias, out):
     N, C, H, W = x.shape
     O, _, kh, _ = w.shape
     Ho, Wo = out.shape[2], out.shape[3]
     L = (Ho - 1) * W + Wo
-    acc = np.empty((2, L), dtype=out.dtype)
-    a0, a1 = acc[0], acc[1]
+    acc = np.empty((4, L), dtype=out.dtype)
     for n in range(N):
         rows = x[n].reshape(C, H * W)
-        for o in range(0, O, 2):
-            pair = o + 1 < O  # output channels go two at a time; an odd last one alone
-            a0[:] = bias[o]
-            if pair:
-                a1[:] = bias[o + 1]
-            if pair:
-                for c in range(C):
-                    for i in range(kh):
-                        _add_taps_pair(a0, a1, rows[c], w[o, c, i], w[o + 1, c, i], i * W, L)
-            else:
-                for c in range(C):
-                    for i in range(kh):
-                        _add_taps(a0, rows[c], w[o, c, i], i * W, L)
-            for i in range(Ho):
-                out[n, o, i, :] = a0[i * W:i * W + Wo]
-                if pair:
-                    out[n, o + 1, i, :] = a1[i * W:i * W + Wo]
+        o = 0
+        while o < O:  # output channels four at a time, then a pair, then one alone
+            group = 4 if o + 3 < O else (2 if o + 1 < O else 1)
+            for k in range(group):
+                acc[k, :] = bias[o + k]
+            for c in range(C):
+                for i in range(kh):
+                    if group == 4:
+                        _add_taps_quad(acc[0], acc[1], acc[2], acc[3], rows[c], w[o, c, i], w[o + 1, c, i],
+                                       w[o + 2, c, i], w[o + 3, c, i], i * W, L)
+                    elif group == 2:
+                        _add_taps_pair(acc[0], acc[1], rows[c], w[o, c, i], w[o + 1, c, i], i * W, L)
+                    else:
+                        _add_taps(acc[0], rows[c], w[o, c, i], i * W, L)
+            for k in range(group):
+                for i in range(Ho):
+                    out[n, o + k, i, :] = acc[k, i * W:i * W + Wo]
+            o += group
 
 
 @numba.njit(fastmath=_FAST, nogil=True, cache=True, inline="always")
