@@ -44,6 +44,17 @@ def seeded():
     return minitorch.manual_seed(0)
 
 
+@pytest.fixture
+def small_batch_loops(monkeypatch):
+    """The CPU's small-batch Linear loops taken at every size up to 8 rows (by default only for large weights)."""
+    from minitorch.kernels import cpu
+
+    monkeypatch.setattr(cpu, "SMALL_BATCH_MIN_WEIGHT", 0)
+    monkeypatch.setattr(cpu, "SMALL_BATCH_FORWARD_ROWS", range(1, 9))
+    monkeypatch.setattr(cpu, "SMALL_BATCH_WEIGHT_GRAD_ROWS", 8)
+    return cpu
+
+
 @pytest.fixture(scope="module")
 def single_thread_blas():
     try:

@@ -249,6 +249,12 @@ def batch_norm_backward(g, xhat, scale, training: bool):
     return gx, gweight, gbias
 
 
+def _loop_dtype(*arrays: np.ndarray) -> bool:
+    """Whether a compiled loop takes these arrays: one float dtype, all C-contiguous."""
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+
+
 @numba.njit(cache=True, nogil=True)
 def _batch_norm_running_stats(running_mean, running_var, mean, var, keep, take, take_var):
     """The reference's six array operations in one loop, in the arrays' dtype and without fused multiply-adds,
@@ -260,12 +266,11 @@ def _batch_norm_running_stats(running_mean, running_var, mean, var, keep, take, 
 
 def running_stats_loop_args(running_mean, running_var, mean, var, momentum: float, count: int) -> tuple | None:
     """The arguments of :func:`_batch_norm_running_stats` (the replay calls it with the same), or None where the
-    loop does not apply (mixed dtypes)."""
+    loop does not apply (mixed dtypes, or arrays not 1-d and contiguous)."""
     arrays = (running_mean, running_var, mean, var)
-    dtype = running_mean.dtype
-    if not all(a.dtype == dtype and a.ndim == 1 for a in arrays) or dtype not in (np.float32, np.float64):
+    if not (_loop_dtype(*arrays) and all(a.ndim == 1 for a in arrays)):
         return None
-    scalar = dtype.type
+    scalar = running_mean.dtype.type
     return (*arrays, scalar(1 - momentum), scalar(momentum), scalar(momentum * count / (count - 1)))
 
 
@@ -288,11 +293,12 @@ SMALL_BATCH_WEIGHT_GRAD_ROWS = 4
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
-def _linear_forward_rows(x, weight, out, zero):
+def _linear_forward_rows(x, weight, out):
     """out = x @ weight.T, two weight rows by four input rows per pass over K (eight sums, each load used
     four or two times).  A last odd row (of either) is computed twice into the same place."""
     N, K = x.shape
     J = weight.shape[0]
+    zero = out.dtype.type(0)  # sums in the data's dtype: a float64 literal would halve the vector width
     for j in range(0, J, 2):
         j1 = min(j + 1, J - 1)
         for n in range(0, N, 4):
@@ -336,11 +342,6 @@ def _linear_weight_grad_rows(g, x, out):
                 out[j, k] += a * x[n, k] + b * x[n + 1, k]
 
 
-def _loop_dtype(*arrays: np.ndarray) -> bool:
-    dtype = arrays[0].dtype
-    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
-
-
 def linear_forward_by_rows(x: np.ndarray, weight: np.ndarray) -> bool:
     """Whether :func:`linear_forward` takes the small-batch loop (the replay asks the same)."""
     return (x.ndim == 2 and x.shape[0] in SMALL_BATCH_FORWARD_ROWS and weight.size >= SMALL_BATCH_MIN_WEIGHT
@@ -358,7 +359,7 @@ def linear_forward(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
     if not linear_forward_by_rows(x, weight):
         return x @ weight.T
     out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
-    _linear_forward_rows(x, weight, out, x.dtype.type(0))
+    _linear_forward_rows(x, weight, out)
     return out
 
 

@@ -163,7 +163,7 @@ def _linear_forward(results: dict, x, weight) -> Step | None:
     if out is None:
         return None
     if cpu.linear_forward_by_rows(x, weight):
-        return _direct(cpu._linear_forward_rows, x, weight, out, x.dtype.type(0))
+        return _direct(cpu._linear_forward_rows, x, weight, out)
     return np.matmul, (x, weight.T), {"out": out}
 
 

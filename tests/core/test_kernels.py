@@ -383,11 +383,9 @@ def test_relu_kernels_match_reference(dtype, keep_mask):
 # ------------------------------------------------------------------ Linear's products at small batches
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("rows", [1, 2, 3, 4, 5, 7, 8])
-def test_small_batch_linear_loops_match_the_gemm(rows, dtype, monkeypatch):
+@pytest.mark.usefixtures("small_batch_loops")
+def test_small_batch_linear_loops_match_the_gemm(rows, dtype):
     """The loops (taken here at every size) agree with x @ W.T and g.T @ x, odd widths and row counts too."""
-    monkeypatch.setattr(cpu, "SMALL_BATCH_MIN_WEIGHT", 0)
-    monkeypatch.setattr(cpu, "SMALL_BATCH_FORWARD_ROWS", range(1, 9))
-    monkeypatch.setattr(cpu, "SMALL_BATCH_WEIGHT_GRAD_ROWS", 8)
     rng = np.random.default_rng(rows)
     J, K = 7, 33
     x, weight = rng.standard_normal((rows, K)).astype(dtype), rng.standard_normal((J, K)).astype(dtype)

@@ -35,13 +35,9 @@ def test_functional_linear(x_shape, bias, rng):
 
 
 @pytest.mark.parametrize("rows", [1, 3, 4, 5])
-def test_functional_linear_through_the_small_batch_loops(rows, rng, monkeypatch):
+def test_functional_linear_through_the_small_batch_loops(rows, rng, small_batch_loops):
     """The same check with Linear's two products on the CPU's small-batch loops (forced on at this size)."""
-    from minitorch.kernels import cpu
-
-    monkeypatch.setattr(cpu, "SMALL_BATCH_MIN_WEIGHT", 0)
-    monkeypatch.setattr(cpu, "SMALL_BATCH_FORWARD_ROWS", range(1, 9))
-    monkeypatch.setattr(cpu, "SMALL_BATCH_WEIGHT_GRAD_ROWS", 8)
+    cpu = small_batch_loops
     x, w, b = leaf(rng.standard_normal((rows, 7))), leaf(rng.standard_normal((5, 7))), leaf(rng.standard_normal(5))
     assert cpu.linear_forward_by_rows(x.numpy(), w.numpy())
     assert cpu.linear_weight_grad_by_rows(np.ones((rows, 5)), x.numpy())
