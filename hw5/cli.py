@@ -29,6 +29,9 @@ from hw5.experiments import (
     get_experiment,
     parse_assignment,
     run_name,
+    seed_runs,
+    seeded_name,
+    split_seed,
     with_overrides,
 )
 from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
@@ -84,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--runs-dir", default="runs")
 
     run = commands.add_parser("run", help="train experiments (by name, or a figure's name for all its panels)")
-    run.add_argument("names", nargs="+", metavar="NAME", help="fig1a ... fig3d, fig1/fig2/fig3, or all")
+    run.add_argument("names", nargs="+", metavar="NAME",
+                     help="fig1a ... fig3d (fig3a-seed1: with seed 1), fig1/fig2/fig3, all, or seeds (every "
+                          "seeded panel's seeds 1 and 2)")
     run.add_argument("--epochs", type=int, help="default: the experiment's (50, 150 or 200)")
     run.add_argument("--batch-size", type=int, help="default: the experiment's (4, 32 or 256)")
     run.add_argument("--lr", type=float, help="default: the experiment's (0.01 for most)")
@@ -143,15 +148,18 @@ def _progress(files: RunFiles, config: Config) -> str:
 
 # ------------------------------------------------------------------- run
 def expand_names(names: Sequence[str]) -> list[str]:
-    """The runs to train: a figure's name ("fig2") stands for all its panels and "all" for everything;
-    a panel that is another's run (fig2c = fig1d) is trained under that name, once."""
+    """The runs to train: a figure's name ("fig2") stands for all its panels, "all" for every panel and
+    "seeds" for the extra seeds of the seeded panels; a panel that is another's run (fig2c = fig1d) is
+    trained under that name, once."""
     out: list[str] = []
     for name in names:
-        group = list(EXPERIMENTS) if name == "all" else FIGURES.get(name, [name])
+        group = {"all": list(EXPERIMENTS), "seeds": seed_runs()}.get(name) or FIGURES.get(name, [name])
         for item in group:
-            if item not in EXPERIMENTS:
-                raise UsageError(f"unknown experiment {item!r}; known: {', '.join(EXPERIMENTS)} "
-                                 f"(or a figure: {', '.join(FIGURES)}, or all)")
+            try:
+                split_seed(item)
+            except KeyError:
+                raise UsageError(f"unknown experiment {item!r}; known: {', '.join(EXPERIMENTS)}, each with "
+                                 f"-seedN for another seed (or a figure: {', '.join(FIGURES)}; all; seeds)") from None
             if run_name(item) not in out:
                 out.append(run_name(item))
     return out
@@ -252,9 +260,25 @@ def continue_command(args: argparse.Namespace, spec: ClusterSpec, names: list[st
     return shlex.join(["python", "-m", "hw5", "run", *names, *options])
 
 
+def apply_seed(names: list[str], overrides: dict[str, Any]) -> list[str]:
+    """``--seed N`` trains each run's seed-N version (``fig1d --seed 1`` is ``fig1d-seed1``): a run's seed is
+    part of its name, so another seed never writes over seed 0's records."""
+    if "seed" not in overrides:
+        return names
+    seed, out = overrides["seed"], []
+    if seed < 0:
+        raise UsageError(f"--seed must not be negative, got {seed}")
+    for name in names:
+        panel, own = split_seed(name)
+        if own and own != seed:
+            raise UsageError(f"{name} is seed {own}'s run; --seed {seed} contradicts it")
+        out.append(seeded_name(panel, seed))
+    return list(dict.fromkeys(out))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    names = expand_names(args.names)
     overrides = overrides_from(args)
+    names = apply_seed(expand_names(args.names), overrides)
     configs = [resolve_config(name, overrides, args.runs_dir, args.resume) for name in names]
     spec = cluster_spec(args, len(names))
     if any(c.device == "cuda" for c in configs) and not mt.cupy_available():

@@ -104,16 +104,43 @@ for _config in EXPERIMENTS.values():
             SAME_AS[_config.name] = _earlier.name
 
 
+# Seeds.  A panel's own run (``fig3a``) has seed 0; the run ``fig3a-seed1`` is the same panel with seed 1.
+# The panels behind the report's close calls (batch size, decay, flips, and fig1f's gap to PyTorch) are
+# trained with every seed in SEEDS, and the report shows their mean and spread.
+SEEDS = (0, 1, 2)
+SEEDED = ("fig1e", "fig1f", "fig2e", "fig3a", "fig3b")   # fig1d is fig3a's first 50 epochs
+_SEED_SUFFIX = "-seed"
+
+
+def seeded_name(panel: str, seed: int) -> str:
+    """The run of ``panel`` with ``seed``: the panel's own name for seed 0, ``<panel>-seed<N>`` otherwise."""
+    return panel if seed == 0 else f"{panel}{_SEED_SUFFIX}{seed}"
+
+
+def split_seed(name: str) -> tuple[str, int]:
+    """``"fig3a-seed2"`` -> ``("fig3a", 2)``; ``"fig3a"`` -> ``("fig3a", 0)``; KeyError for an unknown panel."""
+    panel, sep, number = name.partition(_SEED_SUFFIX)
+    if panel not in EXPERIMENTS or (sep and not (number.isdigit() and number == str(int(number)) != "0")):
+        raise KeyError(f"unknown experiment {name!r}; `python -m hw5 list` shows them: {', '.join(EXPERIMENTS)} "
+                       f"(add {_SEED_SUFFIX}N for seed N, e.g. fig3a{_SEED_SUFFIX}1)")
+    return panel, int(number) if sep else 0
+
+
+def seed_runs() -> list[str]:
+    """The runs beyond seed 0 that the report's seed statistics need (``fig1d-seed1`` ...)."""
+    return [seeded_name(panel, seed) for seed in SEEDS if seed for panel in SEEDED]
+
+
 def run_name(panel: str) -> str:
-    """The name of the run that a panel is drawn from (``fig2c`` -> ``fig1d``)."""
-    return SAME_AS.get(panel, panel)
+    """The name of the run that a panel is drawn from (``fig2c`` -> ``fig1d``, ``fig2c-seed1`` -> ``fig1d-seed1``)."""
+    base, seed = split_seed(panel)
+    return seeded_name(SAME_AS.get(base, base), seed)
 
 
 def get_experiment(name: str) -> Config:
-    """A fresh copy of the registered config ``name``."""
-    if name not in EXPERIMENTS:
-        raise KeyError(f"unknown experiment {name!r}; `python -m hw5 list` shows them: {', '.join(EXPERIMENTS)}")
-    return dataclasses.replace(EXPERIMENTS[name])
+    """A fresh copy of the registered config ``name`` (``<panel>-seed<N>``: the panel's, with seed N)."""
+    panel, seed = split_seed(name)
+    return dataclasses.replace(EXPERIMENTS[panel], name=name, seed=seed)
 
 
 def field_types() -> dict[str, Any]:

@@ -33,6 +33,7 @@ import minitorch.nn.functional as F
 from hw5.data import Data, load_data
 from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
+from hw5.provenance import provenance
 from hw5.runfiles import CURVES, LOG, METRICS, RunFiles, RunStateError
 from minitorch.step_capture import training_step
 
@@ -239,14 +240,17 @@ class Run:
 
     def start(self, checkpoint: dict[str, Any] | None, resume: bool) -> None:
         """Restore the checked checkpoint, or begin afresh."""
+        sessions: list[Any] = []
         if checkpoint is not None:
             self.restore(checkpoint)
             self.say(f"{self.config.name}: resuming after epoch {self.position.epoch}")
+            sessions = _earlier_sessions(self.files)
         else:
             if resume:
                 self.say(f"{self.config.name}: nothing to resume in {self.files.dir}, starting from scratch")
             self.files.start_fresh()
-        self.files.write_config({**self.config.to_dict(), "data": self.describe_data()})
+        sessions.append({"from_epoch": self.position.epoch + 1, **provenance(self.config.capture)})
+        self.files.write_config({**self.config.to_dict(), "data": self.describe_data(), "provenance": sessions})
         d = self.data
         self.say(f"{self.config.name}: {d.name} data from {d.source} ({len(d.train)} training, {len(d.test)} test "
                  f"images); writing {self.files.dir}")
@@ -338,6 +342,12 @@ def _interrupts_deferred():
         signal.signal(signal.SIGINT, previous)
         if pending and callable(previous):
             previous(*pending[0])
+
+
+def _earlier_sessions(files: RunFiles) -> list[Any]:
+    """The provenance entries of the sessions that trained a resumed run so far (none in runs older than them)."""
+    earlier = files.read_config().get("provenance")
+    return list(earlier) if isinstance(earlier, list) else []
 
 
 def _summary(config: Config, r: dict[str, Any]) -> str:

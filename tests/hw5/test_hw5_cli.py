@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from hw5_helpers import REPO, TINY_ARGS, hw5
 
@@ -39,10 +40,9 @@ def test_list_says_which_panels_are_the_same_run(capsys):
 
 def test_run_then_report(tmp_path, capsys):
     runs, out = str(tmp_path / "runs"), str(tmp_path / "report")
-    assert main(["run", "fig1a", "fig1c", "--epochs", "2", "--lr", "0.05", "--seed", "3", "--runs-dir", runs,
-                 *TINY_ARGS]) == 0
+    assert main(["run", "fig1a", "fig1c", "--epochs", "2", "--lr", "0.05", "--runs-dir", runs, *TINY_ARGS]) == 0
     config = RunFiles(runs, "fig1c").read_config()
-    assert (config["epochs"], config["lr"], config["seed"], config["batch_size"]) == (2, 0.05, 3, 25)
+    assert (config["epochs"], config["lr"], config["seed"], config["batch_size"]) == (2, 0.05, 0, 25)
     assert (config["model"], config["activation"], config["train_size"]) == ("boringnet", False, 100)
     assert os.path.getsize(os.path.join(runs, "fig1c", "curves.png")) > 1000   # drawn by `run` itself
 
@@ -124,3 +124,38 @@ def test_resume_continues_the_saved_config_and_refuses_to_change_it(tmp_path, ca
     config = RunFiles(runs, "fig1b").read_config()
     assert (config["epochs"], config["lr"], config["train_size"]) == (2, 0.02, 100)   # saved, not the registry's
     assert [r["epoch"] for r in RunFiles(runs, "fig1b").records() if r["type"] == "epoch"] == [1, 2]
+
+
+def test_a_seed_is_part_of_the_run_name(tmp_path, capsys):
+    """``--seed N`` trains ``<panel>-seedN`` (never over seed 0's records); a name's seed and --seed must agree."""
+    runs = str(tmp_path / "runs")
+    assert main(["run", "fig1a", "--seed", "2", "--epochs", "1", "--runs-dir", runs, *TINY_ARGS]) == 0
+    assert main(["run", "fig1a-seed1", "--epochs", "1", "--runs-dir", runs, *TINY_ARGS]) == 0
+    assert sorted(os.listdir(runs)) == ["fig1a-seed1", "fig1a-seed2"]
+    seeds = {name: RunFiles(runs, name).read_config()["seed"] for name in os.listdir(runs)}
+    assert seeds == {"fig1a-seed1": 1, "fig1a-seed2": 2}
+    assert RunFiles(runs, "fig1a-seed1").epochs() != RunFiles(runs, "fig1a-seed2").epochs()
+    capsys.readouterr()
+    assert main(["run", "fig1a-seed1", "--seed", "2", "--runs-dir", runs, *TINY_ARGS]) == 2
+    assert "fig1a-seed1 is seed 1's run; --seed 2 contradicts it" in capsys.readouterr().err
+    for bad in ("fig1a-seed0", "fig1a-seed01", "fig1a-seedx", "fig9-seed1"):
+        assert main(["run", bad, "--runs-dir", runs, *TINY_ARGS]) == 2
+        assert f"unknown experiment {bad!r}" in capsys.readouterr().err
+
+
+def test_seeds_expand_to_every_seeded_panel_beyond_seed_0():
+    names = expand_names(["seeds"])
+    assert names[:2] == ["fig1e-seed1", "fig1f-seed1"] and len(names) == 10
+    assert expand_names(["fig2c-seed2", "fig1d-seed2"]) == ["fig1d-seed2"]   # one run behind both panels
+
+
+def test_every_session_of_a_run_records_where_its_numbers_came_from(tmp_path):
+    runs = str(tmp_path / "runs")
+    assert main(["run", "fig1a", "--epochs", "1", "--runs-dir", runs, *TINY_ARGS]) == 0
+    assert main(["run", "fig1a", "--epochs", "2", "--resume", "--runs-dir", runs, *TINY_ARGS]) == 0
+    sessions = RunFiles(runs, "fig1a").read_config()["provenance"]
+    assert [s["from_epoch"] for s in sessions] == [1, 2]
+    for session in sessions:
+        assert len(session["commit"]) == 40 and isinstance(session["dirty"], bool)
+        assert session["numpy"] == np.__version__ and session["python"].count(".") == 2
+        assert session["cpu"] and session["threads"]["numba"] >= 1 and session["capture"] is True
