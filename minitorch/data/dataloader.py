@@ -9,37 +9,79 @@ from a checkpoint sees exactly the batches it would have seen.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from minitorch.backend import check_device, get_default_dtype, to_device
+from minitorch.backend import check_device, get_array_module, to_device
 from minitorch.data.dataset import Dataset
 from minitorch.random import make_generator
 from minitorch.tensor import Tensor
 
 
-def default_collate(samples: list[Any]) -> tuple[np.ndarray, ...]:
-    """Stack a list of samples field by field (the slow path, for datasets without ``get_batch``).
+def default_collate(batch: list[Any]) -> Any:
+    """Merge a list of samples into a batch, as PyTorch's ``default_collate`` does (the slow path, for
+    datasets without ``get_batch``).
 
-    Python ints become int64 and Python floats the default dtype; arrays keep theirs.
+    By the type of the first sample, recursively: Tensors and arrays are stacked into one Tensor (keeping
+    their dtype); Python floats become a float64 Tensor, ints an int64 one and bools a bool one; NumPy
+    scalars keep their dtype; strings stay a list; a dict gives a dict of batches; a tuple or list of fields
+    gives a list with one batch per field (a named tuple stays one).  Samples of different lengths, or of a
+    type nothing here merges, are an error naming it.
     """
-    first = samples[0]
-    if not isinstance(first, (tuple, list)):
-        samples = [(s,) for s in samples]
-    fields = []
-    for column in zip(*samples, strict=False):
-        head = column[0]
-        if isinstance(head, (bool, np.bool_)):
-            fields.append(np.asarray(column, dtype=np.bool_))
-        elif isinstance(head, (int, np.integer)):
-            fields.append(np.asarray(column, dtype=np.int64))
-        elif isinstance(head, (float, np.floating)) and np.ndim(head) == 0:
-            fields.append(np.asarray(column, dtype=get_default_dtype()))
-        else:
-            fields.append(np.stack([c._data if isinstance(c, Tensor) else c for c in column]))
-    return tuple(fields)
+    if not batch:
+        raise ValueError("default_collate: got an empty batch")
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        return Tensor(_stack([_checked(b, Tensor, "a Tensor")._data for b in batch]))
+    if isinstance(elem, (np.ndarray, np.generic)) and elem.dtype.kind in "biufc":
+        return Tensor(_stack([np.asarray(_checked(b, (np.ndarray, np.generic), "an array")) for b in batch]))
+    if isinstance(elem, (bool, int, float)):
+        dtype = np.bool_ if isinstance(elem, bool) else np.int64 if isinstance(elem, int) else np.float64
+        if any(not isinstance(b, (bool, int, float)) for b in batch):
+            raise TypeError(f"default_collate: samples mix a number with {_kinds(batch)}")
+        return Tensor(np.asarray(batch, dtype=dtype))
+    if isinstance(elem, (str, bytes)):
+        return list(batch)
+    if isinstance(elem, Mapping):
+        try:
+            return type(elem)({key: default_collate([d[key] for d in batch]) for key in elem})  # type: ignore[call-arg]
+        except KeyError as exc:
+            raise KeyError(f"default_collate: a sample lacks the key {exc.args[0]!r} the first one has") from None
+        except TypeError:  # a mapping type that cannot be built from a dict
+            return {key: default_collate([d[key] for d in batch]) for key in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # a named tuple
+        return type(elem)(*(default_collate(list(field)) for field in _transpose(batch)))
+    if isinstance(elem, (tuple, list)):
+        return [default_collate(list(field)) for field in _transpose(batch)]
+    raise TypeError(f"default_collate: cannot batch samples of type {type(elem).__name__}; a sample may hold "
+                    "Tensors, NumPy arrays, numbers, strings, and dicts, tuples or lists of them")
+
+
+def _stack(arrays: list[Any]) -> Any:
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(f"default_collate: cannot stack samples of different shapes {sorted(shapes)}")
+    return get_array_module(arrays[0]).stack(arrays)
+
+
+def _checked(value: Any, kind: Any, name: str) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(f"default_collate: the first sample holds {name} where another holds "
+                        f"{type(value).__name__}")
+    return value
+
+
+def _kinds(batch: list[Any]) -> str:
+    return ", ".join(sorted({type(b).__name__ for b in batch}))
+
+
+def _transpose(batch: list[Any]) -> list[tuple[Any, ...]]:
+    sizes = {len(sample) for sample in batch}
+    if len(sizes) > 1:
+        raise RuntimeError(f"default_collate: each sample must have the same number of fields, got {sorted(sizes)}")
+    return list(zip(*batch, strict=True))
 
 
 def _random_parts(dataset: Any) -> dict[str, Any]:
@@ -68,6 +110,12 @@ class DataLoader:
     generator (seeded by ``seed``, or from minitorch's global generator when it
     is None).  ``drop_last`` drops a final batch smaller than ``batch_size``.
 
+    A batch has the structure of a sample, as in PyTorch: a list of Tensors
+    for samples that are tuples (``images, labels``), one Tensor for samples
+    that are one Tensor, a dict for dict samples (see :func:`default_collate`).
+    ``collate_fn`` replaces :func:`default_collate` and then always receives
+    the list of samples; the Tensors it returns are moved to ``device``.
+
     ``num_workers`` is accepted so that PyTorch code runs unchanged, and
     checked, but loading always happens in this process: a batch is one
     fancy-index per field and one vectorised transform call (``get_batch``),
@@ -86,12 +134,16 @@ class DataLoader:
         device: str | None = None,
         *,
         num_workers: int = 0,
+        collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"num_workers must be a non-negative integer, got {num_workers!r}")
         self.num_workers = int(num_workers)  # recorded only: batches are always made in this process
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
+        self.collate_fn = collate_fn
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -108,7 +160,7 @@ class DataLoader:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[Tensor, ...]]:
+    def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
         if self.generator is not None:
             self._epoch_start_state = copy.deepcopy(self.generator.bit_generator.state)
@@ -117,21 +169,34 @@ class DataLoader:
             order = np.arange(n)
         skip, self._resume_position = self._resume_position, 0
         self._position = skip
-        get_batch = getattr(self.dataset, "get_batch", None)
+        get_batch = getattr(self.dataset, "get_batch", None) if self.collate_fn is None else None
+        collate = self.collate_fn or default_collate
         for b in range(skip, len(self)):
             indices = order[b * self.batch_size:(b + 1) * self.batch_size]
             if get_batch is not None:
-                fields = get_batch(indices)
+                batch = get_batch(indices)  # raw arrays: one gather and one transform call
+                if type(batch) is tuple:  # fields of tuple samples: a list, as default_collate gives
+                    batch = list(batch)
             else:
-                fields = default_collate([self.dataset[int(i)] for i in indices])
-            if not isinstance(fields, tuple):
-                fields = (fields,)
+                batch = collate([self.dataset[int(i)] for i in indices])
             self._position = b + 1
-            yield tuple(self._to_tensor(f) for f in fields)
+            yield self._to_device(batch)
         self._position = 0  # epoch complete: a checkpoint now resumes at the next epoch
 
-    def _to_tensor(self, array: Any) -> Tensor:
-        return Tensor(to_device(array, self.device))
+    def _to_device(self, batch: Any) -> Any:
+        """Every array and Tensor in ``batch`` as a Tensor on this loader's device; the structure kept."""
+        if isinstance(batch, Tensor):
+            moved = to_device(batch._data, self.device)
+            return batch if moved is batch._data else Tensor(moved)
+        if isinstance(batch, np.ndarray) or hasattr(batch, "__array_namespace__"):
+            return Tensor(to_device(batch, self.device))
+        if isinstance(batch, Mapping):
+            return {key: self._to_device(value) for key, value in batch.items()}
+        if isinstance(batch, tuple) and hasattr(batch, "_fields"):
+            return type(batch)(*(self._to_device(v) for v in batch))
+        if isinstance(batch, (list, tuple)):
+            return type(batch)(self._to_device(v) for v in batch)
+        return batch
 
     # ----------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -1,13 +1,16 @@
-"""Datasets: indexable collections of samples, as NumPy arrays.
+"""Datasets: indexable collections of samples, held as NumPy arrays.
 
-A dataset answers ``len(ds)`` and ``ds[i]`` (one sample: a tuple of arrays or
-scalars).  Turning samples into Tensors is the DataLoader's job, so datasets
-stay plain NumPy and can be tested without the autograd machinery.
+A dataset answers ``len(ds)`` and ``ds[i]``, one sample as PyTorch gives it:
+``TensorDataset`` a tuple of Tensors, an image dataset ``(image, label)`` with
+the image a Tensor once ``ToTensor`` has made it a float ``(C, H, W)`` array
+(before that, the raw ``(H, W, C)`` uint8 array stands where torchvision has
+a PIL image) and the label an ``int``.
 
 Python-level indexing costs microseconds per sample, which adds up to seconds
 per epoch.  A dataset that keeps its samples in arrays can therefore offer
 ``get_batch(indices)``: one fancy-index per field, and its transform applied to
-the whole batch at once.  The DataLoader uses it when present.
+the whole batch at once, returning raw arrays that the DataLoader wraps in
+Tensors on its device.  The DataLoader uses it when present.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import numpy as np
 
 from minitorch import random as _random
 from minitorch.backend import to_numpy
+from minitorch.tensor import Tensor
 
 
 class DatasetError(RuntimeError):
@@ -34,6 +38,16 @@ class Dataset:
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
+
+
+def as_item_tensor(value: Any) -> Tensor:
+    """One sample's field as a Tensor that keeps its dtype (a NumPy scalar becomes a 0-d array first,
+    since Tensor() would give a Python-level float the default dtype)."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.generic) or not (isinstance(value, np.ndarray) or hasattr(value, "__array_namespace__")):
+        value = np.asarray(value)
+    return Tensor(value)
 
 
 def _as_array(value: Any) -> Any:
@@ -58,8 +72,8 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.tensors[0])
 
-    def __getitem__(self, index: int) -> tuple[Any, ...]:
-        return tuple(t[index] for t in self.tensors)
+    def __getitem__(self, index: int) -> tuple[Tensor, ...]:
+        return tuple(as_item_tensor(t[index]) for t in self.tensors)
 
     def get_batch(self, indices: np.ndarray) -> tuple[Any, ...]:
         return tuple(t[indices] for t in self.tensors)
@@ -79,7 +93,9 @@ class Subset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: int | Sequence[int]) -> Any:
+        if isinstance(index, (list, tuple, np.ndarray)):  # a list of positions: a list of samples
+            return [self.dataset[int(self.indices[i])] for i in index]
         return self.dataset[int(self.indices[index])]
 
     def __getattr__(self, name: str) -> Any:
@@ -140,6 +156,8 @@ class ImageDataset(Dataset):
     ``targets`` an int64 array, ``classes`` the label names.  ``transform`` is
     applied to one image in ``__getitem__`` and to a whole batch in ``get_batch``,
     so it must accept both (every transform in :mod:`minitorch.data.transforms` does).
+    ``ds[i]`` gives the image as a Tensor once it is float (after ``ToTensor``), and
+    the label as an ``int``; ``get_batch`` gives raw arrays, for the DataLoader.
     """
 
     data: np.ndarray
@@ -154,6 +172,8 @@ class ImageDataset(Dataset):
         image = self.data[index]
         if self.transform is not None:
             image = self.transform(image)
+        if not isinstance(image, Tensor) and getattr(getattr(image, "dtype", None), "kind", "") == "f":
+            image = Tensor(image)  # what ToTensor made (float, channels first), as torchvision gives it
         return image, int(self.targets[index])
 
     def get_batch(self, indices: np.ndarray) -> tuple[Any, np.ndarray]:

@@ -121,9 +121,9 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     (kh, kw) = _args.pair(kernel_size, "kernel_size", "avg_pool2d")
     (sh, sw) = (kh, kw) if stride is None else _args.pair(stride, "stride", "avg_pool2d")
     (ph, pw) = _args.pair(padding, "padding", "avg_pool2d", minimum=0)
-    for pad, k in ((ph, kh), (pw, kw)):
-        if pad > k // 2:
-            raise ValueError(f"avg_pool2d: padding {pad} must be at most half the kernel size {k}")
+    for width, k in ((ph, kh), (pw, kw)):
+        if width > k // 2:
+            raise ValueError(f"avg_pool2d: padding {width} must be at most half the kernel size {k}")
     divisor = None if divisor_override is None else _args.positive_int(divisor_override, "divisor_override",
                                                                        "avg_pool2d")
     H, W = _pooled_plane(input, "avg_pool2d")
@@ -226,3 +226,29 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
         return value
     xp = get_array_module(like._data)
     return Tensor(xp.asarray(value))
+
+
+# ----------------------------------------------------------------------------- more of PyTorch's surface
+from minitorch.nn._activations import elu, gelu, hardtanh, relu6, silu, softplus  # noqa: E402,F401
+from minitorch.nn._layers import (  # noqa: E402,F401
+    avg_pool1d,
+    conv1d,
+    cosine_similarity,
+    dropout2d,
+    embedding,
+    group_norm,
+    interpolate,
+    layer_norm,
+    max_pool1d,
+    normalize,
+    pad,
+)
+from minitorch.nn._losses import (  # noqa: E402,F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    nll_loss,
+    smooth_l1_loss,
+)

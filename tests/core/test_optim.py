@@ -209,6 +209,8 @@ def test_optimizer_state_dict_round_trip_continues_the_same_trajectory(tmp_path,
 
 
 def test_steplr_state_dict_round_trip():
+    """StepLR is chainable (as in PyTorch): the rate it continues from is the optimizer's, so a resume
+    loads both state dicts."""
     opt = mt.optim.SGD([param([0.0])], lr=1.0)
     sched = StepLR(opt, step_size=2, gamma=0.5)
     for _ in range(3):
@@ -217,6 +219,7 @@ def test_steplr_state_dict_round_trip():
     assert "optimizer" not in state and state["last_epoch"] == 3
     opt2 = mt.optim.SGD([param([0.0])], lr=1.0)
     sched2 = StepLR(opt2, step_size=2, gamma=0.5)
+    opt2.load_state_dict(opt.state_dict())
     sched2.load_state_dict(state)
     sched.step(), sched2.step()
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.25

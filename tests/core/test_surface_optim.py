@@ -193,7 +193,7 @@ def test_lambdalr_state_dict_keeps_callable_objects_state():
 def test_scheduler_bad_arguments():
     with pytest.raises(TypeError, match="CosineAnnealingLR: list is not an Optimizer"):
         lr_scheduler.CosineAnnealingLR([], T_max=3)
-    with pytest.raises(ValueError, match="CosineAnnealingLR: T_max must be positive, got 0"):
+    with pytest.raises(ValueError, match=esc("CosineAnnealingLR: invalid T_max 0; it must be finite, > 0")):
         lr_scheduler.CosineAnnealingLR(sgd(1.0), T_max=0)
     with pytest.raises(ValueError, match=esc("LambdaLR: expected 2 lr_lambdas (one per group), got 1")):
         lr_scheduler.LambdaLR(sgd(1.0, 0.5), [lambda e: 1.0])

@@ -11,6 +11,7 @@ import pytest
 from minitorch.data import CIFAR10, DatasetError, ToTensor
 from minitorch.data.cifar10 import UnsafePickleError
 from minitorch.data.download import default_root
+from minitorch.tensor import Tensor
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
@@ -45,10 +46,10 @@ def test_getitem_and_get_batch_apply_the_transform(cifar_root):
     root, written = cifar_root
     ds = CIFAR10(root, transform=ToTensor())
     image, label = ds[3]
-    assert image.shape == (3, 32, 32) and image.dtype == np.float32
+    assert isinstance(image, Tensor) and image.shape == (3, 32, 32) and image.dtype == np.float32
     assert isinstance(label, int) and label == written["data_batch_1"][1][3]
     # Pixel (y=5, x=7) of the green plane sits at row offset 1024 + 5*32 + 7.
-    assert image[1, 5, 7] == pytest.approx(written["data_batch_1"][0][3, 1024 + 5 * 32 + 7] / 255)
+    assert float(image[1, 5, 7]) == pytest.approx(written["data_batch_1"][0][3, 1024 + 5 * 32 + 7] / 255)
     images, labels = ds.get_batch(np.array([3, 0, 99]))
     assert images.shape == (3, 3, 32, 32) and labels.dtype == np.int64
     np.testing.assert_array_equal(images[0], image)

@@ -80,7 +80,7 @@ def test_falls_back_to_stacking_samples():
     assert ds.calls == 5
     assert x.shape == (2, 2, 2) and x.numpy()[1, 0, 0] == 4
     assert label.dtype == np.int64 and label.tolist() == [3, 4]
-    assert half.dtype == np.float32 and half.tolist() == [1.5, 2.0]
+    assert half.dtype == np.float64 and half.tolist() == [1.5, 2.0]  # Python floats: float64, as in PyTorch
 
 
 def test_uses_get_batch_with_one_call_per_batch():

@@ -5,7 +5,8 @@ gradient clipping, evaluates with ``torch.max(outputs.data, 1)``, and saves and 
 The test rewrites its import lines (``torch`` -> ``minitorch``, ``torchvision`` -> ``minitorch.vision``)
 and runs it on a tiny CIFAR-10 written in the official format (no download).  When torch is installed,
 the unported script also runs on torch (with minitorch.vision standing in for torchvision, which is not
-installed here), which shows that the script really is PyTorch code and that the checks below can pass.
+installed here; tutorial/torchvision_standin hands its samples to torch as torch Tensors), which shows
+that the script really is PyTorch code and that the checks below can pass.
 """
 from __future__ import annotations
 
@@ -107,5 +108,5 @@ def test_tutorial_runs_on_minitorch_with_only_its_imports_changed(tmp_path, monk
 
 def test_tutorial_is_pytorch_code(tmp_path, monkeypatch, capsys):
     pytest.importorskip("torch")
-    source = port(open(SCRIPT).read(), {"torchvision": "minitorch.vision"})
+    source = port(open(SCRIPT).read(), {"torchvision": "tutorial.torchvision_standin"})
     check_output(run_script(source, tmp_path, monkeypatch, capsys, workers=0))  # torch's worker processes: slow

@@ -24,3 +24,19 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Module):
+    """In training mode, zero whole channels of (N, C, H, W) with probability ``p`` (the rest scaled by
+    1 / (1 - p)); the identity in evaluation mode.  ``inplace``: as for :class:`Dropout`."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        self.p = _args.probability(p, "Dropout2d")
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -49,6 +49,21 @@ class Module:
             raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor, got {type(value).__name__}")
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._param_names, self._buffer_names, self._module_names):
+            if name in registry:
+                registry.remove(name)
+        object.__delattr__(self, name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as the child ``name`` (as ``setattr`` does, for names made at run time)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} is a {type(module).__name__}, not a Module")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"{type(self).__name__}.add_module: module name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        setattr(self, name, module)
+
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
         """State that is saved with the module but not trained (e.g. running statistics)."""
         if name not in self._buffer_names:
@@ -103,6 +118,14 @@ class Module:
     def buffers(self) -> Iterator[Tensor]:
         for _, buf in self.named_buffers():
             yield buf
+
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every sub-module, children first, then on this one (e.g. to initialise
+        weights: ``model.apply(init_weights)``); returns ``self``."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
 
     # ---------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
