@@ -324,7 +324,7 @@ def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -
         tensor._grad = wrap(g)
         adopted.add(id(owner))
     else:  # out of place: the old array may also be a gradient still on its way to another input
-        current._data = current._data + g
+        current._data = wrap(current._data + g)._data  # wrap: the sum of 0-d arrays is a NumPy scalar
         current._version = None
 
 
