@@ -89,7 +89,9 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         global _grad_enabled
-        super().__init__(bool(mode))
+        if not isinstance(mode, bool):  # PyTorch refuses anything else ("no" would be truthy)
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__} {mode!r}")
+        super().__init__(mode)
         self.previous = _grad_enabled
         _grad_enabled = self.enabled
 

@@ -270,28 +270,28 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
     # ------------------------------------------------------------ arithmetic
     # Operands of different dtypes are cast to their common dtype first (see _promote).
     def __add__(self, other: Any) -> Tensor:
-        return apply(A.Add(), *_promote(self, _lift(other, self)))
+        return apply(A.Add(), *promote(self, _lift(other, self)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return apply(A.Add(), *_promote(_lift(other, self), self))
+        return apply(A.Add(), *promote(_lift(other, self), self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return apply(A.Sub(), *_promote(self, _lift(other, self)))
+        return apply(A.Sub(), *promote(self, _lift(other, self)))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return apply(A.Sub(), *_promote(_lift(other, self), self))
+        return apply(A.Sub(), *promote(_lift(other, self), self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return apply(A.Mul(), *_promote(self, _lift(other, self)))
+        return apply(A.Mul(), *promote(self, _lift(other, self)))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return apply(A.Mul(), *_promote(_lift(other, self), self))
+        return apply(A.Mul(), *promote(_lift(other, self), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), *_promote(self, _lift(other, self), floating=True))
+        return apply(A.Div(), *promote(self, _lift(other, self), floating=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), *_promote(_lift(other, self), self, floating=True))
+        return apply(A.Div(), *promote(_lift(other, self), self, floating=True))
 
     def __matmul__(self, other: Any) -> Tensor:
         return apply(A.MatMul(), self, _lift(other, self))
@@ -303,10 +303,10 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             base = self if self._data.dtype.kind == "f" else _cast(self, result_type(self, exponent))
             return apply(A.PowScalar(exponent), base)
-        return apply(A.Pow(), *_promote(self, _lift(exponent, self)))
+        return apply(A.Pow(), *promote(self, _lift(exponent, self)))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return apply(A.Pow(), *_promote(_lift(base, self), self))
+        return apply(A.Pow(), *promote(_lift(base, self), self))
 
     def __neg__(self) -> Tensor:
         return apply(A.Neg(), self)
@@ -321,7 +321,7 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
 
     # ----------------------------------------- comparisons (no gradient)
     def _compare(self, other: Any, op) -> Tensor:
-        a, b = _promote(self, _lift(other, self))
+        a, b = promote(self, _lift(other, self))
         return _wrap(op(a._data, b._data))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -436,7 +436,7 @@ def _lift(value: Any, like: Tensor) -> Tensor:
     return _wrap(arr)
 
 
-def _promote(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
+def promote(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
     """``a`` and ``b`` in their common dtype (:func:`~minitorch.promotion.result_type`), cast where needed.
 
     With ``floating`` (true division) an integer result becomes the default float.

@@ -30,7 +30,7 @@ class MaxPool2d(Function):
 
     def forward(self, x):
         if x.ndim != 4:
-            raise ValueError(f"max_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+            raise ValueError(f"max_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
         for p, k in ((ph, kh), (pw, kw)):
             if p > k // 2:
