@@ -142,10 +142,11 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     H, W = _pooled_plane(input, "avg_pool2d")
     if output_size(H, kh, sh, ph, ph, 1, ceil_mode) <= 0 or output_size(W, kw, sw, pw, pw, 1, ceil_mode) <= 0:
         raise ValueError(f"avg_pool2d: input of shape {input.shape} is smaller than the {kh}x{kw} window")
-    rows = pooling.avg_pool_matrix(H, kh, sh, ph, bool(ceil_mode), bool(count_include_pad), divisor)
-    cols = pooling.avg_pool_matrix(W, kw, sw, pw, bool(ceil_mode), bool(count_include_pad),
-                                   None if divisor is None else 1)
-    return apply(pooling.SeparablePool2d(rows, cols, "avg_pool2d"), input)
+    rows = pooling.avg_pool_counts(H, kh, sh, ph, bool(ceil_mode), bool(count_include_pad))
+    cols = pooling.avg_pool_counts(W, kw, sw, pw, bool(ceil_mode), bool(count_include_pad))
+    counts = rows[:, None] * cols[None, :] if divisor is None else np.full((len(rows), len(cols)), float(divisor))
+    op = pooling.AvgPool2d((kh, kw), (sh, sw), (ph, pw), (len(rows), len(cols)), counts)
+    return apply(op, input)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
@@ -158,8 +159,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
     oh, ow = (_args.positive_int(n, "output_size", "adaptive_avg_pool2d") if n is not None else size
               for n, size in zip(sizes, (H, W), strict=True))
-    rows, cols = pooling.adaptive_pool_matrix(H, oh), pooling.adaptive_pool_matrix(W, ow)
-    return apply(pooling.SeparablePool2d(rows, cols, "adaptive_avg_pool2d"), input)
+    return apply(pooling.AdaptiveAvgPool2d(pooling.adaptive_windows(H, oh), pooling.adaptive_windows(W, ow)), input)
 
 
 def _pooled_plane(input: Tensor, op: str) -> tuple[int, int]:
