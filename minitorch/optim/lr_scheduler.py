@@ -13,6 +13,7 @@ import math
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable
+from numbers import Real
 from typing import Any
 
 from minitorch.optim.optimizer import Optimizer
@@ -98,6 +99,8 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by gamma every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
+        if isinstance(gamma, bool) or not isinstance(gamma, Real) or not math.isfinite(gamma) or gamma < 0:
+            raise ValueError(f"ExponentialLR: gamma must be a finite number >= 0, got {gamma!r}")
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
