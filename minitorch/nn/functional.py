@@ -8,7 +8,7 @@ import numpy as np
 
 from minitorch import random as _random
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module, get_default_dtype, to_device
+from minitorch.backend import get_array_module, to_device
 from minitorch.nn import _args
 from minitorch.ops import elementwise, loss, normalization, pooling
 from minitorch.ops import linear as linear_op
@@ -219,9 +219,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if input.ndim > 2:  # (N, C, d1, ...): every position is a row of C logits
         C, spatial = input.shape[1], (input.shape[0],) + input.shape[2:]
         last = (0,) + tuple(range(2, input.ndim)) + (1,)
-        rows = input.permute(last).reshape(-1, C)
+        rows = input.permute(*last).reshape(-1, C)
         if _probabilities(input, target):
-            targets = target.permute(last).reshape(-1, C)
+            targets = target.permute(*last).reshape(-1, C)
         elif target.shape == spatial:
             targets = target.reshape(-1)
         else:

@@ -90,8 +90,8 @@ class Max(Function):
         if a.size == 0:  # reducing an empty dim has no identity; the other dims of an empty tensor are fine
             for ax in self.axes:
                 if a.shape[ax] == 0:
-                    raise DimensionError(f"{self.name_}: dim {ax} of the tensor of shape {a.shape} is empty, "
-                                         "and has no maximum or minimum")
+                    raise DimensionError(f"{self.name_}: cannot reduce dim {ax} of the tensor of shape {a.shape}: "
+                                         "it is empty")
             if not self.axes:
                 raise ValueError(f"{self.name_}: the tensor of shape {a.shape} is empty; give the dim to reduce")
         self.a = a

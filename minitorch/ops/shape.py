@@ -1,6 +1,8 @@
 """Ops that move elements around without arithmetic: reshape, transpose, indexing, joining."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from minitorch.autograd import Function, unbroadcast
@@ -45,7 +47,7 @@ class Transpose(Function):
         return (g.transpose(inverse),)
 
 
-def torch_index(index):
+def torch_index(index: Any) -> Any:
     """``index`` as one NumPy index, or as a pair applied one after the other, so that NumPy gives PyTorch's result.
 
     NumPy and PyTorch differ in one case: integers mixed with advanced indices
@@ -95,14 +97,14 @@ class _TwoStep:
         self.basic, self.advanced = basic, advanced
 
 
-def take(a, index):
+def take(a: Any, index: Any) -> Any:
     """``a[index]`` for an index made by :func:`torch_index`."""
     if isinstance(index, _TwoStep):
         return a[index.basic][index.advanced]
     return a[index]
 
 
-def put(a, index, value) -> None:
+def put(a: Any, index: Any, value: Any) -> None:
     """``a[index] = value`` for an index made by :func:`torch_index`."""
     if isinstance(index, _TwoStep):
         a[index.basic][index.advanced] = value

@@ -13,7 +13,6 @@ import math
 import types
 from collections import Counter
 from collections.abc import Callable, Iterable
-from numbers import Real
 from typing import Any
 
 from minitorch.optim.optimizer import Optimizer
@@ -86,7 +85,7 @@ class MultiStepLR(LRScheduler):
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
         self.milestones = Counter(milestones)
-        self.gamma = gamma
+        self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -99,9 +98,9 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by gamma every epoch."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
-        if isinstance(gamma, bool) or not isinstance(gamma, Real) or not math.isfinite(gamma) or gamma < 0:
+        if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not math.isfinite(gamma) or gamma < 0:
             raise ValueError(f"ExponentialLR: gamma must be a finite number >= 0, got {gamma!r}")
-        self.gamma = gamma
+        self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:

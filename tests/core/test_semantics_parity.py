@@ -32,8 +32,8 @@ def compare(actual: dict[str, np.ndarray], expected: dict[str, np.ndarray], case
     assert set(actual) == set(expected), f"{case}: results {sorted(set(actual) ^ set(expected))} differ"
     for key in sorted(expected):
         a, e, what = actual[key], expected[key], f"{case}:{key}"
-        if e.dtype.kind in "US":  # a dtype's name
-            assert str(a) == str(e), f"{what}: {a} != {e}"
+        if e.dtype.kind in "US":  # dtype names
+            assert a.tolist() == e.tolist(), f"{what}: {a} != {e}"
             continue
         assert a.shape == e.shape, f"{what}: shape {a.shape} != {e.shape}"
         if e.dtype.kind != "f":

@@ -120,6 +120,28 @@ def promotion(fw):
     return {name: f(fw.lib) for name, f in PROMOTION.items()}
 
 
+PROMOTED_DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float32", "float64"]
+PYTHON_NUMBERS = [True, 3, 2.5]
+
+
+def result_type_table(fw):
+    """The dtype of a * b for every pair of a dimensioned tensor, a 0-d tensor and a Python number."""
+    def operand(kind, dtype):
+        values = np.array([1, 0] if kind == "dim" else 1).astype(dtype)
+        return fw.lib.tensor(values)
+
+    names = []
+    for kind_a in ("dim", "0d"):
+        for a in PROMOTED_DTYPES:
+            for kind_b in ("dim", "0d"):
+                for b in PROMOTED_DTYPES:
+                    names.append(dtype_name((operand(kind_a, a) * operand(kind_b, b)).dtype))
+            for number in PYTHON_NUMBERS:
+                names.append(dtype_name((operand(kind_a, a) * number).dtype))
+                names.append(dtype_name((number * operand(kind_a, a)).dtype))
+    return {"dtypes": np.array(names)}
+
+
 # ----------------------------------------------------------------------------- indexing
 INDEXES = {
     "int_slice_list": (0, slice(None), [1, 2]),
@@ -273,7 +295,8 @@ def reductions_and_empty(fw):
         "empty_amax_dim1": L.zeros(0, 3).amax(1), "empty_sum_dim0": L.zeros(0, 3).sum(0),
         "empty_mean_dim0": L.zeros(0, 3).mean(0), "empty_max_dim1": L.zeros(0, 3).max(1)[0],
         "empty_argmax_dim1": L.zeros(0, 3).argmax(1),
-        "softmax_empty_dim": fw.F.softmax(L.zeros(2, 0), 1), "log_softmax_empty_dim": fw.F.log_softmax(L.zeros(2, 0), 1),
+        "softmax_empty_dim": fw.F.softmax(L.zeros(2, 0), 1),
+        "log_softmax_empty_dim": fw.F.log_softmax(L.zeros(2, 0), 1),
         "softmax_0d": fw.F.softmax(L.tensor(2.0), 0), "log_softmax_0d": fw.F.log_softmax(L.tensor(2.0), -1),
         "flatten_zero_size": L.zeros(2, 0, 3).flatten(1), "flatten_zero_size_all": L.zeros(0, 3).flatten(),
         "mse_empty": mse, "mse_empty_grad": e.grad,
@@ -317,6 +340,7 @@ CASES: dict[str, Callable] = {
     "zero_d_relu_and_clip": zero_d_relu_and_clip,
     "zero_d_zero_grad_keeps_tensor": zero_d_zero_grad_keeps_tensor,
     "promotion": promotion,
+    "result_type_table": result_type_table,
     "indexing": indexing,
     "indexing_setitem_grad": indexing_setitem_grad,
     "pooling_nonfinite": pooling_nonfinite,
