@@ -30,14 +30,18 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
 def category(dtype: np.dtype) -> int:
     """0 for bool, 1 for the integers, 2 for floating point."""
-    return _CATEGORY[dtype.kind]
+    try:
+        return _CATEGORY[dtype.kind]
+    except KeyError:
+        raise TypeError(f"unsupported dtype {dtype}: minitorch computes with bool, integer and float tensors") \
+            from None
 
 
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     """``torch.promote_types``: the smallest dtype that both fit in, where a float with an integer is the float."""
     if a == b:
         return a
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    ca, cb = category(a), category(b)
     if ca != cb:
         return a if ca > cb else b
     return np.promote_types(a, b)

@@ -268,7 +268,7 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------ arithmetic
-    # Operands of different dtypes are cast to their common dtype first (see _promote).
+    # Operands of different dtypes are cast to their common dtype first (see promote).
     def __add__(self, other: Any) -> Tensor:
         return apply(A.Add(), *promote(self, _lift(other, self)))
 
@@ -321,7 +321,9 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
 
     # ----------------------------------------- comparisons (no gradient)
     def _compare(self, other: Any, op) -> Tensor:
-        a, b = promote(self, _lift(other, self))
+        if not isinstance(other, (Tensor, int, float)):  # None, a string, a list...: NumPy's answer
+            return _wrap(op(self._data, other))
+        a, b = promote(self, _lift(other, self))  # compared in the common dtype, as PyTorch does
         return _wrap(op(a._data, b._data))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]

@@ -136,3 +136,11 @@ def test_exponential_lr_refuses_a_negative_gamma(gamma):
     with pytest.raises(ValueError, match="ExponentialLR: gamma must be a finite number >= 0"):
         mt.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
     assert opt.param_groups[0]["lr"] == 0.1
+
+
+def test_comparisons_with_non_numbers_keep_numpy_answers_and_other_dtypes_are_refused():
+    x = mt.tensor([0.1, 2.0])
+    assert (x == None).tolist() == [False, False]  # noqa: E711 - the operator under test
+    assert (x == [0.5, 2.0]).tolist() == [False, True]
+    with pytest.raises(TypeError, match="unsupported dtype complex128"):
+        x + np.array([1j, 2])
