@@ -89,7 +89,9 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool) -> None:
         global _grad_enabled
-        super().__init__(bool(mode))
+        if not isinstance(mode, bool):  # PyTorch refuses anything else ("no" would be truthy)
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__} {mode!r}")
+        super().__init__(mode)
         self.previous = _grad_enabled
         _grad_enabled = self.enabled
 
@@ -324,7 +326,7 @@ def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -
         tensor._grad = wrap(g)
         adopted.add(id(owner))
     else:  # out of place: the old array may also be a gradient still on its way to another input
-        current._data = current._data + g
+        current._data = wrap(current._data + g)._data  # wrap: the sum of 0-d arrays is a NumPy scalar
         current._version = None
 
 

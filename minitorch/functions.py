@@ -5,12 +5,14 @@ Most are the Tensor methods under PyTorch's function names; ``cat`` and
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from minitorch import return_types
 from minitorch.backend import get_array_module
 from minitorch.ops import shape as S
+from minitorch.promotion import promote_types
 from minitorch.tensor import Tensor, _lift, apply
 
 
@@ -25,11 +27,15 @@ def _tensors(op: str, tensors: Sequence[Tensor]) -> list[Tensor]:
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise ValueError(f"{op}: the tensors are on different devices ({sorted(map(str, devices))})")
-    return list(tensors)
+    dtypes = {t._data.dtype for t in tensors}
+    if len(dtypes) == 1:
+        return list(tensors)
+    common = functools.reduce(promote_types, dtypes)  # as PyTorch: float32 with int64 is float32
+    return [t if t._data.dtype == common else t.to(common) for t in tensors]
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join tensors along an existing dimension (all other sizes must agree)."""
+    """Join tensors along an existing dimension (all other sizes must agree), in their common dtype."""
     return apply(S.Cat(dim), *_tensors("cat", tensors))
 
 
@@ -37,7 +43,7 @@ concat = cat
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join same-shape tensors along a new dimension."""
+    """Join same-shape tensors along a new dimension, in their common dtype."""
     return apply(S.Stack(dim), *_tensors("stack", tensors))
 
 

@@ -36,6 +36,7 @@ from minitorch.backend import (
 from minitorch.ops import arithmetic as A
 from minitorch.ops import copy as C
 from minitorch.ops import elementwise as E
+from minitorch.promotion import category, result_type, scalar_dtype
 from minitorch.tensor_methods.inplace import InPlaceMethods
 from minitorch.tensor_methods.reduction import ReductionMethods
 from minitorch.tensor_methods.shape import ShapeMethods
@@ -256,32 +257,41 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """This one-element integer (or bool) tensor as a Python int, so it can index a list:
+        ``classes[labels[j]]``."""
+        if self._data.dtype.kind not in "biu" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index, got dtype "
+                            f"{self._data.dtype} and shape {self.shape}")
+        return int(self._data.reshape(()).item())
+
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------ arithmetic
+    # Operands of different dtypes are cast to their common dtype first (see promote).
     def __add__(self, other: Any) -> Tensor:
-        return apply(A.Add(), self, _lift(other, self))
+        return apply(A.Add(), *promote(self, _lift(other, self)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return apply(A.Add(), _lift(other, self), self)
+        return apply(A.Add(), *promote(_lift(other, self), self))
 
     def __sub__(self, other: Any) -> Tensor:
-        return apply(A.Sub(), self, _lift(other, self))
+        return apply(A.Sub(), *promote(self, _lift(other, self)))
 
     def __rsub__(self, other: Any) -> Tensor:
-        return apply(A.Sub(), _lift(other, self), self)
+        return apply(A.Sub(), *promote(_lift(other, self), self))
 
     def __mul__(self, other: Any) -> Tensor:
-        return apply(A.Mul(), self, _lift(other, self))
+        return apply(A.Mul(), *promote(self, _lift(other, self)))
 
     def __rmul__(self, other: Any) -> Tensor:
-        return apply(A.Mul(), _lift(other, self), self)
+        return apply(A.Mul(), *promote(_lift(other, self), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), self, _lift(other, self))
+        return apply(A.Div(), *promote(self, _lift(other, self), floating=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), _lift(other, self), self)
+        return apply(A.Div(), *promote(_lift(other, self), self, floating=True))
 
     def __matmul__(self, other: Any) -> Tensor:
         return apply(A.MatMul(), self, _lift(other, self))
@@ -290,12 +300,13 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
         return apply(A.MatMul(), _lift(other, self), self)
 
     def __pow__(self, exponent: Any) -> Tensor:
-        if isinstance(exponent, (int, float)):
-            return apply(A.PowScalar(exponent), self)
-        return apply(A.Pow(), self, _lift(exponent, self))
+        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            base = self if self._data.dtype.kind == "f" else _cast(self, result_type(self, exponent))
+            return apply(A.PowScalar(exponent), base)
+        return apply(A.Pow(), *promote(self, _lift(exponent, self)))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return apply(A.Pow(), _lift(base, self), self)
+        return apply(A.Pow(), *promote(_lift(base, self), self))
 
     def __neg__(self) -> Tensor:
         return apply(A.Neg(), self)
@@ -310,7 +321,10 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
 
     # ----------------------------------------- comparisons (no gradient)
     def _compare(self, other: Any, op) -> Tensor:
-        return _wrap(op(self._data, other._data if isinstance(other, Tensor) else other))
+        if not isinstance(other, (Tensor, int, float)):  # None, a string, a list...: NumPy's answer
+            return _wrap(op(self._data, other))
+        a, b = promote(self, _lift(other, self))  # compared in the common dtype, as PyTorch does
+        return _wrap(op(a._data, b._data))
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._compare(other, lambda a, b: a == b)
@@ -333,27 +347,37 @@ class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     # ------------------------------------------------------ elementwise math
+    # Float-only math on an integer or bool tensor computes in the default float dtype, as in PyTorch.
     def exp(self) -> Tensor:
-        return apply(E.Exp(), self)
+        return apply(E.Exp(), _floating(self))
 
     def log(self) -> Tensor:
-        return apply(E.Log(), self)
+        return apply(E.Log(), _floating(self))
 
     def relu(self) -> Tensor:
         return apply(E.ReLU(), self)
 
     def tanh(self) -> Tensor:
-        return apply(E.Tanh(), self)
+        return apply(E.Tanh(), _floating(self))
 
     def sigmoid(self) -> Tensor:
-        return apply(E.Sigmoid(), self)
+        return apply(E.Sigmoid(), _floating(self))
 
 
 _new = Tensor.__new__
 
 
 def _wrap(array: Any, version: Version | None = None) -> Tensor:
-    """A Tensor around ``array`` without copying or checking it (the engine's constructor)."""
+    """A Tensor around ``array`` without copying it (the engine's constructor).
+
+    Every array that becomes a tensor passes here (:func:`apply` included), so
+    this is where the invariant holds: a Tensor holds an array, a 0-d one for a
+    scalar.  NumPy hands back a scalar (``np.float32``), not a 0-d array, from
+    arithmetic on 0-d arrays and from full reductions; a scalar has no memory to
+    write into (``zero_``, ``+=``) and no device, so it is made a 0-d array here.
+    """
+    if isinstance(array, np.generic):
+        array = np.asarray(array)
     t = _new(Tensor)
     t._data = array
     t._grad = None
@@ -374,13 +398,10 @@ def apply(fn: Function, *inputs: Tensor) -> Tensor:
         capture_hook(inputs)
     track = autograd.start(fn, inputs)
     data = fn.forward(*[t._data for t in inputs])
-    result = _new(Tensor)
-    result._data = data
-    result._grad = None
-    result.retains_grad = False
-    result.requires_grad = track
-    result._version = inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None
-    result._ctx = autograd.record(fn, inputs, result) if track else None
+    result = _wrap(data, inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None)
+    if track:
+        result.requires_grad = True
+        result._ctx = autograd.record(fn, inputs, result)
     return result
 
 
@@ -394,17 +415,19 @@ def _same_memory(a: Any, b: Any) -> bool:
 def _lift(value: Any, like: Tensor) -> Tensor:
     """Turn a Python number or array into a constant Tensor beside ``like``.
 
-    Python numbers are "weak", as in NumPy and PyTorch: they take ``like``'s
-    dtype, except that a float with an integer tensor gives the default float.
+    Python numbers are "weak", as in PyTorch: they take ``like``'s dtype unless
+    their category is higher (bool < int < float), and then the dtype they stand
+    for (int64, the default float; see :mod:`minitorch.promotion`).  So the 0-d
+    tensor made here promotes ``like`` exactly as the number would.
     """
     if isinstance(value, Tensor):
         return value
     xp = get_array_module(like._data)
-    kind = like._data.dtype.kind
+    dtype = like._data.dtype
     if isinstance(value, (int, float, bool)):
-        if isinstance(value, float) and kind != "f":
-            return _wrap(xp.asarray(value, dtype=get_default_dtype()))
-        return _wrap(xp.asarray(value, dtype=like._data.dtype))
+        number = scalar_dtype(value)
+        return _wrap(xp.asarray(value, dtype=number if category(number) > category(dtype) else dtype))
+    kind = dtype.kind
     if isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value):
         # e.g. the (values, indices) of x.max(dim) used as if it were the values
         raise TypeError(f"cannot combine a Tensor with a {type(value).__name__} of Tensors; "
@@ -415,3 +438,26 @@ def _lift(value: Any, like: Tensor) -> Tensor:
     return _wrap(arr)
 
 
+def promote(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` in their common dtype (:func:`~minitorch.promotion.result_type`), cast where needed.
+
+    With ``floating`` (true division) an integer result becomes the default float.
+    The cast is an op like any other, so gradients flow back in each input's own
+    dtype.  Operands of one float dtype, the usual case, pass untouched.
+    """
+    da, db = a._data.dtype, b._data.dtype
+    if (da is db or da == db) and (da.kind == "f" or not floating):
+        return a, b
+    dtype = result_type(a, b)
+    if floating and dtype.kind != "f":
+        dtype = get_default_dtype()
+    return _cast(a, dtype), _cast(b, dtype)
+
+
+def _cast(t: Tensor, dtype: np.dtype) -> Tensor:
+    return t if t._data.dtype == dtype else apply(C.Cast(dtype, t.device.type), t)
+
+
+def _floating(t: Tensor) -> Tensor:
+    """``t``, or an integer or bool tensor's values in the default float dtype (what float-only math takes)."""
+    return t if t._data.dtype.kind == "f" else _cast(t, get_default_dtype())

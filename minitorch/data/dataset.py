@@ -120,6 +120,9 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     permutation comes from ``generator`` (a NumPy generator, e.g. the one
     :func:`minitorch.manual_seed` returns), by default minitorch's global one.
     """
+    if generator is not None and not callable(getattr(generator, "permutation", None)):
+        raise TypeError(f"random_split: generator must be a numpy.random.Generator (such as the one "
+                        f"minitorch.manual_seed returns), got {type(generator).__name__} {generator!r}")
     n = len(dataset)
     lengths = list(lengths)
     if not lengths:

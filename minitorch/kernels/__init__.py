@@ -48,7 +48,7 @@ def _load(device: str) -> ModuleType:
 
 def backend(array: Any) -> ModuleType:
     """The kernel module for this array's device: numba for NumPy arrays, CUDA for CuPy ones."""
-    device = "cpu" if isinstance(array, np.ndarray) else "cuda"
+    device = "cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"  # a gradient may be a NumPy scalar
     module = BACKENDS.get(device)
     if module is None:
         module = _load(device)

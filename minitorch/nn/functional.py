@@ -4,16 +4,18 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
+
 from minitorch import random as _random
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module, get_default_dtype, to_device
+from minitorch.backend import get_array_module, to_device
 from minitorch.nn import _args
 from minitorch.ops import elementwise, loss, normalization, pooling
 from minitorch.ops import linear as linear_op
 from minitorch.ops._windows import output_size
 from minitorch.ops.conv import Conv2d
 from minitorch.ops.conv_general import GeneralConv2d
-from minitorch.tensor import Tensor, apply
+from minitorch.tensor import Tensor, apply, promote
 
 
 def _inputs(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[Tensor, ...]:
@@ -25,6 +27,9 @@ def _inputs(input: Tensor, weight: Tensor | None, bias: Tensor | None) -> tuple[
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"linear: input must be a Tensor, got {type(input).__name__}; "
+                        "convert it with minitorch.tensor(...)")
     return apply(linear_op.Linear(), *_inputs(input, weight, bias))
 
 
@@ -38,6 +43,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         groups = _args.positive_int(groups, "groups", "conv2d")
     elif groups < 1:
         raise ValueError(f"conv2d: groups must be a positive integer, got {groups}")
+    if isinstance(input, Tensor) and input.ndim == 3:  # one unbatched (C, H, W) image, as PyTorch accepts
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
     kernel = (weight.shape[2], weight.shape[3]) if weight.ndim == 4 else (1, 1)
     pads = _args.conv_padding(padding, kernel, stride, dilation, "conv2d")
     op: Function
@@ -61,11 +68,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
 
 
 def tanh(input: Tensor) -> Tensor:
-    return apply(elementwise.Tanh(), input)
+    return input.tanh()
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return apply(elementwise.Sigmoid(), input)
+    return input.sigmoid()
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -106,6 +113,9 @@ def softmax(input: Tensor, dim: int | None = None) -> Tensor:
 def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor | tuple[Tensor, Tensor]:
     """Window maxima; with ``return_indices`` also each maximum's flat index ``h * W + w`` in its input plane."""
+    if isinstance(input, Tensor) and input.ndim == 3:  # one unbatched (C, H, W) image
+        out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return (out[0].squeeze(0), out[1].squeeze(0)) if isinstance(out, tuple) else out.squeeze(0)
     k = _args.pair(kernel_size, "kernel_size", "max_pool2d")
     s = k if stride is None else _args.pair(stride, "stride", "max_pool2d")
     p = _args.pair(padding, "padding", "max_pool2d", minimum=0)
@@ -118,6 +128,9 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
     """Window averages; the divisor counts zero padding unless ``count_include_pad`` is False."""
+    if isinstance(input, Tensor) and input.ndim == 3:  # one unbatched (C, H, W) image
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode, count_include_pad,
+                          divisor_override).squeeze(0)
     (kh, kw) = _args.pair(kernel_size, "kernel_size", "avg_pool2d")
     (sh, sw) = (kh, kw) if stride is None else _args.pair(stride, "stride", "avg_pool2d")
     (ph, pw) = _args.pair(padding, "padding", "avg_pool2d", minimum=0)
@@ -129,27 +142,29 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     H, W = _pooled_plane(input, "avg_pool2d")
     if output_size(H, kh, sh, ph, ph, 1, ceil_mode) <= 0 or output_size(W, kw, sw, pw, pw, 1, ceil_mode) <= 0:
         raise ValueError(f"avg_pool2d: input of shape {input.shape} is smaller than the {kh}x{kw} window")
-    rows = pooling.avg_pool_matrix(H, kh, sh, ph, bool(ceil_mode), bool(count_include_pad), divisor)
-    cols = pooling.avg_pool_matrix(W, kw, sw, pw, bool(ceil_mode), bool(count_include_pad),
-                                   None if divisor is None else 1)
-    return apply(pooling.SeparablePool2d(rows, cols, "avg_pool2d"), input)
+    rows = pooling.avg_pool_counts(H, kh, sh, ph, bool(ceil_mode), bool(count_include_pad))
+    cols = pooling.avg_pool_counts(W, kw, sw, pw, bool(ceil_mode), bool(count_include_pad))
+    counts = rows[:, None] * cols[None, :] if divisor is None else np.full((len(rows), len(cols)), float(divisor))
+    op = pooling.AvgPool2d((kh, kw), (sh, sw), (ph, pw), (len(rows), len(cols)), counts)
+    return apply(op, input)
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Averages over an (oh, ow) grid of near-equal windows; None in ``output_size`` keeps that input size."""
+    if isinstance(input, Tensor) and input.ndim == 3:  # one unbatched (C, H, W) image
+        return adaptive_avg_pool2d(input.unsqueeze(0), output_size).squeeze(0)
     H, W = _pooled_plane(input, "adaptive_avg_pool2d")
     sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size, output_size)
     if len(sizes) != 2:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got {output_size!r}")
     oh, ow = (_args.positive_int(n, "output_size", "adaptive_avg_pool2d") if n is not None else size
               for n, size in zip(sizes, (H, W), strict=True))
-    rows, cols = pooling.adaptive_pool_matrix(H, oh), pooling.adaptive_pool_matrix(W, ow)
-    return apply(pooling.SeparablePool2d(rows, cols, "adaptive_avg_pool2d"), input)
+    return apply(pooling.AdaptiveAvgPool2d(pooling.adaptive_windows(H, oh), pooling.adaptive_windows(W, ow)), input)
 
 
 def _pooled_plane(input: Tensor, op: str) -> tuple[int, int]:
     if input.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {input.shape}")
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
     if input.dtype.kind != "f":
         raise TypeError(f"{op}: input has dtype {input.dtype}; expected a floating-point tensor")
     return input.shape[2], input.shape[3]
@@ -196,17 +211,77 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
+    target = _as_tensor(target, input)
+    if input.ndim == 1:  # unbatched: one row of C logits
+        out = cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index=ignore_index,
+                            reduction=reduction, label_smoothing=label_smoothing)
+        return out.squeeze(0) if reduction == "none" else out
+    if input.ndim > 2:  # (N, C, d1, ...): every position is a row of C logits
+        C, spatial = input.shape[1], (input.shape[0],) + input.shape[2:]
+        last = (0,) + tuple(range(2, input.ndim)) + (1,)
+        rows = input.permute(*last).reshape(-1, C)
+        if _probabilities(input, target):
+            targets = target.permute(*last).reshape(-1, C)
+        elif target.shape == spatial:
+            targets = target.reshape(-1)
+        else:
+            raise ValueError(f"cross_entropy: target of shape {target.shape} does not match input of shape "
+                             f"{input.shape}; expected class indices of shape {spatial} or probabilities of the "
+                             "input's shape")
+        out = cross_entropy(rows, targets, weight, ignore_index=ignore_index, reduction=reduction,
+                            label_smoothing=label_smoothing)
+        return out.reshape(spatial) if reduction == "none" else out
+    if _probabilities(input, target):
+        return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, smoothing)
     w = None if weight is None else (weight._data if isinstance(weight, Tensor) else weight)
     op = loss.CrossEntropy(reduction, w, ignore_index, smoothing)
-    return apply(op, input, _as_tensor(target, input))
+    return apply(op, input, target)
+
+
+def _probabilities(input: Tensor, target: Tensor) -> bool:
+    """Whether ``target`` holds class probabilities (a float tensor of the input's shape), as PyTorch decides."""
+    return target.dtype.kind == "f" and target.shape == input.shape
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                                 reduction: str, smoothing: float) -> Tensor:
+    """Cross-entropy against class probabilities (N, C): ``-sum_c w_c t_nc log softmax(x)_nc``, PyTorch's formula.
+
+    Built from differentiable ops, so the target gets a gradient too; the mean
+    divides by N (not by the weights, unlike class indices).
+    """
+    if ignore_index != -100:
+        raise ValueError("cross_entropy: ignore_index is not supported for class-probability targets")
+    loss._check_reduction("cross_entropy", reduction)
+    C = input.shape[1]
+    input, target = promote(input, target)
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / C
+    if weight is not None:
+        target = target * _as_tensor(weight, input)
+    losses = -(log_softmax(input, 1) * target).sum(1)
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.sum() / input.shape[0]
 
 
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    return apply(loss.MSELoss(reduction), input, _as_tensor(target, input))
+    """Squared error; a target of another shape broadcasts against the input, with PyTorch's warning."""
+    target = _as_tensor(target, input)
+    if target.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} do not "
+                             "broadcast together") from None
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                      "same size.", UserWarning, stacklevel=2)
+    return apply(loss.MSELoss(reduction), *promote(input, target))
 
 
 def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
-    """Class indices (N,) -> (N, num_classes) rows of zeros with a one (float, default dtype)."""
+    """Class indices (...) -> (..., num_classes) rows of zeros with a one: int64 as in PyTorch, unless ``dtype``."""
     t = target._data if isinstance(target, Tensor) else target
     xp = get_array_module(t)
     t = xp.asarray(t)
@@ -217,7 +292,7 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     if t.size and (int(t.min()) < 0 or int(t.max()) >= num_classes):
         raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), "
                          f"got min {int(t.min())} max {int(t.max())}")
-    eye = xp.eye(num_classes, dtype=dtype or get_default_dtype())
+    eye = xp.eye(num_classes, dtype=np.int64 if dtype is None else dtype)
     return Tensor(eye[t])
 
 

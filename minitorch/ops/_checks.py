@@ -23,3 +23,18 @@ def check_float(op: str, **arrays: Any) -> None:
     if len(set(dtypes.values())) > 1:
         listed = ", ".join(f"{n} {d}" for n, d in dtypes.items())
         raise TypeError(f"{op}: dtypes differ ({listed}); convert with .to(dtype) or Module.to(dtype)")
+
+
+class DimensionError(IndexError, ValueError):
+    """A dim outside a tensor's dimensions.  PyTorch raises IndexError; it is also a ValueError, what
+    minitorch raised before, so code written against either catches it."""
+
+
+def check_dim(dim: int, ndim: int, op: str) -> int:
+    """``dim`` as a non-negative index below ``ndim``; a 0-d tensor takes -1 and 0 (both mean "itself") as
+    in PyTorch, and gives 0."""
+    bound = max(ndim, 1)
+    if not -bound <= dim < bound:
+        raise DimensionError(f"{op}: dim {dim} is out of range for a tensor of {ndim} dimensions "
+                             f"(expected to be in range of [{-bound}, {bound - 1}])")
+    return dim % bound

@@ -40,7 +40,7 @@ class Conv2d(Function):
 
     def forward(self, x, weight, bias=None):
         if x.ndim != 4:
-            raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+            raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
         if weight.ndim != 4 or x.shape[1] != weight.shape[1]:
             raise ValueError(
                 f"conv2d: input of shape {x.shape} has {x.shape[1]} channels but weight of shape "

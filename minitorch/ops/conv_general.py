@@ -31,7 +31,7 @@ class GeneralConv2d(Function):
     def forward(self, x, weight, bias=None):
         G = self.groups
         if x.ndim != 4:
-            raise ValueError(f"conv2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+            raise ValueError(f"conv2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
         if weight.ndim != 4 or x.shape[1] != weight.shape[1] * G:
             expects = weight.shape[1] * G if weight.ndim == 4 else "?"
             grouped = f" ({G} groups of {weight.shape[1]})" if G > 1 and weight.ndim == 4 else ""

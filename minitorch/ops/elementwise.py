@@ -62,13 +62,22 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    """1 / (1 + exp(-a)), computed from e = exp(-|a|) as 1 / (1 + e) for a >= 0 and e / (1 + e) below.
+
+    Neither form overflows, and the small tail keeps its relative precision
+    (4.2e-18 at -40 in float64), where 1 - 1 / (1 + e) or 0.5 * (tanh(a / 2) + 1)
+    would round it to 0.
+    """
+
     __slots__ = ("out",)
     fresh_grads = True
     saves_output = True
 
     def forward(self, a):
         xp = get_array_module(a)
-        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)  # stable for large |a|
+        e = xp.exp(-xp.abs(a))
+        inv = 1 / (1 + e)
+        self.out = xp.where(a >= 0, inv, e * inv)
         return self.out
 
     def backward(self, g):

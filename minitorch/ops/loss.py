@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from minitorch.autograd import Function
+from minitorch.autograd import Function, unbroadcast
 from minitorch.backend import get_array_module
 from minitorch.kernels import cross_entropy_backward, cross_entropy_forward
+from minitorch.ops._checks import check_dim
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -17,8 +18,16 @@ def _check_reduction(op: str, reduction: str) -> None:
 
 def _log_softmax(x, axis: int):
     xp = get_array_module(x)
+    if x.size == 0:  # nothing to normalise (and an empty axis has no maximum)
+        return xp.empty_like(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _softmax_axis(x, axis: int, op: str) -> tuple:
+    """``x`` viewed with at least one dimension (a 0-d tensor is its own softmax axis), and the checked axis."""
+    axis = check_dim(axis, x.ndim, op)
+    return (x, axis) if x.ndim else (x.reshape(1), 0)
 
 
 class LogSoftmax(Function):
@@ -30,11 +39,14 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        self.out = _log_softmax(x, self.axis)
+        y, self.axis = _softmax_axis(x, self.axis, "log_softmax")
+        self.out = _log_softmax(y, self.axis).reshape(x.shape)
         return self.out
 
     def backward(self, g):
         xp = get_array_module(g)
+        if not g.ndim:  # a single element: log_softmax is constant 0
+            return (xp.zeros_like(g),)
         return (g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True),)
 
 
@@ -48,11 +60,14 @@ class Softmax(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.out = xp.exp(_log_softmax(x, self.axis))
+        y, self.axis = _softmax_axis(x, self.axis, "softmax")
+        self.out = xp.exp(_log_softmax(y, self.axis)).reshape(x.shape)
         return self.out
 
     def backward(self, g):
         out = self.out
+        if not g.ndim:  # a single element: softmax is constant 1
+            return (get_array_module(g).zeros_like(g),)
         return (out * (g - (g * out).sum(axis=self.axis, keepdims=True)),)
 
 
@@ -67,7 +82,9 @@ class CrossEntropy(Function):
 
     with ``w`` the class weights (ones by default) and ``a[n] = 0`` for a row
     whose target is ``ignore_index``.  The mean divides by ``sum_n w[t_n]`` over
-    the rows not ignored, as PyTorch does.  The plain loss (no weights, no
+    the rows not ignored, as PyTorch does.  Terms with ``a[n, c] = 0`` are left
+    out, not multiplied: ``log p`` may be -inf there (a -inf logit) or NaN (an
+    ignored row), and PyTorch's loss stays finite.  The plain loss (no weights, no
     smoothing, every target a class) runs the compiled kernel, whose gradient is
     the special case ``p - onehot``.
     """
@@ -127,7 +144,9 @@ class CrossEntropy(Function):
             coef += (s / C) * ((weight if weight is not None else 1.0) * keep[:, None])
         coef[rows, t] += (1 - s) * target_weight
         logp = _log_softmax(logits, 1)
-        losses = -(coef * logp).sum(axis=1)
+        # a class with no weight adds nothing, even where log p is -inf (a -inf logit) or NaN (an ignored row)
+        with np.errstate(invalid="ignore"):
+            losses = -xp.where(coef != 0, coef * logp, 0).sum(axis=1)
         denom = target_weight.sum()
         if self.needs_grad[0]:
             self.probs, self.coef, self.keep, self.denom = xp.exp(logp), coef, keep, denom
@@ -143,7 +162,9 @@ class CrossEntropy(Function):
             grad = self.probs * self.coef.sum(axis=1, keepdims=True) - self.coef
             with np.errstate(invalid="ignore", divide="ignore"):  # a zero denominator gives NaN, as in PyTorch
                 grad *= g[:, None] if self.reduction == "none" else (g / self.denom if self.reduction == "mean" else g)
-            grad[~self.keep] = 0  # ignored rows get exactly 0, even when the scale is NaN
+                # ignored rows get 0 even when the scale is NaN (every row ignored), and NaN where their
+                # logits made NaN probabilities, as the backward of PyTorch's log-softmax gives
+                grad[~self.keep] = self.probs[~self.keep] * 0
             return grad, None
         if self.reduction == "none":
             scale = g
@@ -153,7 +174,12 @@ class CrossEntropy(Function):
 
 
 class MSELoss(Function):
-    __slots__ = ("reduction", "diff")
+    """Mean (or summed, or elementwise) squared difference; ``input`` and ``target`` broadcast together.
+
+    The mean of an empty batch is NaN, as in PyTorch (and its gradient empty).
+    """
+
+    __slots__ = ("reduction", "diff", "shapes")
     fresh_grads = True
 
     def __init__(self, reduction: str = "mean") -> None:
@@ -161,17 +187,17 @@ class MSELoss(Function):
         self.reduction = reduction
 
     def forward(self, input, target):
-        if input.shape != target.shape:
-            raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ")
         diff = input - target
-        self.diff = diff
+        self.diff, self.shapes = diff, (input.shape, target.shape)
         sq = diff * diff
         if self.reduction == "mean":
-            return sq.mean()
+            return sq.sum() / sq.size if sq.size else get_array_module(sq).full((), float("nan"), dtype=sq.dtype)
         return sq.sum() if self.reduction == "sum" else sq
 
     def backward(self, g):
-        scale = 2.0 / self.diff.size if self.reduction == "mean" else 2.0
+        scale = 2.0 / max(self.diff.size, 1) if self.reduction == "mean" else 2.0
         grad = self.diff * (g * scale)
         needs = self.needs_grad
-        return (grad if needs[0] else None), (-grad if needs[1] else None)
+        input_shape, target_shape = self.shapes
+        return ((unbroadcast(grad, input_shape) if needs[0] else None),
+                (unbroadcast(-grad, target_shape) if needs[1] else None))

@@ -8,7 +8,7 @@ import numpy as np
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module
 from minitorch.kernels import max_pool_backward, max_pool_forward
-from minitorch.ops._windows import Pair, output_size, pad, windows
+from minitorch.ops._windows import Pair, add_windows, output_size, pad, windows
 
 
 class MaxPool2d(Function):
@@ -30,7 +30,7 @@ class MaxPool2d(Function):
 
     def forward(self, x):
         if x.ndim != 4:
-            raise ValueError(f"max_pool2d: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+            raise ValueError(f"max_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = self.kernel, self.stride, self.padding, self.dilation
         for p, k in ((ph, kh), (pw, kw)):
             if p > k // 2:
@@ -81,65 +81,116 @@ def _window_max(x, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ou
     return xp.ascontiguousarray(maxima), (h * W + w).astype(xp.int64)
 
 
-class SeparablePool2d(Function):
-    """Average pooling as two matrix products: ``out = A @ x @ B.T`` over the last two axes.
+class AvgPool2d(Function):
+    """Window averages of (N, C, H, W): each window's sum divided by PyTorch's divisor for it.
 
-    An average over a rectangular window is an average over its rows of an
-    average over its columns, and PyTorch's divisors (with or without the
-    padding counted) are products of a row count and a column count too.  So
-    every AvgPool2d and AdaptiveAvgPool2d geometry is a pair of fixed
-    matrices, A (Ho, H) and B (Wo, W), and the backward is ``A.T @ g @ B``.
+    The sums run over a strided view of the zero-padded input (see
+    :func:`~minitorch.ops._windows.windows`), so a value reaches only the windows
+    that hold it: an inf or NaN stays where it is, as in PyTorch (a product with
+    a 0/1 matrix would give 0 * inf = NaN in every other window).  The backward
+    adds each window's ``g / divisor`` back over the window.  ``divisor`` is an
+    (Ho, Wo) array (see :func:`avg_pool_divisor`), and ``out`` the number of
+    windows along each axis, which ceil_mode may make one more than fit.
     """
 
-    __slots__ = ("rows", "cols", "op")
+    __slots__ = ("kernel", "stride", "padding", "out", "divisor", "padded_shape", "x_shape")
 
-    def __init__(self, rows: np.ndarray, cols: np.ndarray, op: str = "avg_pool2d") -> None:
-        self.rows, self.cols, self.op = rows, cols, op
+    def __init__(self, kernel: Pair, stride: Pair, padding: Pair, out: Pair, divisor: np.ndarray) -> None:
+        self.kernel, self.stride, self.padding, self.out, self.divisor = kernel, stride, padding, out, divisor
+
+    def _padding(self, H: int, W: int) -> tuple[int, int, int, int]:
+        """Zeros around the input, reaching as far as ceil_mode's last window does."""
+        (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = self.kernel, self.stride, self.padding, self.out
+        extra_h = max(0, (Ho - 1) * sh + kh - (H + 2 * ph))
+        extra_w = max(0, (Wo - 1) * sw + kw - (W + 2 * pw))
+        return ph, ph + extra_h, pw, pw + extra_w
 
     def forward(self, x):
-        if x.ndim != 4 or x.shape[2:] != (self.rows.shape[1], self.cols.shape[1]):
-            raise ValueError(f"{self.op}: expected an input of shape (N, C, {self.rows.shape[1]}, "
-                             f"{self.cols.shape[1]}), got {x.shape}")
-        if x.dtype.kind != "f":
-            raise TypeError(f"{self.op}: input has dtype {x.dtype}; expected a floating-point tensor")
+        _check_pool_input(x, "avg_pool2d")
         xp = get_array_module(x)
-        self.rows = xp.asarray(self.rows, dtype=x.dtype)
-        self.cols = xp.asarray(self.cols, dtype=x.dtype)
-        return self.rows @ x @ self.cols.T
+        padded = pad(xp, x, self._padding(*x.shape[2:]))
+        self.x_shape, self.padded_shape = x.shape, padded.shape
+        sums = windows(xp, padded, self.kernel, self.stride, (1, 1), self.out).sum(axis=(2, 3))
+        self.divisor = xp.asarray(self.divisor, dtype=x.dtype)
+        return sums / self.divisor
 
     def backward(self, g):
-        return (self.rows.T @ g @ self.cols,)
+        xp = get_array_module(g)
+        (kh, kw), (Ho, Wo) = self.kernel, self.out
+        share = (g / self.divisor)[:, :, None, None]
+        spread = add_windows(xp.broadcast_to(share, g.shape[:2] + (kh, kw, Ho, Wo)), self.padded_shape, self.stride,
+                             (1, 1))
+        top, _, left, _ = self._padding(*self.x_shape[2:])
+        H, W = self.x_shape[2:]
+        return (xp.ascontiguousarray(spread[:, :, top:top + H, left:left + W]),)
+
+
+class AdaptiveAvgPool2d(Function):
+    """Averages over PyTorch's adaptive windows: ``rows[o]`` and ``cols[o]`` are (start, end) along H and W.
+
+    Windows may differ in size by one and overlap, so the sums run one window row
+    (then column) at a time: oh + ow slices, each a sum, never a product (an inf
+    stays in its windows, as in :class:`AvgPool2d`).
+    """
+
+    __slots__ = ("rows", "cols", "divisor", "x_shape")
+
+    def __init__(self, rows: tuple[tuple[int, int], ...], cols: tuple[tuple[int, int], ...]) -> None:
+        self.rows, self.cols = rows, cols
+
+    def forward(self, x):
+        _check_pool_input(x, "adaptive_avg_pool2d")
+        xp = get_array_module(x)
+        if x.shape[2:] != (self.rows[-1][1], self.cols[-1][1]):
+            raise ValueError(f"adaptive_avg_pool2d: expected an input of height {self.rows[-1][1]} and width "
+                             f"{self.cols[-1][1]}, got shape {x.shape}")
+        by_rows = xp.stack([x[:, :, s:e].sum(axis=2) for s, e in self.rows], axis=2)
+        sums = xp.stack([by_rows[..., s:e].sum(axis=3) for s, e in self.cols], axis=3)
+        heights = np.array([e - s for s, e in self.rows], dtype=x.dtype)
+        widths = np.array([e - s for s, e in self.cols], dtype=x.dtype)
+        self.divisor, self.x_shape = xp.asarray(heights[:, None] * widths[None, :]), x.shape
+        return sums / self.divisor
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        share = g / self.divisor
+        N, C, H, W = self.x_shape
+        by_rows = xp.zeros((N, C, len(self.rows), W), dtype=g.dtype)
+        for o, (s, e) in enumerate(self.cols):
+            by_rows[..., s:e] += share[..., o:o + 1]
+        out = xp.zeros(self.x_shape, dtype=g.dtype)
+        for o, (s, e) in enumerate(self.rows):
+            out[:, :, s:e] += by_rows[:, :, o:o + 1]
+        return (out,)
+
+
+def _check_pool_input(x, op: str) -> None:
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input has dtype {x.dtype}; expected a floating-point tensor")
 
 
 @functools.lru_cache(maxsize=256)
-def avg_pool_matrix(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool,
-                    count_include_pad: bool, divisor: int | None = None) -> np.ndarray:
-    """(out, size): row o averages window o along one axis, with PyTorch's divisor.
+def avg_pool_counts(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool,
+                    count_include_pad: bool) -> np.ndarray:
+    """Per window along one axis, the count PyTorch divides by (the divisor is a product of two of these).
 
-    The divisor counts the window's positions inside the padded input (all of
-    them unless ceil_mode's last window overhangs), or only those inside the
-    input when ``count_include_pad`` is False.  ``divisor`` (PyTorch's
-    divisor_override, split into a per-axis factor by the caller) replaces it.
+    It counts the window's positions inside the padded input (all of them unless
+    ceil_mode's last window overhangs), or only those inside the input when
+    ``count_include_pad`` is False.
     """
     out = output_size(size, kernel, stride, padding, padding, 1, ceil_mode)
-    m = np.zeros((out, size))
+    counts = np.zeros(out)
     for o in range(out):
         start = o * stride - padding
         end = min(start + kernel, size + padding)
-        lo, hi = max(start, 0), min(end, size)
-        count = divisor if divisor is not None else (end - start if count_include_pad else hi - lo)
-        if hi > lo:
-            m[o, lo:hi] = 1.0 / count
-    m.setflags(write=False)
-    return m
+        counts[o] = end - start if count_include_pad else min(end, size) - max(start, 0)
+    counts.setflags(write=False)
+    return counts
 
 
 @functools.lru_cache(maxsize=256)
-def adaptive_pool_matrix(size: int, out: int) -> np.ndarray:
-    """(out, size): window o spans [floor(o * size / out), ceil((o + 1) * size / out)), PyTorch's split."""
-    m = np.zeros((out, size))
-    for o in range(out):
-        start, end = (o * size) // out, -(-((o + 1) * size) // out)
-        m[o, start:end] = 1.0 / (end - start)
-    m.setflags(write=False)
-    return m
+def adaptive_windows(size: int, out: int) -> tuple[tuple[int, int], ...]:
+    """Window o spans [floor(o * size / out), ceil((o + 1) * size / out)), PyTorch's split."""
+    return tuple(((o * size) // out, -(-((o + 1) * size) // out)) for o in range(out))

@@ -3,19 +3,24 @@ from __future__ import annotations
 
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module
+from minitorch.ops._checks import DimensionError, check_dim
 
 
 def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...]:
-    """Turn ``axis`` (None, int or tuple) into a sorted tuple of non-negative axes."""
+    """Turn ``axis`` (None, int or tuple) into a sorted tuple of non-negative axes.
+
+    A 0-d tensor has no axis to reduce, but accepts dim 0 and -1 as PyTorch does
+    (``tensor(2.).sum(-1)`` is ``tensor(2.)``): the tuple is empty.
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
-            raise ValueError(f"{op}: axis {ax} is out of range for a tensor of {ndim} dimensions")
-        out.append(ax % max(ndim, 1))
-    return tuple(sorted(set(out)))
+    out = {check_dim(ax, ndim, op) for ax in axes}
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape) if keepdims or i not in axes)
 
 
 def _expand(g, in_shape, axes, keepdims):
@@ -55,11 +60,14 @@ class Mean(Function):
         for ax in self.axes:
             count *= a.shape[ax]
         self.count = count
+        if count == 0:  # the mean of nothing is NaN, as in PyTorch (NumPy would warn)
+            return get_array_module(a).full(_reduced_shape(a.shape, self.axes, self.keepdims), float("nan"),
+                                            dtype=a.dtype)
         return a.mean(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
         xp = get_array_module(g)
-        g = _expand(g, self.in_shape, self.axes, self.keepdims) / self.count
+        g = _expand(g, self.in_shape, self.axes, self.keepdims) / max(self.count, 1)  # count 0: nothing to fill
         return (xp.broadcast_to(g, self.in_shape),)
 
 
@@ -79,8 +87,13 @@ class Max(Function):
 
     def forward(self, a):
         self.axes = normalize_axis(self.axes, a.ndim, self.name_)
-        if a.size == 0:
-            raise ValueError(f"{self.name_}: the tensor of shape {a.shape} is empty")
+        if a.size == 0:  # reducing an empty dim has no identity; the other dims of an empty tensor are fine
+            for ax in self.axes:
+                if a.shape[ax] == 0:
+                    raise DimensionError(f"{self.name_}: cannot reduce dim {ax} of the tensor of shape {a.shape}: "
+                                         "it is empty")
+            if not self.axes:
+                raise ValueError(f"{self.name_}: the tensor of shape {a.shape} is empty; give the dim to reduce")
         self.a = a
         self.out = self.reduce(a, self.axes)
         return self.out if self.keepdims else self.out.reshape(
@@ -126,12 +139,12 @@ class MaxAlong(Function):
     def forward(self, a):
         op = "max" if self.largest else "min"
         self.in_shape = a.shape
-        (axis,) = normalize_axis(self.axis, a.ndim, op)
+        axis = check_dim(self.axis, a.ndim, op)
         if a.ndim == 0:
             self.axis, self.index = 0, get_array_module(a).zeros((), dtype="int64")
             return a.copy()
         if a.shape[axis] == 0:
-            raise ValueError(f"{op}: dim {self.axis} of the tensor of shape {a.shape} is empty")
+            raise DimensionError(f"{op}: dim {self.axis} of the tensor of shape {a.shape} is empty")
         xp = get_array_module(a)
         self.axis = axis
         pick = a.argmax if self.largest else a.argmin

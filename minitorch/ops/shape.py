@@ -1,6 +1,8 @@
 """Ops that move elements around without arithmetic: reshape, transpose, indexing, joining."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from minitorch.autograd import Function, unbroadcast
@@ -45,26 +47,97 @@ class Transpose(Function):
         return (g.transpose(inverse),)
 
 
+def torch_index(index: Any) -> Any:
+    """``index`` as one NumPy index, or as a pair applied one after the other, so that NumPy gives PyTorch's result.
+
+    NumPy and PyTorch differ in one case: integers mixed with advanced indices
+    (lists, integer or bool arrays).  NumPy counts an integer as an advanced index,
+    and advanced indices separated by a slice put their dimensions first:
+    ``x[0, :, [1, 2]]`` on a (2, 3, 4) array is (2, 3).  PyTorch selects with the
+    integers first (as ``x[0]`` would) and indexes the result: (3, 2).  So for that
+    case this returns ``(basic, advanced)``: ``basic`` keeps the integers, slices,
+    None and Ellipsis (every advanced index becomes a full slice), ``advanced``
+    the advanced indices with full slices around them.  Basic indexing gives a view,
+    so ``a[basic][advanced] = v`` and ``add.at(out[basic], advanced, g)`` write
+    into ``a`` and ``out``.  Every other index is returned as it is.
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    has_int = has_advanced = False
+    for item in items:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            has_int = True
+        elif isinstance(item, list) or getattr(item, "ndim", 0) > 0:
+            has_advanced = True
+    if not (has_int and has_advanced):
+        return index
+    basic: list = []
+    advanced: list = []
+    for item in items:
+        if item is None or isinstance(item, slice):
+            basic.append(item)
+            advanced.append(slice(None))
+        elif item is Ellipsis:
+            basic.append(item)
+            advanced.append(item)
+        elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
+            basic.append(item)  # its dimension is gone after the first step
+        else:
+            mask_dims = np.ndim(item) if get_array_module(item).asarray(item).dtype.kind == "b" else 1
+            basic.extend([slice(None)] * mask_dims)  # a k-d bool mask indexes k dimensions
+            advanced.append(item)
+    return _TwoStep(tuple(basic), tuple(advanced))
+
+
+class _TwoStep:
+    """An index applied in two steps (see :func:`torch_index`)."""
+
+    __slots__ = ("basic", "advanced")
+
+    def __init__(self, basic: tuple, advanced: tuple) -> None:
+        self.basic, self.advanced = basic, advanced
+
+
+def take(a: Any, index: Any) -> Any:
+    """``a[index]`` for an index made by :func:`torch_index`."""
+    if isinstance(index, _TwoStep):
+        return a[index.basic][index.advanced]
+    return a[index]
+
+
+def put(a: Any, index: Any, value: Any) -> None:
+    """``a[index] = value`` for an index made by :func:`torch_index`."""
+    if isinstance(index, _TwoStep):
+        a[index.basic][index.advanced] = value
+    else:
+        a[index] = value
+
+
 class GetItem(Function):
-    """``a[index]``; the gradient scatters back, adding where an index repeats."""
+    """``a[index]`` with PyTorch's semantics (see :func:`torch_index`); the gradient scatters back, adding where
+    an index repeats."""
 
     __slots__ = ("in_shape", "index", "dtype")
     is_view = True  # basic indexing gives a view (advanced indexing a copy)
 
     def __init__(self, index) -> None:
-        self.index = index
+        self.index = torch_index(index)
 
     def forward(self, a):
         self.in_shape, self.dtype = a.shape, a.dtype
-        out = a[self.index]
+        index = self.index
+        out = take(a, index)
         if isinstance(out, np.generic):  # NumPy gives a scalar for x[i, j]; x[i, j, ...] is a 0-d view
-            out = a[(self.index if isinstance(self.index, tuple) else (self.index,)) + (Ellipsis,)]
+            out = a[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
         return out
 
     def backward(self, g):
         xp = get_array_module(g)
         out = xp.zeros(self.in_shape, dtype=self.dtype)
-        xp.add.at(out, self.index, g)  # unbuffered: repeated indices add up
+        index = self.index
+        if isinstance(index, _TwoStep):  # the basic step is a view of out: add into it
+            xp.add.at(out[index.basic], index.advanced, g)
+        else:
+            xp.add.at(out, index, g)  # unbuffered: repeated indices add up
         return (out,)
 
 
@@ -78,21 +151,22 @@ class SetItem(Function):
     __slots__ = ("index", "value_shape", "value_dtype")
 
     def __init__(self, index) -> None:
-        self.index = index
+        self.index = torch_index(index)
 
     def forward(self, a, value):
         self.value_shape, self.value_dtype = value.shape, value.dtype
         out = a.copy()
-        out[self.index] = value
+        put(out, self.index, value)
         return out
 
     def backward(self, g):
         ga = gv = None
         if self.needs_grad[0]:
             ga = g.copy()
-            ga[self.index] = 0
+            put(ga, self.index, 0)
         if self.needs_grad[1]:
-            gv = unbroadcast(g[self.index], self.value_shape).astype(self.value_dtype, copy=False)
+            gv = unbroadcast(get_array_module(g).asarray(take(g, self.index)), self.value_shape)
+            gv = gv.astype(self.value_dtype, copy=False)
         return ga, gv
 
 

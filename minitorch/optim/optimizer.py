@@ -32,7 +32,23 @@ class Optimizer:
             self.add_param_group(group)
 
     def add_param_group(self, group: dict[str, Any]) -> None:
+        """Add a group: a dict with ``"params"`` and any hyper-parameters that differ from the defaults.
+
+        The group's own hyper-parameters are checked as the constructor checks the
+        defaults (a number must be finite and >= 0), so ``{"params": ..., "lr": -1}``
+        is refused here rather than training backwards.
+        """
+        owner = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(f"{owner}: a parameter group must be a dict, got {type(group).__name__}")
+        if "params" not in group:
+            raise ValueError(f"{owner}: parameter group {len(self.param_groups)} has no 'params'; a group is a dict "
+                             f"like {{'params': model.parameters(), 'lr': 0.1}}, got keys {sorted(group)}")
         group = dict(group)
+        for key, value in group.items():
+            default = self.defaults.get(key)
+            if isinstance(default, Real) and not isinstance(default, bool):
+                self.check_hyperparameter(key, value)
         params = group["params"]
         group["params"] = [params] if isinstance(params, Tensor) else list(params)
         for p in group["params"]:

@@ -31,7 +31,7 @@ class SGD(Optimizer):
     def __init__(
         self,
         params: Iterable[Any],
-        lr: float,
+        lr: float = 1e-3,  # PyTorch's default since 2.0
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,

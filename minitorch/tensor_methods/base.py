@@ -89,9 +89,15 @@ def int_dim(dim: Any, op: str) -> int:
 
 
 def raw_index(index: Any) -> Any:
-    """An index with its tensors replaced by their arrays."""
+    """An index with its tensors replaced by their arrays, and a 0-d integer tensor by its int (as PyTorch
+    takes it: ``x[0, :, i]`` with ``i = tensor(2)`` is ``x[0, :, 2]``)."""
     if isinstance(index, TensorBase):
-        return index._data
+        return _raw(index)
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, TensorBase) else i for i in index)
+        return tuple(_raw(i) if isinstance(i, TensorBase) else i for i in index)
     return index
+
+
+def _raw(t: TensorBase) -> Any:
+    data = t._data
+    return int(data) if data.ndim == 0 and data.dtype.kind in "iu" else data

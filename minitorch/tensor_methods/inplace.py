@@ -62,7 +62,7 @@ class InPlaceMethods(TensorBase):
     def __setitem__(self, index: Any, value: Any) -> None:
         value = self._lift_value(value)
         if not self._records_inplace(value):
-            self._data[raw_index(index)] = value._data
+            S.put(self._data, S.torch_index(raw_index(index)), value._data)
             self._bump()
             return
         self._inplace(S.SetItem(raw_index(index)), value, "__setitem__")

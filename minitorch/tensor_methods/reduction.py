@@ -9,6 +9,7 @@ import numpy as np
 from minitorch import return_types
 from minitorch.backend import get_array_module
 from minitorch.ops import reduction as R
+from minitorch.ops._checks import DimensionError, check_dim
 from minitorch.tensor_methods.base import TensorBase, int_dim
 
 if TYPE_CHECKING:
@@ -82,7 +83,11 @@ class ReductionMethods(TensorBase):
             index = pick()
             shape = (1,) * self.ndim if keepdim else ()
             return self._wrap_array(get_array_module(self._data).asarray(index, dtype=np.int64).reshape(shape))
-        (axis,) = R.normalize_axis(int_dim(dim, name), self.ndim, name)
+        axis = check_dim(int_dim(dim, name), self.ndim, name)
+        if self.ndim == 0:  # a 0-d tensor is its own extreme, at index 0
+            return self._wrap_array(get_array_module(self._data).zeros((), dtype=np.int64))
+        if self._data.shape[axis] == 0:
+            raise DimensionError(f"{name}: dim {dim} of the tensor of shape {self.shape} is empty")
         return self._wrap_array(pick(axis=axis, keepdims=keepdim).astype(np.int64, copy=False))
 
 

@@ -34,7 +34,10 @@ class ShapeMethods(TensorBase):
         start, end = start_dim % nd, end_dim % nd
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
-        return self.reshape(shape[:start] + (-1,) + shape[end + 1:])
+        merged = 1
+        for n in shape[start:end + 1]:
+            merged *= n  # not -1: with a zero-size dim elsewhere NumPy cannot infer it
+        return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
 
     def unsqueeze(self, dim: int) -> Tensor:
         """A view with a new dimension of size 1 at ``dim`` (-ndim-1 <= dim <= ndim)."""

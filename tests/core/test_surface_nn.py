@@ -116,7 +116,8 @@ def test_pooling_bad_arguments(rng):
         F.avg_pool2d(x, (7, 2))
     with pytest.raises(ValueError, match="avg_pool2d: divisor_override must be at least 1, got 0"):
         F.avg_pool2d(x, 2, divisor_override=0)
-    with pytest.raises(ValueError, match=esc("adaptive_avg_pool2d: expected a 4-D input (N, C, H, W), got shape (6,")):
+    with pytest.raises(ValueError, match=esc("adaptive_avg_pool2d: expected a 3-D (C, H, W) or 4-D (N, C, H, W) "
+                                             "input, got shape (6,")):
         F.adaptive_avg_pool2d(f64(rng, (6, 6)), 2)
     with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size must be at least 1, got 0"):
         nn.AdaptiveAvgPool2d((0, 2))(x)
