@@ -133,7 +133,7 @@ def test_parameter_groups_need_params_and_valid_hyperparameters():
 @pytest.mark.parametrize("gamma", [-1, float("nan"), "0.5"], ids=repr)
 def test_exponential_lr_refuses_a_negative_gamma(gamma):
     opt = mt.optim.SGD([nn.Parameter(mt.ones(2))], lr=0.1)
-    with pytest.raises(ValueError, match="ExponentialLR: gamma must be a finite number >= 0"):
+    with pytest.raises((ValueError, TypeError), match="ExponentialLR: .*gamma"):
         mt.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
     assert opt.param_groups[0]["lr"] == 0.1
 
