@@ -121,7 +121,7 @@ def lazynet_loss_falls(run: Runs) -> list[Part]:
     a = run("fig1a")
     losses = [v for v in a.series("train_loss") if math.isfinite(v)]
     steps = len(losses) - 1
-    falls = sum(after < before for before, after in zip(losses, losses[1:]))
+    falls = sum(after < before for before, after in zip(losses, losses[1:], strict=False))
     blocks = [_mean(losses[i:i + 10]) for i in range(0, len(losses), 10)]
     rises = [i for i in range(1, len(blocks)) if blocks[i] >= blocks[i - 1]]
     block_text = ", ".join(loss(b) for b in blocks)

@@ -263,10 +263,13 @@ def seed_mean(runs: list[RunResults]) -> RunResults:
     """
     if not runs:
         raise ValueError("seed_mean needs at least one run")
+    if len(runs) == 1:
+        return replace(runs[0], seeds=(runs[0].seed,))
     common = min(run.done for run in runs)
     records = []
+    by_epoch = [{r["epoch"]: r for r in run.epochs} for run in runs]
     for epoch in range(1, common + 1):
-        rows = [next(r for r in run.epochs if r["epoch"] == epoch) for run in runs]
+        rows = [records[epoch] for records in by_epoch]
         record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "lr": rows[0].get("lr"),
                                   "diverged": any(r.get("diverged") for r in rows)}
         for key in MEAN_KEYS:
@@ -277,3 +280,14 @@ def seed_mean(runs: list[RunResults]) -> RunResults:
     return replace(first, epochs=records, iterations=[], running=any(r.running for r in runs),
                    seeds=tuple(r.seed for r in runs))
 
+
+
+def counted(seeds: list[RunResults]) -> list[RunResults]:
+    """The seeds a panel's numbers are the mean of: its complete runs, or all of them (so far) while none is."""
+    return [run for run in seeds if run.complete] or seeds
+
+
+def panel_mean(runs: dict[str, RunResults], panel: str) -> RunResults | None:
+    """The panel's counted seeds as one run (:func:`seed_mean`); None if it has no run."""
+    seeds = counted(seeds_of(runs, panel))
+    return seed_mean(seeds) if seeds else None
