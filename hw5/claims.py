@@ -237,12 +237,13 @@ def _why_not_001(winner: RunResults) -> str:
 def longer_overfits(run: Runs) -> list[Part]:
     short, long = run("fig2c"), run("fig2e")
     (best, epoch) = long.best_test_acc
+    curve = "seeds' mean curve" if len(long.seeds) > 1 else "run"
     return [
         Part(f"150 epochs raise the training accuracy: {pct(last5(long, 'train_acc'))} over {window(long)} "
              f"against {pct(last5(short, 'train_acc'))} over {window(short)} (needs at least 1 point more)",
              last5(long, "train_acc") >= last5(short, "train_acc") + MARGIN, because("schedule", "seed")),
         Part(f"but not the test accuracy: {pct(last5(long))} against {pct(last5(short))}, "
-             f"{points(last5(long) - last5(short))} (needs under 1 point more; the 150-epoch mean curve's best was "
+             f"{points(last5(long) - last5(short))} (needs under 1 point more; the 150-epoch {curve}'s best was "
              f"{pct(best)} in epoch {epoch})", last5(long) < last5(short) + MARGIN,
              because("schedule", "seed", detail="the learning rate, lowered by 10% every 50 epochs, lets the "
                                                 "network keep improving on the test set")),
