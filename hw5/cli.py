@@ -23,6 +23,7 @@ from hw5.data import DataUnavailable
 from hw5.experiments import (
     EXPERIMENTS,
     FIGURES,
+    PREFIX_OF,
     RESUMABLE,
     SAME_AS,
     Config,
@@ -150,10 +151,12 @@ def _progress(files: RunFiles, config: Config) -> str:
 def expand_names(names: Sequence[str]) -> list[str]:
     """The runs to train: a figure's name ("fig2") stands for all its panels, "all" for every panel and
     "seeds" for the extra seeds of the seeded panels; a panel that is another's run (fig2c = fig1d) is
-    trained under that name, once."""
+    trained under that name, once.  "all" trains a panel that is the start of a longer one (fig1d, the
+    first 50 epochs of fig3a) as that longer run only; named on its own, it trains its own folder."""
     out: list[str] = []
     for name in names:
-        group = {"all": list(EXPERIMENTS), "seeds": seed_runs()}.get(name) or FIGURES.get(name, [name])
+        every = list(dict.fromkeys(PREFIX_OF.get(run_name(p), p) for p in EXPERIMENTS))
+        group = {"all": every, "seeds": seed_runs()}.get(name) or FIGURES.get(name, [name])
         for item in group:
             try:
                 split_seed(item)

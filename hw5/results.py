@@ -246,9 +246,12 @@ def views(runs: dict[str, RunResults]) -> dict[str, RunResults]:
 
 
 def seeds_of(runs: dict[str, RunResults], panel: str) -> list[RunResults]:
-    """The runs of ``panel`` (fig2c: fig1d's) with each seed present in ``runs`` (a :func:`views` result)."""
+    """The runs of ``panel`` (fig2c: fig1d's) with each seed found, as :func:`view` shows them.
+
+    ``runs`` may be the folders as loaded or a :func:`views` result: a view of a view is the same view."""
     base = run_name(panel)
-    return [run for name, run in runs.items() if split_seed(name)[0] == base]
+    out = [view(runs, name) for name in run_names(runs) if split_seed(name)[0] == base]
+    return [run for run in out if run is not None]
 
 
 MEAN_KEYS = ("train_loss", "train_acc", "train_eval_loss", "test_loss", "test_acc", "time")
