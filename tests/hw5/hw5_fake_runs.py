@@ -46,6 +46,7 @@ def panel_run(runs_dir: str, name: str, test: Curve = (0.48, 0.66), train: Curve
         files.append({"type": "epoch", "epoch": e, "iteration": 250 * e,
                       "train_loss": math.inf if bad else losses[e - 1], "train_acc": trains[e - 1],
                       "test_loss": math.nan if bad else test_losses[e - 1], "test_acc": tests[e - 1],
+                      "class_acc": {"cat": tests[e - 1] - 0.1, "ship": tests[e - 1] + 0.1},
                       "lr": config["lr"], "time": seconds, "elapsed": seconds * e, "diverged": bad})
         if bad:
             break

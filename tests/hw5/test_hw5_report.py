@@ -44,10 +44,12 @@ def test_report_table_figures_and_statuses(tmp_path):
     fake_run(runs, "fig3a", [0.3], epochs=200)
     report = open(write_report(runs, out)).read()
     row = next(line for line in report.splitlines() if line.startswith("| `fig2b`"))
-    assert "| 50.0% | 55.0% (2) | 3 / 3 | 3m00s | finished |" in row
+    assert "| 1 | 50.0% | 55.0% (2) | 48.3% | 3 / 3 | finished |" in row
     assert "diverged in epoch 2" in report and "| 1 / 200 |" in report and "stopped after 1 of 200" in report
+    assert "| `fig2b` | `fig2b` | 0 | 3 / 3 | finished | 3m00s | unknown" in report      # the runs table
     assert "WARNING" not in report                       # every run used CIFAR-10
-    assert "![fig2](fig2.png)" in report and "![fig3](fig3.png)" in report and "fig1.png" not in report
+    assert "![fig2](fig2.png)" in report and "![fig3](fig3.png)" in report
+    assert "(d) CoolNet, batch size 4, fig3a's first 50 epochs; epoch 1/50, stopped" in report   # so far
     for path in ("fig2.png", "fig3.png", "compare-lr.png", "compare-flips.png"):
         assert os.path.getsize(os.path.join(out, path)) > 1000
     assert os.path.getsize(os.path.join(runs, "fig2a", "curves.png")) > 1000   # NaN points skipped
@@ -101,17 +103,21 @@ def test_trimming_refuses_metrics_of_another_run(tmp_path):
 
 
 
-def test_compute_counts_fig1d_once_and_schedules_two_at_a_time(runs_dir):
+def test_compute_is_the_sum_of_epoch_times_and_schedules_two_at_a_time(runs_dir):
     assert two_at_a_time([3, 3, 2, 2, 2]) == 7 and two_at_a_time([5, 1, 1]) == 5 and two_at_a_time([]) == 0
     world(runs_dir, fig3b=dict(done=100), fig3d=None)
+    panel_run(runs_dir, "fig1e-seed1", seconds=30.0)
     text = time_section(load_runs(runs_dir))
-    # 12 runs at 60 s an epoch: 9 of 50 epochs (fig1d's counted once), 150, 200 and 100 (of 200): 900 min.
-    # Longest first, each to the emptier slot: 200 | 150 + 100, then the nine 50s end level at 450 each.
-    assert "13 runs make the 15 panels" in text and "12 of them are here" in text
-    assert "| spent so far | 15h00m | 7h30m |" in text
-    # fig3b projected to 200 epochs: 200 + 150 | 200, then 50s: 350+150 | 200+300 = 500 min at most
-    assert "| projected, with `fig3b` run to the end | 16h40m | 8h20m |" in text
-    assert "Not counted, not run yet: `fig3d`." in text and "longest first" in text
+    # 11 seed-0 runs at 60 s an epoch: 8 of 50 epochs, 150, 200 and 100 (of 200): 850 min.
+    # Longest first, each to the emptier slot: 200 | 150 + 100, then the eight 50s end at 450 | 400;
+    # the seed run's 25 min (30 s an epoch) go to the second slot.
+    assert "The 15 panels need 12 runs with seed 0 (1,000 epochs); the seed statistics 10 more (1,300 epochs)" in text
+    assert "| the panels' runs (seed 0) | 11 | 850 | 14h10m | 7h30m |" in text
+    assert "| the seed runs | 1 | 50 | 25m00s | 25m00s |" in text
+    assert "| all | 12 | 900 | 14h35m | 7h30m |" in text
+    # fig3b projected to 200 epochs: 200 | 200, then 150 + 4 x 50 + 25 | 8 x 50 ... = 975 min in all
+    assert "| all, projected with `fig3b` run to the end | 12 | 1,000 | 16h15m | 8h20m |" in text
+    assert "Not counted, not run yet: `fig3d`." in text and "longest first" in text and "7-10 CPU-hours" in text
 
 
 def test_a_running_run_is_marked_running_and_a_dead_writer_is_not(runs_dir):
@@ -169,11 +175,15 @@ def test_fig2c_and_fig3c_panels_are_drawn_from_fig1d(runs_dir, tmp_path, monkeyp
     for figure in ("fig1", "fig2", "fig3"):
         assert plots.plot_figure(figure, runs, str(tmp_path / f"{figure}.png"))
     assert drawn == ["fig1d", "fig1d", "fig1d"]
-    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d's run"
-    assert panel_caption("fig3c", runs) == "(c) CoolNet, cross-entropy loss\n= fig1d's run"
+    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d"
+    assert panel_caption("fig3c", runs) == "(c) CoolNet, cross-entropy loss\n= fig1d"
     section = figure_section("fig3", runs, {"compare-loss"})
-    assert "Panel (c) has exactly the settings of `fig1d`, so it is drawn from that run" in section
+    assert "Panel (c) has exactly the settings of `fig1d`, so it is drawn from the same run" in section
     assert "(d) CoolNet, MSE loss, not run" in section and "![Cross-entropy against MSE](compare-loss.png)" in section
+    panel_run(runs_dir, "fig3a", done=120)                  # from now on, fig1d is fig3a's first 50 epochs
+    runs = load_runs(runs_dir)
+    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d; fig3a's first 50 epochs"
+    assert "Panel (d) is the first 50 epochs of `fig3a`" in figure_section("fig1", runs, set())
 
 
 def test_the_same_runs_give_byte_identical_report_and_images(runs_dir, tmp_path):
@@ -195,6 +205,7 @@ def test_the_same_runs_give_byte_identical_report_and_images(runs_dir, tmp_path)
     subprocess.run([sys.executable, "-m", "hw5", "report", "--runs-dir", runs_dir, "--out", out],
                    check=True, env=env, capture_output=True, timeout=300)
     second = rendered()
-    assert sorted(first) == sorted(second) and len(first) == 11     # REPORT.md, 3 figures, 4 overlays, 3 curves
+    # REPORT.md, 3 figures, 4 overlays, test loss, class accuracy, 3 curves
+    assert sorted(first) == sorted(second) and len(first) == 13
     assert [name for name in first if first[name] != second[name]] == []
     assert b"Software" not in first["report/fig1.png"]
