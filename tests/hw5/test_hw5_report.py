@@ -10,12 +10,14 @@ import sys
 
 import pytest
 from hw5_fake_runs import WORLD, panel_run, world
-from hw5_helpers import hw5_env
+from hw5_helpers import REPO, hw5_env
 
 from hw5 import plots
 from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
-from hw5.report import figure_section, time_section, two_at_a_time, write_report
-from hw5.results import load_runs
+from hw5.claims import pct
+from hw5.experiments import seeded_name
+from hw5.report import figure_section, table, time_section, two_at_a_time, write_report
+from hw5.results import load_runs, view
 from hw5.runfiles import RunFiles, RunStateError
 
 
@@ -209,3 +211,86 @@ def test_the_same_runs_give_byte_identical_report_and_images(runs_dir, tmp_path)
     assert sorted(first) == sorted(second) and len(first) == 13
     assert [name for name in first if first[name] != second[name]] == []
     assert b"Software" not in first["report/fig1.png"]
+
+
+# ------------------------------------------------------------------ one run per setting, seeds, status
+def test_fig1d_is_exactly_fig3a_first_50_epochs_for_each_seed(runs_dir):
+    for seed in (0, 1):
+        panel_run(runs_dir, seeded_name("fig3a", seed), test=(0.4 + seed / 10, 0.7), done=120)
+    panel_run(runs_dir, "fig1d", test=(0.1, 0.2))                    # older code's own folder: not drawn
+    raw = load_runs(runs_dir)
+    for seed in (0, 1):
+        fig1d, fig3a = view(raw, seeded_name("fig1d", seed)), raw[seeded_name("fig3a", seed)]
+        assert fig1d.folder == seeded_name("fig3a", seed) and fig1d.planned == 50 and fig1d.complete
+        assert fig1d.epochs == [r for r in fig3a.epochs if r["epoch"] <= 50]
+        assert fig1d.iterations == [r for r in fig3a.iterations if r["epoch"] <= 50]
+        assert fig1d.epochs[-1]["epoch"] == 50 and len(fig1d.iterations) == 50
+        assert view(raw, seeded_name("fig2c", seed)).epochs == fig1d.epochs      # fig2c = fig1d
+
+
+def test_committed_fig1d_is_fig3a_first_50_epochs():
+    """On the committed runs: the records the report shows as fig1d are fig3a's, up to epoch 50."""
+    runs_dir = os.path.join(REPO, "runs")
+    if not os.path.isfile(os.path.join(runs_dir, "fig3a", "metrics.jsonl")):
+        pytest.skip("no committed fig3a run")
+    records = [json.loads(line) for line in open(os.path.join(runs_dir, "fig3a", "metrics.jsonl"))]
+    fig1d = view(load_runs(runs_dir), "fig1d")
+    assert fig1d.epochs == [r for r in records if r["type"] == "epoch" and r["epoch"] <= 50]
+    assert fig1d.iterations == [r for r in records if r["type"] == "iteration" and r["epoch"] <= 50]
+
+
+def test_a_prefix_panel_uses_its_own_run_until_the_longer_one_has_its_epochs(runs_dir):
+    panel_run(runs_dir, "fig1d", epochs=2)                            # `hw5 quick`: fig1d for 2 epochs
+    assert view(load_runs(runs_dir), "fig1d").folder == "fig1d"
+    panel_run(runs_dir, "fig3a", done=30)                             # not yet 50 epochs: still fig1d's own
+    assert view(load_runs(runs_dir), "fig1d").folder == "fig1d"
+    files = RunFiles(runs_dir, "fig1d")
+    for name in os.listdir(files.dir):
+        os.remove(files.path(name))
+    os.rmdir(files.dir)
+    partial = view(load_runs(runs_dir), "fig1d")                      # no own run: fig3a so far
+    assert partial.folder == "fig3a" and partial.done == 30 and partial.progress == "epoch 30/50, stopped"
+
+
+def test_seeded_panels_show_mean_and_range_and_how_many_seeds(runs_dir, tmp_path):
+    world(runs_dir)
+    panel_run(runs_dir, "fig1e-seed1", test=(0.50, 0.62))
+    panel_run(runs_dir, "fig1e-seed2", test=(0.50, 0.70), done=20)    # unfinished: listed, not counted
+    runs = load_runs(runs_dir)
+    rows = {line.split(" | ")[0][3:-1]: line for line in table(runs, str(tmp_path)).splitlines()[2:]}
+    one, two = 0.68 - 0.18 * math.exp(-4.9), 0.62 - 0.12 * math.exp(-4.9)
+    assert f"| 2 of 3 (seed 2 not counted: epoch 20/50, stopped) | {pct((one + two) / 2)} [{pct(two)[:-1]}-" \
+           f"{pct(one)}] |" in rows["fig1e"]
+    assert "| finished (each) |" in rows["fig1e"]
+    assert "| 1 of 3 |" in rows["fig1f"] and "| 1 |" in rows["fig1a"]
+    assert "| 1 of 3 |" in rows["fig1d"] and "`fig3a`'s first 50 epochs" in rows["fig1d"]
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    plots.draw_accuracy(ax, plots.panel_mean(runs, "fig1e"), seeds=plots.counted(plots.seeds_of(runs, "fig1e")))
+    assert len(ax.collections) == 2                                    # a band for training, one for test
+    plt.close(fig)
+    assert "mean of 2 seeds" in panel_caption("fig1e", runs)
+
+
+def test_an_outlying_first_epoch_is_left_off_the_loss_axis(runs_dir):
+    import matplotlib.pyplot as plt
+    panel_run(runs_dir, "fig2a", **WORLD["fig2a"])                    # 24.3, then ~4.1
+    run = load_runs(runs_dir)["fig2a"]
+    fig, ax = plt.subplots()
+    draw_loss(ax, run, clip=True)
+    low, high = ax.get_ylim()
+    assert 3.9 < low < 4.1 and 4.2 < high < 5 and plots.first_epoch_off_axis(run) == 24.3
+    plt.close(fig)
+    assert "the first epoch's training loss (24.3) is more than twice" in figure_section("fig2", {"fig2a": run}, set())
+
+
+def test_a_report_after_its_own_runs_ended_counts_them_finished(runs_dir, tmp_path):
+    """`quick` reports in the process that trained: its pid is in .lock, but the lock is released."""
+    files = panel_run(runs_dir, "fig1a", epochs=2)
+    with files.lock():
+        assert load_runs(runs_dir)["fig1a"].running                   # held by this process: running
+    run = load_runs(runs_dir)["fig1a"]
+    assert not run.running and run.complete
+    report = open(write_report(runs_dir, str(tmp_path / "out"))).read()
+    assert "1 run folder found: 1 complete." in report and "(so far)" not in report and ", running" not in report
+    assert "| above (shorter run: 2 of 50 epochs) |" in report         # not a 50-epoch number to compare
