@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write REPORT.md and the figures from the runs found")
     report.add_argument("--runs-dir", default="runs")
     report.add_argument("--out", default="report")
+    report.add_argument("--readme", metavar="PATH", help="also rewrite the results section of this README")
 
     quick = commands.add_parser("quick", help="fig. 1's three networks for 2 epochs each, then the report")
     quick.add_argument("--runs-dir", default=os.path.join("runs", "quick"))
@@ -317,7 +318,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"no runs in {args.runs_dir} (no folder there holds a {CONFIG}); nothing to report, "
                          f"and {os.path.join(args.out, 'REPORT.md')} is left as it is")
     from hw5.report import write_report  # matplotlib is imported only by the commands that draw
-    path = write_report(args.runs_dir, args.out)
+    try:
+        path = write_report(args.runs_dir, args.out, readme=getattr(args, "readme", None))
+    except ValueError as exc:   # a README without the results section's markers
+        raise UsageError(exc.args[0]) from None
     print(f"wrote {path}")
     return 0
 

@@ -16,7 +16,7 @@ import math
 import os
 from collections.abc import Callable
 
-from hw5.claims import HOLDS, PENDING, Verdict, judge_all, loss, pct
+from hw5.claims import CLAIMS, HOLDS, PENDING, Verdict, judge_all, loss, pct
 from hw5.experiments import (
     EXPERIMENTS,
     FIGURES,
@@ -402,6 +402,60 @@ def time_section(raw: dict[str, RunResults]) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------ README's results section
+README_BEGIN = "<!-- hw5 results: written by `python -m hw5 report --readme README.md` from runs/; do not edit -->"
+README_END = "<!-- hw5 results: end -->"
+
+
+def readme_section(raw: dict[str, RunResults]) -> str:
+    """README's summary of the results, computed by the same code as REPORT.md (so every number agrees)."""
+    need, seeds = needed_runs(), seed_runs()
+    batch4 = sum(EXPERIMENTS[n].epochs for n in need
+                 if EXPERIMENTS[n].model == "coolnet" and EXPERIMENTS[n].batch_size == 4)
+    rows = ["| panel | final test accuracy | best (epoch) | last-5-epoch mean | seeds | published PyTorch logs, "
+            "final (best) |", "| --- | ---: | ---: | ---: | --- | --- |"]
+    for panel, config in EXPERIMENTS.items():
+        used = counted(seeds_of(raw, panel))
+        pub = published(panel)
+        name = f"{panel} {config.title}" + (f" (= {SAME_AS[panel]})" if panel in SAME_AS else "")
+        if not used:
+            rows.append(f"| {name} | not run | | | | {pub.describe() if pub else ''} |")
+            continue
+        bests = [r.best_test_acc for r in used]
+        best = f"{pct(bests[0][0])} ({bests[0][1]})" if len(used) == 1 else spread([b for b, _ in bests])
+        rows.append(f"| {name} | {spread([r.final_test_acc for r in used])} | {best} | "
+                    f"{spread([r.last5 for r in used])} | {seeds_cell(panel, raw)} | {pub.describe() if pub else ''} |")
+    verdicts = judge_all(raw)
+    tally: dict[str, list[int]] = {}
+    for v in verdicts:
+        tally.setdefault(v.verdict, []).append(v.claim.number)
+    judged = "; ".join(f"{verdict}: {', '.join(map(str, numbers))}" for verdict, numbers in tally.items())
+    spent = [raw[n].epoch_seconds for n in raw]
+    lines = [README_BEGIN,
+             f"The report needs {len(need)} runs with seed 0 for its {len(EXPERIMENTS)} panels, "
+             f"{sum(EXPERIMENTS[n].epochs for n in need):,} epochs ({batch4:,} of them CoolNet at batch size 4; "
+             "`fig2c` and `fig3c` are `fig1d`'s settings and `fig1d` is the first 50 epochs of `fig3a`), and "
+             f"{len(seeds)} seed runs, {sum(get_experiment(n).epochs for n in seeds):,} epochs more. `runs/` "
+             f"holds {len(raw)} runs, {sum(r.done for r in raw.values()):,} epochs: "
+             f"{_duration(sum(spent))} of compute (the sum of their epoch times), {_duration(two_at_a_time(spent))} "
+             "of wall clock at two at a time. " + SPREAD.split(", and the figures")[0] + ".",
+             "", *rows, "",
+             f"`report/REPORT.md` judges the original's {len(CLAIMS)} claims against the runs ({judged}); see it for "
+             "each rule and the numbers behind each verdict.",
+             README_END]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(path: str, raw: dict[str, RunResults]) -> None:
+    """Replace the section between README_BEGIN and README_END in ``path``; ValueError if the markers are absent."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.find(README_BEGIN), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{path} has no results section to rewrite (the lines {README_BEGIN!r} ... {README_END!r})")
+    atomic_write_text(path, text[:start] + readme_section(raw) + text[end + len(README_END) + 1:])
+
+
 # ------------------------------------------------------------------ the whole
 def render(runs_dir: str, raw: dict[str, RunResults], out_dir: str, drawn: set[str]) -> str:
     """REPORT.md's text from the runs (``drawn``: which figures and overlays were drawn, by file stem)."""
@@ -445,11 +499,14 @@ def draw(runs_dir: str, raw: dict[str, RunResults], out_dir: str) -> set[str]:
     return drawn
 
 
-def write_report(runs_dir: str = "runs", out_dir: str = "report") -> str:
-    """Render every run's curves, the figures and comparisons that have runs, then REPORT.md; returns its path."""
+def write_report(runs_dir: str = "runs", out_dir: str = "report", readme: str | None = None) -> str:
+    """Render every run's curves, the figures and comparisons that have runs, then REPORT.md; returns its path.
+    ``readme``: also rewrite that file's results section (:func:`update_readme`)."""
     raw = load_runs(runs_dir)
     drawn = draw(runs_dir, raw, out_dir) if raw else set()
     path = os.path.join(out_dir, "REPORT.md")
     atomic_write_text(path, render(runs_dir, raw, out_dir, drawn))
+    if readme:
+        update_readme(readme, raw)
     return path
 
