@@ -15,8 +15,8 @@ from hw5_helpers import REPO, hw5_env
 from hw5 import plots
 from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
 from hw5.claims import pct
-from hw5.experiments import seeded_name
-from hw5.report import figure_section, table, time_section, two_at_a_time, write_report
+from hw5.experiments import EXPERIMENTS, seeded_name
+from hw5.report import figure_section, readme_section, render, table, time_section, two_at_a_time, write_report
 from hw5.results import load_runs, view
 from hw5.runfiles import RunFiles, RunStateError
 
@@ -294,3 +294,73 @@ def test_a_report_after_its_own_runs_ended_counts_them_finished(runs_dir, tmp_pa
     report = open(write_report(runs_dir, str(tmp_path / "out"))).read()
     assert "1 run folder found: 1 complete." in report and "(so far)" not in report and ", running" not in report
     assert "| above (shorter run: 2 of 50 epochs) |" in report         # not a 50-epoch number to compare
+
+
+# ------------------------------------------------------------------ the committed report against its runs
+def _committed():
+    runs_dir, report = os.path.join(REPO, "runs"), os.path.join(REPO, "report", "REPORT.md")
+    if not (os.path.isdir(runs_dir) and os.path.isfile(report)):
+        pytest.skip("no committed runs and report")
+    return runs_dir, open(report).read()
+
+
+def _table(text, header):
+    """The rows of the Markdown table whose header line starts with ``header``, as lists of cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def test_committed_report_tables_match_a_recomputation_from_metrics():
+    """Every number of REPORT.md's results and runs tables, recomputed here from metrics.jsonl with json alone."""
+    runs_dir, report = _committed()
+    epochs = {}
+    for name in sorted(os.listdir(runs_dir)):
+        path = os.path.join(runs_dir, name, "metrics.jsonl")
+        if os.path.isfile(path):
+            epochs[name] = [r for r in map(json.loads, open(path)) if r["type"] == "epoch"]
+    prefix = {"fig1d": "fig3a", "fig2c": "fig3a", "fig3c": "fig3a"}     # the first 50 epochs of fig3a
+
+    def fmt(values):
+        mean = sum(values) / len(values)
+        text = f"{100 * mean:.1f}%"
+        return text if len(values) == 1 else f"{text} [{100 * min(values):.1f}-{100 * max(values):.1f}%]"
+
+    rows = _table(report, "| panel | caption | seeds |")
+    assert [row[0] for row in rows] == [f"`{p}`" for p in EXPERIMENTS]
+    for row in rows:
+        panel = row[0].strip("`")
+        planned = EXPERIMENTS[panel].epochs
+        folder = prefix.get(panel, panel)
+        seeds = [n for n in epochs if n == folder or n.startswith(folder + "-seed")]
+        records = [[r for r in epochs[n] if r["epoch"] <= planned] for n in seeds]
+        records = [r for r in records if len(r) == planned] or records       # the complete seeds count
+        finals = [r[-1]["test_acc"] for r in records]
+        bests = [max(r, key=lambda e: e["test_acc"]) for r in records]
+        last5 = [sum(e["test_acc"] for e in r[-5:]) / 5 for r in records]
+        assert row[3] == fmt(finals), panel
+        best = fmt([b["test_acc"] for b in bests]) + (f" ({bests[0]['epoch']})" if len(bests) == 1 else "")
+        assert row[4] == best, panel
+        assert row[5] == fmt(last5), panel
+        assert row[6] == f"{planned} / {planned}", panel
+    compute = {row[0].strip("`"): row[5] for row in _table(report, "| run folder |")}
+    assert sorted(compute) == sorted(epochs)
+    for name, cell in compute.items():
+        seconds = round(sum(r["time"] for r in epochs[name]))
+        hours, minutes = seconds // 3600, seconds % 3600 // 60
+        assert cell == (f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds % 60:02d}s"), name
+
+
+def test_committed_readme_section_and_report_are_what_the_runs_give(tmp_path):
+    """README's results section and REPORT.md's text, rendered afresh from runs/, are the committed ones."""
+    runs_dir, report = _committed()
+    raw = load_runs(runs_dir)
+    readme = open(os.path.join(REPO, "README.md")).read()
+    assert readme_section(raw) in readme
+    drawn = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(REPO, "report")) if n.endswith(".png")}
+    assert render("runs", raw, os.path.join(REPO, "report"), drawn) == report
