@@ -95,7 +95,8 @@ def test_the_claims_section_shows_rules_numbers_contradictions_and_what_it_waits
     assert "**no**: batch 32 has the best test accuracy: batch 4 65.8%, batch 32 59.9%" in text
     assert "*Contradicts the original; likely reason:* at a fixed learning rate" in text
     assert "Rule: batch 32 has the highest test accuracy (the mean over the last 5 epochs, averaged over" in text
-    assert "`fig3c` (= `fig1d`), `fig3a`'s first 50 epochs (50/50 epochs): test accuracy 65.8% over the last 5 epochs" in text
+    assert ("`fig3c` (= `fig1d`), `fig3a`'s first 50 epochs (50/50 epochs): test accuracy 65.8% over the last 5 "
+            "epochs") in text
 
 
 def test_claims_judge_the_mean_of_the_complete_seeds(runs_dir):

@@ -13,9 +13,9 @@ from hw5_fake_runs import WORLD, panel_run, world
 from hw5_helpers import REPO, hw5_env
 
 from hw5 import plots
-from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
 from hw5.claims import pct
 from hw5.experiments import EXPERIMENTS, seeded_name
+from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
 from hw5.report import figure_section, readme_section, render, table, time_section, two_at_a_time, write_report
 from hw5.results import load_runs, view
 from hw5.runfiles import RunFiles, RunStateError
