@@ -1,13 +1,19 @@
-"""The original report's nine statements, each checked against the runs by a rule written down beside it.
+"""The original report's statements, each checked against the runs by a rule written down beside it.
 
 A claim is split into parts, each a yes-or-no question the runs answer with
 numbers.  The verdict follows from the parts alone:
 
 * **holds** when every part holds, **partly holds** when some do, **does not
   hold** when none do;
-* **not yet measurable** when a run the claim needs is missing, unfinished,
-  trained on other data than CIFAR-10, or trained with settings other than the
-  registry's (a shortened ``quick`` run, say).
+* **not yet measurable** when a panel it needs has no run that is complete,
+  trained on CIFAR-10 and with the registry's settings (a shortened ``quick``
+  run, say, does not count).
+
+Every number a rule compares is the mean over the seeds counted (the complete
+runs of the panel; :func:`hw5.results.seed_mean`), and accuracies and losses
+are compared on their mean over the last 5 epochs, so that neither one seed
+nor one epoch's noise decides a verdict.  The margins are the same everywhere:
+"better" or "worse" by at least 1 point, "significantly" by at least 2.
 
 Nothing here is a result: the numbers come from the runs, and a part's
 "likely reason" is fixed text that is shown only when that part fails.
@@ -18,14 +24,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hw5.experiments import EXPERIMENTS, differing_fields, run_name
-from hw5.results import RunResults
+from hw5.experiments import PREFIX_OF, differing_fields, get_experiment, run_name, split_seed
+from hw5.results import RunResults, seed_mean, seeds_of
 
 HOLDS, PARTLY, FAILS, PENDING = "holds", "partly holds", "does not hold", "not yet measurable"
 
 MARGIN = 0.01        # "better" / "worse": by at least 1 point, about two standard errors on 10,000 test images
-SIGNIFICANT = 0.02   # "significantly better": by at least 2 points
+SIGNIFICANT = 0.02   # "significantly better" / "significantly worse": by at least 2 points
 CHANCE = 0.10        # ten classes
+WIDTH = 5            # epochs in the window whose mean a rule compares ("last-5-epoch mean")
 
 # Config fields that do not decide a run's numbers (or, for dataset, are checked on the data actually used).
 NOT_DECIDING = {"name", "title", "figure", "dataset", "eval_batch_size", "log_every"}
@@ -33,8 +40,8 @@ NOT_DECIDING = {"name", "title", "figure", "dataset", "eval_batch_size", "log_ev
 REASONS = {
     "data": "our CIFAR-10 is rebuilt from a JPEG re-encoding of the original images, so its pixels differ "
             "slightly from the set the original used",
-    "seed": "each panel is a single run (seed 0); differences of a point or two between runs are within "
-            "what another seed or data order gives",
+    "seed": "differences of a point or two are within what another seed or data order gives (the seeds' "
+            "spread is in the results table where a panel has several)",
     "schedule": "the number of epochs and the learning-rate schedule are the assignment's, which the original "
                 "may not have followed exactly",
 }
@@ -48,7 +55,7 @@ class Part:
     reason: str = ""    # why our runs may disagree with the original here; shown only when the part fails
 
 
-Runs = Callable[[str], RunResults]     # a panel's name -> the run it is drawn from
+Runs = Callable[[str], RunResults]     # a panel's name -> its seeds' mean run (see seed_mean)
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class Verdict:
     verdict: str
     parts: list[Part] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)    # why not yet measurable
+    counted: dict[str, RunResults] = field(default_factory=dict)   # panel -> the seeds' mean run judged
+    not_counted: list[str] = field(default_factory=list)           # seed runs left out, and why
 
 
 def pct(x: float) -> str:
@@ -84,17 +93,46 @@ def because(*keys: str, detail: str = "") -> str:
     return "; ".join(([detail] if detail else []) + [REASONS[k] for k in keys])
 
 
+def last5(run: RunResults, key: str = "test_acc") -> float:
+    """The mean of ``key`` over the run's last 5 planned epochs: the number every rule compares."""
+    return run.window_mean(key, run.planned, WIDTH)
+
+
+def window(run: RunResults) -> str:
+    """Which epochs :func:`last5` averages, in words."""
+    return f"epochs {run.planned - WIDTH + 1}-{run.planned}"
+
+
 # ------------------------------------------------------------------ the claims' checks
 def lazynet_trains(run: Runs) -> list[Part]:
     a = run("fig1a")
-    test, train = a.final("test_acc"), a.final("train_acc")
+    test, train = last5(a), last5(a, "train_acc")
     return [
-        Part(f"LazyNet learns: final test accuracy {pct(test)} (needs at least {pct(2 * CHANCE)}, twice chance)",
-             test >= 2 * CHANCE, because("data", detail="a data set whose labels do not match its images keeps "
-                                                        "every network near chance")),
-        Part(f"the gap is healthy: final training accuracy {pct(train)} against test {pct(test)}, "
-             f"a gap of {points(train - test)} (needs at most +10 points)",
-             train - test <= 0.10, because("data", "seed")),
+        Part(f"LazyNet learns: test accuracy {pct(test)} (mean of {window(a)}; needs at least {pct(2 * CHANCE)}, "
+             "twice chance)", test >= 2 * CHANCE,
+             because("data", detail="a data set whose labels do not match its images keeps every network near "
+                                    "chance")),
+        Part(f"the gap is healthy: training accuracy {pct(train)} against test {pct(test)}, a gap of "
+             f"{points(train - test)} (needs at most +10 points)", train - test <= 0.10, because("data", "seed")),
+    ]
+
+
+def lazynet_loss_falls(run: Runs) -> list[Part]:
+    a = run("fig1a")
+    losses = [v for v in a.series("train_loss") if math.isfinite(v)]
+    steps = len(losses) - 1
+    falls = sum(after < before for before, after in zip(losses, losses[1:], strict=False))
+    blocks = [_mean(losses[i:i + 10]) for i in range(0, len(losses), 10)]
+    rises = [i for i in range(1, len(blocks)) if blocks[i] >= blocks[i - 1]]
+    block_text = ", ".join(loss(b) for b in blocks)
+    return [
+        Part(f"the training loss falls from epoch to epoch: in {falls} of {steps} steps, rises in "
+             f"{steps - falls} (needs a fall in at least 90% of them)", steps > 0 and falls >= 0.9 * steps,
+             because("seed", detail="a linear model at learning rate 0.01 and batch size 4 reaches its loss floor "
+                                    "within a few epochs, and the epoch means then only wobble about it")),
+        Part(f"and over the whole run: the mean of every 10 epochs is below the previous 10's ({block_text})",
+             len(blocks) > 1 and not rises,
+             because("seed", detail="the loss is on a plateau, where 10-epoch means still differ by noise")),
     ]
 
 
@@ -111,39 +149,40 @@ def boringnet_plateaus(run: Runs) -> list[Part]:
     test_rise, test_text = second_half("test_acc")
     return [
         Part(f"training accuracy keeps rising: {train_text} (needs at least +2 points)",
-             train_rise >= 2 * MARGIN, because("seed", "schedule")),
+             train_rise >= SIGNIFICANT, because("seed", "schedule")),
         Part(f"test accuracy has plateaued: {test_text} (needs under +1 point; a fall counts as a plateau)",
              test_rise < MARGIN, because("data", "seed")),
     ]
 
 
 def no_activations_in_between(run: Runs) -> list[Part]:
-    a, b, c = (run(p).final("test_acc") for p in ("fig1a", "fig1b", "fig1c"))
+    a, b, c = (last5(run(p)) for p in ("fig1a", "fig1b", "fig1c"))
     return [
-        Part(f"worse than BoringNet with activations: final test {pct(c)} against {pct(b)} (needs at least 1 "
-             "point lower)", c <= b - MARGIN, because("seed", "data")),
-        Part(f"slightly better than LazyNet: {pct(c)} against {pct(a)}, {points(c - a)} (needs +1 to +10 points)",
-             a + MARGIN <= c <= a + 0.10, because("seed", "data")),
+        Part(f"significantly worse than BoringNet with activations: test accuracy {pct(c)} against {pct(b)}, "
+             f"{points(c - b)} (needs at least 2 points lower)", c <= b - SIGNIFICANT, because("seed", "data")),
+        Part(f"slightly better than LazyNet: {pct(c)} against {pct(a)}, {points(c - a)} (needs at least +1 point, "
+             f"and less than its distance to BoringNet, {points(b - c)[1:]}: nearer LazyNet than BoringNet)",
+             c >= a + MARGIN and c - a < b - c, because("seed", "data")),
     ]
 
 
 def coolnet_wins(run: Runs) -> list[Part]:
-    d = run("fig1d").final("test_acc")
-    return [Part(f"CoolNet's final test accuracy {pct(d)} beats {run(p).title} ({pct(run(p).final('test_acc'))}) "
-                 "by at least 1 point", d >= run(p).final("test_acc") + MARGIN, because("seed", "data"))
+    d = last5(run("fig1d"))
+    return [Part(f"CoolNet's test accuracy {pct(d)} beats {run(p).title} ({pct(last5(run(p)))}) by at least "
+                 "1 point", d >= last5(run(p)) + MARGIN, because("seed", "data"))
             for p in ("fig1a", "fig1b", "fig1c")]
 
 
 def batch_32_best(run: Runs) -> list[Part]:
     sizes = {p: run(p) for p in ("fig1d", "fig1e", "fig1f")}
-    accs = ", ".join(f"batch {r.config.get('batch_size')} {pct(r.final('test_acc'))}" for r in sizes.values())
-    best = max(sizes, key=lambda p: _finite_or(sizes[p].final("test_acc"), -math.inf))
+    accs = ", ".join(f"batch {r.config.get('batch_size')} {pct(last5(r))}" for r in sizes.values())
+    best = max(sizes, key=lambda p: _finite_or(last5(sizes[p]), -math.inf))
     f = sizes["fig1f"]
     end = f.planned
     before, after = f.window_mean("train_loss", end - 10), f.window_mean("train_loss", end)
     fall = 1 - after / before if before > 0 else math.nan
     return [
-        Part(f"batch 32 has the best final test accuracy: {accs}", best == "fig1e",
+        Part(f"batch 32 has the best test accuracy: {accs}", best == "fig1e",
              because("seed", detail="at a fixed learning rate of 0.01 for 50 epochs, batch 4 takes 8 times as "
                                     "many steps as batch 32")),
         Part(f"at batch 256 the training loss is still falling after {end} epochs: mean of epochs "
@@ -153,13 +192,22 @@ def batch_32_best(run: Runs) -> list[Part]:
     ]
 
 
+def batch_4_loss_high(run: Runs) -> list[Part]:
+    sizes = {p: run(p) for p in ("fig1d", "fig1e", "fig1f")}
+    losses = ", ".join(f"batch {r.config.get('batch_size')} {loss(last5(r, 'train_loss'))}" for r in sizes.values())
+    worst = max(sizes, key=lambda p: _finite_or(last5(sizes[p], "train_loss"), -math.inf))
+    return [Part(f"batch 4 has the highest training loss: {losses}", worst == "fig1d",
+                 because("seed", detail="at batch 4 the mean over an epoch's mini-batches is taken over noisier "
+                                        "steps, but it still falls as far as at the larger batches"))]
+
+
 def lr_001_best(run: Runs) -> list[Part]:
     rates = {p: run(p) for p in ("fig2a", "fig2b", "fig2c", "fig2d")}
     name = {p: f"lr {r.config.get('lr'):g}" for p, r in rates.items()}
-    accs = ", ".join(f"{name[p]} {pct(r.final('test_acc'))}" for p, r in rates.items())
-    losses = ", ".join(f"{name[p]} {loss(r.final('train_loss'))}" for p, r in rates.items())
-    best_acc = max(rates, key=lambda p: _finite_or(rates[p].final("test_acc"), -math.inf))
-    best_loss = min(rates, key=lambda p: _finite_or(rates[p].final("train_loss"), math.inf))
+    accs = ", ".join(f"{name[p]} {pct(last5(r))}" for p, r in rates.items())
+    losses = ", ".join(f"{name[p]} {loss(last5(r, 'train_loss'))}" for p, r in rates.items())
+    best_acc = max(rates, key=lambda p: _finite_or(last5(rates[p]), -math.inf))
+    best_loss = min(rates, key=lambda p: _finite_or(last5(rates[p], "train_loss"), math.inf))
     high = rates["fig2a"]
     later = high.series("train_loss")[1:]
     if high.diverged:
@@ -172,9 +220,8 @@ def lr_001_best(run: Runs) -> list[Part]:
                       f"{loss(low)} and {loss(top)} (needs every epoch within 3.6-4.6)",
                       bool(later) and 3.6 <= low and top <= 4.6, because("seed", "data"))
     return [
-        Part(f"lr 0.01 has the best final test accuracy: {accs}", best_acc == "fig2c", _why_not_001(rates[best_acc])),
-        Part(f"lr 0.01 has the lowest final training loss: {losses}", best_loss == "fig2c",
-             _why_not_001(rates[best_loss])),
+        Part(f"lr 0.01 has the best test accuracy: {accs}", best_acc == "fig2c", _why_not_001(rates[best_acc])),
+        Part(f"lr 0.01 has the lowest training loss: {losses}", best_loss == "fig2c", _why_not_001(rates[best_loss])),
         around,
     ]
 
@@ -188,31 +235,39 @@ def _why_not_001(winner: RunResults) -> str:
 
 
 def longer_overfits(run: Runs) -> list[Part]:
-    short, long = run("fig1d"), run("fig2e")
+    short, long = run("fig2c"), run("fig2e")
     (best, epoch) = long.best_test_acc
+    curve = "seeds' mean curve" if len(long.seeds) > 1 else "run"
     return [
-        Part(f"150 epochs raise the training accuracy: {pct(long.final('train_acc'))} after {long.done} epochs "
-             f"against {pct(short.final('train_acc'))} after {short.done} (needs at least 1 point more)",
-             long.final("train_acc") >= short.final("train_acc") + MARGIN, because("schedule", "seed")),
-        Part(f"but not the test accuracy: {pct(long.final('test_acc'))} against {pct(short.final('test_acc'))} "
-             f"(needs under 1 point more; the 150-epoch run's best was {pct(best)} in epoch {epoch})",
-             long.final("test_acc") < short.final("test_acc") + MARGIN,
-             because("schedule", "data", detail="the learning rate, lowered by 10% every 50 epochs, lets the "
+        Part(f"150 epochs raise the training accuracy: {pct(last5(long, 'train_acc'))} over {window(long)} "
+             f"against {pct(last5(short, 'train_acc'))} over {window(short)} (needs at least 1 point more)",
+             last5(long, "train_acc") >= last5(short, "train_acc") + MARGIN, because("schedule", "seed")),
+        Part(f"but not the test accuracy: {pct(last5(long))} against {pct(last5(short))}, "
+             f"{points(last5(long) - last5(short))} (needs under 1 point more; the 150-epoch {curve}'s best was "
+             f"{pct(best)} in epoch {epoch})", last5(long) < last5(short) + MARGIN,
+             because("schedule", "seed", detail="the learning rate, lowered by 10% every 50 epochs, lets the "
                                                 "network keep improving on the test set")),
     ]
 
 
 def flips_help(run: Runs) -> list[Part]:
     plain, flipped = run("fig3a"), run("fig3b")
-    gain = flipped.final("test_acc") - plain.final("test_acc")
+    gain = last5(flipped) - last5(plain)
     return [
-        Part(f"flips give significantly better test accuracy: {pct(flipped.final('test_acc'))} against "
-             f"{pct(plain.final('test_acc'))}, {points(gain)} (needs at least +2 points)",
-             gain >= SIGNIFICANT, because("seed", "data")),
-        Part(f"with a higher training loss: {loss(flipped.final('train_loss'))} against "
-             f"{loss(plain.final('train_loss'))}", flipped.final("train_loss") > plain.final("train_loss"),
+        Part(f"flips give significantly better test accuracy: {pct(last5(flipped))} against {pct(last5(plain))}, "
+             f"{points(gain)} (needs at least +2 points)", gain >= SIGNIFICANT, because("seed", "data")),
+        Part(f"with a higher training loss: {loss(last5(flipped, 'train_loss'))} against "
+             f"{loss(last5(plain, 'train_loss'))}", last5(flipped, "train_loss") > last5(plain, "train_loss"),
              because("seed")),
     ]
+
+
+def flips_less_overfitting(run: Runs) -> list[Part]:
+    plain, flipped = run("fig3a"), run("fig3b")
+    gap = {p: last5(r, "train_acc") - last5(r) for p, r in (("plain", plain), ("flipped", flipped))}
+    return [Part(f"flips shrink the gap between training and test accuracy: {points(gap['flipped'])} with flips "
+                 f"against {points(gap['plain'])} without (needs at least 1 point smaller)",
+                 gap["flipped"] <= gap["plain"] - MARGIN, because("seed", "data"))]
 
 
 def mse_slower(run: Runs) -> list[Part]:
@@ -242,72 +297,104 @@ def _percent_fall(fall: float) -> str:
     return "n/a" if not math.isfinite(fall) else f"{'a fall' if fall >= 0 else 'a rise'} of {abs(100 * fall):.1f}%"
 
 
+LAST5 = "the mean over the last 5 epochs, averaged over the seeds counted"
+
 CLAIMS: list[Claim] = [
     Claim(1, "LazyNet trains, with a healthy gap between training and test accuracy.", ("fig1a",),
-          "final test accuracy at least twice chance; final training accuracy at most 10 points above test.",
+          f"test accuracy ({LAST5}) at least twice chance; training accuracy at most 10 points above test.",
           lazynet_trains),
     Claim(2, "BoringNet's test accuracy plateaus while its training accuracy keeps rising.", ("fig1b",),
           "compare the mean of the last 5 epochs with the mean of the 5 epochs ending half-way: training "
           "accuracy up by at least 2 points, test accuracy up by less than 1 point.", boringnet_plateaus),
-    Claim(3, "BoringNet without activations is worse than with them, but slightly better than LazyNet.",
-          ("fig1a", "fig1b", "fig1c"),
-          "final test accuracy at least 1 point below BoringNet's, and 1 to 10 points above LazyNet's.",
-          no_activations_in_between),
+    Claim(3, "BoringNet without activations is significantly worse than with them, but slightly better than "
+             "LazyNet.", ("fig1a", "fig1b", "fig1c"),
+          f"test accuracy ({LAST5}) at least 2 points below BoringNet's (\"significantly\"), and at least 1 point "
+          "above LazyNet's but nearer LazyNet's than BoringNet's (\"slightly\": the gain over LazyNet is under half "
+          "the distance from LazyNet to BoringNet).", no_activations_in_between),
     Claim(4, "CoolNet beats the fully connected networks.", ("fig1a", "fig1b", "fig1c", "fig1d"),
-          "CoolNet's final test accuracy at least 1 point above each fully connected network's (one part each).",
+          f"CoolNet's test accuracy ({LAST5}) at least 1 point above each fully connected network's (one part each).",
           coolnet_wins),
     Claim(5, "Of batch sizes 4, 32 and 256, batch 32 performs best; at batch 256 the training loss has not "
              "saturated after 50 epochs.", ("fig1d", "fig1e", "fig1f"),
-          "batch 32 has the highest final test accuracy of the three; batch 256's mean training loss over its "
+          f"batch 32 has the highest test accuracy ({LAST5}) of the three; batch 256's mean training loss over its "
           "last 5 epochs is at least 5% below that of 10 epochs earlier.", batch_32_best),
     Claim(6, "Of learning rates 10, 0.1, 0.01 and 0.0001, 0.01 is best in test accuracy and training loss; "
              "at lr 10 the loss stays around 4.1.", ("fig2a", "fig2b", "fig2c", "fig2d"),
-          "lr 0.01 has the highest final test accuracy and the lowest final training loss of the four; every "
+          f"lr 0.01 has the highest test accuracy and the lowest training loss of the four ({LAST5}); every "
           "epoch of the lr-10 run after the first has a training loss within 4.1 ± 0.5, and it does not "
           "diverge.", lr_001_best),
     Claim(7, "Training for 150 epochs raises the training accuracy over the 50-epoch run, but not the test "
              "accuracy: the model overfits early.", ("fig2c", "fig2e"),
-          "final training accuracy at least 1 point higher after 150 epochs; final test accuracy less than "
-          "1 point higher.", longer_overfits),
+          f"training accuracy ({LAST5}) at least 1 point higher after 150 epochs than after 50; test accuracy "
+          "less than 1 point higher.", longer_overfits),
     Claim(8, "Random horizontal flips give significantly better test accuracy, with a higher training loss.",
           ("fig3a", "fig3b"),
-          "after 200 epochs, the run with flips has a final test accuracy at least 2 points higher and a higher "
-          "final training loss.", flips_help),
+          f"after 200 epochs, the run with flips has a test accuracy ({LAST5}) at least 2 points higher and a "
+          "higher training loss (the same mean).", flips_help),
     Claim(9, "MSE converges more slowly than cross-entropy.", ("fig3c", "fig3d"),
-          "MSE first reaches 90% of the lower of the two runs' best test accuracies in a later epoch, and its "
-          "test accuracy averaged over all epochs is at least 1 point lower.", mse_slower),
+          "on the seeds' mean curves, MSE first reaches 90% of the lower of the two runs' best test accuracies in "
+          "a later epoch, and its test accuracy averaged over all epochs is at least 1 point lower.", mse_slower),
+    Claim(10, "LazyNet's loss is decreasing throughout.", ("fig1a",),
+          "the training loss (the epoch's mean over its mini-batches) falls from one epoch to the next in at least "
+          "90% of the steps, and every 10 epochs' mean is below the previous 10 epochs'.", lazynet_loss_falls),
+    Claim(11, "At batch size 4 the loss does not decrease sufficiently.", ("fig1d", "fig1e", "fig1f"),
+          f"batch 4 has the highest training loss ({LAST5}) of batch sizes 4, 32 and 256.", batch_4_loss_high),
+    Claim(12, "Random flips alleviate the problem of overfitting.", ("fig3a", "fig3b"),
+          f"the gap between training and test accuracy ({LAST5}) is at least 1 point smaller with flips.",
+          flips_less_overfitting),
 ]
 
 
-def not_ready(panel: str, runs: dict[str, RunResults]) -> str | None:
-    """Why ``panel``'s run cannot yet test a claim, or None if it can."""
-    name = run_name(panel)
-    run = runs.get(name)
-    if run is None:
-        return f"`{name}` has not been run"
+def not_ready(run: RunResults) -> str | None:
+    """Why this run (one seed of a panel) cannot be counted in a claim yet, or None if it can."""
+    name = f"`{run.name}`" + (f" (`{run.folder}`'s first {run.planned} epochs)" if run.is_prefix else "")
     if run.dataset != "cifar10":
-        return f"`{name}` was trained on {run.dataset} data, not CIFAR-10"
-    registry = EXPERIMENTS[name]
+        return f"{name} was trained on {run.dataset} data, not CIFAR-10"
+    registry = get_experiment(run.name)
     changed = sorted(set(differing_fields(run.config, registry.to_dict())) - NOT_DECIDING)
     if run.planned != registry.epochs:
         changed.insert(0, "epochs")
     if changed:
-        return (f"`{name}` was trained with other settings than the registry's ("
+        return (f"{name} was trained with other settings than the registry's ("
                 + ", ".join(f"{k} {run.config.get(k)!r}, not {getattr(registry, k)!r}" for k in changed) + ")")
     if not run.complete:
-        return f"`{name}` is at {run.progress}"
+        return f"{name} is at {run.progress}"
     return None
 
 
+def missing(panel: str) -> str:
+    name = run_name(panel)
+    base = split_seed(name)[0]
+    longer = f" (nor `{PREFIX_OF[base]}`, whose first {get_experiment(name).epochs} epochs it is)" \
+        if base in PREFIX_OF else ""
+    return f"`{name}` has not been run{longer}"
+
+
 def judge(claim: Claim, runs: dict[str, RunResults]) -> Verdict:
-    """The claim's verdict on these runs, by the rule in this module's docstring."""
-    waiting = list(dict.fromkeys(filter(None, (not_ready(p, runs) for p in claim.panels))))
+    """The claim's verdict on these runs (a :func:`hw5.results.views` result), by the module docstring's rule.
+
+    Each panel is judged on the mean of its seeds that can be counted; seeds still running, or trained
+    otherwise, are named and left out.  A panel with no seed that can be counted leaves the claim not yet
+    measurable."""
+    counted: dict[str, RunResults] = {}
+    waiting: list[str] = []
+    not_counted: list[str] = []
+    for panel in claim.panels:
+        seeds = seeds_of(runs, panel)
+        ready = [run for run in seeds if not_ready(run) is None]
+        reasons = [reason for run in seeds if (reason := not_ready(run))]
+        if ready:
+            counted[panel] = seed_mean(ready)
+            not_counted += reasons
+        else:
+            waiting += reasons or [missing(panel)]
+    waiting, not_counted = list(dict.fromkeys(waiting)), list(dict.fromkeys(not_counted))
     if waiting:
-        return Verdict(claim, PENDING, waiting=waiting)
-    parts = claim.check(lambda panel: runs[run_name(panel)])
+        return Verdict(claim, PENDING, waiting=waiting, not_counted=not_counted)
+    parts = claim.check(lambda panel: counted[panel])
     held = sum(part.holds for part in parts)
     verdict = HOLDS if held == len(parts) else FAILS if held == 0 else PARTLY
-    return Verdict(claim, verdict, parts)
+    return Verdict(claim, verdict, parts, counted=counted, not_counted=not_counted)
 
 
 def judge_all(runs: dict[str, RunResults]) -> list[Verdict]:

@@ -23,6 +23,7 @@ from hw5.data import DataUnavailable
 from hw5.experiments import (
     EXPERIMENTS,
     FIGURES,
+    PREFIX_OF,
     RESUMABLE,
     SAME_AS,
     Config,
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write REPORT.md and the figures from the runs found")
     report.add_argument("--runs-dir", default="runs")
     report.add_argument("--out", default="report")
+    report.add_argument("--readme", metavar="PATH", help="also rewrite the results section of this README")
 
     quick = commands.add_parser("quick", help="fig. 1's three networks for 2 epochs each, then the report")
     quick.add_argument("--runs-dir", default=os.path.join("runs", "quick"))
@@ -150,10 +152,12 @@ def _progress(files: RunFiles, config: Config) -> str:
 def expand_names(names: Sequence[str]) -> list[str]:
     """The runs to train: a figure's name ("fig2") stands for all its panels, "all" for every panel and
     "seeds" for the extra seeds of the seeded panels; a panel that is another's run (fig2c = fig1d) is
-    trained under that name, once."""
+    trained under that name, once.  "all" trains a panel that is the start of a longer one (fig1d, the
+    first 50 epochs of fig3a) as that longer run only; named on its own, it trains its own folder."""
     out: list[str] = []
     for name in names:
-        group = {"all": list(EXPERIMENTS), "seeds": seed_runs()}.get(name) or FIGURES.get(name, [name])
+        every = list(dict.fromkeys(PREFIX_OF.get(run_name(p), p) for p in EXPERIMENTS))
+        group = {"all": every, "seeds": seed_runs()}.get(name) or FIGURES.get(name, [name])
         for item in group:
             try:
                 split_seed(item)
@@ -314,7 +318,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"no runs in {args.runs_dir} (no folder there holds a {CONFIG}); nothing to report, "
                          f"and {os.path.join(args.out, 'REPORT.md')} is left as it is")
     from hw5.report import write_report  # matplotlib is imported only by the commands that draw
-    path = write_report(args.runs_dir, args.out)
+    try:
+        path = write_report(args.runs_dir, args.out, readme=getattr(args, "readme", None))
+    except ValueError as exc:   # a README without the results section's markers
+        raise UsageError(exc.args[0]) from None
     print(f"wrote {path}")
     return 0
 

@@ -78,7 +78,7 @@ EXPERIMENTS: dict[str, Config] = {c.name: c for c in [
     _panel("fig2b", "CoolNet, learning rate 0.1", lr=0.1),
     _panel("fig2c", "CoolNet, learning rate 0.01", lr=0.01),
     _panel("fig2d", "CoolNet, learning rate 0.0001", lr=0.0001),
-    _panel("fig2e", "CoolNet, lr x0.9 every 50 epochs", epochs=150, lr_step=50, lr_gamma=0.9),
+    _panel("fig2e", "CoolNet, 150 epochs, lr x0.9 every 50 epochs", epochs=150, lr_step=50, lr_gamma=0.9),
     _panel("fig3a", "CoolNet, 200 epochs", epochs=200),
     _panel("fig3b", "CoolNet, 200 epochs, random flips", epochs=200, flip=True),
     _panel("fig3c", "CoolNet, cross-entropy loss", loss="cross_entropy"),
@@ -102,6 +102,35 @@ for _config in EXPERIMENTS.values():
     for _earlier in EXPERIMENTS.values():
         if _earlier.name < _config.name and _earlier.name not in SAME_AS and _training(_earlier) == _training(_config):
             SAME_AS[_config.name] = _earlier.name
+
+
+def learning_rates(config: Config, epochs: int) -> list[float]:
+    """The learning rate of each of the first ``epochs`` epochs (StepLR: times lr_gamma every lr_step epochs)."""
+    step = config.lr_step
+    return [config.lr * config.lr_gamma ** ((e - 1) // step) if step else config.lr for e in range(1, epochs + 1)]
+
+
+def _is_prefix(short: Config, long: Config) -> bool:
+    """Whether ``short``'s run is exactly the first ``short.epochs`` epochs of ``long``'s: everything that decides
+    the numbers agrees, but for the epoch count and a schedule that changes the rate only after those epochs."""
+    if long.epochs <= short.epochs:
+        return False
+    schedule = ("epochs", "lr_step", "lr_gamma")
+    same = {k: v for k, v in _training(short).items() if k not in schedule}
+    return (same == {k: v for k, v in _training(long).items() if k not in schedule}
+            and learning_rates(short, short.epochs) == learning_rates(long, short.epochs))
+
+
+# Panels whose run is the start of a longer panel's run (fig1d is fig3a's first 50 epochs): the report draws
+# them from that run, so one setting always shows one curve, and `run all` trains only the longer run.  Of
+# several longer runs, the one agreeing on the most fields (fig3a, not the decayed fig2e) and then the longest.
+PREFIX_OF: dict[str, str] = {}
+for _config in EXPERIMENTS.values():
+    _longer = [c for c in EXPERIMENTS.values()
+               if c.name not in SAME_AS and _config.name not in SAME_AS and _is_prefix(_config, c)]
+    if _longer:
+        PREFIX_OF[_config.name] = min(_longer, key=lambda c: (
+            sum(_training(c)[k] != _training(_config)[k] for k in ("lr_step", "lr_gamma")), -c.epochs, c.name)).name
 
 
 # Seeds.  A panel's own run (``fig3a``) has seed 0; the run ``fig3a-seed1`` is the same panel with seed 1.

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from hw5.experiments import EXPERIMENTS, PREFIX_OF, SAME_AS, run_name, seeded_name, split_seed
 from hw5.runfiles import LOCK, RunFiles, find_runs, split_records
 
 
@@ -25,6 +26,8 @@ def is_being_written(run_dir: str) -> bool:
     try:
         with open(os.path.join(run_dir, LOCK)) as f:
             pid = int(f.read().strip())
+        if pid == os.getpid():      # this process wrote the pid; whether it still holds the lock, the kernel knows
+            return _locked_here(os.path.join(run_dir, LOCK))
         os.kill(pid, 0)
     except PermissionError:
         pass                                    # alive, another user's
@@ -37,6 +40,27 @@ def is_being_written(run_dir: str) -> bool:
         return not os.path.isdir("/proc")
 
 
+def _locked_here(path: str) -> bool:
+    """Whether this process holds a ``flock`` on ``path``, read from /proc/locks (False where there is none).
+
+    ``python -m hw5 quick`` reports on its own runs once their training has ended: the pid in ``.lock``
+    is still this process's, but the lock is gone, and the runs are finished, not running.
+    """
+    try:
+        inode = os.stat(path).st_ino
+        with open("/proc/locks") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 6978 fe:00:16039970 0 EOF" (a "->" marks a waiter, which holds nothing)
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[2] != "->" and fields[4] == str(os.getpid()):
+            if fields[5].rsplit(":", 1)[-1] == str(inode):
+                return True
+    return False
+
+
 @dataclass
 class RunResults:
     name: str
@@ -45,6 +69,31 @@ class RunResults:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     path: str = ""
     running: bool = False                       # a live process is still adding epochs
+    source: str = ""                            # the run folder whose records these are ("fig3a" for fig1d)
+    seeds: tuple[int, ...] = ()                 # set on a mean over seeds (:func:`seed_mean`): which ones
+
+    @property
+    def folder(self) -> str:
+        """The name of the run folder the records come from."""
+        return self.source or self.name
+
+    @property
+    def seed(self) -> int:
+        return int(self.config.get("seed", 0))
+
+    @property
+    def is_prefix(self) -> bool:
+        """Whether this is the start of a longer run (fig1d drawn from fig3a's first 50 epochs)."""
+        return self.folder != self.name
+
+    def prefix(self, name: str, config: dict[str, Any]) -> RunResults:
+        """The first ``config["epochs"]`` epochs of this run, as the run ``name`` with ``config``: every record of
+        those epochs, the iteration records included, and nothing after them."""
+        epochs = int(config["epochs"])
+        return replace(self, name=name, config=config, source=self.folder,
+                       iterations=[r for r in self.iterations if r["epoch"] <= epochs],
+                       epochs=[r for r in self.epochs if r["epoch"] <= epochs],
+                       running=self.running and self.done < epochs)
 
     @property
     def title(self) -> str:
@@ -96,6 +145,16 @@ class RunResults:
         """The value of ``key`` after the last epoch run (NaN if none ran or it diverged)."""
         return as_float(self.epochs[-1].get(key)) if self.epochs else math.nan
 
+    @property
+    def last5(self) -> float:
+        """The mean test accuracy of the last 5 planned epochs (of those run): what the claims compare."""
+        return self.window_mean("test_acc", self.planned)
+
+    @property
+    def epoch_seconds(self) -> float:
+        """The sum of the epochs' own "time": the compute the run took, however many sessions it had."""
+        return sum(as_float(r.get("time")) for r in self.epochs)
+
     def window_mean(self, key: str, last: int, width: int = 5) -> float:
         """The mean of ``key`` over epochs ``last - width + 1 .. last``: one epoch's noise, averaged out."""
         values = [as_float(r.get(key)) for r in self.epochs if last - width < r["epoch"] <= last]
@@ -135,4 +194,103 @@ def load_run(files: RunFiles) -> RunResults:
 
 
 def load_runs(runs_dir: str) -> dict[str, RunResults]:
+    """Every run folder under ``runs_dir``, by folder name, as recorded (no prefixes resolved: see :func:`views`)."""
     return {files.name: load_run(files) for files in find_runs(runs_dir)}
+
+
+def panel_config(name: str, source: RunResults) -> dict[str, Any]:
+    """The config of ``name`` (a panel's run, with seed) as the longer run ``source`` trained it: its own epoch
+    count, schedule, name and captions, and everything else as recorded."""
+    panel = EXPERIMENTS[split_seed(name)[0]]
+    own = {k: getattr(panel, k) for k in ("title", "figure", "epochs", "lr_step", "lr_gamma")}
+    return {**source.config, **own, "name": name}
+
+
+def view(runs: dict[str, RunResults], name: str) -> RunResults | None:
+    """The records the report shows for the run ``name`` (a panel with its seed: ``fig2c-seed1``).
+
+    A panel that is another's run (fig2c = fig1d) is that run.  A panel that is the start of a longer
+    one (fig1d = fig3a's first 50 epochs) is drawn from the longer run once it has those epochs, so one
+    setting always shows one curve; before that from its own folder if there is one (``hw5 quick`` trains
+    fig1d for 2 epochs), else from as far as the longer run has got.
+    """
+    own_name = run_name(name)
+    panel, seed = split_seed(own_name)
+    own = runs.get(own_name)
+    longer = runs.get(seeded_name(PREFIX_OF[panel], seed)) if panel in PREFIX_OF else None
+    if longer is None:
+        return own
+    prefix = longer.prefix(own_name, panel_config(own_name, longer))
+    return prefix if prefix.done >= prefix.planned or prefix.diverged or own is None else own
+
+
+def run_names(runs: dict[str, RunResults]) -> list[str]:
+    """The panels' runs, every seed found: ``fig1a``, ``fig1d``, ``fig1d-seed1`` ... in registry, then seed order."""
+    found: dict[str, set[int]] = {}
+    for name in runs:
+        try:
+            panel, seed = split_seed(name)
+        except KeyError:
+            continue
+        found.setdefault(panel, set()).add(seed)
+    for short, long in PREFIX_OF.items():
+        found.setdefault(short, set()).update(found.get(long, set()))
+    order = [p for p in EXPERIMENTS if p not in SAME_AS]
+    return [seeded_name(p, s) for p in order for s in sorted(found.get(p, ()))]
+
+
+def views(runs: dict[str, RunResults]) -> dict[str, RunResults]:
+    """What the report draws: every panel's run with every seed found, each as :func:`view` gives it."""
+    out = {name: view(runs, name) for name in run_names(runs)}
+    return {name: run for name, run in out.items() if run is not None}
+
+
+def seeds_of(runs: dict[str, RunResults], panel: str) -> list[RunResults]:
+    """The runs of ``panel`` (fig2c: fig1d's) with each seed found, as :func:`view` shows them.
+
+    ``runs`` may be the folders as loaded or a :func:`views` result: a view of a view is the same view."""
+    base = run_name(panel)
+    out = [view(runs, name) for name in run_names(runs) if split_seed(name)[0] == base]
+    return [run for run in out if run is not None]
+
+
+MEAN_KEYS = ("train_loss", "train_acc", "train_eval_loss", "test_loss", "test_acc", "time")
+
+
+def seed_mean(runs: list[RunResults]) -> RunResults:
+    """Several seeds' runs of one panel read as one run: each epoch's numbers are the mean over the seeds.
+
+    Only the epochs every seed has run are kept, so that a mean never mixes seeds in and out.  The
+    result has the first run's name and config and ``seeds`` set; it works wherever a run does: its
+    final value, last-5-epoch mean and series are the means of the seeds' (one seed: that run's numbers).
+    """
+    if not runs:
+        raise ValueError("seed_mean needs at least one run")
+    if len(runs) == 1:
+        return replace(runs[0], seeds=(runs[0].seed,))
+    common = min(run.done for run in runs)
+    records = []
+    by_epoch = [{r["epoch"]: r for r in run.epochs} for run in runs]
+    for epoch in range(1, common + 1):
+        rows = [records[epoch] for records in by_epoch]
+        record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "lr": rows[0].get("lr"),
+                                  "diverged": any(r.get("diverged") for r in rows)}
+        for key in MEAN_KEYS:
+            values = [as_float(r.get(key)) for r in rows]
+            record[key] = sum(values) / len(values)
+        records.append(record)
+    first = runs[0]
+    return replace(first, epochs=records, iterations=[], running=any(r.running for r in runs),
+                   seeds=tuple(r.seed for r in runs))
+
+
+
+def counted(seeds: list[RunResults]) -> list[RunResults]:
+    """The seeds a panel's numbers are the mean of: its complete runs, or all of them (so far) while none is."""
+    return [run for run in seeds if run.complete] or seeds
+
+
+def panel_mean(runs: dict[str, RunResults], panel: str) -> RunResults | None:
+    """The panel's counted seeds as one run (:func:`seed_mean`); None if it has no run."""
+    seeds = counted(seeds_of(runs, panel))
+    return seed_mean(seeds) if seeds else None

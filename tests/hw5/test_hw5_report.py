@@ -10,12 +10,14 @@ import sys
 
 import pytest
 from hw5_fake_runs import WORLD, panel_run, world
-from hw5_helpers import hw5_env
+from hw5_helpers import REPO, hw5_env
 
 from hw5 import plots
+from hw5.claims import pct
+from hw5.experiments import EXPERIMENTS, seeded_name
 from hw5.plots import COMPARISONS, draw_loss, panel_caption, plot_comparison, plot_figure, plot_run
-from hw5.report import figure_section, time_section, two_at_a_time, write_report
-from hw5.results import load_runs
+from hw5.report import figure_section, readme_section, render, table, time_section, two_at_a_time, write_report
+from hw5.results import load_runs, view
 from hw5.runfiles import RunFiles, RunStateError
 
 
@@ -44,10 +46,12 @@ def test_report_table_figures_and_statuses(tmp_path):
     fake_run(runs, "fig3a", [0.3], epochs=200)
     report = open(write_report(runs, out)).read()
     row = next(line for line in report.splitlines() if line.startswith("| `fig2b`"))
-    assert "| 50.0% | 55.0% (2) | 3 / 3 | 3m00s | finished |" in row
+    assert "| 1 | 50.0% | 55.0% (2) | 48.3% | 3 / 3 | finished |" in row
     assert "diverged in epoch 2" in report and "| 1 / 200 |" in report and "stopped after 1 of 200" in report
+    assert "| `fig2b` | `fig2b` | 0 | 3 / 3 | finished | 3m00s | unknown" in report      # the runs table
     assert "WARNING" not in report                       # every run used CIFAR-10
-    assert "![fig2](fig2.png)" in report and "![fig3](fig3.png)" in report and "fig1.png" not in report
+    assert "![fig2](fig2.png)" in report and "![fig3](fig3.png)" in report
+    assert "(d) CoolNet, batch size 4, fig3a's first 50 epochs; epoch 1/50, stopped" in report   # so far
     for path in ("fig2.png", "fig3.png", "compare-lr.png", "compare-flips.png"):
         assert os.path.getsize(os.path.join(out, path)) > 1000
     assert os.path.getsize(os.path.join(runs, "fig2a", "curves.png")) > 1000   # NaN points skipped
@@ -101,17 +105,21 @@ def test_trimming_refuses_metrics_of_another_run(tmp_path):
 
 
 
-def test_compute_counts_fig1d_once_and_schedules_two_at_a_time(runs_dir):
+def test_compute_is_the_sum_of_epoch_times_and_schedules_two_at_a_time(runs_dir):
     assert two_at_a_time([3, 3, 2, 2, 2]) == 7 and two_at_a_time([5, 1, 1]) == 5 and two_at_a_time([]) == 0
     world(runs_dir, fig3b=dict(done=100), fig3d=None)
+    panel_run(runs_dir, "fig1e-seed1", seconds=30.0)
     text = time_section(load_runs(runs_dir))
-    # 12 runs at 60 s an epoch: 9 of 50 epochs (fig1d's counted once), 150, 200 and 100 (of 200): 900 min.
-    # Longest first, each to the emptier slot: 200 | 150 + 100, then the nine 50s end level at 450 each.
-    assert "13 runs make the 15 panels" in text and "12 of them are here" in text
-    assert "| spent so far | 15h00m | 7h30m |" in text
-    # fig3b projected to 200 epochs: 200 + 150 | 200, then 50s: 350+150 | 200+300 = 500 min at most
-    assert "| projected, with `fig3b` run to the end | 16h40m | 8h20m |" in text
-    assert "Not counted, not run yet: `fig3d`." in text and "longest first" in text
+    # 11 seed-0 runs at 60 s an epoch: 8 of 50 epochs, 150, 200 and 100 (of 200): 850 min.
+    # Longest first, each to the emptier slot: 200 | 150 + 100, then the eight 50s end at 450 | 400;
+    # the seed run's 25 min (30 s an epoch) go to the second slot.
+    assert "The 15 panels need 12 runs with seed 0 (1,000 epochs); the seed statistics 10 more (1,300 epochs)" in text
+    assert "| the panels' runs (seed 0) | 11 | 850 | 14h10m | 7h30m |" in text
+    assert "| the seed runs | 1 | 50 | 25m00s | 25m00s |" in text
+    assert "| all | 12 | 900 | 14h35m | 7h30m |" in text
+    # fig3b projected to 200 epochs: 200 | 200, then 150 + 4 x 50 + 25 | 8 x 50 ... = 975 min in all
+    assert "| all, projected with `fig3b` run to the end | 12 | 1,000 | 16h15m | 8h20m |" in text
+    assert "Not counted, not run yet: `fig3d`." in text and "longest first" in text and "7-10 CPU-hours" in text
 
 
 def test_a_running_run_is_marked_running_and_a_dead_writer_is_not(runs_dir):
@@ -169,11 +177,15 @@ def test_fig2c_and_fig3c_panels_are_drawn_from_fig1d(runs_dir, tmp_path, monkeyp
     for figure in ("fig1", "fig2", "fig3"):
         assert plots.plot_figure(figure, runs, str(tmp_path / f"{figure}.png"))
     assert drawn == ["fig1d", "fig1d", "fig1d"]
-    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d's run"
-    assert panel_caption("fig3c", runs) == "(c) CoolNet, cross-entropy loss\n= fig1d's run"
+    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d"
+    assert panel_caption("fig3c", runs) == "(c) CoolNet, cross-entropy loss\n= fig1d"
     section = figure_section("fig3", runs, {"compare-loss"})
-    assert "Panel (c) has exactly the settings of `fig1d`, so it is drawn from that run" in section
+    assert "Panel (c) has exactly the settings of `fig1d`, so it is drawn from the same run" in section
     assert "(d) CoolNet, MSE loss, not run" in section and "![Cross-entropy against MSE](compare-loss.png)" in section
+    panel_run(runs_dir, "fig3a", done=120)                  # from now on, fig1d is fig3a's first 50 epochs
+    runs = load_runs(runs_dir)
+    assert panel_caption("fig2c", runs) == "(c) CoolNet, learning rate 0.01\n= fig1d; fig3a's first 50 epochs"
+    assert "Panel (d) is the first 50 epochs of `fig3a`" in figure_section("fig1", runs, set())
 
 
 def test_the_same_runs_give_byte_identical_report_and_images(runs_dir, tmp_path):
@@ -195,6 +207,160 @@ def test_the_same_runs_give_byte_identical_report_and_images(runs_dir, tmp_path)
     subprocess.run([sys.executable, "-m", "hw5", "report", "--runs-dir", runs_dir, "--out", out],
                    check=True, env=env, capture_output=True, timeout=300)
     second = rendered()
-    assert sorted(first) == sorted(second) and len(first) == 11     # REPORT.md, 3 figures, 4 overlays, 3 curves
+    # REPORT.md, 3 figures, 4 overlays, test loss, class accuracy, 3 curves
+    assert sorted(first) == sorted(second) and len(first) == 13
     assert [name for name in first if first[name] != second[name]] == []
     assert b"Software" not in first["report/fig1.png"]
+
+
+# ------------------------------------------------------------------ one run per setting, seeds, status
+def test_fig1d_is_exactly_fig3a_first_50_epochs_for_each_seed(runs_dir):
+    for seed in (0, 1):
+        panel_run(runs_dir, seeded_name("fig3a", seed), test=(0.4 + seed / 10, 0.7), done=120)
+    panel_run(runs_dir, "fig1d", test=(0.1, 0.2))                    # older code's own folder: not drawn
+    raw = load_runs(runs_dir)
+    for seed in (0, 1):
+        fig1d, fig3a = view(raw, seeded_name("fig1d", seed)), raw[seeded_name("fig3a", seed)]
+        assert fig1d.folder == seeded_name("fig3a", seed) and fig1d.planned == 50 and fig1d.complete
+        assert fig1d.epochs == [r for r in fig3a.epochs if r["epoch"] <= 50]
+        assert fig1d.iterations == [r for r in fig3a.iterations if r["epoch"] <= 50]
+        assert fig1d.epochs[-1]["epoch"] == 50 and len(fig1d.iterations) == 50
+        assert view(raw, seeded_name("fig2c", seed)).epochs == fig1d.epochs      # fig2c = fig1d
+
+
+def test_committed_fig1d_is_fig3a_first_50_epochs():
+    """On the committed runs: the records the report shows as fig1d are fig3a's, up to epoch 50."""
+    runs_dir = os.path.join(REPO, "runs")
+    if not os.path.isfile(os.path.join(runs_dir, "fig3a", "metrics.jsonl")):
+        pytest.skip("no committed fig3a run")
+    records = [json.loads(line) for line in open(os.path.join(runs_dir, "fig3a", "metrics.jsonl"))]
+    fig1d = view(load_runs(runs_dir), "fig1d")
+    assert fig1d.epochs == [r for r in records if r["type"] == "epoch" and r["epoch"] <= 50]
+    assert fig1d.iterations == [r for r in records if r["type"] == "iteration" and r["epoch"] <= 50]
+
+
+def test_a_prefix_panel_uses_its_own_run_until_the_longer_one_has_its_epochs(runs_dir):
+    panel_run(runs_dir, "fig1d", epochs=2)                            # `hw5 quick`: fig1d for 2 epochs
+    assert view(load_runs(runs_dir), "fig1d").folder == "fig1d"
+    panel_run(runs_dir, "fig3a", done=30)                             # not yet 50 epochs: still fig1d's own
+    assert view(load_runs(runs_dir), "fig1d").folder == "fig1d"
+    files = RunFiles(runs_dir, "fig1d")
+    for name in os.listdir(files.dir):
+        os.remove(files.path(name))
+    os.rmdir(files.dir)
+    partial = view(load_runs(runs_dir), "fig1d")                      # no own run: fig3a so far
+    assert partial.folder == "fig3a" and partial.done == 30 and partial.progress == "epoch 30/50, stopped"
+
+
+def test_seeded_panels_show_mean_and_range_and_how_many_seeds(runs_dir, tmp_path):
+    world(runs_dir)
+    panel_run(runs_dir, "fig1e-seed1", test=(0.50, 0.62))
+    panel_run(runs_dir, "fig1e-seed2", test=(0.50, 0.70), done=20)    # unfinished: listed, not counted
+    runs = load_runs(runs_dir)
+    rows = {line.split(" | ")[0][3:-1]: line for line in table(runs, str(tmp_path)).splitlines()[2:]}
+    one, two = 0.68 - 0.18 * math.exp(-4.9), 0.62 - 0.12 * math.exp(-4.9)
+    assert f"| 2 of 3 (seed 2 not counted: epoch 20/50, stopped) | {pct((one + two) / 2)} [{pct(two)[:-1]}-" \
+           f"{pct(one)}] |" in rows["fig1e"]
+    assert "| finished (each) |" in rows["fig1e"]
+    assert "| 1 of 3 |" in rows["fig1f"] and "| 1 |" in rows["fig1a"]
+    assert "| 1 of 3 |" in rows["fig1d"] and "`fig3a`'s first 50 epochs" in rows["fig1d"]
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    plots.draw_accuracy(ax, plots.panel_mean(runs, "fig1e"), seeds=plots.counted(plots.seeds_of(runs, "fig1e")))
+    assert len(ax.collections) == 2                                    # a band for training, one for test
+    plt.close(fig)
+    assert "mean of 2 seeds" in panel_caption("fig1e", runs)
+
+
+def test_an_outlying_first_epoch_is_left_off_the_loss_axis(runs_dir):
+    import matplotlib.pyplot as plt
+    panel_run(runs_dir, "fig2a", **WORLD["fig2a"])                    # 24.3, then ~4.1
+    run = load_runs(runs_dir)["fig2a"]
+    fig, ax = plt.subplots()
+    draw_loss(ax, run, clip=True)
+    low, high = ax.get_ylim()
+    assert 3.9 < low < 4.1 and 4.2 < high < 5 and plots.first_epoch_off_axis(run) == 24.3
+    plt.close(fig)
+    assert "the first epoch's training loss (24.3) is more than twice" in figure_section("fig2", {"fig2a": run}, set())
+
+
+def test_a_report_after_its_own_runs_ended_counts_them_finished(runs_dir, tmp_path):
+    """`quick` reports in the process that trained: its pid is in .lock, but the lock is released."""
+    files = panel_run(runs_dir, "fig1a", epochs=2)
+    with files.lock():
+        assert load_runs(runs_dir)["fig1a"].running                   # held by this process: running
+    run = load_runs(runs_dir)["fig1a"]
+    assert not run.running and run.complete
+    report = open(write_report(runs_dir, str(tmp_path / "out"))).read()
+    assert "1 run folder found: 1 complete." in report and "(so far)" not in report and ", running" not in report
+    assert "| above (shorter run: 2 of 50 epochs) |" in report         # not a 50-epoch number to compare
+
+
+# ------------------------------------------------------------------ the committed report against its runs
+def _committed():
+    runs_dir, report = os.path.join(REPO, "runs"), os.path.join(REPO, "report", "REPORT.md")
+    if not (os.path.isdir(runs_dir) and os.path.isfile(report)):
+        pytest.skip("no committed runs and report")
+    return runs_dir, open(report).read()
+
+
+def _table(text, header):
+    """The rows of the Markdown table whose header line starts with ``header``, as lists of cells."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split(" | ")])
+    return rows
+
+
+def test_committed_report_tables_match_a_recomputation_from_metrics():
+    """Every number of REPORT.md's results and runs tables, recomputed here from metrics.jsonl with json alone."""
+    runs_dir, report = _committed()
+    epochs = {}
+    for name in sorted(os.listdir(runs_dir)):
+        path = os.path.join(runs_dir, name, "metrics.jsonl")
+        if os.path.isfile(path):
+            epochs[name] = [r for r in map(json.loads, open(path)) if r["type"] == "epoch"]
+    prefix = {"fig1d": "fig3a", "fig2c": "fig3a", "fig3c": "fig3a"}     # the first 50 epochs of fig3a
+
+    def fmt(values):
+        mean = sum(values) / len(values)
+        text = f"{100 * mean:.1f}%"
+        return text if len(values) == 1 else f"{text} [{100 * min(values):.1f}-{100 * max(values):.1f}%]"
+
+    rows = _table(report, "| panel | caption | seeds |")
+    assert [row[0] for row in rows] == [f"`{p}`" for p in EXPERIMENTS]
+    for row in rows:
+        panel = row[0].strip("`")
+        planned = EXPERIMENTS[panel].epochs
+        folder = prefix.get(panel, panel)
+        seeds = [n for n in epochs if n == folder or n.startswith(folder + "-seed")]
+        records = [[r for r in epochs[n] if r["epoch"] <= planned] for n in seeds]
+        records = [r for r in records if len(r) == planned] or records       # the complete seeds count
+        finals = [r[-1]["test_acc"] for r in records]
+        bests = [max(r, key=lambda e: e["test_acc"]) for r in records]
+        last5 = [sum(e["test_acc"] for e in r[-5:]) / 5 for r in records]
+        assert row[3] == fmt(finals), panel
+        best = fmt([b["test_acc"] for b in bests]) + (f" ({bests[0]['epoch']})" if len(bests) == 1 else "")
+        assert row[4] == best, panel
+        assert row[5] == fmt(last5), panel
+        assert row[6] == f"{planned} / {planned}", panel
+    compute = {row[0].strip("`"): row[5] for row in _table(report, "| run folder |")}
+    assert sorted(compute) == sorted(epochs)
+    for name, cell in compute.items():
+        seconds = round(sum(r["time"] for r in epochs[name]))
+        hours, minutes = seconds // 3600, seconds % 3600 // 60
+        assert cell == (f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds % 60:02d}s"), name
+
+
+def test_committed_readme_section_and_report_are_what_the_runs_give(tmp_path):
+    """README's results section and REPORT.md's text, rendered afresh from runs/, are the committed ones."""
+    runs_dir, report = _committed()
+    raw = load_runs(runs_dir)
+    readme = open(os.path.join(REPO, "README.md")).read()
+    assert readme_section(raw) in readme
+    drawn = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(REPO, "report")) if n.endswith(".png")}
+    assert render("runs", raw, os.path.join(REPO, "report"), drawn) == report
