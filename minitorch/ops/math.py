@@ -25,7 +25,8 @@ class Sqrt(Function):
         return self.out
 
     def backward(self, g):
-        return (g / (2 * self.out),)
+        with np.errstate(divide="ignore", invalid="ignore"):  # at 0 the slope is infinite, as in PyTorch
+            return (g / (2 * self.out),)
 
 
 class Rsqrt(Function):
@@ -42,7 +43,8 @@ class Rsqrt(Function):
 
     def backward(self, g):
         out = self.out
-        return (g * (-0.5 * out * out * out),)
+        with np.errstate(invalid="ignore"):
+            return (g * (-0.5 * out * out * out),)
 
 
 class Sin(Function):

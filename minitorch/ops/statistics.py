@@ -33,9 +33,9 @@ class Var(Function):
     def forward(self, a):
         xp = get_array_module(a)
         self.axes = normalize_axis(self.axes, a.ndim, "var")
-        centered = a - a.mean(axis=self.axes, keepdims=True)
         self.divisor = max(_count(a.shape, self.axes) - self.correction, 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf, 0 / 0: NaN, as in PyTorch
+            centered = a - a.mean(axis=self.axes, keepdims=True)
             out = (centered * centered).sum(axis=self.axes, keepdims=self.keepdims) / a.dtype.type(self.divisor)
         self.centered = centered
         return xp.asarray(out, dtype=a.dtype)
@@ -44,6 +44,24 @@ class Var(Function):
         g = _expand(g, self.centered.shape, self.axes, self.keepdims)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.centered * (g * g.dtype.type(2.0 / self.divisor if self.divisor else np.inf)),)
+
+
+class Std(Var):
+    """The square root of :class:`Var`.  Where it is 0 (constant data) the gradient is 0, as in PyTorch
+    (the chain rule would give 0 * inf)."""
+
+    __slots__ = ("out",)
+
+    def forward(self, a):
+        with np.errstate(invalid="ignore"):
+            self.out = get_array_module(a).sqrt(super().forward(a))
+        return self.out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = xp.where(self.out == 0, xp.zeros((), dtype=g.dtype), g / (2 * self.out))
+        return super().backward(g)
 
 
 class LogSumExp(Function):
@@ -122,7 +140,8 @@ class CumSum(Function):
         if a.ndim == 0:
             return a.astype(self.dtype or a.dtype)
         (self.axis,) = normalize_axis(self.axis, a.ndim, "cumsum")
-        return xp.cumsum(a, axis=self.axis, dtype=self.dtype)
+        with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as in PyTorch
+            return xp.cumsum(a, axis=self.axis, dtype=self.dtype)
 
     def backward(self, g):
         xp = get_array_module(g)
@@ -147,4 +166,4 @@ class Median(Max):
         return xp.partition(flat, k)[k].reshape((1,) * a.ndim)
 
 
-__all__ = ["CumSum", "LogSumExp", "Median", "Prod", "Var", "_count"]
+__all__ = ["CumSum", "LogSumExp", "Median", "Prod", "Std", "Var"]

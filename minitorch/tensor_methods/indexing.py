@@ -82,8 +82,10 @@ class IndexingMethods(InPlaceResultMethods):
 
     # ------------------------------------------------------------------ reorder
     def flip(self: Tensor, *dims: Any) -> Tensor:
-        axes = normalize_axis(_sizes(dims, "flip"), self.ndim, "flip")
-        return self._op(I.Flip(axes))
+        axes = tuple(_axis(d, self.ndim, "flip") for d in _sizes(dims, "flip"))
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"flip: dims {_sizes(dims, 'flip')} repeat a dim")
+        return self._op(I.Flip(axes if self.ndim else ()))
 
     def fliplr(self: Tensor) -> Tensor:
         return self.flip(1)

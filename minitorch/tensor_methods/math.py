@@ -43,6 +43,14 @@ def _round(decimals: int) -> Callable[[Any, Any], Any]:
     return compute
 
 
+def _sign(xp: Any, a: Any) -> Any:
+    """-1, 0 or 1; NaN gives 0, as in PyTorch (NumPy gives NaN)."""
+    if a.dtype.kind == "b":
+        return a.copy()
+    out = xp.sign(a)
+    return xp.where(xp.isnan(out), xp.zeros((), dtype=a.dtype), out) if a.dtype.kind == "f" else out
+
+
 def _same_dtype(compute: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """``compute`` for floats; integers (already whole) come back as a copy of the same dtype."""
     return lambda xp, a: compute(xp, a) if a.dtype.kind == "f" else a.copy()
@@ -80,7 +88,7 @@ class MathMethods(InPlaceResultMethods):
 
     def sign(self) -> Tensor:
         """-1, 0 or 1 (NaN stays NaN); the gradient is 0."""
-        return self._op(M.Piecewise(lambda xp, a: xp.sign(a) if a.dtype.kind != "b" else a.copy()))
+        return self._op(M.Piecewise(_sign))
 
     def floor(self) -> Tensor:
         return self._op(M.Piecewise(_same_dtype(lambda xp, a: xp.floor(a))))

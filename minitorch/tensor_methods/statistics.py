@@ -23,13 +23,21 @@ if TYPE_CHECKING:
     from minitorch.tensor import Tensor
 
 
-def _dims(dim: Any, op: str) -> Any:
-    """``dim`` checked to be None, an int or a tuple/list of ints (as a tuple)."""
+def _dims(dim: Any, op: str, ndim: int) -> Any:
+    """``dim`` (None, an int or a tuple/list of ints) as a tuple of axes.
+
+    A 0-d tensor has one element and accepts dim 0 or -1, as in PyTorch:
+    reducing over it reduces nothing (no axes).
+    """
     if dim is None:
-        return None
-    if isinstance(dim, (tuple, list)):
-        return tuple(int_dim(d, op) for d in dim)
-    return int_dim(dim, op)
+        return R.normalize_axis(None, ndim, op)
+    dims = tuple(int_dim(d, op) for d in dim) if isinstance(dim, (tuple, list)) else (int_dim(dim, op),)
+    if ndim == 0:
+        for d in dims:
+            if d not in (0, -1):
+                raise ValueError(f"{op}: dim {d} is out of range for a tensor of 0 dimensions")
+        return ()
+    return R.normalize_axis(dims, ndim, op)
 
 
 def integer_sum_dtype(dtype: np.dtype) -> np.dtype:
@@ -49,33 +57,37 @@ class StatisticsMethods(TensorBase):
         spelling of ``correction=0``.  ``var(False)`` reads as ``unbiased=False``,
         as in PyTorch.
         """
+        return self._spread(S.Var, "var", dim, unbiased, keepdim, correction)
+
+    def _spread(self, op: Any, name: str, dim: Any, unbiased: bool | None, keepdim: bool, correction: Any) -> Tensor:
         if isinstance(dim, bool):  # x.var(False): the legacy (unbiased) signature
             dim, unbiased = None, dim
         if unbiased is not None and correction is not None:
-            raise ValueError("var: give either unbiased or correction, not both")
+            raise ValueError(f"{name}: give either unbiased or correction, not both")
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         if isinstance(correction, bool) or not isinstance(correction, (int, float, np.number)):
-            raise TypeError(f"var: correction must be a number, got {type(correction).__name__}")
+            raise TypeError(f"{name}: correction must be a number, got {type(correction).__name__}")
         if self.dtype.kind != "f":
-            raise TypeError(f"var: expected a floating-point tensor, got dtype {self.dtype}")
-        return self._op(S.Var(_dims(dim, "var"), float(correction), bool(keepdim)))
+            raise TypeError(f"{name}: expected a floating-point tensor, got dtype {self.dtype}")
+        return self._op(op(_dims(dim, name, self.ndim), float(correction), bool(keepdim)))
 
-    def std(self: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
+    def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
             correction: Any = None) -> Tensor:
-        """Standard deviation: the square root of :meth:`var` (same arguments)."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """Standard deviation: the square root of :meth:`var` (same arguments); 0 where it is 0."""
+        return self._spread(S.Std, "std", dim, unbiased, keepdim, correction)
 
     # ------------------------------------------------------------- sums and products
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """Product over all elements or one dim; integers multiply in int64.  Zeros get exact gradients."""
         x = self._accumulating(dtype)
-        return x._op(S.Prod(None if dim is None else int_dim(dim, "prod"), bool(keepdim)))
+        return x._op(S.Prod(_dims(None if dim is None else int_dim(dim, "prod"), "prod", self.ndim), bool(keepdim)))
 
     def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
         """Running sums along ``dim``; integers accumulate in int64."""
         x = self._accumulating(dtype)
-        return x._op(S.CumSum(int_dim(dim, "cumsum")))
+        (axis,) = _dims(dim, "cumsum", self.ndim) or (0,)
+        return x._op(S.CumSum(axis))
 
     def _accumulating(self, dtype: Any) -> Tensor:
         """This tensor in the dtype a sum or product runs in: ``dtype``, else int64 for integers."""
@@ -87,7 +99,7 @@ class StatisticsMethods(TensorBase):
     def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
         """log(sum(exp(x))) over ``dim``, without overflow (integers as the default float)."""
         x = self if self.dtype.kind == "f" else self.to(get_default_dtype())  # type: ignore[attr-defined]
-        return x._op(S.LogSumExp(_dims(dim, "logsumexp"), bool(keepdim)))
+        return x._op(S.LogSumExp(_dims(dim, "logsumexp", self.ndim), bool(keepdim)))
 
     # ------------------------------------------------------------- logic (no gradient)
     def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -97,7 +109,7 @@ class StatisticsMethods(TensorBase):
         return self._logical("all", dim, keepdim)
 
     def _logical(self, name: str, dim: Any, keepdim: bool) -> Tensor:
-        axes = R.normalize_axis(_dims(dim, name), self.ndim, name)
+        axes = _dims(dim, name, self.ndim)
         xp = get_array_module(self._data)
         out = getattr(self._data.astype(bool), name)(axis=axes, keepdims=bool(keepdim))
         if self.dtype == np.uint8:  # PyTorch keeps uint8 here
@@ -106,7 +118,7 @@ class StatisticsMethods(TensorBase):
 
     def count_nonzero(self, dim: Any = None) -> Tensor:
         """The number of nonzero elements (int64), over everything or ``dim`` (an int or a tuple)."""
-        axes = R.normalize_axis(_dims(dim, "count_nonzero"), self.ndim, "count_nonzero")
+        axes = _dims(dim, "count_nonzero", self.ndim)
         xp = get_array_module(self._data)
         return self._wrap_array(xp.asarray((self._data != 0).sum(axis=axes), dtype=np.int64))
 
@@ -162,8 +174,8 @@ class StatisticsMethods(TensorBase):
 
     def _order_axis(self, dim: Any, op: str) -> int | None:
         """``dim`` as a non-negative axis, or None for a 0-d tensor (a single element, index 0)."""
-        (axis,) = R.normalize_axis(int_dim(dim, op), self.ndim, op)
-        return None if self.ndim == 0 else axis
+        axes = _dims(int_dim(dim, op), op, self.ndim)
+        return axes[0] if axes else None
 
     def _zero_index(self) -> Any:
         return get_array_module(self._data).zeros((), dtype=np.int64)

@@ -277,6 +277,24 @@ case("allclose_equal", lambda m, x, y: (m.allclose(x, y), x.allclose(y, atol=1e-
                                         m.isclose(x, y, atol=1e-3)), ("x", "y"),
      x=const([1.0, 2.0, 3.0]), y=const([1.0, 2.0005, 3.0]))
 
+# ---- non-finite values and 0-d tensors
+NAN_ROW = [[2.0, np.nan, -1.0, 0.5], [np.inf, 1.0, -np.inf, 3.0]]
+case("nan_sort", lambda m, x: (m.sort(x), x.sort(descending=True), x.argsort()), ("x",), x=const(NAN_ROW))
+case("nan_median_topk", lambda m, x: (m.median(x, 1), x.median(), x.topk(2)), ("x",), x=const(NAN_ROW))
+case("nan_clamp_maximum", lambda m, x: (x.clamp(-0.5, 0.5), m.maximum(x, x.flip(1)), m.minimum(x, x.flip(0))), ("x",),
+     x=const(NAN_ROW))
+case("nan_reductions", lambda m, x: (x.var(1), x.prod(1), x.cumsum(1), m.logsumexp(x, 1), x.count_nonzero(1),
+                                     x.any(1), x.sign(), x.floor(), x.sqrt(), x.log1p(), x.rsqrt()), ("x",),
+     x=const(NAN_ROW))
+case("logsumexp_minus_inf", lambda m, x: m.logsumexp(x, 1), x=const([[-np.inf, -np.inf], [0.0, -np.inf]]))
+case("zero_d", lambda m, x: (x.sort().values, x.cumsum(0), x.logsumexp(0), x.prod(), x.flip(0), x.softmax(0),
+                             x.sqrt(), x.clamp(0, 1), x.std(correction=0), m.where(x > 0, x, -x), x.expand(3),
+                             x.repeat(2), x.topk(1).values, x.median(0).values, x.log_softmax(0)),
+     x=const(np.array(0.7)))
+case("empty_reductions", lambda m, x: (x.sum(1), x.prod(1), x.logsumexp(1), x.any(1), x.all(1),
+                                       x.count_nonzero(1), x.cumsum(1), x.sort(1).values), ("x",),
+     x=const(np.zeros((2, 0))))
+
 
 # --------------------------------------------------------------------------- running a case
 def to_array(value) -> np.ndarray:
