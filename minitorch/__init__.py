@@ -13,6 +13,23 @@ import minitorch.utils.data as _utils_data  # noqa: F401  (as torch.utils.data i
 from minitorch import cuda, data, nn, optim, return_types, utils
 from minitorch.autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minitorch.backend import cupy_available, device, get_default_dtype, set_default_dtype
+from minitorch.creation import (
+    empty,
+    empty_like,
+    equal,
+    eye,
+    full,
+    full_like,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    linspace,
+    rand_like,
+    randint_like,
+    randn_like,
+    randperm,
+)
 from minitorch.factories import (
     arange,
     from_numpy,
@@ -42,31 +59,103 @@ from minitorch.functions import (
 from minitorch.functions import max as max  # re-exported, but left out of __all__ (they shadow builtins)
 from minitorch.functions import min as min
 from minitorch.functions import sum as sum
-from minitorch.creation import (
-    empty, empty_like, equal, eye, full, full_like, isclose, isfinite, isinf, isnan, linspace, rand_like,
-    randint_like, randn_like, randperm,
-)
-from minitorch.math_functions import (
-    add, bmm, ceil, clamp, clamp_, clip, clip_, cos, div, divide, dot, einsum, floor, floor_divide, ger, inner,
-    log1p, log_softmax, matmul, maximum, minimum, mm, mul, multiply, neg, negative, outer, relu, rsqrt, sigmoid,
-    sign, sin, softmax, sqrt, square, sub, subtract, tanh, true_divide, trunc, where,
-)
+from minitorch.gradcheck import GradcheckError, gradcheck
 from minitorch.math_functions import abs as abs  # noqa: I001 - these shadow builtins: left out of __all__
+from minitorch.math_functions import (
+    add,
+    bmm,
+    ceil,
+    clamp,
+    clamp_,
+    clip,
+    clip_,
+    cos,
+    div,
+    divide,
+    dot,
+    einsum,
+    floor,
+    floor_divide,
+    ger,
+    inner,
+    log1p,
+    log_softmax,
+    matmul,
+    maximum,
+    minimum,
+    mm,
+    mul,
+    multiply,
+    neg,
+    negative,
+    outer,
+    relu,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    sqrt,
+    square,
+    sub,
+    subtract,
+    tanh,
+    true_divide,
+    trunc,
+    where,
+)
 from minitorch.math_functions import pow as pow
 from minitorch.math_functions import round as round
-from minitorch.reduction_functions import (
-    argsort, count_nonzero, cumsum, logsumexp, median, norm, prod, sort, std, std_mean, topk, var, var_mean,
-)
+from minitorch.random import manual_seed
 from minitorch.reduction_functions import all as all
 from minitorch.reduction_functions import any as any
-from minitorch.shape_functions import (
-    argwhere, chunk, diag, flip, gather, index_select, masked_fill, moveaxis, movedim, narrow, nonzero, permute,
-    reshape, roll, scatter, scatter_add, select, split, squeeze, swapaxes, swapdims, t, take_along_dim,
-    tensor_split, transpose, tril, triu, unbind, unsqueeze,
+from minitorch.reduction_functions import (
+    argsort,
+    count_nonzero,
+    cumsum,
+    logsumexp,
+    median,
+    norm,
+    prod,
+    sort,
+    std,
+    std_mean,
+    topk,
+    var,
+    var_mean,
 )
-from minitorch.gradcheck import GradcheckError, gradcheck
-from minitorch.random import manual_seed
 from minitorch.serialization import SerializationError, load, save
+from minitorch.shape_functions import (
+    argwhere,
+    chunk,
+    diag,
+    flip,
+    gather,
+    index_select,
+    masked_fill,
+    moveaxis,
+    movedim,
+    narrow,
+    nonzero,
+    permute,
+    reshape,
+    roll,
+    scatter,
+    scatter_add,
+    select,
+    split,
+    squeeze,
+    swapaxes,
+    swapdims,
+    t,
+    take_along_dim,
+    tensor_split,
+    transpose,
+    tril,
+    triu,
+    unbind,
+    unsqueeze,
+)
 from minitorch.step_capture import CaptureError, capture
 from minitorch.tensor import Tensor
 

@@ -129,7 +129,8 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
 
 
 __all__ = [
-    "argwhere", "chunk", "diag", "flip", "gather", "index_select", "masked_fill", "moveaxis", "movedim", "narrow", "nonzero", "permute", "reshape", "roll", "scatter",
+    "argwhere", "chunk", "diag", "flip", "gather", "index_select", "masked_fill", "moveaxis", "movedim", "narrow",
+    "nonzero", "permute", "reshape", "roll", "scatter",
     "scatter_add", "select", "split", "squeeze", "swapaxes", "swapdims", "t", "take_along_dim", "tensor_split",
     "transpose", "tril", "triu", "unbind", "unsqueeze",
 ]

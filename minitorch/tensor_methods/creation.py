@@ -46,7 +46,7 @@ class CreationMethods(InPlaceResultMethods):
         dt = self.dtype if dtype is None else np.dtype(dtype)
         arr = np.full(shape, value, dtype=dt)
         out = self._wrap_array(to_device(arr, self.device if device is None else device))
-        return out.requires_grad_(True) if requires_grad else out  # type: ignore[attr-defined]
+        return out.requires_grad_(True) if requires_grad else out
 
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
         """Zeros of ``size``, with this tensor's dtype and device unless given."""
@@ -69,26 +69,27 @@ class CreationMethods(InPlaceResultMethods):
         arr = host_array(to_device(raw, "cpu") if isinstance(data, TensorBase) else raw,
                          self.dtype if dtype is None else dtype)
         out = self._wrap_array(to_device(np.array(arr), self.device if device is None else device))
-        return out.requires_grad_(True) if requires_grad else out  # type: ignore[attr-defined]
+        return out.requires_grad_(True) if requires_grad else out
 
     # ----------------------------------------------------------- random fills
-    def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         """Fill with samples of N(mean, std**2) from minitorch's generator (see ``manual_seed``)."""
         if std < 0:
             raise ValueError(f"normal_: std must be >= 0, got {std}")
         return self._fill_random("normal_", _random.generator().normal(mean, std, self.shape))
 
-    def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         """Fill with samples uniform in [a, b) from minitorch's generator."""
         if a > b:
             raise ValueError(f"uniform_: expected a <= b, got a={a}, b={b}")
         return self._fill_random("uniform_", _random.generator().uniform(a, b, self.shape))
 
-    def _fill_random(self: Tensor, name: str, values: np.ndarray) -> Tensor:
+    def _fill_random(self, name: str, values: np.ndarray) -> Tensor:
         if self.dtype.kind != "f":
             raise TypeError(f"{name}: expected a floating-point tensor, got dtype {self.dtype}")
         arr = to_device(np.asarray(values, dtype=self.dtype), self.device)
-        return self._inplace(C.CopyFrom(), self._wrap_array(arr), name)
+        self._inplace(C.CopyFrom(), self._wrap_array(arr), name)
+        return self._as_tensor
 
     # ---------------------------------------------------------- tests (no gradient)
     def isnan(self) -> Tensor:
@@ -132,25 +133,25 @@ class CreationMethods(InPlaceResultMethods):
 
     # ------------------------------------------------------------------ dtypes
     # (last in the class: these names shadow the builtins int, bool and type in the class body)
-    def int(self: Tensor) -> Tensor:
-        return self.to(np.int32)
+    def int(self) -> Tensor:
+        return self._as_tensor.to(np.int32)
 
-    def short(self: Tensor) -> Tensor:
-        return self.to(np.int16)
+    def short(self) -> Tensor:
+        return self._as_tensor.to(np.int16)
 
-    def char(self: Tensor) -> Tensor:
-        return self.to(np.int8)
+    def char(self) -> Tensor:
+        return self._as_tensor.to(np.int8)
 
-    def byte(self: Tensor) -> Tensor:
-        return self.to(np.uint8)
+    def byte(self) -> Tensor:
+        return self._as_tensor.to(np.uint8)
 
-    def half(self: Tensor) -> Tensor:
-        return self.to(np.float16)
+    def half(self) -> Tensor:
+        return self._as_tensor.to(np.float16)
 
-    def bool(self: Tensor) -> Tensor:
-        return self.to(np.bool_)
+    def bool(self) -> Tensor:
+        return self._as_tensor.to(np.bool_)
 
-    def type(self: Tensor, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None) -> Any:
         """With no argument, PyTorch's type name (``'torch.FloatTensor'``); else this tensor as ``dtype``
         (a dtype or such a name)."""
         if dtype is None:
@@ -161,7 +162,7 @@ class CreationMethods(InPlaceResultMethods):
             if key not in _BY_TYPE_NAME:
                 raise ValueError(f"type: unknown type name {dtype!r}; expected one of {sorted(_BY_TYPE_NAME)}")
             dtype = _BY_TYPE_NAME[key]
-        return self.to(dtype)
+        return self._as_tensor.to(dtype)
 
-    def type_as(self: Tensor, other: Tensor) -> Tensor:
-        return self.to(other.dtype)
+    def type_as(self, other: Tensor) -> Tensor:
+        return self._as_tensor.to(other.dtype)

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minitorch.backend import get_array_module, to_device
+from minitorch.ops import copy as C
 from minitorch.ops import indexing_ops as I
 from minitorch.ops import math as M
 from minitorch.ops import shape as S
-from minitorch.ops.reduction import normalize_axis
 from minitorch.tensor_methods.base import TensorBase, int_dim
 from minitorch.tensor_methods.inplace_result import InPlaceResultMethods
 
@@ -50,7 +50,7 @@ class IndexingMethods(InPlaceResultMethods):
         return to_device(raw.astype(np.int64, copy=False), self.device)
 
     # ------------------------------------------------------------- broadcast and tile
-    def expand(self: Tensor, *sizes: Any) -> Tensor:
+    def expand(self, *sizes: Any) -> Tensor:
         """A broadcast view at ``sizes`` (-1 keeps a dim's size; new dims go in front)."""
         shape = _sizes(sizes, "expand")
         if len(shape) < self.ndim:
@@ -68,10 +68,10 @@ class IndexingMethods(InPlaceResultMethods):
             full.append(n)
         return self._op(I.Expand(tuple(full)))
 
-    def expand_as(self: Tensor, other: Tensor) -> Tensor:
+    def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def repeat(self: Tensor, *sizes: Any) -> Tensor:
+    def repeat(self, *sizes: Any) -> Tensor:
         """The tensor tiled ``sizes[i]`` times along dim i (extra leading sizes add dims)."""
         reps = _sizes(sizes, "repeat")
         if len(reps) < self.ndim:
@@ -81,19 +81,19 @@ class IndexingMethods(InPlaceResultMethods):
         return self._op(I.Repeat(reps))
 
     # ------------------------------------------------------------------ reorder
-    def flip(self: Tensor, *dims: Any) -> Tensor:
+    def flip(self, *dims: Any) -> Tensor:
         axes = tuple(_axis(d, self.ndim, "flip") for d in _sizes(dims, "flip"))
         if len(set(axes)) != len(axes):
             raise ValueError(f"flip: dims {_sizes(dims, 'flip')} repeat a dim")
         return self._op(I.Flip(axes if self.ndim else ()))
 
-    def fliplr(self: Tensor) -> Tensor:
+    def fliplr(self) -> Tensor:
         return self.flip(1)
 
-    def flipud(self: Tensor) -> Tensor:
+    def flipud(self) -> Tensor:
         return self.flip(0)
 
-    def roll(self: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         """Elements shifted by ``shifts`` along ``dims``, wrapping around (flattened when ``dims`` is None)."""
         if dims is None:
             if isinstance(shifts, (tuple, list)):
@@ -108,20 +108,20 @@ class IndexingMethods(InPlaceResultMethods):
         axes = tuple(_axis(d, self.ndim, "roll") for d in dim_t)
         return self._op(I.Roll(tuple(int_dim(s, "roll") for s in shift_t), axes))
 
-    def t(self: Tensor) -> Tensor:
+    def t(self) -> Tensor:
         """The transpose of a matrix (a tensor of at most 2 dims is returned as it is otherwise)."""
         if self.ndim > 2:
             raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {self.shape}; use transpose")
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return self._as_tensor.transpose(0, 1) if self.ndim == 2 else self._as_tensor
 
     @property
-    def mT(self: Tensor) -> Tensor:  # noqa: N802 - PyTorch's name
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
         """The last two dims swapped (a batch of matrices transposed)."""
         if self.ndim < 2:
             raise ValueError(f"mT: expects a tensor of at least 2 dimensions, got shape {self.shape}")
-        return self.transpose(-2, -1)
+        return self._as_tensor.transpose(-2, -1)
 
-    def movedim(self: Tensor, source: Any, destination: Any) -> Tensor:
+    def movedim(self, source: Any, destination: Any) -> Tensor:
         """Dims ``source`` moved to positions ``destination`` (ints or sequences of equal length)."""
         src = source if isinstance(source, (tuple, list)) else (source,)
         dst = destination if isinstance(destination, (tuple, list)) else (destination,)
@@ -133,7 +133,7 @@ class IndexingMethods(InPlaceResultMethods):
         if len(set(src)) != len(src) or len(set(dst)) != len(dst):
             raise ValueError("movedim: repeated dim in source or destination")
         if nd == 0:
-            return self
+            return self._as_tensor
         order = [i for i in range(nd) if i not in src]
         for d, s in sorted(zip(dst, src, strict=True)):
             order.insert(d, s)
@@ -141,21 +141,21 @@ class IndexingMethods(InPlaceResultMethods):
 
     moveaxis = movedim
 
-    def swapaxes(self: Tensor, axis0: int, axis1: int) -> Tensor:
-        return self.transpose(axis0, axis1)
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self._as_tensor.transpose(axis0, axis1)
 
     swapdims = swapaxes
 
     # ------------------------------------------------------------------- pieces
-    def _slice(self: Tensor, axis: int, start: int, stop: int) -> Tensor:
+    def _slice(self, axis: int, start: int, stop: int) -> Tensor:
         index = (slice(None),) * axis + (slice(start, stop),)
         return self._op(S.GetItem(index))
 
-    def narrow(self: Tensor, dim: int, start: Any, length: int) -> Tensor:
+    def narrow(self, dim: int, start: Any, length: int) -> Tensor:
         """The ``length`` entries from ``start`` along ``dim`` (a view)."""
         axis = _axis(dim, self.ndim, "narrow")
         size = self.shape[axis]
-        start = int(start.item()) if isinstance(start, TensorBase) else int_dim(start, "narrow")
+        start = int(start._data) if isinstance(start, TensorBase) else int_dim(start, "narrow")
         if not -size <= start <= size:
             raise IndexError(f"narrow: start {start} is out of range for dim {dim} of size {size}")
         if start < 0:
@@ -165,7 +165,7 @@ class IndexingMethods(InPlaceResultMethods):
             raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds dim {dim} of size {size}")
         return self._slice(axis, start, start + length)
 
-    def split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed sizes."""
         axis = _axis(dim, self.ndim, "split")
         size = self.shape[axis]
@@ -184,7 +184,7 @@ class IndexingMethods(InPlaceResultMethods):
             start += n
         return tuple(pieces)
 
-    def chunk(self: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         """At most ``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (the last may be smaller)."""
         chunks = int_dim(chunks, "chunk")
         if chunks <= 0:
@@ -192,17 +192,17 @@ class IndexingMethods(InPlaceResultMethods):
         size = self.shape[_axis(dim, self.ndim, "chunk")]
         return self.split(max(-(-size // chunks), 1), dim)
 
-    def tensor_split(self: Tensor, sections: int, dim: int = 0) -> tuple[Tensor, ...]:
+    def tensor_split(self, sections: int, dim: int = 0) -> tuple[Tensor, ...]:
         axis = _axis(dim, self.ndim, "tensor_split")
         size, n = self.shape[axis], int_dim(sections, "tensor_split")
         return self.split([size // n + (1 if i < size % n else 0) for i in range(n)], dim)
 
-    def unbind(self: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
         """The slices along ``dim``, each without that dim (views)."""
         axis = _axis(dim, self.ndim, "unbind")
         return tuple(self._op(S.GetItem((slice(None),) * axis + (i,))) for i in range(self.shape[axis]))
 
-    def select(self: Tensor, dim: int, index: int) -> Tensor:
+    def select(self, dim: int, index: int) -> Tensor:
         axis = _axis(dim, self.ndim, "select")
         i = int_dim(index, "select")
         if not -self.shape[axis] <= i < self.shape[axis]:
@@ -210,14 +210,14 @@ class IndexingMethods(InPlaceResultMethods):
         return self._op(S.GetItem((slice(None),) * axis + (i,)))
 
     # ---------------------------------------------------------- gather and scatter
-    def gather(self: Tensor, dim: int, index: Any) -> Tensor:
+    def gather(self, dim: int, index: Any) -> Tensor:
         """``out[i][j] = self[i][index[i][j]]`` for dim 1 (and so on); the gradient adds back."""
         return self._op(I.Gather(_axis(dim, self.ndim, "gather"), self._index_array(index, "gather")))
 
-    def take_along_dim(self: Tensor, indices: Any, dim: int) -> Tensor:
+    def take_along_dim(self, indices: Any, dim: int) -> Tensor:
         return self.gather(dim, indices)
 
-    def scatter(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+    def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
                 reduce: str | None = None) -> Tensor:
         """A copy with ``src`` (a tensor, or a number ``value``) written at ``index`` along ``dim``.
 
@@ -237,21 +237,21 @@ class IndexingMethods(InPlaceResultMethods):
         axis = _axis(dim, self.ndim, "scatter")
         return self._op(I.Scatter(axis, self._index_array(index, "scatter"), add=reduce == "add"), source)
 
-    def scatter_add(self: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    def scatter_add(self, dim: int, index: Any, src: Tensor) -> Tensor:
         """A copy with ``src`` added at ``index`` along ``dim`` (repeated positions add up)."""
         if not isinstance(src, TensorBase):
             raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
         return self.scatter(dim, index, src, reduce="add")
 
-    def scatter_(self: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,
+    def scatter_(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
                  reduce: str | None = None) -> Tensor:
         return self._inplace_result("scatter_", lambda t: t.scatter(dim, index, src, value=value, reduce=reduce),
                                     src)
 
-    def scatter_add_(self: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:
+    def scatter_add_(self, dim: int, index: Any, src: Tensor) -> Tensor:
         return self._inplace_result("scatter_add_", lambda t: t.scatter_add(dim, index, src), src)
 
-    def index_select(self: Tensor, dim: int, index: Any) -> Tensor:
+    def index_select(self, dim: int, index: Any) -> Tensor:
         """The entries ``index`` (1-D) along ``dim``; the same index may repeat."""
         idx = self._index_array(index, "index_select")
         if idx.ndim > 1:
@@ -261,11 +261,11 @@ class IndexingMethods(InPlaceResultMethods):
         if idx.size and (int(idx.min()) < -size or int(idx.max()) >= size):
             raise IndexError(f"index_select: index out of range for dim {dim} of size {size}")
         if self.ndim == 0:
-            return self.reshape(1)._op(I.IndexSelect(0, idx.reshape(-1))).reshape(idx.shape)
+            return self._as_tensor.reshape(1)._op(I.IndexSelect(0, idx.reshape(-1))).reshape(idx.shape)
         return self._op(I.IndexSelect(axis, idx.reshape(-1)))
 
     # ------------------------------------------------------------------ masks
-    def masked_fill(self: Tensor, mask: Any, value: Any) -> Tensor:
+    def masked_fill(self, mask: Any, value: Any) -> Tensor:
         """A copy with ``value`` (a number or a 0-d tensor) where the bool ``mask`` (broadcast) is True."""
         if not isinstance(mask, TensorBase) or mask.dtype.kind != "b":
             raise TypeError(f"masked_fill: mask must be a bool Tensor, got "
@@ -273,7 +273,7 @@ class IndexingMethods(InPlaceResultMethods):
         if isinstance(value, TensorBase):
             if value.ndim != 0:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
-            filler = value if value.dtype == self.dtype else value.to(self.dtype)
+            filler = value if value.dtype == self.dtype else value._op(C.Cast(self.dtype, self.device.type))
         else:
             if isinstance(value, float) and self.dtype.kind != "f":
                 raise TypeError(f"masked_fill: a float value ({value}) cannot fill a {self.dtype} tensor")
@@ -283,9 +283,9 @@ class IndexingMethods(InPlaceResultMethods):
                 raise ValueError
         except ValueError:
             raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}") from None
-        return filler._op(M.Where(mask._data), self)
+        return filler._op(M.Where(mask._data), self._as_tensor)
 
-    def masked_fill_(self: Tensor, mask: Any, value: Any) -> Tensor:
+    def masked_fill_(self, mask: Any, value: Any) -> Tensor:
         return self._inplace_result("masked_fill_", lambda t: t.masked_fill(mask, value), value)
 
     def nonzero(self, *, as_tuple: bool = False) -> Any:
@@ -304,14 +304,14 @@ class IndexingMethods(InPlaceResultMethods):
         return self.nonzero()
 
     # ---------------------------------------------------------------- triangles
-    def tril(self: Tensor, diagonal: int = 0) -> Tensor:
+    def tril(self, diagonal: int = 0) -> Tensor:
         """The lower triangle of the last two dims (on and below ``diagonal``); the rest is 0."""
         return self._triangle("tril", diagonal, lower=True)
 
-    def triu(self: Tensor, diagonal: int = 0) -> Tensor:
+    def triu(self, diagonal: int = 0) -> Tensor:
         return self._triangle("triu", diagonal, lower=False)
 
-    def _triangle(self: Tensor, name: str, diagonal: int, lower: bool) -> Tensor:
+    def _triangle(self, name: str, diagonal: int, lower: bool) -> Tensor:
         if self.ndim < 2:
             raise ValueError(f"{name}: expects a tensor of at least 2 dimensions, got shape {self.shape}")
         k = int_dim(diagonal, name)
@@ -322,28 +322,28 @@ class IndexingMethods(InPlaceResultMethods):
         zero = self._wrap_array(xp.zeros((), dtype=self.dtype))
         return self._op(M.Where(keep), zero)
 
-    def tril_(self: Tensor, diagonal: int = 0) -> Tensor:
+    def tril_(self, diagonal: int = 0) -> Tensor:
         return self._inplace_result("tril_", lambda t: t.tril(diagonal))
 
-    def triu_(self: Tensor, diagonal: int = 0) -> Tensor:
+    def triu_(self, diagonal: int = 0) -> Tensor:
         return self._inplace_result("triu_", lambda t: t.triu(diagonal))
 
-    def diag(self: Tensor, diagonal: int = 0) -> Tensor:
+    def diag(self, diagonal: int = 0) -> Tensor:
         """A 1-D tensor as a square matrix with it on ``diagonal``; a 2-D tensor's ``diagonal`` as 1-D."""
         if self.ndim not in (1, 2):
             raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {self.shape}")
         return self._op(I.Diag(int_dim(diagonal, "diag")))
 
     # ------------------------------------------------------------- like another
-    def view_as(self: Tensor, other: Tensor) -> Tensor:
-        return self.view(other.shape)
+    def view_as(self, other: Tensor) -> Tensor:
+        return self._as_tensor.view(other.shape)
 
-    def reshape_as(self: Tensor, other: Tensor) -> Tensor:
-        return self.reshape(other.shape)
+    def reshape_as(self, other: Tensor) -> Tensor:
+        return self._as_tensor.reshape(other.shape)
 
-    def unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    def unsqueeze_(self, dim: int) -> Tensor:
         """Insert a dim of size 1 at ``dim``, in place: this tensor takes the new shape."""
         return self._reshape_inplace("unsqueeze_", self._wrap_array(self._data).unsqueeze(dim).shape)
 
-    def squeeze_(self: Tensor, dim: Any = None) -> Tensor:
+    def squeeze_(self, dim: Any = None) -> Tensor:
         return self._reshape_inplace("squeeze_", self._wrap_array(self._data).squeeze(dim).shape)

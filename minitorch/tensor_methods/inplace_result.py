@@ -7,7 +7,7 @@ form costs one line.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from minitorch import autograd
 from minitorch.ops import copy as C
@@ -21,7 +21,12 @@ if TYPE_CHECKING:
 class InPlaceResultMethods(InPlaceMethods):
     __slots__ = ()
 
-    def _inplace_result(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+    @property
+    def _as_tensor(self) -> Tensor:
+        """This object, typed as the Tensor it is (a mixin cannot import Tensor at run time)."""
+        return cast("Tensor", self)
+
+    def _inplace_result(self, name: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
         """Write ``compute(self)`` into this tensor's memory (``others``: the tensors ``compute`` also reads).
 
         Without a gradient to record the result is simply written.  Otherwise
@@ -33,18 +38,19 @@ class InPlaceResultMethods(InPlaceMethods):
         others_need = any(isinstance(o, TensorBase) and o.requires_grad for o in others)
         if not (autograd.is_grad_enabled() and (self.requires_grad or others_need)):
             with autograd.no_grad():
-                out = compute(self)
+                out = compute(self._as_tensor)
             self._write(out._data, name)
-            return self
+            return self._as_tensor
         self._check_writable(name)
-        return self._inplace(C.CopyFrom(), compute(self.clone()), name)
+        self._inplace(C.CopyFrom(), compute(self._as_tensor.clone()), name)
+        return self._as_tensor
 
-    def _reshape_inplace(self: Tensor, name: str, shape: tuple[int, ...]) -> Tensor:
+    def _reshape_inplace(self, name: str, shape: tuple[int, ...]) -> Tensor:
         """Take ``shape`` (a reshape of this tensor's), keeping the memory (``unsqueeze_``, ``squeeze_``)."""
         if self.requires_grad and autograd.is_grad_enabled():
             self._check_writable(name)
-            view = self.reshape(shape)
+            view = self._as_tensor.reshape(shape)
             self._data, self._ctx = view._data, view._ctx
         else:
             self._data = self._data.reshape(shape)
-        return self
+        return self._as_tensor

@@ -12,7 +12,7 @@ An in-place form computes the out-of-place result and writes it back (see
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -60,13 +60,13 @@ class MathMethods(InPlaceResultMethods):
     __slots__ = ()
 
     # ------------------------------------------------------------------ helpers
-    def _floating(self: Tensor) -> Tensor:
+    def _floating(self) -> Tensor:
         """This tensor, or, for an integer or bool tensor, its values as the default float dtype."""
-        return self if self.dtype.kind == "f" else self.to(get_default_dtype())
+        return self._as_tensor if self.dtype.kind == "f" else self._as_tensor.to(get_default_dtype())
 
-    def _promoted(self: Tensor, *others: Any) -> list[Tensor]:
+    def _promoted(self, *others: Any) -> list[Tensor]:
         """This tensor and ``others`` (lifted) cast to their common dtype, PyTorch's rule."""
-        tensors = [self] + [self._lift_value(o) for o in others]
+        tensors = [self._as_tensor] + [self._lift_value(o) for o in others]
         dtype = result_dtype(*[t._data for t in tensors])
         return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
@@ -106,17 +106,17 @@ class MathMethods(InPlaceResultMethods):
         return self._op(M.Piecewise(_round(int(decimals))))
 
     def neg(self) -> Tensor:
-        return -self
+        return -self._as_tensor
 
     negative = neg
 
-    def pow(self: Tensor, exponent: Any) -> Tensor:
+    def pow(self, exponent: Any) -> Tensor:
         return self ** exponent
 
-    def square(self: Tensor) -> Tensor:
-        return self * self
+    def square(self) -> Tensor:
+        return self._as_tensor * self
 
-    def clamp(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
+    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
         """Values limited to [min, max] (either may be None, a number or a tensor; min > max gives max).
 
         Integer tensors with integer bounds stay integers; a float bound makes
@@ -137,10 +137,10 @@ class MathMethods(InPlaceResultMethods):
 
     clip = clamp
 
-    def clamp_min(self: Tensor, min: Any) -> Tensor:  # noqa: A002
+    def clamp_min(self, min: Any) -> Tensor:  # noqa: A002
         return self.clamp(min=min)
 
-    def clamp_max(self: Tensor, max: Any) -> Tensor:  # noqa: A002
+    def clamp_max(self, max: Any) -> Tensor:  # noqa: A002
         return self.clamp(max=max)
 
     def _extreme_constant(self, dtype: np.dtype, low: bool) -> Tensor:
@@ -155,32 +155,32 @@ class MathMethods(InPlaceResultMethods):
             value = info.min if low else info.max
         return self._wrap_array(xp.asarray(value, dtype=dtype))
 
-    def maximum(self: Tensor, other: Tensor) -> Tensor:
+    def maximum(self, other: Tensor) -> Tensor:
         """Elementwise maximum with another tensor (NaN propagates; ties split the gradient)."""
         return self._pairwise("maximum", other, True)
 
-    def minimum(self: Tensor, other: Tensor) -> Tensor:
+    def minimum(self, other: Tensor) -> Tensor:
         return self._pairwise("minimum", other, False)
 
-    def _pairwise(self: Tensor, name: str, other: Any, largest: bool) -> Tensor:
+    def _pairwise(self, name: str, other: Any, largest: bool) -> Tensor:
         if not isinstance(other, TensorBase):
             raise TypeError(f"{name}: other must be a Tensor, got {type(other).__name__}")
         a, b = self._promoted(other)
         return a._op(M.Maximum(largest), b)
 
-    def where(self: Tensor, condition: Any, other: Any) -> Tensor:
+    def where(self, condition: Any, other: Any) -> Tensor:
         """``self`` where ``condition`` is True, else ``other``: ``minitorch.where(condition, self, other)``."""
         return _where(condition, self, other)
 
     # ------------------------------------------------------------- softmax family
-    def softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
         return self._softmax(L.Softmax, "softmax", dim, dtype)
 
-    def log_softmax(self: Tensor, dim: int, dtype: Any = None) -> Tensor:
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
         return self._softmax(L.LogSoftmax, "log_softmax", dim, dtype)
 
-    def _softmax(self: Tensor, op: Any, name: str, dim: Any, dtype: Any) -> Tensor:
-        x = self if dtype is None else self.to(dtype)
+    def _softmax(self, op: Any, name: str, dim: Any, dtype: Any) -> Tensor:
+        x = self._as_tensor if dtype is None else self._as_tensor.to(dtype)
         if x.dtype.kind != "f":
             raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype} (pass dtype=)")
         (axis,) = normalize_axis(int_dim(dim, name), x.ndim, name)
@@ -189,22 +189,22 @@ class MathMethods(InPlaceResultMethods):
         return x._op(op(axis))
 
     # -------------------------------------------------------- arithmetic by name
-    def add(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """self + alpha * other."""
-        return self + (other if alpha == 1 else _scaled(self, other, alpha))
+        return self + (other if alpha == 1 else _scaled(self._as_tensor, other, alpha))
 
-    def sub(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    def sub(self, other: Any, *, alpha: Any = 1) -> Tensor:
         """self - alpha * other."""
-        return self - (other if alpha == 1 else _scaled(self, other, alpha))
+        return self - (other if alpha == 1 else _scaled(self._as_tensor, other, alpha))
 
     subtract = sub
 
-    def mul(self: Tensor, other: Any) -> Tensor:
+    def mul(self, other: Any) -> Tensor:
         return self * other
 
     multiply = mul
 
-    def div(self: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
         """True division, or rounded toward zero (``"trunc"``) or down (``"floor"``) with a zero gradient.
 
         With a rounding mode, integers stay integers (divided exactly), as in PyTorch.
@@ -218,23 +218,23 @@ class MathMethods(InPlaceResultMethods):
 
     divide = div
 
-    def true_divide(self: Tensor, other: Any) -> Tensor:
+    def true_divide(self, other: Any) -> Tensor:
         return self / other
 
-    def floor_divide(self: Tensor, other: Any) -> Tensor:
+    def floor_divide(self, other: Any) -> Tensor:
         return self.div(other, rounding_mode="floor")
 
     # ---------------------------------------------------------- matrix products
-    def matmul(self: Tensor, other: Any) -> Tensor:
+    def matmul(self, other: Any) -> Tensor:
         return self @ other
 
-    def mm(self: Tensor, mat2: Tensor) -> Tensor:
+    def mm(self, mat2: Tensor) -> Tensor:
         """(n, m) @ (m, p), both exactly 2-D."""
         _check_ndim("mm", self, "input", 2)
         _check_ndim("mm", mat2, "mat2", 2)
         return self._op(A.MatMul(), mat2)
 
-    def bmm(self: Tensor, mat2: Tensor) -> Tensor:
+    def bmm(self, mat2: Tensor) -> Tensor:
         """(b, n, m) @ (b, m, p): a batch of matrix products with equal batch sizes (no broadcasting)."""
         _check_ndim("bmm", self, "input", 3)
         _check_ndim("bmm", mat2, "mat2", 3)
@@ -242,7 +242,7 @@ class MathMethods(InPlaceResultMethods):
             raise ValueError(f"bmm: batch sizes differ: input {self.shape}, mat2 {mat2.shape}")
         return self._op(A.MatMul(), mat2)
 
-    def dot(self: Tensor, other: Tensor) -> Tensor:
+    def dot(self, other: Tensor) -> Tensor:
         """The inner product of two 1-D tensors of the same size."""
         _check_ndim("dot", self, "input", 1)
         _check_ndim("dot", other, "other", 1)
@@ -252,75 +252,75 @@ class MathMethods(InPlaceResultMethods):
 
     inner = dot
 
-    def outer(self: Tensor, vec2: Tensor) -> Tensor:
+    def outer(self, vec2: Tensor) -> Tensor:
         """The (n, m) matrix of products of two 1-D tensors."""
         _check_ndim("outer", self, "input", 1)
         _check_ndim("outer", vec2, "vec2", 1)
-        return self.reshape(-1, 1) * vec2.reshape(1, -1)
+        return self._as_tensor.reshape(-1, 1) * vec2.reshape(1, -1)
 
     ger = outer
 
     # ------------------------------------------------------------- in-place forms
-    def clamp_(self: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return self._inplace_result("clamp_", lambda t: t.clamp(min, max), min, max)
 
     clip_ = clamp_
 
-    def sqrt_(self: Tensor) -> Tensor:
+    def sqrt_(self) -> Tensor:
         return self._inplace_result("sqrt_", lambda t: t.sqrt())
 
-    def rsqrt_(self: Tensor) -> Tensor:
+    def rsqrt_(self) -> Tensor:
         return self._inplace_result("rsqrt_", lambda t: t.rsqrt())
 
-    def exp_(self: Tensor) -> Tensor:
+    def exp_(self) -> Tensor:
         return self._inplace_result("exp_", lambda t: t.exp())
 
-    def log_(self: Tensor) -> Tensor:
+    def log_(self) -> Tensor:
         return self._inplace_result("log_", lambda t: t.log())
 
-    def log1p_(self: Tensor) -> Tensor:
+    def log1p_(self) -> Tensor:
         return self._inplace_result("log1p_", lambda t: t.log1p())
 
-    def sin_(self: Tensor) -> Tensor:
+    def sin_(self) -> Tensor:
         return self._inplace_result("sin_", lambda t: t.sin())
 
-    def cos_(self: Tensor) -> Tensor:
+    def cos_(self) -> Tensor:
         return self._inplace_result("cos_", lambda t: t.cos())
 
-    def abs_(self: Tensor) -> Tensor:
+    def abs_(self) -> Tensor:
         return self._inplace_result("abs_", lambda t: t.abs())
 
-    def neg_(self: Tensor) -> Tensor:
+    def neg_(self) -> Tensor:
         return self._inplace_result("neg_", lambda t: -t)
 
-    def sign_(self: Tensor) -> Tensor:
+    def sign_(self) -> Tensor:
         return self._inplace_result("sign_", lambda t: t.sign())
 
-    def floor_(self: Tensor) -> Tensor:
+    def floor_(self) -> Tensor:
         return self._inplace_result("floor_", lambda t: t.floor())
 
-    def ceil_(self: Tensor) -> Tensor:
+    def ceil_(self) -> Tensor:
         return self._inplace_result("ceil_", lambda t: t.ceil())
 
-    def trunc_(self: Tensor) -> Tensor:
+    def trunc_(self) -> Tensor:
         return self._inplace_result("trunc_", lambda t: t.trunc())
 
-    def round_(self: Tensor, decimals: int = 0) -> Tensor:
+    def round_(self, decimals: int = 0) -> Tensor:
         return self._inplace_result("round_", lambda t: t.round(decimals))
 
-    def relu_(self: Tensor) -> Tensor:
+    def relu_(self) -> Tensor:
         return self._inplace_result("relu_", lambda t: t.relu())
 
-    def sigmoid_(self: Tensor) -> Tensor:
+    def sigmoid_(self) -> Tensor:
         return self._inplace_result("sigmoid_", lambda t: t.sigmoid())
 
-    def tanh_(self: Tensor) -> Tensor:
+    def tanh_(self) -> Tensor:
         return self._inplace_result("tanh_", lambda t: t.tanh())
 
-    def pow_(self: Tensor, exponent: Any) -> Tensor:
+    def pow_(self, exponent: Any) -> Tensor:
         return self._inplace_result("pow_", lambda t: t ** exponent, exponent)
 
-    def square_(self: Tensor) -> Tensor:
+    def square_(self) -> Tensor:
         return self._inplace_result("square_", lambda t: t * t)
 
 
@@ -355,7 +355,7 @@ def _where(condition: Any, input: Any, other: Any) -> Tensor:
         dtype = result_dtype(*values)
         a, b = (condition._wrap_array(v.astype(dtype)) for v in values)
     else:
-        a, b = like._promoted(input, other)[1:]
+        a, b = cast("MathMethods", like)._promoted(input, other)[1:]
     cond = condition._data
     if a.device != condition.device or b.device != condition.device:
         raise ValueError(f"where: condition is on {condition.device}, the values on {a.device} and {b.device}")

@@ -157,7 +157,7 @@ class StatisticsMethods(TensorBase):
         to the returned index (PyTorch may pick another among equal values).
         """
         if dim is None:
-            if self.numel() == 0:
+            if self._data.size == 0:
                 raise ValueError("median: the tensor is empty")
             return self._op(S.Median(None, False))
         axis = self._order_axis(dim, "median")
@@ -169,7 +169,7 @@ class StatisticsMethods(TensorBase):
         values = self._op(I.Gather(axis, index))
         if not keepdim:
             index = index.squeeze(axis)
-            values = values.squeeze(axis)  # type: ignore[attr-defined]
+            values = values.squeeze(axis)
         return return_types.median(values, self._wrap_array(index))
 
     def _order_axis(self, dim: Any, op: str) -> int | None:

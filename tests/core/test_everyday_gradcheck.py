@@ -3,8 +3,9 @@
 The cases are those of tests/reference/make_everyday_references.py (whose results PyTorch's are compared with in
 test_everyday_parity.py): each case's function is checked w.r.t. every float input that requires grad, over all of
 its float outputs at once: every case for which PyTorch gives an input gradient.  Left out here, and compared with
-PyTorch's gradients only: cases built on ties, on the jumps of round or on -inf rows (a tie has no derivative: nudging one of two
-equal values moves the index PyTorch's rule picks), and one that computes in float32 (too coarse for differences).
+PyTorch's gradients only: cases built on ties, on the jumps of round or on -inf rows (a tie has no derivative:
+nudging one of two equal values moves the index PyTorch's rule picks), and one that computes in float32 (too coarse
+for differences).
 """
 from __future__ import annotations
 

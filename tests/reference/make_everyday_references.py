@@ -101,8 +101,8 @@ case("where_method", lambda m, c, x, y: x.where(c, y), c=mask(4), x=normal(2, 4)
 case("clamp_scalars", lambda m, x: m.clamp(x, -0.5, 0.7), x=distinct(4, 5))
 case("clamp_min_only", lambda m, x: x.clamp(min=0.2), x=distinct(4, 5))
 case("clip_max_only", lambda m, x: m.clip(x, max=0.1), x=distinct(4, 5))
-case("clamp_tensor_bounds", lambda m, x, lo, hi: m.clamp(x, lo, hi), x=distinct(3, 4), lo=const([-0.5, -0.3, 0.1, -1.0]),
-     hi=const([[0.4], [0.6], [0.2]]))
+case("clamp_tensor_bounds", lambda m, x, lo, hi: m.clamp(x, lo, hi), x=distinct(3, 4),
+     lo=const([-0.5, -0.3, 0.1, -1.0]), hi=const([[0.4], [0.6], [0.2]]))
 case("clamp_int_float_bound", lambda m, x: m.clamp(x, min=1.5), x=ints(5, 6))
 case("clamp_int", lambda m, x: x.clamp(1, 3), x=ints(5, 6))
 case("clamp_inplace", lambda m, x: (x * 1).clamp_(-0.3, 0.3), x=distinct(3, 4))
