@@ -40,6 +40,24 @@ def _dims(dim: Any, op: str, ndim: int) -> Any:
     return R.normalize_axis(dims, ndim, op)
 
 
+def _numpy_style(op: str, dim: Any, keepdim: bool, kwargs: dict[str, Any],
+                 correction: Any = None) -> tuple[Any, bool, Any]:
+    """NumPy's spelling of the arguments (``axis``, ``keepdims``, ``ddof``, ``out=None``, ``dtype=None``), as
+    ``np.any(t)``, ``np.var(t)``... pass them to a tensor's own method; anything else is refused by name."""
+    for name, value in kwargs.items():
+        if name == "axis":
+            dim = value if dim is None else dim
+        elif name == "keepdims":
+            keepdim = bool(value)
+        elif name == "ddof":
+            correction = value if correction is None else correction
+        elif name in ("out", "dtype", "where") and value is None or (name == "where" and value is True):
+            continue
+        else:
+            raise TypeError(f"{op}: unexpected argument {name}={value!r}")
+    return dim, keepdim, correction
+
+
 def integer_sum_dtype(dtype: np.dtype) -> np.dtype:
     """What PyTorch sums (and multiplies, and accumulates) a dtype in: int64 for bools and integers."""
     return np.dtype(np.int64) if dtype.kind in "biu" else dtype
@@ -50,13 +68,14 @@ class StatisticsMethods(TensorBase):
 
     # ---------------------------------------------------------------- spread
     def var(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: Any = None) -> Tensor:
+            correction: Any = None, **numpy_style: Any) -> Tensor:
         """Variance over ``dim`` (all by default): sum((x - mean)**2) / (N - correction).
 
         ``correction`` is 1 by default (Bessel's); ``unbiased=False`` is the old
         spelling of ``correction=0``.  ``var(False)`` reads as ``unbiased=False``,
         as in PyTorch.
         """
+        dim, keepdim, correction = _numpy_style("var", dim, keepdim, numpy_style, correction)
         return self._spread(S.Var, "var", dim, unbiased, keepdim, correction)
 
     def _spread(self, op: Any, name: str, dim: Any, unbiased: bool | None, keepdim: bool, correction: Any) -> Tensor:
@@ -73,18 +92,23 @@ class StatisticsMethods(TensorBase):
         return self._op(op(_dims(dim, name, self.ndim), float(correction), bool(keepdim)))
 
     def std(self, dim: Any = None, unbiased: bool | None = None, keepdim: bool = False, *,
-            correction: Any = None) -> Tensor:
+            correction: Any = None, **numpy_style: Any) -> Tensor:
         """Standard deviation: the square root of :meth:`var` (same arguments); 0 where it is 0."""
+        dim, keepdim, correction = _numpy_style("std", dim, keepdim, numpy_style, correction)
         return self._spread(S.Std, "std", dim, unbiased, keepdim, correction)
 
     # ------------------------------------------------------------- sums and products
-    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype: Any = None, **numpy_style: Any) -> Tensor:
         """Product over all elements or one dim; integers multiply in int64.  Zeros get exact gradients."""
+        dim, keepdim, _ = _numpy_style("prod", dim, keepdim, numpy_style)
         x = self._accumulating(dtype)
         return x._op(S.Prod(_dims(None if dim is None else int_dim(dim, "prod"), "prod", self.ndim), bool(keepdim)))
 
-    def cumsum(self, dim: int, *, dtype: Any = None) -> Tensor:
+    def cumsum(self, dim: Any = None, *, dtype: Any = None, **numpy_style: Any) -> Tensor:
         """Running sums along ``dim``; integers accumulate in int64."""
+        dim, _, _ = _numpy_style("cumsum", dim, False, numpy_style)
+        if dim is None:
+            raise TypeError("cumsum: dim is required")
         x = self._accumulating(dtype)
         (axis,) = _dims(dim, "cumsum", self.ndim) or (0,)
         return x._op(S.CumSum(axis))
@@ -102,10 +126,12 @@ class StatisticsMethods(TensorBase):
         return x._op(S.LogSumExp(_dims(dim, "logsumexp", self.ndim), bool(keepdim)))
 
     # ------------------------------------------------------------- logic (no gradient)
-    def any(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def any(self, dim: Any = None, keepdim: bool = False, **numpy_style: Any) -> Tensor:
+        dim, keepdim, _ = _numpy_style("any", dim, keepdim, numpy_style)
         return self._logical("any", dim, keepdim)
 
-    def all(self, dim: Any = None, keepdim: bool = False) -> Tensor:
+    def all(self, dim: Any = None, keepdim: bool = False, **numpy_style: Any) -> Tensor:
+        dim, keepdim, _ = _numpy_style("all", dim, keepdim, numpy_style)
         return self._logical("all", dim, keepdim)
 
     def _logical(self, name: str, dim: Any, keepdim: bool) -> Tensor:

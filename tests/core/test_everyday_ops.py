@@ -236,3 +236,16 @@ def test_one_clear_error(call, error, message):
         call()
     text = str(info.value)
     assert message in text and "\n" not in text, text
+
+
+def test_numpy_functions_on_tensors_call_the_methods_with_numpy_arguments():
+    """np.any(t), np.var(t)... call the tensor's own method with axis=, keepdims=, ddof=, out=None."""
+    data = np.array([[1.0, 0.0], [2.0, 3.0]])
+    t = mt.tensor(data)
+    assert bool(np.any(t)) and not bool(np.all(t)) and np.all(t > -1).item() is True
+    np.testing.assert_allclose(np.var(t).numpy(), np.var(data))
+    np.testing.assert_allclose(np.std(t, ddof=1, axis=0).numpy(), np.std(data, ddof=1, axis=0))
+    np.testing.assert_allclose(np.prod(t, axis=1).numpy(), np.prod(data, axis=1))
+    assert np.any(t, axis=0, keepdims=True).shape == (1, 2)
+    with pytest.raises(TypeError, match="any: unexpected argument foo=1"):
+        t.any(foo=1)
