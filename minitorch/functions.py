@@ -59,8 +59,8 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return input.argmin(dim, keepdim)
 
 
-def sum(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001 - torch's name
-    return input.sum(dim, keepdim)
+def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
+    return input.sum(dim, keepdim, dtype=dtype)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:

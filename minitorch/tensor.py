@@ -10,8 +10,8 @@ its inputs.  That chain of ops is the graph that :meth:`Tensor.backward`
 walks.  In-place methods (``add_``, ``x[i] = v``...) write into the tensor's
 memory and bump its version counter (see :mod:`minitorch.autograd`).
 
-This module holds the core; the in-place, shape and reduction methods are in
-:mod:`minitorch.tensor_methods`, and ``zeros``, ``randn``... in
+This module holds the core; the in-place, shape, reduction, math, indexing,
+statistics and creation methods are in :mod:`minitorch.tensor_methods`, and ``zeros``, ``randn``... in
 :mod:`minitorch.factories`.
 """
 from __future__ import annotations
@@ -37,12 +37,17 @@ from minitorch.ops import arithmetic as A
 from minitorch.ops import copy as C
 from minitorch.ops import elementwise as E
 from minitorch.promotion import category, result_type, scalar_dtype
+from minitorch.tensor_methods.creation import CreationMethods
+from minitorch.tensor_methods.indexing import IndexingMethods
 from minitorch.tensor_methods.inplace import InPlaceMethods
+from minitorch.tensor_methods.math import MathMethods
 from minitorch.tensor_methods.reduction import ReductionMethods
 from minitorch.tensor_methods.shape import ShapeMethods
+from minitorch.tensor_methods.statistics import StatisticsMethods
 
 
-class Tensor(InPlaceMethods, ShapeMethods, ReductionMethods):
+class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, ShapeMethods, ReductionMethods,
+             StatisticsMethods):
     """An n-dimensional array that can record the ops applied to it.
 
     The fields are :class:`~minitorch.tensor_methods.base.TensorBase`'s; the

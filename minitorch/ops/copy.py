@@ -40,8 +40,8 @@ class Cast(Function):
 class CopyFrom(Function):
     """``src`` broadcast into ``a``'s shape and dtype: what ``a.copy_(src)`` records.
 
-    ``a``'s old values are gone, so it gets no gradient; ``src`` gets ``g`` summed
-    down to its shape.
+    ``a``'s old values are gone, so its gradient is zero (as in PyTorch, a zero
+    tensor rather than none); ``src`` gets ``g`` summed down to its shape.
     """
 
     __slots__ = ("src_shape", "src_dtype")
@@ -55,4 +55,5 @@ class CopyFrom(Function):
 
     def backward(self, g):
         gsrc = unbroadcast(g, self.src_shape).astype(self.src_dtype, copy=False) if self.needs_grad[1] else None
-        return None, gsrc
+        ga = get_array_module(g).zeros_like(g) if self.needs_grad[0] else None
+        return ga, gsrc

@@ -35,7 +35,9 @@ class InPlaceMethods(TensorBase):
     def mul_(self: Self, other: Any) -> Self:
         return self._inplace(A.Mul(), other, "mul_")
 
-    def div_(self: Self, other: Any) -> Self:
+    def div_(self: Self, other: Any, *, rounding_mode: str | None = None) -> Self:
+        if rounding_mode is not None:  # the rounded forms: see MathMethods.div
+            return self._inplace_result("div_", lambda t: t.div(other, rounding_mode=rounding_mode), other)  # type: ignore[attr-defined]
         return self._inplace(A.Div(), other, "div_")
 
     def copy_(self: Self, src: Any) -> Self:

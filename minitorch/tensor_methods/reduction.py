@@ -19,8 +19,13 @@ if TYPE_CHECKING:
 class ReductionMethods(TensorBase):
     __slots__ = ()
 
-    def sum(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
-        return self._op(R.Sum(_axis(dim, axis), _keep(keepdim, keepdims)))
+    def sum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None, axis: Any = None,
+            keepdims: bool | None = None) -> Tensor:
+        """The sum over all elements or ``dim`` (an int or a tuple), in ``dtype`` when given (the input is
+        cast first); bools and integers sum in int64, as in PyTorch."""
+        target = (np.dtype(np.int64) if self.dtype.kind in "biu" else self.dtype) if dtype is None else np.dtype(dtype)
+        x = self if target == self.dtype else self.to(target)  # type: ignore[attr-defined]
+        return x._op(R.Sum(_axis(dim, axis), _keep(keepdim, keepdims)))
 
     def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
         return self._op(R.Mean(_axis(dim, axis), _keep(keepdim, keepdims)))

@@ -1,0 +1,223 @@
+"""Elementwise math beyond arithmetic: roots, trigonometry, rounding, clamping, selection.
+
+Each op follows PyTorch's derivative conventions where the calculus leaves a
+choice: rounding functions (``floor``, ``sign``, ``div`` with a rounding mode)
+have a zero gradient, ``clamp`` passes the gradient where the input lies
+inside the bounds (both ends included), ``maximum``/``minimum`` split it in
+half at ties, and ``where`` routes it by a fixed condition.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from minitorch.autograd import Function, unbroadcast
+from minitorch.backend import get_array_module
+
+
+class Sqrt(Function):
+    __slots__ = ("out",)
+    fresh_grads = True
+    saves_output = True
+
+    def forward(self, a):
+        with np.errstate(invalid="ignore"):  # sqrt(-1) is NaN, as in PyTorch, without a warning
+            self.out = get_array_module(a).sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        with np.errstate(divide="ignore", invalid="ignore"):  # at 0 the slope is infinite, as in PyTorch
+            return (g / (2 * self.out),)
+
+
+class Rsqrt(Function):
+    """1 / sqrt(a); d/da = -out**3 / 2."""
+
+    __slots__ = ("out",)
+    fresh_grads = True
+    saves_output = True
+
+    def forward(self, a):
+        with np.errstate(divide="ignore", invalid="ignore"):  # rsqrt(0) = inf, rsqrt(-1) = NaN, as in PyTorch
+            self.out = 1 / get_array_module(a).sqrt(a)
+        return self.out
+
+    def backward(self, g):
+        out = self.out
+        with np.errstate(invalid="ignore"):
+            return (g * (-0.5 * out * out * out),)
+
+
+class Sin(Function):
+    __slots__ = ("a",)
+    fresh_grads = True
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).sin(a)
+
+    def backward(self, g):
+        return (g * get_array_module(g).cos(self.a),)
+
+
+class Cos(Function):
+    __slots__ = ("a",)
+    fresh_grads = True
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        return get_array_module(a).cos(a)
+
+    def backward(self, g):
+        return (-g * get_array_module(g).sin(self.a),)
+
+
+class Log1p(Function):
+    """log(1 + a), accurate for small a."""
+
+    __slots__ = ("a",)
+    fresh_grads = True
+    saved_inputs = (0,)
+
+    def forward(self, a):
+        self.a = a
+        with np.errstate(divide="ignore", invalid="ignore"):  # log1p(-1) = -inf, log1p(-2) = NaN
+            return get_array_module(a).log1p(a)
+
+    def backward(self, g):
+        return (g / (1 + self.a),)
+
+
+class Piecewise(Function):
+    """A piecewise-constant function (``floor``, ``ceil``, ``round``, ``trunc``, ``sign``): the gradient is 0.
+
+    ``compute`` maps the array module and the input to the result; integer
+    inputs come back unchanged in dtype, as in PyTorch.
+    """
+
+    __slots__ = ("compute", "in_shape")
+    fresh_grads = True
+
+    def __init__(self, compute) -> None:
+        self.compute = compute
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return self.compute(get_array_module(a), a)
+
+    def backward(self, g):
+        return (get_array_module(g).zeros(self.in_shape, dtype=g.dtype),)
+
+
+class DivRounded(Function):
+    """``a / b`` rounded toward zero (``"trunc"``) or down (``"floor"``); a zero gradient, as in PyTorch.
+
+    Integers are divided exactly (no detour through floats), and an integer
+    division by zero raises, as in PyTorch.
+    """
+
+    __slots__ = ("mode", "a_shape", "b_shape", "dtype")
+    fresh_grads = True
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def forward(self, a, b):
+        xp = get_array_module(a)
+        self.a_shape, self.b_shape = a.shape, b.shape
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+            if bool((b == 0).any()):
+                raise ZeroDivisionError("div: integer division by zero")
+            a = a.astype(np.int64) if a.dtype.kind == "b" else a
+            b = b.astype(np.int64) if b.dtype.kind == "b" else b
+            q = a // b
+            if self.mode == "trunc":  # floor differs from trunc where the exact quotient is negative
+                q = q + ((q < 0) & (q * b != a))
+            out = q
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = (xp.floor if self.mode == "floor" else xp.trunc)(a / b)
+        self.dtype = out.dtype
+        return out
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        return xp.zeros(self.a_shape, dtype=g.dtype), xp.zeros(self.b_shape, dtype=g.dtype)
+
+
+class Clamp(Function):
+    """``min(max(a, low), high)`` with array bounds (broadcast; a missing bound is passed as -inf or +inf).
+
+    PyTorch's gradients: ``a`` gets ``g`` where ``low <= a <= high``; ``low``
+    where ``a < low`` (and ``low < high``), ``high`` where ``a > high`` or
+    ``high < low`` (then the result is ``high`` everywhere).
+    """
+
+    __slots__ = ("a", "low", "high")
+    fresh_grads = True
+    saved_inputs = (0, 1, 2)
+
+    def forward(self, a, low, high):
+        xp = get_array_module(a)
+        self.a, self.low, self.high = a, low, high
+        return xp.minimum(xp.maximum(a, low), high)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        a, low, high = self.a, self.low, self.high
+        zero = xp.zeros((), dtype=g.dtype)
+        needs = self.needs_grad
+        ga = unbroadcast(xp.where((a >= low) & (a <= high), g, zero), a.shape) if needs[0] else None
+        glow = unbroadcast(xp.where((a < low) & (low < high), g, zero), low.shape) if needs[1] else None
+        ghigh = unbroadcast(xp.where((a > high) | (high < low), g, zero), high.shape) if needs[2] else None
+        return ga, glow, ghigh
+
+
+class Maximum(Function):
+    """Elementwise maximum (``minimum`` with ``largest=False``); NaN wins, ties split the gradient in half."""
+
+    __slots__ = ("a", "b", "largest")
+    fresh_grads = True
+    saved_inputs = (0, 1)
+
+    def __init__(self, largest: bool = True) -> None:
+        self.largest = largest
+
+    def forward(self, a, b):
+        xp = get_array_module(a)
+        self.a, self.b = a, b
+        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        a, b = self.a, self.b
+        half = xp.where(a == b, g / 2, g)
+        zero = xp.zeros((), dtype=g.dtype)
+        a_wins = (a > b) if self.largest else (a < b)
+        b_wins = (b > a) if self.largest else (b < a)
+        ga = unbroadcast(xp.where(b_wins, zero, half), a.shape) if self.needs_grad[0] else None
+        gb = unbroadcast(xp.where(a_wins, zero, half), b.shape) if self.needs_grad[1] else None
+        return ga, gb
+
+
+class Where(Function):
+    """``condition ? a : b`` for a fixed boolean array ``condition`` (broadcast with both)."""
+
+    __slots__ = ("condition", "a_shape", "b_shape")
+    fresh_grads = True
+
+    def __init__(self, condition) -> None:
+        self.condition = condition
+
+    def forward(self, a, b):
+        self.a_shape, self.b_shape = a.shape, b.shape
+        return get_array_module(a).where(self.condition, a, b)
+
+    def backward(self, g):
+        xp = get_array_module(g)
+        zero = xp.zeros((), dtype=g.dtype)
+        g = xp.broadcast_to(g, np.broadcast_shapes(g.shape, self.condition.shape))
+        ga = unbroadcast(xp.where(self.condition, g, zero), self.a_shape) if self.needs_grad[0] else None
+        gb = unbroadcast(xp.where(self.condition, zero, g), self.b_shape) if self.needs_grad[1] else None
+        return ga, gb
