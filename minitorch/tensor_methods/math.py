@@ -4,7 +4,7 @@
 dtypes follow PyTorch: functions that are only defined on the reals (``sqrt``,
 ``sin``, ``log1p``...) turn integer tensors into the default float dtype;
 rounding, ``sign``, ``abs``, ``clamp`` with integer bounds keep integers; tensors
-combined elementwise promote by :func:`~minitorch.tensor_methods._promote.result_dtype`.
+combined elementwise promote by :func:`~minitorch.promotion.result_type` (PyTorch's rule).
 
 An in-place form computes the out-of-place result and writes it back (see
 :mod:`~minitorch.tensor_methods.inplace_result`), so every op here has one definition.
@@ -21,7 +21,7 @@ from minitorch.ops import arithmetic as A
 from minitorch.ops import loss as L
 from minitorch.ops import math as M
 from minitorch.ops.reduction import normalize_axis
-from minitorch.tensor_methods._promote import result_dtype
+from minitorch.promotion import result_type
 from minitorch.tensor_methods.base import TensorBase, int_dim
 from minitorch.tensor_methods.inplace_result import InPlaceResultMethods
 
@@ -67,7 +67,7 @@ class MathMethods(InPlaceResultMethods):
     def _promoted(self, *others: Any) -> list[Tensor]:
         """This tensor and ``others`` (lifted) cast to their common dtype, PyTorch's rule."""
         tensors = [self._as_tensor] + [self._lift_value(o) for o in others]
-        dtype = result_dtype(*[t._data for t in tensors])
+        dtype = result_type(*[t._data for t in tensors])
         return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
     # ------------------------------------------------------- functions of one tensor
@@ -352,7 +352,7 @@ def _where(condition: Any, input: Any, other: Any) -> Tensor:
         xp = get_array_module(condition._data)
         values = [xp.asarray(v, dtype=get_default_dtype() if isinstance(v, float) else
                              (np.bool_ if isinstance(v, bool) else np.int64)) for v in (input, other)]
-        dtype = result_dtype(*values)
+        dtype = result_type(*values)
         a, b = (condition._wrap_array(v.astype(dtype)) for v in values)
     else:
         a, b = cast("MathMethods", like)._promoted(input, other)[1:]
