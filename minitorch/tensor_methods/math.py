@@ -183,10 +183,10 @@ class MathMethods(InPlaceResultMethods):
         x = self._as_tensor if dtype is None else self._as_tensor.to(dtype)
         if x.dtype.kind != "f":
             raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype} (pass dtype=)")
-        (axis,) = normalize_axis(int_dim(dim, name), x.ndim, name)
+        axes = normalize_axis(int_dim(dim, name), x.ndim, name)   # () for a 0-d tensor (dim 0 or -1)
         if x.ndim == 0:  # one element: softmax 1, log_softmax 0
             return x.reshape(1)._op(op(0)).reshape(())
-        return x._op(op(axis))
+        return x._op(op(axes[0]))
 
     # -------------------------------------------------------- arithmetic by name
     def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
