@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 
 _grad_enabled = True
 
@@ -256,12 +256,13 @@ def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) ->
             )
         grad = xp.ones_like(data)
     else:
-        grad = getattr(grad, "_data", grad)
-        grad = xp.array(grad, dtype=data.dtype)  # a copy: .grad must never alias the caller's array
-        if grad.shape != data.shape:
+        given = as_array(xp, getattr(grad, "_data", grad))
+        if given.shape != data.shape:
             raise ValueError(
-                f"backward: gradient shape {grad.shape} does not match output shape {data.shape}"
+                f"backward: gradient shape {given.shape} does not match output shape {data.shape}"
             )
+        grad = new_array(xp, data.shape, data.dtype)  # a copy: .grad must never alias the caller's array
+        xp.copyto(grad, given, casting="unsafe")
     adopted: set[int] = set()  # memory now owned by a .grad: whoever gets it next takes a copy
     if root._ctx is None:  # a leaf: its gradient is the seed itself
         _accumulate(root, grad, adopted, wrap)

@@ -22,17 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from minitorch.backend import observer
 from minitorch.kernels.reference import conv_output_size
 
 __all__ = ["backend", "conv_output_size", "direct_conv_applies", "im2col_chunk"]  # and one wrapper per kernel, below
 
 # Each device's backend module, loaded on first use; tests and benchmarks may put another module here.
 BACKENDS: dict[str, ModuleType] = {}
-
-# While minitorch.step_capture records a step, a function that wraps a backend module so that each call of
-# its kernels is recorded; None otherwise.
-kernel_hook: Any = None
-
 
 def _load(device: str) -> ModuleType:
     if device == "cpu":
@@ -52,7 +48,8 @@ def backend(array: Any) -> ModuleType:
     module = BACKENDS.get(device)
     if module is None:
         module = _load(device)
-    return module if kernel_hook is None else kernel_hook(module)
+    seen = observer()
+    return module if seen is None else seen.kernels(module)
 
 
 # Direct convolution beats im2col + GEMM while the weight is small (each backend says up to what size).

@@ -6,7 +6,7 @@ from typing import Any
 
 from minitorch import random as _random
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module, get_default_dtype, to_device
+from minitorch.backend import as_array, get_array_module, get_default_dtype, to_device
 from minitorch.nn import _args
 from minitorch.ops import elementwise, loss, normalization, pooling
 from minitorch.ops import linear as linear_op
@@ -209,7 +209,7 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     """Class indices (N,) -> (N, num_classes) rows of zeros with a one (float, default dtype)."""
     t = target._data if isinstance(target, Tensor) else target
     xp = get_array_module(t)
-    t = xp.asarray(t)
+    t = as_array(xp, t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {t.dtype}")
     if num_classes < 0:
@@ -217,7 +217,7 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     if t.size and (int(t.min()) < 0 or int(t.max()) >= num_classes):
         raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), "
                          f"got min {int(t.min())} max {int(t.max())}")
-    eye = xp.eye(num_classes, dtype=dtype or get_default_dtype())
+    eye = as_array(xp, xp.eye(num_classes, dtype=dtype or get_default_dtype()))
     return Tensor(eye[t])
 
 
@@ -225,4 +225,4 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     xp = get_array_module(like._data)
-    return Tensor(xp.asarray(value))
+    return Tensor(as_array(xp, value))

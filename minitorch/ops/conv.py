@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import get_array_module, new_array
 from minitorch.kernels import (
     col2im,
     conv2d_forward,
@@ -96,8 +96,8 @@ class Conv2d(Function):
             gx = col2im(self.weight.reshape(O, -1).T @ g2, self.x_shape, kh, kw, s, p) if needs[0] else None
             return gx, gw, gb
         xp = get_array_module(g)
-        gw = xp.zeros((O, self.w_shape[1] * kh * kw), dtype=g.dtype) if needs[1] else None
-        gx = xp.empty(self.x_shape, dtype=g.dtype) if needs[0] else None
+        gw = new_array(xp, (O, self.w_shape[1] * kh * kw), g.dtype, 0) if needs[1] else None
+        gx = new_array(xp, self.x_shape, g.dtype) if needs[0] else None
         w2t = self.weight.reshape(O, -1).T if needs[0] else None
         for start in range(0, N, self.chunk):
             stop = min(start + self.chunk, N)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 from minitorch.kernels import cross_entropy_backward, cross_entropy_forward
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -114,13 +114,13 @@ class CrossEntropy(Function):
             raise ValueError(f"cross_entropy: target {int(target[bad][0])} is out of range for {C} classes")
         weight = None
         if self.weight is not None:
-            weight = xp.asarray(self.weight, dtype=logits.dtype)
+            weight = as_array(xp, self.weight, logits.dtype)
             if weight.shape != (C,):
                 raise ValueError(f"cross_entropy: weight of shape {weight.shape} does not match the {C} classes "
                                  f"of logits of shape {logits.shape}")
         t = xp.where(keep, target, 0)
-        rows = xp.arange(N)
-        target_weight = (weight[t] if weight is not None else xp.ones(N, dtype=logits.dtype)) * keep
+        rows = as_array(xp, xp.arange(N))
+        target_weight = (weight[t] if weight is not None else new_array(xp, N, logits.dtype, 1)) * keep
         s = self.smoothing
         coef = xp.zeros_like(logits)
         if s:
@@ -149,7 +149,7 @@ class CrossEntropy(Function):
             scale = g
         else:
             scale = xp.broadcast_to(g / n if self.reduction == "mean" else g, (n,))
-        return cross_entropy_backward(self.probs, self.target, xp.ascontiguousarray(scale)), None
+        return cross_entropy_backward(self.probs, self.target, scale), None
 
 
 class MSELoss(Function):

@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 from minitorch.kernels import max_pool_backward, max_pool_forward
 from minitorch.ops._windows import Pair, output_size, pad, windows
 
@@ -71,13 +71,13 @@ def _window_max(x, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ou
         return view.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], a.shape[1], Ho, Wo, kh * kw)
 
     values = rows(pad(xp, x, padding4, -xp.inf))
-    valid = rows(pad(xp, xp.ones((1, 1, H, W), dtype=bool), padding4, False))
+    valid = rows(pad(xp, new_array(xp, (1, 1, H, W), bool, True), padding4, False))
     best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
     hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
     pos = hit.argmax(axis=-1)  # the first maximum
     maxima = xp.take_along_axis(values, pos[..., None], axis=-1)[..., 0]
-    h = xp.arange(Ho).reshape(Ho, 1) * sh - ph + (pos // kw) * dh
-    w = xp.arange(Wo).reshape(1, Wo) * sw - pw + (pos % kw) * dw
+    h = as_array(xp, xp.arange(Ho)).reshape(Ho, 1) * sh - ph + (pos // kw) * dh
+    w = as_array(xp, xp.arange(Wo)).reshape(1, Wo) * sw - pw + (pos % kw) * dw
     return xp.ascontiguousarray(maxima), (h * W + w).astype(xp.int64)
 
 
@@ -103,8 +103,8 @@ class SeparablePool2d(Function):
         if x.dtype.kind != "f":
             raise TypeError(f"{self.op}: input has dtype {x.dtype}; expected a floating-point tensor")
         xp = get_array_module(x)
-        self.rows = xp.asarray(self.rows, dtype=x.dtype)
-        self.cols = xp.asarray(self.cols, dtype=x.dtype)
+        self.rows = as_array(xp, self.rows, x.dtype)
+        self.cols = as_array(xp, self.cols, x.dtype)
         return self.rows @ x @ self.cols.T
 
     def backward(self, g):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 
 
 def normalize_axis(axis, ndim: int, op: str) -> tuple[int, ...]:
@@ -147,8 +147,8 @@ class MaxAlong(Function):
             g = xp.expand_dims(g, self.axis)
         shape = [1] * len(self.in_shape)
         shape[self.axis] = self.in_shape[self.axis]
-        positions = xp.arange(self.in_shape[self.axis]).reshape(shape)
-        return (xp.where(positions == self.index, g, xp.zeros((), dtype=g.dtype)),)
+        positions = as_array(xp, xp.arange(self.in_shape[self.axis])).reshape(shape)
+        return (xp.where(positions == self.index, g, new_array(xp, (), g.dtype, 0)),)
 
 
 class Norm(Function):
@@ -169,8 +169,8 @@ class Norm(Function):
         self.axes = normalize_axis(self.axes, a.ndim, "norm")
         p, absolute = self.p, xp.abs(a)
         if p == float("inf"):
-            out = absolute.max(axis=self.axes, keepdims=True) if a.size else xp.zeros(
-                [1 if i in self.axes else n for i, n in enumerate(a.shape)], dtype=a.dtype)
+            out = absolute.max(axis=self.axes, keepdims=True) if a.size else new_array(
+                xp, [1 if i in self.axes else n for i, n in enumerate(a.shape)], a.dtype, 0)
         elif p == 2:
             out = xp.sqrt((a * a).sum(axis=self.axes, keepdims=True))
         elif p == 1:
@@ -194,4 +194,4 @@ class Norm(Function):
             grad = xp.sign(a) * g
         else:
             grad = xp.sign(a) * xp.abs(a) ** (p - 1) * (g / safe ** (p - 1))
-        return (xp.where(out == 0, xp.zeros((), dtype=grad.dtype), grad),)
+        return (xp.where(out == 0, new_array(xp, (), grad.dtype, 0), grad),)

@@ -285,3 +285,6 @@ def fast_form(op: Any) -> Step | None:
         return form(dict(op.results), *op.args)
     except TypeError:  # called with other arguments than this form knows: replay the function itself
         return None
+
+
+KERNEL_WRITES = {"sgd_update": (0, 2), "batch_norm_running_stats": (0, 1)}
