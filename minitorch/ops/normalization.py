@@ -46,7 +46,7 @@ class BatchNorm(Function):
         rm, rv = self.running_mean, self.running_var
         given = (None, None) if self.training else (rm, rv)
         out, xhat, scale, mean, var = batch_norm_forward(x.reshape(x.shape[0], C, -1), weight, bias, *given,
-                                                         self.eps, keep_xhat=keep)
+                                                         self.eps, keep)
         if self.training and rm is not None:  # the running statistics follow the batch's (n > 1, checked above)
             batch_norm_running_stats(rm, rv, mean, var, self.momentum, x.size // C)
         if keep:

@@ -13,9 +13,9 @@ a replay.  On the way it
   copies computed from constants alone;
 * has the gradients SGD concatenates computed in place (:mod:`.relocation`);
 * gives each op its cheapest faithful form: a ufunc gets its buffer as
-  ``out=``, a copy becomes ``np.copyto``, a known kernel calls its compiled
-  loop on the buffers directly (:mod:`.replay_kernels`); anything else is
-  called as recorded and its new results copied into their buffers.
+  ``out=``, a copy becomes ``np.copyto``, a kernel runs its implementation
+  into the outputs it wrote when recorded; anything else is called as
+  recorded and its new results copied into their buffers.
 
 The same functions run on the same values in the same order as in the eager
 step, so a replay gives bit-identical results.
@@ -31,7 +31,6 @@ from numpy.lib.array_utils import byte_bounds
 from minitorch.step_capture.errors import CaptureError
 from minitorch.step_capture.recorder import Op, Recorder, arrays_in
 from minitorch.step_capture.relocation import Relocate, relocate_into_concatenations
-from minitorch.step_capture.replay_kernels import fast_form
 
 Step = tuple[Callable[..., Any], tuple | list, dict]
 
@@ -240,10 +239,6 @@ def _step(op: Op) -> Step:
         return np.copyto, op.args, {}
     if op.kind == "guard":
         return _guard, op.args, {}
-    if op.kind == "kernel":
-        fast = fast_form(op)
-        if fast is not None:
-            return fast
     if not op.results:
         return op.fn, op.args, op.kwargs
     copy = _as_copy(op)

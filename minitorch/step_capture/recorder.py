@@ -267,21 +267,24 @@ class Recorder:
         array = np.asarray(value, dtype=dtype)
         return self.created(array, array.copy())
 
-    def kernels(self, module: Any) -> Any:
-        """``module`` (minitorch.kernels.cpu, ...) with each function's calls recorded as one op."""
-        return _RecordedKernels(self, module)
+    def kernel(self, kernel: Any, impl: Callable, args: tuple) -> Any:
+        """A kernel call (:class:`minitorch.kernels.Kernel`): run into new buffers, recorded as one op that a
+        replay runs again into the same ones."""
+        pargs = plain_all(args)
+        outs: list[Any] = []
 
-    def kernel(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
-        from minitorch.step_capture.replay_kernels import KERNEL_WRITES
+        def new(shape: tuple, dtype: Any) -> np.ndarray:
+            outs.append(self._new_buffer(np.empty(shape, dtype=dtype)))
+            return outs[-1]
 
-        pargs, pkw = plain_all(args), plain_all(kwargs)
-        short = name.rsplit(".", 1)[-1]
-        writes = [pargs[i] for i in KERNEL_WRITES.get(short, ()) if i < len(pargs) and isinstance(pargs[i], np.ndarray)]
         with observed_by(None):
-            result = fn(*pargs, **pkw)
-        value, results = self._adopt(result, list(arrays_in((pargs, pkw))), name, False)
-        self.ops.append(Op("kernel", name, fn, pargs, pkw, results, writes))
-        return value
+            result = kernel.run(impl, pargs, np, new)
+        call = (*pargs, *(result if type(result) is tuple else () if result is None else (result,)))
+        writes = outs + [pargs[i] for i in kernel.writes if isinstance(pargs[i], np.ndarray)]
+        self.ops.append(Op("kernel", kernel.name, impl, call, {}, [], writes))
+        if type(result) is tuple:
+            return tuple(None if r is None else traced(r) for r in result)
+        return None if result is None else traced(result)
 
     def on_apply(self, inputs: tuple) -> None:
         """Every tensor an op runs on gets a traced array, so that work on it is recorded from then on."""
@@ -317,18 +320,3 @@ class Recorder:
 
 def _all_finite(array: np.ndarray) -> bool:
     return bool(np.isfinite(array).all())
-
-
-class _RecordedKernels:
-    """A kernel module seen through a recorder: each call of one of its functions is recorded as one op."""
-
-    def __init__(self, recorder: Recorder, module: Any) -> None:
-        self._recorder, self._module = recorder, module
-        self._prefix = module.__name__.rsplit(".", 1)[-1]
-
-    def __getattr__(self, name: str) -> Any:
-        fn = getattr(self._module, name)
-        if not callable(fn) or isinstance(fn, type):
-            return fn
-        rec, full = self._recorder, f"{self._prefix}.{name}"
-        return lambda *args, **kwargs: rec.kernel(full, fn, args, kwargs)
