@@ -13,6 +13,7 @@ from minitorch.kernels.cpu_conv import conv2d_forward as conv2d_forward
 from minitorch.kernels.cpu_conv import conv2d_input_grad as conv2d_input_grad
 from minitorch.kernels.cpu_conv import conv2d_weight_grad as conv2d_weight_grad
 from minitorch.kernels.cpu_conv import zero_padded
+from minitorch.kernels.loops import contiguous, loop_dtype, loop_kernel
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
 from minitorch.kernels.reference import sgd_update as reference_sgd_update
@@ -20,6 +21,7 @@ from minitorch.kernels.reference import sgd_update as reference_sgd_update
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
 # (no NaN, no inf) is left out, so a NaN still reaches the loss.
 _REASSOC = {"reassoc", "contract"}
+
 
 
 # the direct convolutions of cpu_conv beat im2col + GEMM while the weight is small; see kernels/__init__
@@ -220,24 +222,20 @@ def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
                     gx[n, c, i] = k * g[n, c, i]
 
 
+@loop_kernel
 def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool, out, xhat, scale, batch_mean,
-                       batch_var) -> None:
+                       batch_var) -> tuple:
     training = mean is None
     if training:  # the kernel writes the batch's statistics here
         mean, var = batch_mean, batch_var
     # numba wants an array in every slot: out stands in for an xhat not kept (unwritten then)
-    _batch_norm_forward(np.ascontiguousarray(x), weight, bias, training, eps, out, xhat if keep_xhat else out, scale,
-                        mean, var, keep_xhat)
+    return _batch_norm_forward, (np.ascontiguousarray(x), weight, bias, training, eps, out,
+                                 xhat if keep_xhat else out, scale, mean, var, keep_xhat)
 
 
-def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> None:
-    _batch_norm_backward(np.ascontiguousarray(g), xhat, scale, training, gx, gweight, gbias)
-
-
-def _loop_dtype(*arrays: np.ndarray) -> bool:
-    """Whether a compiled loop takes these arrays: one float dtype, all C-contiguous."""
-    dtype = arrays[0].dtype
-    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+@loop_kernel
+def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> tuple:
+    return _batch_norm_backward, (np.ascontiguousarray(g), xhat, scale, training, gx, gweight, gbias)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -249,13 +247,14 @@ def _batch_norm_running_stats(running_mean, running_var, mean, var, keep, take, 
         running_var[c] = keep * running_var[c] + take_var * var[c]
 
 
-def batch_norm_running_stats(running_mean, running_var, mean, var, momentum: float, count: int) -> None:
+@loop_kernel
+def batch_norm_running_stats(running_mean, running_var, mean, var, momentum: float, count: int) -> tuple:
     arrays = (running_mean, running_var, mean, var)
-    if not (_loop_dtype(*arrays) and all(a.ndim == 1 for a in arrays)):  # mixed dtypes, not 1-d and contiguous
-        reference_batch_norm_running_stats(*arrays, momentum, count)
-        return
+    if not (loop_dtype(*arrays) and all(a.ndim == 1 for a in arrays)):  # mixed dtypes, not 1-d and contiguous
+        return reference_batch_norm_running_stats, (*arrays, momentum, count)
     scalar = running_mean.dtype.type
-    _batch_norm_running_stats(*arrays, scalar(1 - momentum), scalar(momentum), scalar(momentum * count / (count - 1)))
+    return _batch_norm_running_stats, (*arrays, scalar(1 - momentum), scalar(momentum),
+                                       scalar(momentum * count / (count - 1)))
 
 
 # A Linear layer at a batch of a few rows.  OpenBLAS streams a large weight at a fraction of memory speed
@@ -321,28 +320,25 @@ def _linear_weight_grad_rows(g, x, out):
 def linear_forward_by_rows(x: np.ndarray, weight: np.ndarray) -> bool:
     """Whether :func:`linear_forward` takes the small-batch loop (the replay asks the same)."""
     return (x.ndim == 2 and x.shape[0] in SMALL_BATCH_FORWARD_ROWS and weight.size >= SMALL_BATCH_MIN_WEIGHT
-            and _loop_dtype(x, weight))
+            and loop_dtype(x, weight))
 
 
 def linear_weight_grad_by_rows(g: np.ndarray, x: np.ndarray) -> bool:
     """Whether :func:`linear_weight_grad` takes the small-batch loop (the replay asks the same)."""
     N = g.shape[0]
     return (1 <= N <= SMALL_BATCH_WEIGHT_GRAD_ROWS and g.shape[1] * x.shape[1] >= SMALL_BATCH_MIN_WEIGHT
-            and _loop_dtype(g, x))
+            and loop_dtype(g, x))
 
 
-def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
-    if linear_forward_by_rows(x, weight):
-        _linear_forward_rows(x, weight, out)
-    else:
-        np.matmul(x, weight.T, out=out)
+@loop_kernel
+def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
+    return (_linear_forward_rows, (x, weight, out)) if linear_forward_by_rows(x, weight) else (np.matmul,
+                                                                                              (x, weight.T, out))
 
 
-def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    if linear_weight_grad_by_rows(g, x):
-        _linear_weight_grad_rows(g, x, out)
-    else:
-        np.matmul(g.T, x, out=out)
+@loop_kernel
+def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
+    return (_linear_weight_grad_rows, (g, x, out)) if linear_weight_grad_by_rows(g, x) else (np.matmul, (g.T, x, out))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -362,14 +358,14 @@ def _sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_dec
         data[i] -= lr * g
 
 
+@loop_kernel
 def sgd_update(data, grad, momentum_buffer, lr: float, momentum: float, dampening: float,
-               weight_decay: float, nesterov: bool, first: bool) -> None:
+               weight_decay: float, nesterov: bool, first: bool) -> tuple:
     """In place: ``data`` and ``momentum_buffer`` (ignored without momentum) take one SGD step."""
-    if not (_loop_dtype(data, grad) and data.ndim == grad.ndim == 1):  # the loop wants flat contiguous arrays
-        reference_sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first)
-        return
-    _sgd_update(data, grad, momentum_buffer if momentum_buffer is not None else grad, lr, momentum, dampening,
-                weight_decay, nesterov, first)
+    args = (data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first)
+    if not (loop_dtype(data, grad) and data.ndim == grad.ndim == 1):  # the loop wants flat contiguous arrays
+        return reference_sgd_update, args
+    return _sgd_update, (data, grad, momentum_buffer if momentum_buffer is not None else grad, *args[3:])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -439,17 +435,13 @@ def _relu_backward(g, mask, out):
 _NO_MASK = np.empty(0, dtype=np.bool_)
 
 
-def relu_forward(a: np.ndarray, keep_mask: bool, out: np.ndarray, mask: np.ndarray | None) -> None:
+@loop_kernel
+def relu_forward(a: np.ndarray, keep_mask: bool, out: np.ndarray, mask: np.ndarray | None) -> tuple:
     """max(a, 0) and a > 0 (when kept) in one pass instead of NumPy's three (compare, cast, multiply)."""
-    _relu_forward(_contiguous(a).reshape(-1), out.reshape(-1), _NO_MASK if mask is None else mask.reshape(-1),
-                  keep_mask)
+    flat_mask = _NO_MASK if mask is None else mask.reshape(-1)
+    return _relu_forward, (contiguous(a).reshape(-1), out.reshape(-1), flat_mask, keep_mask)
 
 
-def relu_backward(g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> None:
-    _relu_backward(_contiguous(g).reshape(-1), _contiguous(mask).reshape(-1), out.reshape(-1))
-
-
-def _contiguous(a: np.ndarray) -> np.ndarray:
-    """C-contiguous, keeping a 0-d array 0-d (``np.ascontiguousarray`` makes it 1-d)."""
-    return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous
-
+@loop_kernel
+def relu_backward(g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> tuple:
+    return _relu_backward, (contiguous(g).reshape(-1), contiguous(mask).reshape(-1), out.reshape(-1))

@@ -281,7 +281,9 @@ class Recorder:
             result = kernel.run(impl, pargs, np, new)
         call = (*pargs, *(result if type(result) is tuple else () if result is None else (result,)))
         writes = outs + [pargs[i] for i in kernel.writes if isinstance(pargs[i], np.ndarray)]
-        self.ops.append(Op("kernel", kernel.name, impl, call, {}, [], writes))
+        direct = impl.replay(*call) if hasattr(impl, "replay") else None  # the backend's quicker form, if any
+        fn, call = direct if direct is not None else (impl, call)
+        self.ops.append(Op("kernel", kernel.name, fn, call, {}, [], writes))
         if type(result) is tuple:
             return tuple(None if r is None else traced(r) for r in result)
         return None if result is None else traced(result)
