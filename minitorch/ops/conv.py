@@ -33,7 +33,6 @@ class Conv2d(Function):
 
     __slots__ = ("stride", "padding", "cols", "x", "weight", "x_shape", "w_shape", "chunk", "direct")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def __init__(self, stride: int = 1, padding: int = 0) -> None:
         self.stride, self.padding = stride, padding
@@ -59,11 +58,11 @@ class Conv2d(Function):
         needs = self.needs_grad
         self.x_shape, self.w_shape = x.shape, weight.shape
         if needs[0]:
-            self.weight = weight
+            self.weight, = self.save_for_backward(weight)
         self.direct = direct_conv_applies(x, weight, s)
         if self.direct:
             if needs[1]:
-                self.x = x
+                self.x, = self.save_for_backward(x)
             return conv2d_forward(x, weight, bias, p)
         w2 = weight.reshape(O, -1)
         chunk = self.chunk = im2col_chunk(x, C * kh * kw * Ho * Wo * x.itemsize)
@@ -73,7 +72,7 @@ class Conv2d(Function):
                 self.cols = cols
             return _to_nchw(w2 @ cols, bias, N, Ho, Wo)
         if needs[1]:
-            self.x = x
+            self.x, = self.save_for_backward(x)
         out = get_array_module(x).empty((N, O, Ho, Wo), dtype=x.dtype)
         for start in range(0, N, chunk):
             part = x[start:start + chunk]

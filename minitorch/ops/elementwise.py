@@ -9,10 +9,9 @@ from minitorch.kernels import relu_backward, relu_forward
 class Exp(Function):
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
-        self.out = get_array_module(a).exp(a)
+        self.out, = self.save_for_backward(get_array_module(a).exp(a))
         return self.out
 
     def backward(self, g):
@@ -22,10 +21,9 @@ class Exp(Function):
 class Log(Function):
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).log(a)
 
     def backward(self, g):
@@ -51,10 +49,9 @@ class ReLU(Function):
 class Tanh(Function):
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
-        self.out = get_array_module(a).tanh(a)
+        self.out, = self.save_for_backward(get_array_module(a).tanh(a))
         return self.out
 
     def backward(self, g):
@@ -64,11 +61,10 @@ class Tanh(Function):
 class Sigmoid(Function):
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
         xp = get_array_module(a)
-        self.out = 0.5 * (xp.tanh(0.5 * a) + 1)  # stable for large |a|
+        self.out, = self.save_for_backward(0.5 * (xp.tanh(0.5 * a) + 1))  # stable for large |a|
         return self.out
 
     def backward(self, g):
@@ -121,10 +117,9 @@ class Abs(Function):
 
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).abs(a)
 
     def backward(self, g):

@@ -24,13 +24,12 @@ def _log_softmax(x, axis: int):
 class LogSoftmax(Function):
     __slots__ = ("axis", "out")
     fresh_grads = True
-    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
     def forward(self, x):
-        self.out = _log_softmax(x, self.axis)
+        self.out, = self.save_for_backward(_log_softmax(x, self.axis))
         return self.out
 
     def backward(self, g):
@@ -41,14 +40,13 @@ class LogSoftmax(Function):
 class Softmax(Function):
     __slots__ = ("axis", "out")
     fresh_grads = True
-    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.out = xp.exp(_log_softmax(x, self.axis))
+        self.out, = self.save_for_backward(xp.exp(_log_softmax(x, self.axis)))
         return self.out
 
     def backward(self, g):
@@ -74,7 +72,6 @@ class CrossEntropy(Function):
 
     __slots__ = ("reduction", "weight", "ignore_index", "smoothing", "probs", "target", "coef", "keep", "denom")
     fresh_grads = True
-    saved_inputs = (1,)
 
     def __init__(self, reduction: str = "mean", weight=None, ignore_index: int = -100,
                  label_smoothing: float = 0.0) -> None:
@@ -99,7 +96,7 @@ class CrossEntropy(Function):
                 pass
             else:
                 if self.needs_grad[0]:
-                    self.probs, self.target, self.coef = probs, target, None
+                    self.probs, (self.target,), self.coef = probs, self.save_for_backward(target), None
                 if self.reduction == "mean":
                     return losses.sum() / losses.shape[0]  # sum/len: ndarray.mean is slow Python in NumPy
                 return losses.sum() if self.reduction == "sum" else losses

@@ -67,8 +67,6 @@ class Max(Function):
     """Maximum over axes; ties share the gradient equally (like ``torch.amax``)."""
 
     __slots__ = ("a", "out", "axes", "keepdims")
-    saved_inputs = (0,)
-    saves_output = True
     name_ = "max"
 
     def __init__(self, axis=None, keepdims: bool = False) -> None:
@@ -81,8 +79,7 @@ class Max(Function):
         self.axes = normalize_axis(self.axes, a.ndim, self.name_)
         if a.size == 0:
             raise ValueError(f"{self.name_}: the tensor of shape {a.shape} is empty")
-        self.a = a
-        self.out = self.reduce(a, self.axes)
+        self.a, self.out = self.save_for_backward(a, self.reduce(a, self.axes))
         return self.out if self.keepdims else self.out.reshape(
             [n for i, n in enumerate(a.shape) if i not in self.axes]
         )
@@ -158,8 +155,6 @@ class Norm(Function):
     """
 
     __slots__ = ("p", "axes", "keepdims", "a", "out")
-    saved_inputs = (0,)
-    saves_output = True
 
     def __init__(self, p: float, axis=None, keepdims: bool = False) -> None:
         self.p, self.axes, self.keepdims = p, axis, keepdims
@@ -177,7 +172,7 @@ class Norm(Function):
             out = absolute.sum(axis=self.axes, keepdims=True)
         else:
             out = (absolute ** p).sum(axis=self.axes, keepdims=True) ** (1.0 / p)
-        self.a, self.out = a, out
+        self.a, self.out = self.save_for_backward(a, out)
         return out if self.keepdims else out.reshape([n for i, n in enumerate(a.shape) if i not in self.axes])
 
     def backward(self, g):
