@@ -398,7 +398,7 @@ def test_gradcheck_passes_a_correct_function_and_restores_inputs(rng):
 
 # ----------------------------------------------------------------------------- gradients never alias
 def test_gradients_do_not_alias_each_other_or_the_upstream(rng):
-    """Issue 10 A4: after (a + b).backward(g), a.grad and b.grad were the same array."""
+    """after (a + b).backward(g), a.grad and b.grad were the same array."""
     a, b = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
     g = rng.standard_normal(3)
     (a + b).backward(g)
@@ -419,7 +419,7 @@ def test_gradients_do_not_alias_each_other_or_the_upstream(rng):
 
 # ----------------------------------------------------------------------------- in-place changes
 def test_backward_refuses_a_saved_tensor_that_was_modified_in_place():
-    """Issue 10 A5: y = x * x saves x; changing x afterwards gave 2 * 100 instead of 2 * 1."""
+    """y = x * x saves x; changing x afterwards gave 2 * 100 instead of 2 * 1."""
     x = leaf([1.0])
     y = x * x
     x.data[...] = 100.0
@@ -429,7 +429,7 @@ def test_backward_refuses_a_saved_tensor_that_was_modified_in_place():
 
 
 def test_gradcheck_default_tolerance_catches_a_gradient_wrong_by_a_thousandth(rng):
-    """Issue 10 A6: float64 central differences are good to ~1e-6; rtol=1e-3 let a 0.1% error through."""
+    """float64 central differences are good to ~1e-6; rtol=1e-3 let a 0.1% error through."""
 
     class SlightlyWrong(Function):
         __slots__ = ("a",)

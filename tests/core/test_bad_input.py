@@ -351,7 +351,7 @@ def test_save_unsupported_object_leaves_no_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-# ----------------------------------------------------------------------------- issue 10 B: misuse fails at the call
+# ----------------------------------------------------------------------------- misuse fails at the call
 @pytest.mark.parametrize("kwargs,error,message", [
     (dict(lr=float("nan")), ValueError, "SGD: lr must be a finite number >= 0, got nan"),
     (dict(lr=0.1, momentum=float("inf")), ValueError, "SGD: momentum must be a finite number >= 0, got inf"),

@@ -777,3 +777,48 @@ def test_every_kernel_of_a_training_step_replays_into_its_buffers(net, rng):
     if net == "coolnet":
         assert names.count("batch_norm_running_stats") == 4
     assert_same_state(eager, other)
+
+
+# ------------------------------------------------------------------ a fresh machine: nothing compiled yet
+_COLD_SCRIPT = r"""
+import numpy as np
+import minitorch as mt
+import minitorch.nn as nn
+import minitorch.nn.functional as F
+from minitorch.step_capture import training_step
+
+def convnet():
+    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(4 * 7 * 7, 10))
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 20), nn.ReLU(), nn.Linear(20, 10))
+
+rng = np.random.default_rng(0)
+for make in (mlp, convnet):
+    steps = []
+    for capture in (False, True):
+        mt.manual_seed(0)
+        model = make()
+        opt = mt.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        steps.append(training_step(model, F.cross_entropy, opt, capture=capture, strict=True))
+    for _ in range(4):
+        x = mt.tensor(rng.standard_normal((4, 3, 16, 16)).astype(np.float32))
+        y = mt.tensor(rng.integers(0, 10, 4))
+        assert steps[0](x, y).item() == steps[1](x, y).item()
+    assert steps[1].counts["replayed"] >= 1, steps[1].counts
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_two_nets_train_through_capture_on_a_cold_numba_cache(tmp_path):
+    """As on a fresh clone: numba compiles each kernel on first use, some while a step is being recorded (the
+    recorder must leave NumPy as it is, or numba's typing of np.empty inside a kernel fails)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    done = subprocess.run([sys.executable, "-c", _COLD_SCRIPT], env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

@@ -347,7 +347,7 @@ def test_mse_loss_both_inputs(reduction, rng):
     assert mt.gradcheck(lambda u, v: F.mse_loss(u, v, reduction=reduction), [a, b])
 
 
-# ----------------------------------------------------------------------------- edge cases (issue 10 A)
+# ----------------------------------------------------------------------------- edge cases
 def test_relu_of_a_0d_tensor():
     for value, slope in ((2.5, 1.0), (-1.0, 0.0)):
         x = leaf(value)
