@@ -8,8 +8,6 @@ Any failure, an interrupt included, deletes the temporary directory.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import hashlib
 import http.client
 import os
@@ -18,7 +16,7 @@ import tarfile
 import tempfile
 import urllib.request
 from collections.abc import Callable
-
+from typing import Any
 
 from minitorch.data.dataset import DatasetError
 
