@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import copy
 import functools
-import math
 from collections.abc import Callable, Iterable
-from numbers import Real
 from typing import Any
 
 from minitorch.autograd import enable_grad
 from minitorch.backend import to_device
 from minitorch.nn.parameter import data_array, grad_array
+from minitorch.optim._common import number
 from minitorch.tensor import Tensor
 
 # Called before every optimizer's step as hook(optimizer, args, kwargs); see register_optimizer_step_pre_hook.
@@ -87,14 +86,10 @@ class Optimizer:
                 else:
                     p._grad.zero_()
 
-    def check_hyperparameter(self, name: str, value: Any) -> Real:
-        """A hyper-parameter that must be a finite number >= 0 (``lr``, ``momentum``...), or an error naming it."""
-        owner = type(self).__name__
-        if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value}")
-        return value
+    def check_hyperparameter(self, name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
+        """A hyper-parameter that must be a finite number in [low, high) (``lr``, ``momentum``...), or an error
+        naming it: :func:`minitorch.optim._common.number`, the one check every optimizer uses."""
+        return number(value, name, type(self).__name__, low, high)
 
     @_with_step_hooks
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
