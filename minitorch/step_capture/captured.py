@@ -279,13 +279,18 @@ def capture(fn: Callable[..., Any] | None = None, *, strict: bool = True, max_re
     next call (copy them, or take ``.item()``, to keep them).  Gradients
     (``.grad``) are likewise tensors of the recording, rebound after each call.
 
-    A step that the recorder cannot replay faithfully raises
-    :class:`CaptureError` while it is recorded: Python values taken from the
-    data inside the step (``.item()``, ``float()``, ``if loss > 1``), shapes
-    that depend on data, random numbers drawn in the step.  With
+    The contract: a replay never silently differs from the eager step.  What
+    a replay cannot reproduce is guarded (a change records anew: modules,
+    parameters, buffers, optimizer hyper-parameters and state, shapes,
+    dtypes, grad mode, the default dtype, the numbers, strings and bools the
+    step reads from its globals and closure variables) or refused while
+    recording with :class:`CaptureError`, naming it: Python values taken from
+    the data (``.item()``, ``float()``, ``if loss > 1``), shapes that depend
+    on the data, random numbers drawn in the step (minitorch's, NumPy's,
+    Python's), arrays written where the recorder cannot see.  With
     ``strict=False`` such a step instead runs uncaptured, with a warning.
-    NumPy (CPU) arrays only.  Up to ``max_recordings`` recordings are kept.
-    """
+    Recording replaces nothing outside minitorch and is per thread.  NumPy
+    (CPU) arrays only.  Up to ``max_recordings`` recordings are kept.
     if fn is None:
         return lambda f: Captured(f, strict, max_recordings)
     return Captured(fn, strict, max_recordings)

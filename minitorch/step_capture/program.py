@@ -32,8 +32,6 @@ from minitorch.step_capture.errors import CaptureError
 from minitorch.step_capture.recorder import Op, Recorder, arrays_in
 from minitorch.step_capture.relocation import Relocate, relocate_into_concatenations
 
-Step = tuple[Callable[..., Any], tuple | list, dict]
-
 
 class Stop(Exception):
     """A guard failed on a replay: the step ends at its ``index``-th guard."""
@@ -45,7 +43,7 @@ class Stop(Exception):
 class Program:
     """The steps of one recording, run in order."""
 
-    def __init__(self, steps: list[Step], names: list[str]) -> None:
+    def __init__(self, steps: list[tuple[Callable[..., Any], tuple | list, dict]], names: list[str]) -> None:
         self.steps = steps
         self.names = names  # what each step replays, for debugging and tests
 
@@ -224,7 +222,7 @@ _REDUCE_KEYWORDS = {"axis", "dtype", "out", "keepdims", "where"}
 _C_ORDER_COPIES = {"ndarray.reshape", "ndarray.ravel", "ndarray.flatten"}  # copies in C order when not a view
 
 
-def _step(op: Op) -> Step:
+def _step(op: Op) -> tuple[Callable[..., Any], Any, dict]:
     if op.kind == "ufunc":
         kw = op.kwargs
         if len(kw) == 1 and "out" in kw and isinstance(op.fn, np.ufunc) and op.fn not in _NO_POSITIONAL_OUT:
@@ -247,7 +245,7 @@ def _step(op: Op) -> Step:
     return _call_and_copy, (op.fn, op.args, op.kwargs, op.results, op.name), {}
 
 
-def _as_copy(op: Op) -> Step | None:
+def _as_copy(op: Op) -> tuple[Callable[..., Any], Any, dict] | None:
     if len(op.results) != 1 or not op.args or not isinstance(op.args[0], np.ndarray):
         return None
     src, buf = op.args[0], op.results[0][1]
