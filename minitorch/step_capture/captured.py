@@ -291,6 +291,7 @@ def capture(fn: Callable[..., Any] | None = None, *, strict: bool = True, max_re
     ``strict=False`` such a step instead runs uncaptured, with a warning.
     Recording replaces nothing outside minitorch and is per thread.  NumPy
     (CPU) arrays only.  Up to ``max_recordings`` recordings are kept.
+    """
     if fn is None:
         return lambda f: Captured(f, strict, max_recordings)
     return Captured(fn, strict, max_recordings)
