@@ -221,7 +221,7 @@ def test_every_backend_implements_every_kernel_with_its_arguments_then_its_outpu
         params = {n: list(inspect.signature(f).parameters) for n in kernels.KERNELS if (f := getattr(mod, n, None))}
         aliases = set()
         assert isinstance(mod.DIRECT_CONV_MAX_WEIGHT, int) and isinstance(mod.IM2COL_CHUNK_BYTES, int)
-    assert len(kernels.KERNELS) == 17
+    assert {"im2col", "conv2d_forward", "relu_forward", "sgd_update"} <= set(kernels.KERNELS)
     for name, kernel in kernels.KERNELS.items():
         if name in aliases:
             continue
