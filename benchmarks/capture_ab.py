@@ -1,4 +1,4 @@
-"""Issue 13's A/B: minitorch's eager and captured (``mt.capture``) steps, interleaved, with PyTorch's.
+"""The capture A/B: minitorch's eager and captured (``mt.capture``) steps, interleaved, with PyTorch's.
 
     python -m benchmarks.capture_ab                      # train at batch 4, 32, 256; eval at 1000; projection
     python -m benchmarks.capture_ab --quick              # a smoke run (few, short rounds)
@@ -51,7 +51,7 @@ TRAIN_IMAGES, EVAL_IMAGES_PER_EPOCH = 50_000, 60_000  # CIFAR-10: an epoch, then
 
 
 def target(net: str, batch: int) -> float | None:
-    """Issue 13's target for captured minitorch / PyTorch eager."""
+    """The target for captured minitorch / PyTorch eager."""
     if batch == 4:
         return 0.2 if net == "coolnet" else 0.3
     if batch == 32:

@@ -51,7 +51,7 @@ TRAIN_TARGETS = {
     32: {"lazynet": 0.8, "boringnet": 0.8, "coolnet": 0.8},
     256: {"lazynet": 1.0, "boringnet": 1.0, "coolnet": 1.1},
 }
-# issue 13: a step through minitorch.capture against PyTorch eager (no target for the fully connected nets at 256)
+# a step through minitorch.capture against PyTorch eager (no target for the fully connected nets at 256)
 CAPTURED_TARGETS = {
     4: {"lazynet": 0.3, "boringnet": 0.3, "coolnet": 0.2},
     32: {"lazynet": 0.6, "boringnet": 0.6, "coolnet": 0.6},

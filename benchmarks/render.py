@@ -66,7 +66,7 @@ def summary_table(rows: list[dict]) -> str:
 
 
 def captured_table(rows: list[dict]) -> str:
-    """The captured steps beside the eager ones of the same interleaving (issue 13's targets)."""
+    """The captured steps beside the eager ones of the same interleaving (the capture targets)."""
     lines = ["| step | eager ms | captured ms | captured / eager | captured / PyTorch | target | met | parity |",
              "| --- | ---: | ---: | ---: | ---: | :---: | :---: | ---: |"]
     for r in rows:

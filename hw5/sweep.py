@@ -157,7 +157,7 @@ class Sweep:
                 for name in order}
 
     # ------------------------------------------------------------- follow
-    def follow(self, futures: dict[str, Any], leaving: bool = False) -> None:
+    def follow(self, futures: dict[str, Any]) -> None:
         """Report starts, progress and ends until every future in ``futures`` is done (they are removed)."""
         while futures:
             for name in list(futures):

@@ -18,10 +18,13 @@ soon as its backward has run.
 
 In-place changes: a tensor's :class:`Version` counter counts them.  It is
 made when first needed (an op keeps the tensor, or another tensor shares its
-memory) and shared with the tensors on the same memory.  An op notes the
-counters of the inputs (and output) it keeps (``saved_inputs``,
-``saves_output``); backward refuses to run it if one has moved, since its
-saved arrays would no longer hold the values of the forward.
+memory) and shared with the tensors on the same memory.  An op keeps what
+backward reads through :meth:`Function.save_for_backward` (Chainer's
+``retain_inputs``, PyTorch's ``ctx.save_for_backward``); the engine notes the
+counter of every input (and the output) whose memory a saved array is, and
+backward refuses to run the op if one has moved, since its saved arrays would
+no longer hold the values of the forward.  The check covers exactly what was
+saved: arrays an op makes itself need no saving.
 
 Gradients never share memory with one another or with the caller's upstream
 gradient: an op may hand the same array to two inputs (``a + b``), so a leaf
@@ -32,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 
 _grad_enabled = True
 
@@ -124,15 +127,14 @@ class Function:
 
     # inputs: per input, the op that produced it (a non-leaf), the tensor itself (a leaf that
     # wants a gradient) or None; retained: a weak reference to an output that retain_grad()ed;
-    # versions: (counter, value at forward) of each tensor in saved_inputs (and the output)
-    __slots__ = ("inputs", "needs_grad", "retained", "versions")
+    # versions: (counter, value at forward) of each tensor whose memory forward saved (save_for_backward)
+    __slots__ = ("inputs", "needs_grad", "retained", "versions", "saved")
     inputs: tuple[Any, ...]  # Function | Tensor | None each (Tensor lives a layer above)
     needs_grad: tuple[bool, ...]
     retained: Callable[[], Any] | None  # weakref.ref to a Tensor
     versions: list[tuple[Version, int]] | None
+    saved: tuple[Any, ...]  # what forward kept for backward through save_for_backward
 
-    saved_inputs: tuple[int, ...] = ()  # inputs whose arrays forward may keep for backward (always present)
-    saves_output = False  # whether forward may keep its result for backward
     is_view = False  # whether the result may share the first input's memory
     # whether backward returns new arrays, one per input, that nothing else holds (so a leaf can
     # adopt them unchecked); False passes g, or views of it, on (Add, Reshape...)
@@ -144,8 +146,22 @@ class Function:
     def backward(self, grad: Any) -> Sequence[Any]:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def save_for_backward(self, *arrays: Any) -> tuple[Any, ...]:
+        """Keep ``arrays`` (inputs, views of them, the result; None is skipped) for backward; returns them.
+
+        The way an op keeps an input or its output: the engine notes the version
+        of each tensor whose memory a saved array is, so that backward refuses to
+        run once one of them was changed in place.
+        """
+        try:
+            self.saved += arrays
+        except AttributeError:  # the first call (forward may be called without the engine: in-place, unrecorded)
+            self.saved = arrays
+        return arrays
+
     def release(self) -> None:
         """Drop what forward saved; called once backward has used it."""
+        self.saved = ()
         for name in _saved_slots(type(self)):
             setattr(self, name, None)  # cheaper than hasattr + delattr: an unset slot raises inside hasattr
 
@@ -169,12 +185,24 @@ def _saved_slots(cls: type) -> tuple[str, ...]:
     return slots
 
 
+def copy_saved(fn: Function, which: Callable[[Any], bool]) -> None:
+    """Replace each array ``fn`` saved for which ``which(array)`` holds by a copy, wherever ``fn`` keeps it
+    (an in-place op's result is about to overwrite the memory it saved)."""
+    copies = {id(a): a.copy() for a in fn.saved if which(a)}
+    fn.saved = tuple(copies.get(id(a), a) for a in fn.saved)
+    for name in _saved_slots(type(fn)):
+        value = getattr(fn, name, None)
+        if id(value) in copies:
+            setattr(fn, name, copies[id(value)])
+
+
 # ------------------------------------------------------------------ recording
 def start(fn: Function, inputs: Sequence[Any]) -> bool:
     """Before ``fn.forward``: tell it which inputs want gradients; returns whether the graph records it."""
     needs = tuple([t.requires_grad for t in inputs])
     track = _grad_enabled and True in needs
     fn.needs_grad = needs if track else (False,) * len(inputs)
+    fn.saved = ()
     return track
 
 
@@ -188,18 +216,21 @@ def record(fn: Function, inputs: Sequence[Any], result: Any) -> Function:
     fn.inputs = tuple([(t._ctx or t) if t.requires_grad else None for t in inputs])
     fn.retained = None
     versions = None
-    if fn.saved_inputs:  # a plain loop: this runs for most ops, and comprehensions cost more here
+    if fn.saved:  # plain loops: this runs for most ops, and comprehensions cost more here
         versions = []
-        for i in fn.saved_inputs:
-            counter = inputs[i]._version
-            if counter is None:
-                counter = inputs[i]._version = Version()
-            versions.append((counter, counter.value))
-    if fn.saves_output:
-        result._version = counter = Version()
-        versions = versions or []
-        versions.append((counter, 0))
-    fn.versions = versions
+        for array in fn.saved:
+            if array is None:
+                continue
+            owner = array if array.base is None else array.base
+            for t in (*inputs, result):
+                data = t._data
+                if owner is data or owner is data.base:
+                    counter = t._version
+                    if counter is None:
+                        counter = t._version = Version()
+                    versions.append((counter, counter.value))
+                    break
+    fn.versions = versions or None
     return fn
 
 
@@ -258,12 +289,13 @@ def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) ->
             )
         grad = xp.ones_like(data)
     else:
-        grad = getattr(grad, "_data", grad)
-        grad = xp.array(grad, dtype=data.dtype)  # a copy: .grad must never alias the caller's array
-        if grad.shape != data.shape:
+        given = as_array(xp, getattr(grad, "_data", grad))
+        if given.shape != data.shape:
             raise ValueError(
-                f"backward: gradient shape {grad.shape} does not match output shape {data.shape}"
+                f"backward: gradient shape {given.shape} does not match output shape {data.shape}"
             )
+        grad = new_array(xp, data.shape, data.dtype)  # a copy: .grad must never alias the caller's array
+        xp.copyto(grad, given, casting="unsafe")
     adopted: set[int] = set()  # memory now owned by a .grad: whoever gets it next takes a copy
     if root._ctx is None:  # a leaf: its gradient is the seed itself
         _accumulate(root, grad, adopted, wrap)

@@ -1,13 +1,23 @@
-"""Array modules and devices.
+"""Array modules and devices, and the one way minitorch's ops make new arrays.
 
 minitorch never branches on the device inside an op: every op asks
 :func:`get_array_module` for the module (``numpy`` or ``cupy``) that owns its
 inputs and calls the same functions on it.  CuPy is imported only when a
 ``"cuda"`` array is first asked for, so a CPU-only machine never needs it.
+
+Ops and the engine create arrays through :func:`new_array` and
+:func:`as_array` (never ``xp.zeros``/``xp.asarray`` themselves), which tell
+the thread's *observer*, if any: :func:`minitorch.capture`'s recorder
+(see :mod:`minitorch.step_capture.recorder` for what an observer is told).
+The observer lives in a :class:`contextvars.ContextVar`, so recording a step
+in one thread neither sees nor changes what another thread does.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from types import ModuleType
 from typing import Any
 
@@ -161,6 +171,8 @@ def to_device(array: Any, device: str | device) -> Any:
     """Move an array to ``device`` (a no-op when it is already there)."""
     device = check_device(device)
     if device == "cpu":
+        if isinstance(array, np.ndarray):  # itself (an ndarray subclass stays one)
+            return array
         if _cupy is not None and isinstance(array, _cupy.ndarray):
             return _cupy.asnumpy(array)
         return np.asarray(array)
@@ -172,8 +184,47 @@ def to_numpy(array: Any) -> np.ndarray:
     return to_device(array, "cpu")
 
 
-def array_module_for(device: str | device) -> ModuleType:
-    return _load_cupy() if check_device(device) == "cuda" else np
+# ----------------------------------------------------------------- observing and creating arrays
+_observer: ContextVar[Any] = ContextVar("minitorch_observer", default=None)
+
+
+def observer() -> Any:
+    """The object told about the ops, kernels and arrays this thread runs and makes (a recorder), or None."""
+    return _observer.get()
+
+
+@contextlib.contextmanager
+def observed_by(value: Any) -> Iterator[None]:
+    """Make ``value`` this thread's observer for the block (None: nobody is told)."""
+    token = _observer.set(value)
+    try:
+        yield
+    finally:
+        _observer.reset(token)
+
+
+def new_array(xp: ModuleType, shape: Any, dtype: Any, fill: Any = None) -> Any:
+    """A new array of ``xp`` (numpy or cupy): uninitialised, or every element ``fill``.
+
+    The way ops and the engine create arrays (``xp.empty``, ``xp.zeros``,
+    ``xp.full``), so that a recorder knows the memory is the step's own and
+    what it starts as.
+    """
+    if fill is None:
+        array = xp.empty(shape, dtype=dtype)
+    elif fill == 0:
+        array = xp.zeros(shape, dtype=dtype)
+    else:
+        array = xp.full(shape, fill, dtype=dtype)
+    seen = _observer.get()
+    return array if seen is None else seen.created(array, fill)
+
+
+def as_array(xp: ModuleType, value: Any, dtype: Any = None) -> Any:
+    """``xp.asarray(value, dtype)`` for ops: a constant from Python data (or a fixed array such as
+    ``xp.arange(n)``), or an array of the step converted; a recorder sees which."""
+    seen = _observer.get()
+    return xp.asarray(value, dtype=dtype) if seen is None else seen.as_array(xp, value, dtype)
 
 
 # ----------------------------------------------------------------- dtypes

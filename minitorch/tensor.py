@@ -25,6 +25,8 @@ import numpy as np
 from minitorch import autograd
 from minitorch.autograd import Function, Version
 from minitorch.backend import (
+    _observer,
+    as_array,
     check_device,
     get_array_module,
     get_default_dtype,
@@ -73,6 +75,9 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         self._version = version
         if requires_grad:
             self.requires_grad_(True)
+        seen = _observer.get()
+        if seen is not None:
+            seen.saw_new_tensor(self)
 
     # ------------------------------------------- engine hooks of the mixins
     def _op(self, fn: Function, *others: Tensor) -> Tensor:
@@ -390,17 +395,20 @@ def _wrap(array: Any, version: Version | None = None) -> Tensor:
     t.requires_grad = False
     t.retains_grad = False
     t._version = version
+    seen = _observer.get()
+    if seen is not None:
+        seen.saw_new_tensor(t)
     return t
 
 
-# While minitorch.step_capture records a step, a function that sees every op's input tensors; None otherwise.
-capture_hook: Any = None
-
-
 def apply(fn: Function, *inputs: Tensor) -> Tensor:
-    """Run ``fn`` on the inputs' arrays and wrap the result; :func:`autograd.record` links it into the graph."""
-    if capture_hook is not None:
-        capture_hook(inputs)
+    """Run ``fn`` on the inputs' arrays and wrap the result; :func:`autograd.record` links it into the graph.
+
+    An observer (a step being recorded, see :mod:`minitorch.backend`) sees the input tensors first.
+    """
+    seen = _observer.get()
+    if seen is not None:
+        seen.on_apply(inputs)
     track = autograd.start(fn, inputs)
     data = fn.forward(*[t._data for t in inputs])
     result = _wrap(data, inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None)
@@ -431,13 +439,13 @@ def _lift(value: Any, like: Tensor) -> Tensor:
     dtype = like._data.dtype
     if isinstance(value, (int, float, bool)):
         number = scalar_dtype(value)
-        return _wrap(xp.asarray(value, dtype=number if category(number) > category(dtype) else dtype))
+        return _wrap(as_array(xp, value, number if category(number) > category(dtype) else dtype))
     kind = dtype.kind
     if isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value):
         # e.g. the (values, indices) of x.max(dim) used as if it were the values
         raise TypeError(f"cannot combine a Tensor with a {type(value).__name__} of Tensors; "
                         "for max/min along a dim, take .values")
-    arr = xp.asarray(value)
+    arr = as_array(xp, value)
     if arr.dtype.kind in "biuf" and arr.dtype != like._data.dtype and kind == "f":
         arr = arr.astype(like._data.dtype)
     return _wrap(arr)

@@ -1,37 +1,43 @@
 """The hot loops: convolution, pooling, batch norm, cross-entropy, ReLU, Linear's products, the SGD update.
 
-Every backend module provides the same functions with the same signatures
-(:data:`.reference.KERNELS`): :mod:`.reference` defines them in plain array
-code (NumPy and CuPy alike; what the tests compare against), :mod:`.cpu`
-compiles them with numba (the direct convolutions live in :mod:`.cpu_conv`),
-and :mod:`.cuda` writes the GPU's own kernels and takes the rest from
-:mod:`.reference`.  The functions here pick the backend of the array they are
-given; numba and CuPy are imported only when a kernel first needs them, so
-``import minitorch`` stays fast.
+Each kernel is declared here once, as a :class:`Kernel`: its name, the
+outputs it makes (shapes and dtypes, computed from its arguments) and the
+arguments it changes in place.  Each backend module implements it as one
+function of the same name that takes the kernel's arguments followed by its
+outputs, and writes every element of every output (outputs arrive
+uninitialised and C-contiguous; ``None`` for an output the declaration leaves
+out): :mod:`.reference` in plain array code (NumPy and CuPy alike; what the
+tests compare against), :mod:`.cpu` compiled with numba (the direct
+convolutions live in :mod:`.cpu_conv`), :mod:`.cuda` for the GPU, taking the
+rest from :mod:`.reference`.  numba and CuPy are imported only when a kernel
+first needs them, so ``import minitorch`` stays fast.
+
+Calling a kernel (``relu_forward(a, True)``) picks the backend of its first
+argument, allocates the outputs and runs the implementation; a step being
+recorded (:mod:`minitorch.step_capture`) is told instead, and keeps the call
+to run again into the same outputs.  Adding a kernel means one declaration
+below and one function in each backend module.
 
 Arrays: ``x`` (N, C, H, W) images, ``weight`` (O, C, kh, kw), batch-norm inputs
-viewed as (N, C, L); every kernel returns new arrays except ``sgd_update``,
-which works in place on flat (1-d) arrays.
+viewed as (N, C, L).
 """
 from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from minitorch.backend import get_array_module, observer
 from minitorch.kernels.reference import conv_output_size
 
-__all__ = ["backend", "conv_output_size", "direct_conv_applies", "im2col_chunk"]  # and one wrapper per kernel, below
+__all__ = ["Kernel", "Out", "backend", "conv_output_size", "direct_conv_applies", "im2col_chunk"]  # and the kernels
 
 # Each device's backend module, loaded on first use; tests and benchmarks may put another module here.
 BACKENDS: dict[str, ModuleType] = {}
-
-# While minitorch.step_capture records a step, a function that wraps a backend module so that each call of
-# its kernels is recorded; None otherwise.
-kernel_hook: Any = None
 
 
 def _load(device: str) -> ModuleType:
@@ -50,9 +56,186 @@ def backend(array: Any) -> ModuleType:
     """The kernel module for this array's device: numba for NumPy arrays, CUDA for CuPy ones."""
     device = "cpu" if isinstance(array, (np.ndarray, np.generic)) else "cuda"  # a gradient may be a NumPy scalar
     module = BACKENDS.get(device)
-    if module is None:
-        module = _load(device)
-    return module if kernel_hook is None else kernel_hook(module)
+    return module if module is not None else _load(device)
+
+
+class Out(NamedTuple):
+    """One output of a kernel: its shape and dtype."""
+
+    shape: tuple[int, ...]
+    dtype: Any
+
+
+class Kernel:
+    """A kernel's declaration; calling it runs the backend's implementation (see the module docstring).
+
+    ``outputs(*args)`` gives an :class:`Out` (the kernel returns one array), a
+    tuple of them, with None for an output not made this time (the kernel
+    returns a tuple), or None (the kernel returns nothing, it only changes the
+    arguments at the positions ``writes``).
+    """
+
+    def __init__(self, outputs: Callable[..., Any], writes: tuple[int, ...] = ()) -> None:
+        self.name = outputs.__name__
+        self.outputs = outputs
+        self.writes = writes
+        self.__doc__ = outputs.__doc__
+
+    def __call__(self, *args: Any) -> Any:
+        impl = getattr(backend(args[0]), self.name)
+        seen = observer()
+        if seen is not None:
+            return seen.kernel(self, impl, args)
+        return self.run(impl, args, get_array_module(args[0]))
+
+    def on(self, module: ModuleType) -> Callable[..., Any]:
+        """This kernel as ``module`` implements it, allocating its outputs (for tests and benchmarks)."""
+        impl = getattr(module, self.name)
+        return lambda *args: self.run(impl, args, get_array_module(args[0]))
+
+    def run(self, impl: Callable[..., Any], args: tuple, xp: Any, new: Callable[..., Any] | None = None) -> Any:
+        """Allocate the outputs (``new(shape, dtype)``, by default ``xp.empty``), run ``impl``; the results."""
+        specs = self.outputs(*args)
+        new = new or (lambda shape, dtype: xp.empty(shape, dtype=dtype))
+        single = isinstance(specs, Out)
+        outs = (new(*specs),) if single else tuple(None if s is None else new(*s) for s in specs or ())
+        impl(*args, *outs)
+        return outs[0] if single else (outs if specs is not None else None)
+
+
+def kernel(writes: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Kernel]:
+    """Declare a kernel by its outputs' function (named as the kernel; see :class:`Kernel`)."""
+    return lambda outputs: Kernel(outputs, writes)
+
+
+def _conv_hw(H: int, W: int, kh: int, kw: int, stride: int, padding: int) -> tuple[int, int]:
+    return conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
+
+
+# ------------------------------------------------------------------ convolution
+@kernel()
+def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Out:
+    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
+    N, C, H, W = x.shape
+    Ho, Wo = _conv_hw(H, W, kh, kw, stride, padding)
+    return Out((C * kh * kw, N * Ho * Wo), x.dtype)
+
+
+@kernel()
+def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Out:
+    """Adjoint of :func:`im2col`: scatter-add columns back into an (N, C, H, W) array."""
+    return Out(tuple(x_shape), cols.dtype)
+
+
+@kernel()
+def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Out:
+    """Stride-1 convolution of x with weight, plus bias (None: none) (direct on the CPU; else im2col + GEMM)."""
+    N, _, H, W = x.shape
+    O, _, kh, kw = weight.shape
+    return Out((N, O, *_conv_hw(H, W, kh, kw, 1, padding)), x.dtype)
+
+
+@kernel()
+def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Out:
+    """d loss / d weight of :func:`conv2d_forward`, for the output gradient g (N, O, Ho, Wo)."""
+    return Out((g.shape[1], x.shape[1], *kernel_size), x.dtype)
+
+
+@kernel()
+def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Out:
+    """d loss / d x of :func:`conv2d_forward`, for x of shape ``x_shape``."""
+    return Out(tuple(x_shape), g.dtype)
+
+
+# ------------------------------------------------------------------ pooling
+@kernel()
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Out, Out]:
+    """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum (int64)."""
+    N, C, H, W = x.shape
+    shape = (N, C, *_conv_hw(H, W, kernel, kernel, stride, padding))
+    return Out(shape, x.dtype), Out(shape, np.dtype(np.int64))
+
+
+@kernel()
+def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Out:
+    """Route each output's gradient to the input element that was its maximum."""
+    return Out(tuple(x_shape), grad.dtype)
+
+
+# ------------------------------------------------------------------ batch norm
+@kernel()
+def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float,
+                       keep_xhat: bool) -> tuple[Out | None, ...]:
+    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std, batch mean, batch var).
+
+    ``mean``/``var`` None (training) normalises with the batch's statistics and
+    returns them (biased variance); given (evaluation), they are used and the
+    last two results are None.  With ``keep_xhat=False`` (no backward will run)
+    xhat is None.
+    """
+    C = (x.shape[1],)
+    stats = Out(C, x.dtype) if mean is None else None
+    return Out(x.shape, x.dtype), (Out(x.shape, x.dtype) if keep_xhat else None), Out(C, x.dtype), stats, stats
+
+
+@kernel()
+def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Out, Out, Out]:
+    """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
+    return Out(g.shape, g.dtype), Out((g.shape[1],), g.dtype), Out((g.shape[1],), g.dtype)
+
+
+@kernel(writes=(0, 1))
+def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, momentum: float,
+                             count: int) -> None:
+    """In place: running statistics move toward the batch's ``mean`` and biased ``var`` (over ``count`` values)."""
+    return None
+
+
+# ------------------------------------------------------------------ losses, activations, Linear, SGD
+@kernel()
+def cross_entropy_forward(logits: Any, target: Any) -> tuple[Out, Out]:
+    """(per-row losses, softmax probabilities) of logits (N, C) against class indices (N,)."""
+    return Out((logits.shape[0],), logits.dtype), Out(logits.shape, logits.dtype)
+
+
+@kernel()
+def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Out:
+    """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
+    return Out(probs.shape, probs.dtype)
+
+
+@kernel()
+def relu_forward(a: Any, keep_mask: bool) -> tuple[Out, Out | None]:
+    """(max(a, 0), the mask a > 0 for backward, or None when ``keep_mask`` is False)."""
+    return Out(a.shape, a.dtype), (Out(a.shape, np.dtype(np.bool_)) if keep_mask else None)
+
+
+@kernel()
+def relu_backward(g: Any, mask: Any) -> Out:
+    """g where the mask is set, else 0."""
+    return Out(g.shape, g.dtype)
+
+
+@kernel()
+def linear_forward(x: Any, weight: Any) -> Out:
+    """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
+    return Out((x.shape[0], weight.shape[0]), np.result_type(x.dtype, weight.dtype))
+
+
+@kernel()
+def linear_weight_grad(g: Any, x: Any) -> Out:
+    """g (N, J).T @ x (N, K): the Linear layer's weight gradient."""
+    return Out((g.shape[1], x.shape[1]), np.result_type(g.dtype, x.dtype))
+
+
+@kernel(writes=(0, 2))
+def sgd_update(data: Any, grad: Any, momentum_buffer: Any, lr: float, momentum: float, dampening: float,
+               weight_decay: float, nesterov: bool, first: bool) -> None:
+    """One SGD step over flat arrays, in place (``data``, and ``momentum_buffer`` with momentum)."""
+    return None
+
+
+KERNELS = {k.name: k for k in globals().values() if isinstance(k, Kernel)}  # every kernel, by name
 
 
 # Direct convolution beats im2col + GEMM while the weight is small (each backend says up to what size).
@@ -68,94 +251,3 @@ def im2col_chunk(x: Any, bytes_per_image: int) -> int:
     """How many images of ``x`` to put through im2col + GEMM at a time (all of them where chunks don't pay)."""
     limit = backend(x).IM2COL_CHUNK_BYTES
     return x.shape[0] if not limit else max(1, limit // max(1, bytes_per_image))
-
-
-def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Any:
-    """Stride-1 convolution without im2col (on the CPU; elsewhere im2col + GEMM)."""
-    return backend(x).conv2d_forward(x, weight, bias, padding)
-
-
-def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Any:
-    return backend(x).conv2d_weight_grad(x, g, kernel_size, padding)
-
-
-def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Any:
-    return backend(g).conv2d_input_grad(g, weight, x_shape, padding)
-
-
-def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
-    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo), channel-major columns."""
-    return backend(x).im2col(x, kh, kw, stride, padding)
-
-
-def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Any:
-    """Adjoint of :func:`im2col`: scatter-add columns back into an (N, C, H, W) array."""
-    return backend(cols).col2im(cols, x_shape, kh, kw, stride, padding)
-
-
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
-    """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum."""
-    return backend(x).max_pool_forward(x, kernel, stride, padding)
-
-
-def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
-    """Route each output's gradient to the input element that was its maximum."""
-    return backend(grad).max_pool_backward(grad, argmax, x_shape)
-
-
-def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float,
-                       keep_xhat: bool = True) -> tuple[Any, Any, Any, Any, Any]:
-    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale, batch mean, batch var).
-
-    ``mean``/``var`` None (training) normalises with the batch's statistics and
-    returns them (biased variance); given (evaluation), they are used and the
-    last two results are None.  With ``keep_xhat=False`` (no backward will run)
-    a backend may skip xhat and return None for it.
-    """
-    return backend(x).batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat)
-
-
-def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Any, Any, Any]:
-    """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
-    return backend(g).batch_norm_backward(g, xhat, scale, training)
-
-
-def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, momentum: float,
-                             count: int) -> None:
-    """In place: running statistics move toward the batch's ``mean`` and biased ``var`` (over ``count`` values)."""
-    backend(running_mean).batch_norm_running_stats(running_mean, running_var, mean, var, momentum, count)
-
-
-def linear_forward(x: Any, weight: Any) -> Any:
-    """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
-    return backend(x).linear_forward(x, weight)
-
-
-def linear_weight_grad(g: Any, x: Any) -> Any:
-    """g (N, J).T @ x (N, K): the Linear layer's weight gradient."""
-    return backend(g).linear_weight_grad(g, x)
-
-
-def sgd_update(data: Any, grad: Any, momentum_buffer: Any, lr: float, momentum: float, dampening: float,
-               weight_decay: float, nesterov: bool, first: bool) -> None:
-    """One SGD step over flat arrays, in place (``data``, and ``momentum_buffer`` with momentum)."""
-    backend(data).sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first)
-
-
-def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:
-    """(per-row losses, softmax probabilities) of logits (N, C) against class indices (N,)."""
-    return backend(logits).cross_entropy_forward(logits, target)
-
-
-def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
-    """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
-    return backend(probs).cross_entropy_backward(probs, target, scale)
-
-
-def relu_forward(a: Any, keep_mask: bool) -> tuple[Any, Any]:
-    """(max(a, 0), the mask a > 0 for backward, or None when ``keep_mask`` is False)."""
-    return backend(a).relu_forward(a, keep_mask)
-
-
-def relu_backward(g: Any, mask: Any) -> Any:
-    return backend(g).relu_backward(g, mask)

@@ -13,12 +13,15 @@ from minitorch.kernels.cpu_conv import conv2d_forward as conv2d_forward
 from minitorch.kernels.cpu_conv import conv2d_input_grad as conv2d_input_grad
 from minitorch.kernels.cpu_conv import conv2d_weight_grad as conv2d_weight_grad
 from minitorch.kernels.cpu_conv import zero_padded
+from minitorch.kernels.loops import contiguous, loop_dtype, loop_kernel
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
+from minitorch.kernels.reference import sgd_update as reference_sgd_update
 
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
 # (no NaN, no inf) is left out, so a NaN still reaches the loss.
 _REASSOC = {"reassoc", "contract"}
+
 
 
 # the direct convolutions of cpu_conv beat im2col + GEMM while the weight is small; see kernels/__init__
@@ -117,7 +120,7 @@ def _max_pool_backward(grad, argmax, out):
                     plane[argmax[n, c, oh, ow]] += grad[n, c, oh, ow]
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
+def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int, cols: np.ndarray) -> None:
     """im2col as one NumPy strided copy (a numba gather was measured slower on this layout).
 
     The window view is made with the ndarray constructor, which costs about a
@@ -131,36 +134,27 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int) -> np.nda
         shape=(C, kh, kw, N, Ho, Wo), dtype=x.dtype, buffer=padded,
         strides=(sC, sH, sW, sN, sH * stride, sW * stride),
     )
-    cols = np.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
-    np.copyto(cols, windows)
-    return cols.reshape(C * kh * kw, N * Ho * Wo)
+    np.copyto(cols.reshape(C, kh, kw, N, Ho, Wo), windows)
 
 
-def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: int) -> np.ndarray:
+def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: int, out: np.ndarray) -> None:
     N, C, H, W = x_shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
-    out = np.zeros(x_shape, dtype=cols.dtype)
+    out.fill(0)
     _col2im(np.ascontiguousarray(cols), kh, kw, stride, padding, Ho, Wo, out)
-    return out
 
 
-def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int):
-    N, C, H, W = x.shape
-    Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
-    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
-    argmax = np.empty((N, C, Ho, Wo), dtype=np.int64)
+def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int, out: np.ndarray,
+                     argmax: np.ndarray) -> None:
     x = np.ascontiguousarray(x)
-    if kernel == 2 and stride == 2 and padding == 0 and _max_pool_2x2(x, out, argmax):
-        return out, argmax
-    _max_pool_forward(x, kernel, stride, padding, out, argmax)
-    return out, argmax
+    if not (kernel == 2 and stride == 2 and padding == 0 and _max_pool_2x2(x, out, argmax)):
+        _max_pool_forward(x, kernel, stride, padding, out, argmax)  # the general loop (and 2x2's NaN fallback)
 
 
-def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape) -> np.ndarray:
+def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape, out: np.ndarray) -> None:
     N, C, H, W = x_shape
-    out = np.zeros((N, C, H * W), dtype=grad.dtype)
-    _max_pool_backward(np.ascontiguousarray(grad), argmax, out)
-    return out.reshape(x_shape)
+    out.fill(0)
+    _max_pool_backward(np.ascontiguousarray(grad), np.ascontiguousarray(argmax), out.reshape(N, C, H * W))
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
@@ -228,31 +222,20 @@ def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
                     gx[n, c, i] = k * g[n, c, i]
 
 
-def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool = True):
-    x = np.ascontiguousarray(x)
-    out = np.empty_like(x)
-    xhat = np.empty_like(x) if keep_xhat else out  # numba wants an array in every slot; unused then
-    scale = np.empty(x.shape[1], dtype=x.dtype)
+@loop_kernel
+def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool, out, xhat, scale, batch_mean,
+                       batch_var) -> tuple:
     training = mean is None
     if training:  # the kernel writes the batch's statistics here
-        mean, var = np.empty_like(scale), np.empty_like(scale)
-    _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, mean, var, keep_xhat)
-    return out, (xhat if keep_xhat else None), scale, (mean if training else None), (var if training else None)
+        mean, var = batch_mean, batch_var
+    # numba wants an array in every slot: out stands in for an xhat not kept (unwritten then)
+    return _batch_norm_forward, (np.ascontiguousarray(x), weight, bias, training, eps, out,
+                                 xhat if keep_xhat else out, scale, mean, var, keep_xhat)
 
 
-def batch_norm_backward(g, xhat, scale, training: bool):
-    g = np.ascontiguousarray(g)
-    gx = np.empty_like(g)
-    gweight = np.empty(g.shape[1], dtype=g.dtype)
-    gbias = np.empty(g.shape[1], dtype=g.dtype)
-    _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias)
-    return gx, gweight, gbias
-
-
-def _loop_dtype(*arrays: np.ndarray) -> bool:
-    """Whether a compiled loop takes these arrays: one float dtype, all C-contiguous."""
-    dtype = arrays[0].dtype
-    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+@loop_kernel
+def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> tuple:
+    return _batch_norm_backward, (np.ascontiguousarray(g), xhat, scale, training, gx, gweight, gbias)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -264,22 +247,14 @@ def _batch_norm_running_stats(running_mean, running_var, mean, var, keep, take, 
         running_var[c] = keep * running_var[c] + take_var * var[c]
 
 
-def running_stats_loop_args(running_mean, running_var, mean, var, momentum: float, count: int) -> tuple | None:
-    """The arguments of :func:`_batch_norm_running_stats` (the replay calls it with the same), or None where the
-    loop does not apply (mixed dtypes, or arrays not 1-d and contiguous)."""
+@loop_kernel
+def batch_norm_running_stats(running_mean, running_var, mean, var, momentum: float, count: int) -> tuple:
     arrays = (running_mean, running_var, mean, var)
-    if not (_loop_dtype(*arrays) and all(a.ndim == 1 for a in arrays)):
-        return None
+    if not (loop_dtype(*arrays) and all(a.ndim == 1 for a in arrays)):  # mixed dtypes, not 1-d and contiguous
+        return reference_batch_norm_running_stats, (*arrays, momentum, count)
     scalar = running_mean.dtype.type
-    return (*arrays, scalar(1 - momentum), scalar(momentum), scalar(momentum * count / (count - 1)))
-
-
-def batch_norm_running_stats(running_mean, running_var, mean, var, momentum: float, count: int) -> None:
-    args = running_stats_loop_args(running_mean, running_var, mean, var, momentum, count)
-    if args is None:
-        reference_batch_norm_running_stats(running_mean, running_var, mean, var, momentum, count)
-    else:
-        _batch_norm_running_stats(*args)
+    return _batch_norm_running_stats, (*arrays, scalar(1 - momentum), scalar(momentum),
+                                       scalar(momentum * count / (count - 1)))
 
 
 # A Linear layer at a batch of a few rows.  OpenBLAS streams a large weight at a fraction of memory speed
@@ -345,30 +320,25 @@ def _linear_weight_grad_rows(g, x, out):
 def linear_forward_by_rows(x: np.ndarray, weight: np.ndarray) -> bool:
     """Whether :func:`linear_forward` takes the small-batch loop (the replay asks the same)."""
     return (x.ndim == 2 and x.shape[0] in SMALL_BATCH_FORWARD_ROWS and weight.size >= SMALL_BATCH_MIN_WEIGHT
-            and _loop_dtype(x, weight))
+            and loop_dtype(x, weight))
 
 
 def linear_weight_grad_by_rows(g: np.ndarray, x: np.ndarray) -> bool:
     """Whether :func:`linear_weight_grad` takes the small-batch loop (the replay asks the same)."""
     N = g.shape[0]
     return (1 <= N <= SMALL_BATCH_WEIGHT_GRAD_ROWS and g.shape[1] * x.shape[1] >= SMALL_BATCH_MIN_WEIGHT
-            and _loop_dtype(g, x))
+            and loop_dtype(g, x))
 
 
-def linear_forward(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    if not linear_forward_by_rows(x, weight):
-        return x @ weight.T
-    out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
-    _linear_forward_rows(x, weight, out)
-    return out
+@loop_kernel
+def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
+    return (_linear_forward_rows, (x, weight, out)) if linear_forward_by_rows(x, weight) else (np.matmul,
+                                                                                              (x, weight.T, out))
 
 
-def linear_weight_grad(g: np.ndarray, x: np.ndarray) -> np.ndarray:
-    if not linear_weight_grad_by_rows(g, x):
-        return g.T @ x
-    out = np.empty((g.shape[1], x.shape[1]), dtype=x.dtype)
-    _linear_weight_grad_rows(g, x, out)
-    return out
+@loop_kernel
+def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
+    return (_linear_weight_grad_rows, (g, x, out)) if linear_weight_grad_by_rows(g, x) else (np.matmul, (g.T, x, out))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -388,11 +358,14 @@ def _sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_dec
         data[i] -= lr * g
 
 
+@loop_kernel
 def sgd_update(data, grad, momentum_buffer, lr: float, momentum: float, dampening: float,
-               weight_decay: float, nesterov: bool, first: bool) -> None:
+               weight_decay: float, nesterov: bool, first: bool) -> tuple:
     """In place: ``data`` and ``momentum_buffer`` (ignored without momentum) take one SGD step."""
-    _sgd_update(data, grad, momentum_buffer if momentum_buffer is not None else grad, lr, momentum, dampening,
-                weight_decay, nesterov, first)
+    args = (data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first)
+    if not (loop_dtype(data, grad) and data.ndim == grad.ndim == 1):  # the loop wants flat contiguous arrays
+        return reference_sgd_update, args
+    return _sgd_update, (data, grad, momentum_buffer if momentum_buffer is not None else grad, *args[3:])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -431,21 +404,16 @@ def _cross_entropy_backward(probs, target, scale, grad):
         grad[n, target[n]] -= s
 
 
-def cross_entropy_forward(logits: np.ndarray, target: np.ndarray):
-    """(per-row losses, softmax probabilities), or ValueError naming an out-of-range target."""
-    logits = np.ascontiguousarray(logits)
-    losses = np.empty(logits.shape[0], dtype=logits.dtype)
-    probs = np.empty_like(logits)
-    bad = _cross_entropy_forward(logits, np.ascontiguousarray(target), losses, probs)
+def cross_entropy_forward(logits: np.ndarray, target: np.ndarray, losses: np.ndarray, probs: np.ndarray) -> None:
+    """Per-row losses and softmax probabilities, or ValueError naming an out-of-range target."""
+    bad = _cross_entropy_forward(np.ascontiguousarray(logits), np.ascontiguousarray(target), losses, probs)
     if bad >= 0:
         raise ValueError(f"cross_entropy: target {int(target[bad])} is out of range for {logits.shape[1]} classes")
-    return losses, probs
 
 
-def cross_entropy_backward(probs: np.ndarray, target: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    grad = np.empty_like(probs)
-    _cross_entropy_backward(probs, target, scale, grad)
-    return grad
+def cross_entropy_backward(probs: np.ndarray, target: np.ndarray, scale: np.ndarray, grad: np.ndarray) -> None:
+    _cross_entropy_backward(np.ascontiguousarray(probs), np.ascontiguousarray(target), np.ascontiguousarray(scale),
+                            grad)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -464,23 +432,16 @@ def _relu_backward(g, mask, out):
         out[i] = g[i] if mask[i] else 0
 
 
-def relu_forward(a: np.ndarray, keep_mask: bool):
-    """(max(a, 0), a > 0 or None) in one pass instead of NumPy's three (compare, cast, multiply)."""
-    a = _contiguous(a)
-    out = np.empty_like(a)
-    mask = np.empty(a.shape, dtype=np.bool_) if keep_mask else np.empty(0, dtype=np.bool_)
-    _relu_forward(a.reshape(-1), out.reshape(-1), mask.reshape(-1), keep_mask)
-    return out, (mask if keep_mask else None)
+_NO_MASK = np.empty(0, dtype=np.bool_)
 
 
-def relu_backward(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    g = _contiguous(g)
-    out = np.empty_like(g)
-    _relu_backward(g.reshape(-1), mask.reshape(-1), out.reshape(-1))
-    return out
+@loop_kernel
+def relu_forward(a: np.ndarray, keep_mask: bool, out: np.ndarray, mask: np.ndarray | None) -> tuple:
+    """max(a, 0) and a > 0 (when kept) in one pass instead of NumPy's three (compare, cast, multiply)."""
+    flat_mask = _NO_MASK if mask is None else mask.reshape(-1)
+    return _relu_forward, (contiguous(a).reshape(-1), out.reshape(-1), flat_mask, keep_mask)
 
 
-def _contiguous(a: np.ndarray) -> np.ndarray:
-    """C-contiguous, keeping a 0-d array 0-d (``np.ascontiguousarray`` makes it 1-d)."""
-    return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous
-
+@loop_kernel
+def relu_backward(g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> tuple:
+    return _relu_backward, (contiguous(g).reshape(-1), contiguous(mask).reshape(-1), out.reshape(-1))

@@ -389,31 +389,30 @@ def _input_grad(g, w, gx):
             c += 1
 
 
-def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: int) -> np.ndarray:
-    """Stride-1 convolution of (N, C, H, W) with (O, C, kh, kw), plus bias: (N, O, Ho, Wo)."""
-    x = zero_padded(x, padding)
-    N, C, H, W = x.shape
-    O, _, kh, kw = weight.shape
-    Ho, Wo = H - kh + 1, W - kw + 1
-    out = np.empty((N, O, Ho, Wo), dtype=x.dtype)
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: int,
+                   out: np.ndarray) -> None:
+    """Stride-1 convolution of (N, C, H, W) with (O, C, kh, kw), plus bias: out (N, O, Ho, Wo)."""
     if bias is None:
-        bias = np.zeros(O, dtype=x.dtype)
-    _forward(x, np.ascontiguousarray(weight), bias, out)
-    return out
+        bias = np.zeros(weight.shape[0], dtype=x.dtype)
+    _forward(zero_padded(x, padding), np.ascontiguousarray(weight), bias, out)
 
 
-def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], padding: int) -> np.ndarray:
+def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], padding: int,
+                       out: np.ndarray) -> None:
     """Gradient of :func:`conv2d_forward` with respect to the weight, given the output gradient ``g``."""
-    x = zero_padded(x, padding)
-    gw = np.zeros((g.shape[1], x.shape[1]) + tuple(kernel_size), dtype=x.dtype)
-    _weight_grad(x, np.ascontiguousarray(g), gw)
-    return gw
+    out.fill(0)
+    _weight_grad(zero_padded(x, padding), np.ascontiguousarray(g), out)
 
 
-def conv2d_input_grad(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], padding: int) -> np.ndarray:
+def conv2d_input_grad(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], padding: int,
+                      out: np.ndarray) -> None:
     """Gradient of :func:`conv2d_forward` with respect to its (unpadded) input of shape ``x_shape``."""
+    g, weight = np.ascontiguousarray(g), np.ascontiguousarray(weight)
+    if not padding:
+        _input_grad(g, weight, out)
+        return
     N, C, H, W = x_shape
     p = padding
     gx = np.empty((N, C, H + 2 * p, W + 2 * p), dtype=g.dtype)
-    _input_grad(np.ascontiguousarray(g), np.ascontiguousarray(weight), gx)
-    return np.ascontiguousarray(gx[:, :, p:p + H, p:p + W]) if p else gx
+    _input_grad(g, weight, gx)
+    np.copyto(out, gx[:, :, p:p + H, p:p + W])

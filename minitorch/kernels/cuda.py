@@ -3,7 +3,8 @@
 The CUDA C is in ``cu/kernels.cu`` (see :mod:`.cu`); this module compiles it and
 launches the kernels.
 
-Same functions, signatures and results as the numba kernels, on CuPy arrays:
+Same functions, signatures and results as the numba kernels, on CuPy arrays: each takes the
+arguments declared in :mod:`minitorch.kernels` followed by the outputs it fills.
 
 * ``im2col`` / ``col2im``: one thread per output element.  ``col2im`` is
   written as a gather (each thread sums the columns that touch its input
@@ -79,13 +80,12 @@ _i32 = np.int32
 conv_output_size = reference.conv_output_size
 
 
-def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
-    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
+def im2col(x: Any, kh: int, kw: int, stride: int, padding: int, cols: Any) -> None:
+    """(N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
     if not _supported(x):
-        return reference.im2col(x, kh, kw, stride, padding)
+        return reference.im2col(x, kh, kw, stride, padding, cols)
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
-    cols = cupy.empty((C * kh * kw, N * Ho * Wo), dtype=x.dtype)
     if cols.size:
         x = cupy.ascontiguousarray(x)
         _kernel("im2col", x.dtype)(
@@ -93,16 +93,15 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
             (x, cols, _i32(N), _i32(C), _i32(H), _i32(W), _i32(kh), _i32(kw), _i32(stride),
              _i32(padding), _i32(Ho), _i32(Wo)),
         )
-    return cols
+    return None
 
 
-def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Any:
+def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int, out: Any) -> None:
     """Adjoint of :func:`im2col`: every input pixel sums the columns that read it."""
     if not _supported(cols):
-        return reference.col2im(cols, x_shape, kh, kw, stride, padding)
+        return reference.col2im(cols, x_shape, kh, kw, stride, padding, out)
     N, C, H, W = x_shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
-    out = cupy.empty(tuple(x_shape), dtype=cols.dtype)
     if out.size:
         cols = cupy.ascontiguousarray(cols)
         _kernel("col2im", cols.dtype)(
@@ -110,18 +109,16 @@ def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, p
             (cols, out, _i32(N), _i32(C), _i32(H), _i32(W), _i32(kh), _i32(kw), _i32(stride),
              _i32(padding), _i32(Ho), _i32(Wo)),
         )
-    return out
+    return None
 
 
 # ---------------------------------------------------------------- pooling
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, out: Any, argmax: Any) -> None:
     """Window maxima and the flat (h*W + w) index of each window's first maximum (int64)."""
     if not _supported(x):
-        return reference.max_pool_forward(x, kernel, stride, padding)
+        return reference.max_pool_forward(x, kernel, stride, padding, out, argmax)
     N, C, H, W = x.shape
-    Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
-    out = cupy.empty((N, C, Ho, Wo), dtype=x.dtype)
-    argmax = cupy.empty((N, C, Ho, Wo), dtype=np.int64)
+    Ho, Wo = out.shape[2], out.shape[3]
     if out.size:
         x = cupy.ascontiguousarray(x)
         _kernel("max_pool_forward", x.dtype)(
@@ -129,15 +126,15 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[An
             (x, out, argmax, _i32(N), _i32(C), _i32(H), _i32(W), _i32(kernel), _i32(stride),
              _i32(padding), _i32(Ho), _i32(Wo)),
         )
-    return out, argmax
+    return None
 
 
-def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
+def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...], out: Any) -> None:
     """Route each output's gradient to the input element that was its maximum."""
     if not _supported(grad) or argmax.dtype != np.int64:
-        return reference.max_pool_backward(grad, argmax, x_shape)
+        return reference.max_pool_backward(grad, argmax, x_shape, out)
     N, C, H, W = x_shape
-    out = cupy.zeros(tuple(x_shape), dtype=grad.dtype)
+    out.fill(0)
     if grad.size:
         grad = cupy.ascontiguousarray(grad)
         argmax = cupy.ascontiguousarray(argmax)
@@ -146,7 +143,7 @@ def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
             _grid(grad.size), (_THREADS,),
             (grad, argmax, out, _i32(plane_out), _i32(H * W), np.int64(grad.size)),
         )
-    return out
+    return None
 
 
 # ------------------------------------------------------------- batch norm
@@ -164,28 +161,30 @@ def _as_param(a: Any, dtype: Any) -> Any:
     return cupy.ascontiguousarray(a.astype(dtype))
 
 
-def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool = True):
-    """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std, batch mean, batch var).
+def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool, out, xhat, scale, batch_mean,
+                       batch_var) -> None:
+    """Batch norm of x (N, C, L) over N and L into out, xhat, scale = weight / std, batch mean and var.
 
-    ``mean``/``var`` None (training): the batch's statistics, returned (biased
-    variance); given (evaluation): used, and the last two results are None.
-    xhat is written whatever ``keep_xhat`` says (one kernel serves both cases here).
+    ``mean``/``var`` None (training): the batch's statistics, written (biased
+    variance); given (evaluation): used.  The kernel always writes an xhat:
+    into a scratch array when it is not kept.
     """
     if not _supported(x):
-        return reference.batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat)
+        return reference.batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat, out, xhat, scale,
+                                            batch_mean, batch_var)
     N, C, L = x.shape
     if C == 0 or N * L == 0:
-        return reference.batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat)
+        return reference.batch_norm_forward(x, weight, bias, mean, var, eps, keep_xhat, out, xhat, scale,
+                                            batch_mean, batch_var)
     x = cupy.ascontiguousarray(x)
     dt = x.dtype
     weight, bias = _as_param(weight, dt), _as_param(bias, dt)
-    out = cupy.empty_like(x)
-    xhat = cupy.empty_like(x)
-    scale = cupy.empty(C, dtype=dt)
+    if xhat is None:
+        xhat = cupy.empty_like(x)
     training = mean is None
     # The kernel writes the batch's statistics (training) or reads contiguous arrays of x's dtype.
     if training:
-        mean, var = cupy.empty(C, dtype=dt), cupy.empty(C, dtype=dt)
+        mean, var = batch_mean, batch_var
     else:
         mean, var = _as_param(mean, dt), _as_param(var, dt)
     nparts, chunk = _chunks(N * L)
@@ -200,24 +199,21 @@ def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool =
         (x, weight, bias, mean, var, partial, out, xhat, scale, _i32(N), _i32(C), _i32(L), _i32(chunk),
          _i32(nparts), _i32(1 if training else 0), np.float64(eps)),
     )
-    return out, xhat, scale, (mean if training else None), (var if training else None)
+    return None
 
 
-def batch_norm_backward(g, xhat, scale, training: bool):
-    """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
+def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> None:
+    """grad_x, grad_weight, grad_bias of :func:`batch_norm_forward`."""
     if not _supported(g, xhat, scale):
-        return reference.batch_norm_backward(g, xhat, scale, training)
+        return reference.batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias)
     N, C, L = g.shape
     if C == 0 or N * L == 0:
-        return reference.batch_norm_backward(g, xhat, scale, training)
+        return reference.batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias)
     g = cupy.ascontiguousarray(g)
     xhat = cupy.ascontiguousarray(xhat)
     scale = cupy.ascontiguousarray(scale)
     count = N * L
     dt = g.dtype
-    gx = cupy.empty_like(g)
-    gweight = cupy.empty(C, dtype=dt)
-    gbias = cupy.empty(C, dtype=dt)
     nparts, chunk = _chunks(count)
     grid = (nparts, C)
     partial = cupy.empty((C, nparts, 2), dtype=np.float64)
@@ -227,7 +223,7 @@ def batch_norm_backward(g, xhat, scale, training: bool):
         (g, xhat, scale, partial, gx, gweight, gbias, _i32(N), _i32(C), _i32(L), _i32(chunk),
          _i32(nparts), _i32(1 if training else 0)),
     )
-    return gx, gweight, gbias
+    return None
 
 
 # Cross-entropy on the GPU runs the array-module code: a handful of small

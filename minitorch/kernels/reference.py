@@ -1,9 +1,10 @@
 """Plain array-module kernels: the readable definitions, and the GPU fallback.
 
 Every kernel takes its array module from its input (and hands it down to its
-helpers), so the same code runs on NumPy and CuPy.  The compiled CPU kernels
-in :mod:`.cpu` must agree with these exactly (the tests check it on random
-shapes).
+helpers), so the same code runs on NumPy and CuPy.  Each takes the arguments
+declared in :mod:`minitorch.kernels` followed by its outputs, which it fills.
+The compiled CPU kernels in :mod:`.cpu` must agree with these exactly (the
+tests check it on random shapes).
 """
 from __future__ import annotations
 
@@ -11,14 +12,6 @@ from types import ModuleType
 from typing import Any
 
 from minitorch.backend import get_array_module
-
-# The interface every backend module (this one, :mod:`.cpu`, :mod:`.cuda`) provides, with these signatures.
-KERNELS = (
-    "conv_output_size", "im2col", "col2im", "conv2d_forward", "conv2d_weight_grad", "conv2d_input_grad",
-    "max_pool_forward", "max_pool_backward", "batch_norm_forward", "batch_norm_backward",
-    "batch_norm_running_stats", "cross_entropy_forward", "cross_entropy_backward", "relu_forward",
-    "relu_backward", "sgd_update", "linear_forward", "linear_weight_grad",
-)
 
 # Direct (im2col-free) stride-1 convolution pays off up to this many weight values; here it never does
 # (the conv2d_* functions below are im2col + GEMM, the definition the compiled ones are checked against).
@@ -48,33 +41,33 @@ def _windows(xp: ModuleType, padded: Any, kh: int, kw: int, stride: int, Ho: int
     )
 
 
-def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
-    """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
+def im2col(x: Any, kh: int, kw: int, stride: int, padding: int, cols: Any) -> None:
+    """(N, C, H, W) -> cols (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
     xp = get_array_module(x)
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     windows = _windows(xp, _pad(xp, x, padding, 0), kh, kw, stride, Ho, Wo)
-    cols = xp.empty((C, kh, kw, N, Ho, Wo), dtype=x.dtype)
-    cols[...] = windows.transpose(1, 2, 3, 0, 4, 5)
-    return cols.reshape(C * kh * kw, N * Ho * Wo)
+    cols.reshape(C, kh, kw, N, Ho, Wo)[...] = windows.transpose(1, 2, 3, 0, 4, 5)
 
 
-def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Any:
+def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int, out: Any) -> None:
     """Adjoint of :func:`im2col`: overlapping windows add up."""
     xp = get_array_module(cols)
     N, C, H, W = x_shape
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
-    out = xp.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
+    padded = xp.zeros((N, C, H + 2 * padding, W + 2 * padding), dtype=cols.dtype)
     blocks = cols.reshape(C, kh, kw, N, Ho, Wo).transpose(3, 0, 1, 2, 4, 5)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += blocks[:, :, i, j]
-    if padding:
-        out = out[:, :, padding:-padding, padding:-padding]
-    return xp.ascontiguousarray(out)
+            padded[:, :, i:i + stride * Ho:stride, j:j + stride * Wo:stride] += blocks[:, :, i, j]
+    out[...] = padded[:, :, padding:padding + H, padding:padding + W]
 
 
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Any, Any]:
+def _new(xp: ModuleType, shape: tuple[int, ...], dtype: Any) -> Any:
+    return xp.empty(shape, dtype=dtype)
+
+
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, out: Any, argmax: Any) -> None:
     xp = get_array_module(x)
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
@@ -89,58 +82,57 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[An
     best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
     hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
     pos = hit.argmax(axis=-1)  # first maximum in row-major window order, never padding
-    out = xp.take_along_axis(values, pos[..., None], axis=-1)[..., 0]
+    maxima = xp.take_along_axis(values, pos[..., None], axis=-1)[..., 0]
     i, j = pos // kernel, pos % kernel
     h = xp.arange(Ho).reshape(Ho, 1) * stride - padding + i
     w = xp.arange(Wo).reshape(1, Wo) * stride - padding + j
-    return xp.ascontiguousarray(out), (h * W + w).astype(xp.int64)
+    out[...] = maxima
+    argmax[...] = h * W + w
 
 
-def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Any:
+def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...], out: Any) -> None:
     xp = get_array_module(grad)
     N, C, H, W = x_shape
-    out = xp.zeros((N * C, H * W), dtype=grad.dtype)
+    out.fill(0)
     rows = xp.arange(N * C).reshape(-1, 1)
-    xp.add.at(out, (rows, argmax.reshape(N * C, -1)), grad.reshape(N * C, -1))
-    return out.reshape(x_shape)
+    xp.add.at(out.reshape(N * C, H * W), (rows, argmax.reshape(N * C, -1)), grad.reshape(N * C, -1))
 
 
-def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float,
-                       keep_xhat: bool = True) -> tuple[Any, Any, Any, Any, Any]:
+def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps: float, keep_xhat: bool,
+                       out: Any, xhat_out: Any, scale_out: Any, mean_out: Any, var_out: Any) -> None:
     """Batch norm of x (N, C, L) over N and L: (out, xhat, scale = weight / std, batch mean, batch var).
 
     ``mean`` and ``var`` (C,) are the statistics to normalise with (evaluation
     mode), or None for the batch's own (training mode), which are then returned
     (the variance biased) so that the caller can update its running statistics;
     otherwise the last two are None.  ``keep_xhat`` says whether a backward will
-    need xhat; a backend may return None for it then.
+    need xhat (``xhat_out`` is None otherwise).
     """
     xp = get_array_module(x)
     if mean is None:
         mean = x.mean(axis=(0, 2))
         centered = x - mean[:, None]
         var = (centered * centered).mean(axis=(0, 2))
-        batch = (mean, var)
+        mean_out[...], var_out[...] = mean, var
     else:
         centered = x - mean[:, None]
-        batch = (None, None)
     invstd = 1.0 / xp.sqrt(var + eps)
     xhat = centered * invstd[:, None]
-    scale = invstd * weight
-    out = xhat * weight[:, None] + bias[:, None]
-    return (out, xhat, scale, *batch)
+    scale_out[...] = invstd * weight
+    out[...] = xhat * weight[:, None] + bias[:, None]
+    if xhat_out is not None:
+        xhat_out[...] = xhat
 
 
-def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Any, Any, Any]:
+def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool, gx: Any, gweight: Any, gbias: Any) -> None:
     """Closed-form gradients of :func:`batch_norm_forward`: (grad_x, grad_weight, grad_bias)."""
     count = g.shape[0] * g.shape[2]
-    gbias = g.sum(axis=(0, 2))
-    gweight = (g * xhat).sum(axis=(0, 2))
+    gbias[...] = g.sum(axis=(0, 2))
+    gweight[...] = (g * xhat).sum(axis=(0, 2))
     if training:  # both statistics depend on x
-        gx = (scale / count)[:, None] * (count * g - gbias[:, None] - xhat * gweight[:, None])
+        gx[...] = (scale / count)[:, None] * (count * g - gbias[:, None] - xhat * gweight[:, None])
     else:
-        gx = g * scale[:, None]
-    return gx, gweight, gbias
+        gx[...] = g * scale[:, None]
 
 
 def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var: Any, momentum: float,
@@ -152,7 +144,7 @@ def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var
     xp.add((1 - momentum) * running_var, (momentum * count / (count - 1)) * var, out=running_var)
 
 
-def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:
+def cross_entropy_forward(logits: Any, target: Any, losses: Any, probs: Any) -> None:
     """(per-row losses -log softmax(logits)[target], softmax probabilities)."""
     xp = get_array_module(logits)
     C = logits.shape[1]
@@ -161,65 +153,75 @@ def cross_entropy_forward(logits: Any, target: Any) -> tuple[Any, Any]:
         raise ValueError(f"cross_entropy: target {int(target[out_of_range][0])} is out of range for {C} classes")
     shifted = logits - logits.max(axis=1, keepdims=True)
     logp = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
-    return -logp[xp.arange(logits.shape[0]), target], xp.exp(logp)
+    losses[...] = -logp[xp.arange(logits.shape[0]), target]
+    probs[...] = xp.exp(logp)
 
 
-def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Any:
+def cross_entropy_backward(probs: Any, target: Any, scale: Any, grad: Any) -> None:
     """(probs - onehot(target)) * scale, with one scale per row."""
     xp = get_array_module(probs)
-    grad = probs.copy()
+    grad[...] = probs
     grad[xp.arange(grad.shape[0]), target] -= 1
     grad *= scale[:, None]
-    return grad
 
 
-def relu_forward(a: Any, keep_mask: bool) -> tuple[Any, Any]:
+def relu_forward(a: Any, keep_mask: bool, out: Any, mask_out: Any) -> None:
     """(max(a, 0), the mask a > 0 if ``keep_mask``); a NaN stays NaN and -inf becomes 0, as in PyTorch."""
     xp = get_array_module(a)
     mask = a > 0
-    return xp.where(mask | (a != a), a, 0), (mask if keep_mask else None)
+    out[...] = xp.where(mask | (a != a), a, 0)
+    if mask_out is not None:
+        mask_out[...] = mask
 
 
-def relu_backward(g: Any, mask: Any) -> Any:
-    return g * mask
+def relu_backward(g: Any, mask: Any, out: Any) -> None:
+    get_array_module(g).multiply(g, mask, out=out)
 
 
 # ------------------------------------------------------------- convolution
-def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Any:
+def _im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Any:
+    N, C, H, W = x.shape
+    Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
+    cols = _new(get_array_module(x), (C * kh * kw, N * Ho * Wo), x.dtype)
+    im2col(x, kh, kw, stride, padding, cols)
+    return cols
+
+
+def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int, out: Any) -> None:
     """Stride-1 convolution of x (N, C, H, W) with weight (O, C, kh, kw), as im2col + GEMM."""
     N, _, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = conv_output_size(H, kh, 1, padding), conv_output_size(W, kw, 1, padding)
-    out = weight.reshape(O, -1) @ im2col(x, kh, kw, 1, padding)
+    rows = weight.reshape(O, -1) @ _im2col(x, kh, kw, 1, padding)
     if bias is not None:
-        out += bias[:, None]
-    return get_array_module(x).ascontiguousarray(out.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3))
+        rows += bias[:, None]
+    out[...] = rows.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)
 
 
-def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Any:
+def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int, out: Any) -> None:
     """d loss / d weight of :func:`conv2d_forward`, for the output gradient g (N, O, Ho, Wo)."""
     kh, kw = kernel_size
     O = g.shape[1]
     g_rows = g.transpose(1, 0, 2, 3).reshape(O, -1)
-    return (g_rows @ im2col(x, kh, kw, 1, padding).T).reshape(O, x.shape[1], kh, kw)
+    out[...] = (g_rows @ _im2col(x, kh, kw, 1, padding).T).reshape(O, x.shape[1], kh, kw)
 
 
-def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Any:
+def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int, out: Any) -> None:
     """d loss / d x of :func:`conv2d_forward`."""
     O, _, kh, kw = weight.shape
     cols = weight.reshape(O, -1).T @ g.transpose(1, 0, 2, 3).reshape(O, -1)
-    return col2im(cols, x_shape, kh, kw, 1, padding)
+    col2im(cols, x_shape, kh, kw, 1, padding, out)
 
 
 # ------------------------------------------------------------------ linear
-def linear_forward(x: Any, weight: Any) -> Any:
+def linear_forward(x: Any, weight: Any, out: Any) -> None:
     """x (N, K) @ weight (J, K).T: a Linear layer's product, without its bias."""
-    return x @ weight.T
+    get_array_module(x).matmul(x, weight.T, out=out)
 
 
-def linear_weight_grad(g: Any, x: Any) -> Any:
+def linear_weight_grad(g: Any, x: Any, out: Any) -> None:
     """g (N, J).T @ x (N, K): the weight gradient (J, K) of :func:`linear_forward`."""
-    return g.T @ x
+    get_array_module(g).matmul(g.T, x, out=out)
 
 
 # --------------------------------------------------------------------- SGD

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from minitorch import random as _random
-from minitorch.backend import get_array_module, to_device
+from minitorch.backend import get_array_module, new_array, to_device
 from minitorch.nn import _args
 from minitorch.ops import activation, elementwise
 from minitorch.ops import embedding as embedding_op
@@ -90,9 +90,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     shape = np.broadcast_shapes(x1.shape, x2.shape)
     xp = get_array_module(x1._data)
     if x1.shape != shape:  # broadcast by adding zeros: the gradient then sums back over the broadcast dims
-        x1 = x1 + Tensor(xp.zeros(shape, dtype=x1.dtype))
+        x1 = x1 + Tensor(new_array(xp, shape, x1.dtype, 0))
     if x2.shape != shape:
-        x2 = x2 + Tensor(xp.zeros(shape, dtype=x2.dtype))
+        x2 = x2 + Tensor(new_array(xp, shape, x2.dtype, 0))
     n1 = _clamp_min(x1.norm(2, dim, keepdim=True), eps)
     n2 = _clamp_min(x2.norm(2, dim, keepdim=True), eps)
     return ((x1 / n1) * (x2 / n2)).sum(dim)

@@ -8,7 +8,7 @@ import numpy as np
 
 from minitorch import random as _random
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module, to_device
+from minitorch.backend import as_array, get_array_module, to_device
 from minitorch.nn import _args
 from minitorch.ops import elementwise, loss, normalization, pooling
 from minitorch.ops import linear as linear_op
@@ -284,7 +284,7 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     """Class indices (...) -> (..., num_classes) rows of zeros with a one: int64 as in PyTorch, unless ``dtype``."""
     t = target._data if isinstance(target, Tensor) else target
     xp = get_array_module(t)
-    t = xp.asarray(t)
+    t = as_array(xp, t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {t.dtype}")
     if num_classes < 0:
@@ -292,7 +292,7 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     if t.size and (int(t.min()) < 0 or int(t.max()) >= num_classes):
         raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), "
                          f"got min {int(t.min())} max {int(t.max())}")
-    eye = xp.eye(num_classes, dtype=np.int64 if dtype is None else dtype)
+    eye = as_array(xp, xp.eye(num_classes, dtype=np.int64 if dtype is None else dtype))
     return Tensor(eye[t])
 
 
@@ -300,7 +300,7 @@ def _as_tensor(value: Any, like: Tensor) -> Tensor:
     if isinstance(value, Tensor):
         return value
     xp = get_array_module(like._data)
-    return Tensor(xp.asarray(value))
+    return Tensor(as_array(xp, value))
 
 
 # ----------------------------------------------------------------------------- more of PyTorch's surface

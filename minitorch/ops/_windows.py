@@ -14,7 +14,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from minitorch.backend import get_array_module
+from minitorch.backend import get_array_module, new_array
 
 Pair = tuple[int, int]
 Padding = tuple[int, int, int, int]  # top, bottom, left, right
@@ -63,7 +63,7 @@ def add_windows(values: Any, shape: tuple[int, ...], stride: Pair, dilation: Pai
     xp = get_array_module(values)
     kh, kw, Ho, Wo = values.shape[2:]
     (sh, sw), (dh, dw) = stride, dilation
-    out = xp.zeros(shape, dtype=values.dtype)
+    out = new_array(xp, shape, values.dtype, 0)
     for i in range(kh):  # one strided slice per kernel tap: kh * kw whole-array adds
         for j in range(kw):
             h, w = i * dh, j * dw

@@ -38,13 +38,12 @@ class GELU(Function):
 
     __slots__ = ("approximate", "a")
     fresh_grads = True
-    saved_inputs = (0,)
 
     def __init__(self, approximate: str = "none") -> None:
         self.approximate = approximate
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         if self.approximate == "tanh":
             xp = get_array_module(a)
             inner = a.dtype.type(_TANH_SCALE) * (a + a.dtype.type(0.044715) * a * a * a)
@@ -68,10 +67,9 @@ class SiLU(Function):
 
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return a * _sigmoid(a)
 
     def backward(self, g):
@@ -89,13 +87,12 @@ class ELU(Function):
 
     __slots__ = ("alpha", "a")
     fresh_grads = True
-    saved_inputs = (0,)
 
     def __init__(self, alpha: float) -> None:
         self.alpha = alpha
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         xp = get_array_module(a)
         return xp.where(a > 0, a, a.dtype.type(self.alpha) * xp.expm1(xp.minimum(a, 0)))
 
@@ -110,13 +107,12 @@ class Softplus(Function):
 
     __slots__ = ("beta", "threshold", "a")
     fresh_grads = True
-    saved_inputs = (0,)
 
     def __init__(self, beta: float, threshold: float) -> None:
         self.beta, self.threshold = beta, threshold
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         xp = get_array_module(a)
         z = a * a.dtype.type(self.beta)
         soft = xp.log1p(xp.exp(xp.minimum(z, self.threshold))) / a.dtype.type(self.beta)

@@ -33,10 +33,9 @@ class Sub(Function):
 class Mul(Function):
     __slots__ = ("a", "b")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.a, self.b = self.save_for_backward(a, b)
         return a * b
 
     def backward(self, g):
@@ -49,10 +48,9 @@ class Mul(Function):
 class Div(Function):
     __slots__ = ("a", "b")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def forward(self, a, b):
-        self.a, self.b = a, b
+        self.a, self.b = self.save_for_backward(a, b)
         return a / b
 
     def backward(self, g):
@@ -78,13 +76,12 @@ class PowScalar(Function):
 
     __slots__ = ("a", "p")
     fresh_grads = True
-    saved_inputs = (0,)
 
     def __init__(self, p: float) -> None:
         self.p = p
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return a ** self.p
 
     def backward(self, g):
@@ -99,12 +96,10 @@ class Pow(Function):
 
     __slots__ = ("a", "b", "out")
     fresh_grads = True
-    saved_inputs = (0, 1)
-    saves_output = True
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        self.out = a ** b
+        self.a, self.b = self.save_for_backward(a, b)
+        self.out, = self.save_for_backward(a ** b)
         return self.out
 
     def backward(self, g):
@@ -126,7 +121,6 @@ class MatMul(Function):
 
     __slots__ = ("a", "b")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def forward(self, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -136,7 +130,7 @@ class MatMul(Function):
                 f"matmul: shapes {a.shape} and {b.shape} do not align "
                 f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})"
             )
-        self.a, self.b = a, b
+        self.a, self.b = self.save_for_backward(a, b)
         return a @ b
 
     def backward(self, g):

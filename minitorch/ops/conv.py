@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import get_array_module, new_array
 from minitorch.kernels import (
     col2im,
     conv2d_forward,
@@ -33,7 +33,6 @@ class Conv2d(Function):
 
     __slots__ = ("stride", "padding", "cols", "x", "weight", "x_shape", "w_shape", "chunk", "direct")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def __init__(self, stride: int = 1, padding: int = 0) -> None:
         self.stride, self.padding = stride, padding
@@ -59,11 +58,11 @@ class Conv2d(Function):
         needs = self.needs_grad
         self.x_shape, self.w_shape = x.shape, weight.shape
         if needs[0]:
-            self.weight = weight
+            self.weight, = self.save_for_backward(weight)
         self.direct = direct_conv_applies(x, weight, s)
         if self.direct:
             if needs[1]:
-                self.x = x
+                self.x, = self.save_for_backward(x)
             return conv2d_forward(x, weight, bias, p)
         w2 = weight.reshape(O, -1)
         chunk = self.chunk = im2col_chunk(x, C * kh * kw * Ho * Wo * x.itemsize)
@@ -73,7 +72,7 @@ class Conv2d(Function):
                 self.cols = cols
             return _to_nchw(w2 @ cols, bias, N, Ho, Wo)
         if needs[1]:
-            self.x = x
+            self.x, = self.save_for_backward(x)
         out = get_array_module(x).empty((N, O, Ho, Wo), dtype=x.dtype)
         for start in range(0, N, chunk):
             part = x[start:start + chunk]
@@ -96,8 +95,8 @@ class Conv2d(Function):
             gx = col2im(self.weight.reshape(O, -1).T @ g2, self.x_shape, kh, kw, s, p) if needs[0] else None
             return gx, gw, gb
         xp = get_array_module(g)
-        gw = xp.zeros((O, self.w_shape[1] * kh * kw), dtype=g.dtype) if needs[1] else None
-        gx = xp.empty(self.x_shape, dtype=g.dtype) if needs[0] else None
+        gw = new_array(xp, (O, self.w_shape[1] * kh * kw), g.dtype, 0) if needs[1] else None
+        gx = new_array(xp, self.x_shape, g.dtype) if needs[0] else None
         w2t = self.weight.reshape(O, -1).T if needs[0] else None
         for start in range(0, N, self.chunk):
             stop = min(start + self.chunk, N)

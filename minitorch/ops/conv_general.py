@@ -57,7 +57,7 @@ class GeneralConv2d(Function):
             out += bias.reshape(K, 1, 1, 1)
         needs = self.needs_grad
         if needs[0]:
-            self.weight = weight
+            self.weight, = self.save_for_backward(weight)
         if needs[1]:
             self.cols = cols
         self.x_shape, self.w_shape, self.out_hw = x.shape, weight.shape, (Ho, Wo)

@@ -88,7 +88,7 @@ class Einsum(Function):
         self.subs, self.out = parse(self.equation, [a.shape for a in arrays])
         xp = get_array_module(arrays[0])
         if any(self.needs_grad):
-            self.arrays = arrays
+            self.arrays = self.save_for_backward(*arrays)
         spec = ",".join(self.subs) + "->" + self.out
         return xp.einsum(spec, *arrays, optimize=len(arrays) > 2)
 

@@ -9,10 +9,9 @@ from minitorch.kernels import relu_backward, relu_forward
 class Exp(Function):
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
-        self.out = get_array_module(a).exp(a)
+        self.out, = self.save_for_backward(get_array_module(a).exp(a))
         return self.out
 
     def backward(self, g):
@@ -22,10 +21,9 @@ class Exp(Function):
 class Log(Function):
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).log(a)
 
     def backward(self, g):
@@ -51,10 +49,9 @@ class ReLU(Function):
 class Tanh(Function):
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
-        self.out = get_array_module(a).tanh(a)
+        self.out, = self.save_for_backward(get_array_module(a).tanh(a))
         return self.out
 
     def backward(self, g):
@@ -71,13 +68,12 @@ class Sigmoid(Function):
 
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
         xp = get_array_module(a)
         e = xp.exp(-xp.abs(a))
         inv = 1 / (1 + e)
-        self.out = xp.where(a >= 0, inv, e * inv)
+        self.out, = self.save_for_backward(xp.where(a >= 0, inv, e * inv))
         return self.out
 
     def backward(self, g):
@@ -130,10 +126,9 @@ class Abs(Function):
 
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).abs(a)
 
     def backward(self, g):

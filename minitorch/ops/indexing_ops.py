@@ -8,7 +8,7 @@ elements gathers it.
 from __future__ import annotations
 
 from minitorch.autograd import Function, unbroadcast
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 
 
 def _positions(xp, index, axis: int) -> tuple:
@@ -21,7 +21,7 @@ def _positions(xp, index, axis: int) -> tuple:
         else:
             shape = [1] * ndim
             shape[i] = n
-            parts.append(xp.arange(n).reshape(shape))
+            parts.append(as_array(xp, xp.arange(n)).reshape(shape))
     return tuple(parts)
 
 
@@ -63,7 +63,7 @@ class Gather(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        out = xp.zeros(self.in_shape, dtype=g.dtype)
+        out = new_array(xp, self.in_shape, g.dtype, 0)
         if not self.in_shape:
             return (g.reshape(()).copy(),)
         xp.add.at(out, _positions(xp, self.index, self.axis), g)
@@ -116,7 +116,7 @@ class Scatter(Function):
             if not self.src_shape:
                 gsrc = xp.asarray(picked.sum(), dtype=g.dtype)
             else:
-                gsrc = xp.zeros(self.src_shape, dtype=g.dtype)
+                gsrc = new_array(xp, self.src_shape, g.dtype, 0)
                 gsrc[tuple(slice(0, n) for n in self.index.shape)] = picked
         return ga, gsrc
 
@@ -137,7 +137,7 @@ class IndexSelect(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        out = xp.zeros(self.in_shape, dtype=g.dtype)
+        out = new_array(xp, self.in_shape, g.dtype, 0)
         where = [slice(None)] * len(self.in_shape)
         where[self.axis] = self.index
         xp.add.at(out, tuple(where), g)
@@ -235,9 +235,9 @@ class Diag(Function):
         xp = get_array_module(g)
         if len(self.in_shape) == 1:
             return (xp.diagonal(g, self.k).copy(),)
-        out = xp.zeros(self.in_shape, dtype=g.dtype)
+        out = new_array(xp, self.in_shape, g.dtype, 0)
         n = len(g)
-        rows = xp.arange(n) + max(-self.k, 0)
+        rows = as_array(xp, xp.arange(n)) + max(-self.k, 0)
         out[rows, rows + self.k] = g
         return (out,)
 

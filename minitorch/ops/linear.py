@@ -11,7 +11,6 @@ class Linear(Function):
 
     __slots__ = ("x", "weight", "x_shape")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def forward(self, x, weight, bias=None):
         if weight.ndim != 2 or x.ndim < 1 or x.shape[-1] != weight.shape[1]:
@@ -28,9 +27,9 @@ class Linear(Function):
             out += bias
         needs = self.needs_grad
         if needs[0]:
-            self.weight = weight
+            self.weight, = self.save_for_backward(weight)
         if needs[1]:
-            self.x = x2
+            self.x, = self.save_for_backward(x2)
         self.x_shape = x.shape
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.autograd import Function, unbroadcast
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 from minitorch.kernels import cross_entropy_backward, cross_entropy_forward
 from minitorch.ops._checks import check_dim
 
@@ -33,14 +33,13 @@ def _softmax_axis(x, axis: int, op: str) -> tuple:
 class LogSoftmax(Function):
     __slots__ = ("axis", "out")
     fresh_grads = True
-    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
 
     def forward(self, x):
         y, self.axis = _softmax_axis(x, self.axis, "log_softmax")
-        self.out = _log_softmax(y, self.axis).reshape(x.shape)
+        self.out, = self.save_for_backward(_log_softmax(y, self.axis).reshape(x.shape))
         return self.out
 
     def backward(self, g):
@@ -53,7 +52,6 @@ class LogSoftmax(Function):
 class Softmax(Function):
     __slots__ = ("axis", "out")
     fresh_grads = True
-    saves_output = True
 
     def __init__(self, axis: int = -1) -> None:
         self.axis = axis
@@ -61,7 +59,7 @@ class Softmax(Function):
     def forward(self, x):
         xp = get_array_module(x)
         y, self.axis = _softmax_axis(x, self.axis, "softmax")
-        self.out = xp.exp(_log_softmax(y, self.axis)).reshape(x.shape)
+        self.out, = self.save_for_backward(xp.exp(_log_softmax(y, self.axis)).reshape(x.shape))
         return self.out
 
     def backward(self, g):
@@ -91,7 +89,6 @@ class CrossEntropy(Function):
 
     __slots__ = ("reduction", "weight", "ignore_index", "smoothing", "probs", "target", "coef", "keep", "denom")
     fresh_grads = True
-    saved_inputs = (1,)
 
     def __init__(self, reduction: str = "mean", weight=None, ignore_index: int = -100,
                  label_smoothing: float = 0.0) -> None:
@@ -116,7 +113,7 @@ class CrossEntropy(Function):
                 pass
             else:
                 if self.needs_grad[0]:
-                    self.probs, self.target, self.coef = probs, target, None
+                    self.probs, (self.target,), self.coef = probs, self.save_for_backward(target), None
                 if self.reduction == "mean":
                     return losses.sum() / losses.shape[0]  # sum/len: ndarray.mean is slow Python in NumPy
                 return losses.sum() if self.reduction == "sum" else losses
@@ -131,13 +128,13 @@ class CrossEntropy(Function):
             raise ValueError(f"cross_entropy: target {int(target[bad][0])} is out of range for {C} classes")
         weight = None
         if self.weight is not None:
-            weight = xp.asarray(self.weight, dtype=logits.dtype)
+            weight = as_array(xp, self.weight, logits.dtype)
             if weight.shape != (C,):
                 raise ValueError(f"cross_entropy: weight of shape {weight.shape} does not match the {C} classes "
                                  f"of logits of shape {logits.shape}")
         t = xp.where(keep, target, 0)
-        rows = xp.arange(N)
-        target_weight = (weight[t] if weight is not None else xp.ones(N, dtype=logits.dtype)) * keep
+        rows = as_array(xp, xp.arange(N))
+        target_weight = (weight[t] if weight is not None else new_array(xp, N, logits.dtype, 1)) * keep
         s = self.smoothing
         coef = xp.zeros_like(logits)
         if s:
@@ -170,7 +167,7 @@ class CrossEntropy(Function):
             scale = g
         else:
             scale = xp.broadcast_to(g / n if self.reduction == "mean" else g, (n,))
-        return cross_entropy_backward(self.probs, self.target, xp.ascontiguousarray(scale)), None
+        return cross_entropy_backward(self.probs, self.target, scale), None
 
 
 class MSELoss(Function):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.autograd import Function, unbroadcast
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 
 
 class RobustL1(Function):
@@ -58,7 +58,8 @@ class BinaryCrossEntropy(Function):
         with np.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(x), x.dtype.type(-100))
             log_1mx = xp.maximum(xp.log1p(-x), x.dtype.type(-100))
-        self.x, self.y, self.log_x, self.log_1mx = x, y, log_x, log_1mx
+        self.x, self.y = self.save_for_backward(x, y)
+        self.log_x, self.log_1mx = log_x, log_1mx
         return -(y * log_x + (1 - y) * log_1mx)
 
     def backward(self, g):
@@ -82,7 +83,7 @@ class BinaryCrossEntropyWithLogits(Function):
     def forward(self, x, y):
         xp = get_array_module(x)
         self.softplus_neg = xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, 0)
-        self.x, self.y = x, y
+        self.x, self.y = self.save_for_backward(x, y)
         if self.pos_weight is None:
             return (1 - y) * x + self.softplus_neg
         return (1 - y) * x + (1 + (self.pos_weight - 1) * y) * self.softplus_neg
@@ -112,7 +113,7 @@ class KLDivergence(Function):
 
     def forward(self, x, y):
         xp = get_array_module(x)
-        self.x, self.y = x, y
+        self.x, self.y = self.save_for_backward(x, y)
         if self.log_target:
             return xp.exp(y) * (y - x)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -151,13 +152,13 @@ class NLLLoss(Function):
         if n and (int(classes.min()) < 0 or int(classes.max()) >= c):
             bad = int(classes.min()) if int(classes.min()) < 0 else int(classes.max())
             raise IndexError(f"nll_loss: target {bad} is out of bounds for {c} classes")
-        w = xp.ones(c, dtype=x.dtype) if self.weight is None else self.weight.astype(x.dtype)
+        w = new_array(xp, c, x.dtype, 1) if self.weight is None else self.weight.astype(x.dtype)
         self.picked_weight = xp.where(keep, w[classes], 0).astype(x.dtype)
         self.rows, self.shape = classes, x.shape
-        return -self.picked_weight * x[xp.arange(n), classes]
+        return -self.picked_weight * x[as_array(xp, xp.arange(n)), classes]
 
     def backward(self, g):
         xp = get_array_module(g)
-        out = xp.zeros(self.shape, dtype=g.dtype)
-        out[xp.arange(self.shape[0]), self.rows] = -self.picked_weight * g
+        out = new_array(xp, self.shape, g.dtype, 0)
+        out[as_array(xp, xp.arange(self.shape[0])), self.rows] = -self.picked_weight * g
         return (out,)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.autograd import Function, unbroadcast
-from minitorch.backend import get_array_module
+from minitorch.backend import get_array_module, new_array
 
 
 class Sqrt(Function):
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
         with np.errstate(invalid="ignore"):  # sqrt(-1) is NaN, as in PyTorch, without a warning
-            self.out = get_array_module(a).sqrt(a)
+            self.out, = self.save_for_backward(get_array_module(a).sqrt(a))
         return self.out
 
     def backward(self, g):
@@ -34,11 +33,10 @@ class Rsqrt(Function):
 
     __slots__ = ("out",)
     fresh_grads = True
-    saves_output = True
 
     def forward(self, a):
         with np.errstate(divide="ignore", invalid="ignore"):  # rsqrt(0) = inf, rsqrt(-1) = NaN, as in PyTorch
-            self.out = 1 / get_array_module(a).sqrt(a)
+            self.out, = self.save_for_backward(1 / get_array_module(a).sqrt(a))
         return self.out
 
     def backward(self, g):
@@ -50,10 +48,9 @@ class Rsqrt(Function):
 class Sin(Function):
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).sin(a)
 
     def backward(self, g):
@@ -63,10 +60,9 @@ class Sin(Function):
 class Cos(Function):
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).cos(a)
 
     def backward(self, g):
@@ -78,10 +74,9 @@ class Log1p(Function):
 
     __slots__ = ("a",)
     fresh_grads = True
-    saved_inputs = (0,)
 
     def forward(self, a):
-        self.a = a
+        self.a, = self.save_for_backward(a)
         with np.errstate(divide="ignore", invalid="ignore"):  # log1p(-1) = -inf, log1p(-2) = NaN
             return get_array_module(a).log1p(a)
 
@@ -143,7 +138,7 @@ class DivRounded(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        return xp.zeros(self.a_shape, dtype=g.dtype), xp.zeros(self.b_shape, dtype=g.dtype)
+        return new_array(xp, self.a_shape, g.dtype, 0), new_array(xp, self.b_shape, g.dtype, 0)
 
 
 class Clamp(Function):
@@ -156,17 +151,16 @@ class Clamp(Function):
 
     __slots__ = ("a", "low", "high")
     fresh_grads = True
-    saved_inputs = (0, 1, 2)
 
     def forward(self, a, low, high):
         xp = get_array_module(a)
-        self.a, self.low, self.high = a, low, high
+        self.a, self.low, self.high = self.save_for_backward(a, low, high)
         return xp.minimum(xp.maximum(a, low), high)
 
     def backward(self, g):
         xp = get_array_module(g)
         a, low, high = self.a, self.low, self.high
-        zero = xp.zeros((), dtype=g.dtype)
+        zero = new_array(xp, (), g.dtype, 0)
         needs = self.needs_grad
         ga = unbroadcast(xp.where((a >= low) & (a <= high), g, zero), a.shape) if needs[0] else None
         glow = unbroadcast(xp.where((a < low) & (low < high), g, zero), low.shape) if needs[1] else None
@@ -179,21 +173,20 @@ class Maximum(Function):
 
     __slots__ = ("a", "b", "largest")
     fresh_grads = True
-    saved_inputs = (0, 1)
 
     def __init__(self, largest: bool = True) -> None:
         self.largest = largest
 
     def forward(self, a, b):
         xp = get_array_module(a)
-        self.a, self.b = a, b
+        self.a, self.b = self.save_for_backward(a, b)
         return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
 
     def backward(self, g):
         xp = get_array_module(g)
         a, b = self.a, self.b
         half = xp.where(a == b, g / 2, g)
-        zero = xp.zeros((), dtype=g.dtype)
+        zero = new_array(xp, (), g.dtype, 0)
         a_wins = (a > b) if self.largest else (a < b)
         b_wins = (b > a) if self.largest else (b < a)
         ga = unbroadcast(xp.where(b_wins, zero, half), a.shape) if self.needs_grad[0] else None
@@ -216,7 +209,7 @@ class Where(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        zero = xp.zeros((), dtype=g.dtype)
+        zero = new_array(xp, (), g.dtype, 0)
         g = xp.broadcast_to(g, np.broadcast_shapes(g.shape, self.condition.shape))
         ga = unbroadcast(xp.where(self.condition, g, zero), self.a_shape) if self.needs_grad[0] else None
         gb = unbroadcast(xp.where(self.condition, zero, g), self.b_shape) if self.needs_grad[1] else None

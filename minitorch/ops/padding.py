@@ -10,20 +10,20 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 
 
 def _scatter_add(g, index, axis: int, size: int):
     """The adjoint of ``take(x, index, axis)``: ``out[..., index[j], ...] += g[..., j, ...]``."""
     xp = get_array_module(g)
     moved = xp.moveaxis(g, axis, 0)
-    out = xp.zeros((size,) + moved.shape[1:], dtype=g.dtype)
+    out = new_array(xp, (size,) + moved.shape[1:], g.dtype, 0)
     if xp is np:
         np.add.at(out, index, moved)
     else:  # CuPy
         import cupyx
 
-        cupyx.scatter_add(out, xp.asarray(index), moved)
+        cupyx.scatter_add(out, as_array(xp, index), moved)
     return xp.moveaxis(out, 0, axis)
 
 
@@ -57,7 +57,7 @@ class Pad(Function):
                 widths[axis] = (before, after)
             return xp.pad(a, widths, mode="constant", constant_values=a.dtype.type(self.value))
         for axis, before, after in self.pads:
-            a = xp.take(a, xp.asarray(pad_index(a.shape[axis], before, after, self.mode)), axis=axis)
+            a = xp.take(a, as_array(xp, pad_index(a.shape[axis], before, after, self.mode)), axis=axis)
         return a
 
     def backward(self, g):
@@ -88,17 +88,17 @@ class Blend1d(Function):
         xp = get_array_module(like)
         shape = [1] * like.ndim
         shape[self.axis] = -1
-        w = xp.asarray(self.w.astype(like.dtype)).reshape(shape)
+        w = as_array(xp, self.w.astype(like.dtype)).reshape(shape)
         return w
 
     def forward(self, a):
         xp = get_array_module(a)
         self.size = a.shape[self.axis]
-        near = xp.take(a, xp.asarray(self.i0), axis=self.axis)
+        near = xp.take(a, as_array(xp, self.i0), axis=self.axis)
         if self.w is None:
             return near
         w = self._weights(a)
-        return near * (1 - w) + xp.take(a, xp.asarray(self.i1), axis=self.axis) * w
+        return near * (1 - w) + xp.take(a, as_array(xp, self.i1), axis=self.axis) * w
 
     def backward(self, g):
         if self.w is None:

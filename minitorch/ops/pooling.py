@@ -6,7 +6,7 @@ import functools
 import numpy as np
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 from minitorch.kernels import max_pool_backward, max_pool_forward
 from minitorch.ops._windows import Pair, add_windows, output_size, pad, windows
 
@@ -71,13 +71,13 @@ def _window_max(x, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ou
         return view.transpose(0, 1, 4, 5, 2, 3).reshape(a.shape[0], a.shape[1], Ho, Wo, kh * kw)
 
     values = rows(pad(xp, x, padding4, -xp.inf))
-    valid = rows(pad(xp, xp.ones((1, 1, H, W), dtype=bool), padding4, False))
+    valid = rows(pad(xp, new_array(xp, (1, 1, H, W), bool, True), padding4, False))
     best = values.max(axis=-1, keepdims=True)  # NaN if the window holds one
     hit = ((values == best) | (xp.isnan(values) & xp.isnan(best))) & valid
     pos = hit.argmax(axis=-1)  # the first maximum
     maxima = xp.take_along_axis(values, pos[..., None], axis=-1)[..., 0]
-    h = xp.arange(Ho).reshape(Ho, 1) * sh - ph + (pos // kw) * dh
-    w = xp.arange(Wo).reshape(1, Wo) * sw - pw + (pos % kw) * dw
+    h = as_array(xp, xp.arange(Ho)).reshape(Ho, 1) * sh - ph + (pos // kw) * dh
+    w = as_array(xp, xp.arange(Wo)).reshape(1, Wo) * sw - pw + (pos % kw) * dw
     return xp.ascontiguousarray(maxima), (h * W + w).astype(xp.int64)
 
 
@@ -111,7 +111,7 @@ class AvgPool2d(Function):
         padded = pad(xp, x, self._padding(*x.shape[2:]))
         self.x_shape, self.padded_shape = x.shape, padded.shape
         sums = windows(xp, padded, self.kernel, self.stride, (1, 1), self.out).sum(axis=(2, 3))
-        self.divisor = xp.asarray(self.divisor, dtype=x.dtype)
+        self.divisor = as_array(xp, self.divisor, x.dtype)
         return sums / self.divisor
 
     def backward(self, g):
@@ -148,17 +148,17 @@ class AdaptiveAvgPool2d(Function):
         sums = xp.stack([by_rows[..., s:e].sum(axis=3) for s, e in self.cols], axis=3)
         heights = np.array([e - s for s, e in self.rows], dtype=x.dtype)
         widths = np.array([e - s for s, e in self.cols], dtype=x.dtype)
-        self.divisor, self.x_shape = xp.asarray(heights[:, None] * widths[None, :]), x.shape
+        self.divisor, self.x_shape = as_array(xp, heights[:, None] * widths[None, :]), x.shape
         return sums / self.divisor
 
     def backward(self, g):
         xp = get_array_module(g)
         share = g / self.divisor
         N, C, H, W = self.x_shape
-        by_rows = xp.zeros((N, C, len(self.rows), W), dtype=g.dtype)
+        by_rows = new_array(xp, (N, C, len(self.rows), W), g.dtype, 0)
         for o, (s, e) in enumerate(self.cols):
             by_rows[..., s:e] += share[..., o:o + 1]
-        out = xp.zeros(self.x_shape, dtype=g.dtype)
+        out = new_array(xp, self.x_shape, g.dtype, 0)
         for o, (s, e) in enumerate(self.rows):
             out[:, :, s:e] += by_rows[:, :, o:o + 1]
         return (out,)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import as_array, get_array_module, new_array
 from minitorch.ops._checks import DimensionError, check_dim
 
 
@@ -75,8 +75,6 @@ class Max(Function):
     """Maximum over axes; ties share the gradient equally (like ``torch.amax``)."""
 
     __slots__ = ("a", "out", "axes", "keepdims")
-    saved_inputs = (0,)
-    saves_output = True
     name_ = "max"
 
     def __init__(self, axis=None, keepdims: bool = False) -> None:
@@ -94,8 +92,7 @@ class Max(Function):
                                          "it is empty")
             if not self.axes:
                 raise ValueError(f"{self.name_}: the tensor of shape {a.shape} is empty; give the dim to reduce")
-        self.a = a
-        self.out = self.reduce(a, self.axes)
+        self.a, self.out = self.save_for_backward(a, self.reduce(a, self.axes))
         return self.out if self.keepdims else self.out.reshape(
             [n for i, n in enumerate(a.shape) if i not in self.axes]
         )
@@ -160,8 +157,8 @@ class MaxAlong(Function):
             g = xp.expand_dims(g, self.axis)
         shape = [1] * len(self.in_shape)
         shape[self.axis] = self.in_shape[self.axis]
-        positions = xp.arange(self.in_shape[self.axis]).reshape(shape)
-        return (xp.where(positions == self.index, g, xp.zeros((), dtype=g.dtype)),)
+        positions = as_array(xp, xp.arange(self.in_shape[self.axis])).reshape(shape)
+        return (xp.where(positions == self.index, g, new_array(xp, (), g.dtype, 0)),)
 
 
 class Norm(Function):
@@ -171,8 +168,6 @@ class Norm(Function):
     """
 
     __slots__ = ("p", "axes", "keepdims", "a", "out")
-    saved_inputs = (0,)
-    saves_output = True
 
     def __init__(self, p: float, axis=None, keepdims: bool = False) -> None:
         self.p, self.axes, self.keepdims = p, axis, keepdims
@@ -182,15 +177,15 @@ class Norm(Function):
         self.axes = normalize_axis(self.axes, a.ndim, "norm")
         p, absolute = self.p, xp.abs(a)
         if p == float("inf"):
-            out = absolute.max(axis=self.axes, keepdims=True) if a.size else xp.zeros(
-                [1 if i in self.axes else n for i, n in enumerate(a.shape)], dtype=a.dtype)
+            out = absolute.max(axis=self.axes, keepdims=True) if a.size else new_array(
+                xp, [1 if i in self.axes else n for i, n in enumerate(a.shape)], a.dtype, 0)
         elif p == 2:
             out = xp.sqrt((a * a).sum(axis=self.axes, keepdims=True))
         elif p == 1:
             out = absolute.sum(axis=self.axes, keepdims=True)
         else:
             out = (absolute ** p).sum(axis=self.axes, keepdims=True) ** (1.0 / p)
-        self.a, self.out = a, out
+        self.a, self.out = self.save_for_backward(a, out)
         return out if self.keepdims else out.reshape([n for i, n in enumerate(a.shape) if i not in self.axes])
 
     def backward(self, g):
@@ -207,4 +202,4 @@ class Norm(Function):
             grad = xp.sign(a) * g
         else:
             grad = xp.sign(a) * xp.abs(a) ** (p - 1) * (g / safe ** (p - 1))
-        return (xp.where(out == 0, xp.zeros((), dtype=grad.dtype), grad),)
+        return (xp.where(out == 0, new_array(xp, (), grad.dtype, 0), grad),)

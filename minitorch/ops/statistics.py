@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from minitorch.autograd import Function
-from minitorch.backend import get_array_module
+from minitorch.backend import get_array_module, new_array
 from minitorch.ops.reduction import Max, _expand, normalize_axis
 
 
@@ -54,13 +54,13 @@ class Std(Var):
 
     def forward(self, a):
         with np.errstate(invalid="ignore"):
-            self.out = get_array_module(a).sqrt(super().forward(a))
+            self.out, = self.save_for_backward(get_array_module(a).sqrt(super().forward(a)))
         return self.out
 
     def backward(self, g):
         xp = get_array_module(g)
         with np.errstate(divide="ignore", invalid="ignore"):
-            g = xp.where(self.out == 0, xp.zeros((), dtype=g.dtype), g / (2 * self.out))
+            g = xp.where(self.out == 0, new_array(xp, (), g.dtype, 0), g / (2 * self.out))
         return super().backward(g)
 
 
@@ -69,8 +69,6 @@ class LogSumExp(Function):
 
     __slots__ = ("axes", "keepdims", "a", "out")
     fresh_grads = True
-    saved_inputs = (0,)
-    saves_output = True
 
     def __init__(self, axis, keepdims: bool) -> None:
         self.axes, self.keepdims = axis, keepdims
@@ -79,13 +77,13 @@ class LogSumExp(Function):
         xp = get_array_module(a)
         self.axes = normalize_axis(self.axes, a.ndim, "logsumexp")
         if a.size == 0:
-            out = xp.full([1 if i in self.axes else n for i, n in enumerate(a.shape)], -np.inf, dtype=a.dtype)
+            out = new_array(xp, [1 if i in self.axes else n for i, n in enumerate(a.shape)], a.dtype, -np.inf)
         else:
             m = a.max(axis=self.axes, keepdims=True)
-            m = xp.where(xp.isfinite(m), m, xp.zeros((), dtype=a.dtype))  # all -inf (or an inf) stays exact
+            m = xp.where(xp.isfinite(m), m, new_array(xp, (), a.dtype, 0))  # all -inf (or an inf) stays exact
             with np.errstate(divide="ignore"):
                 out = m + xp.log(xp.exp(a - m).sum(axis=self.axes, keepdims=True))
-        self.a, self.out = a, out
+        self.a, self.out = self.save_for_backward(a, out)
         return out if self.keepdims else out.reshape([n for i, n in enumerate(a.shape) if i not in self.axes])
 
     def backward(self, g):
@@ -102,14 +100,13 @@ class Prod(Function):
 
     __slots__ = ("axes", "keepdims", "a")
     fresh_grads = True
-    saved_inputs = (0,)
 
     def __init__(self, axis, keepdims: bool) -> None:
         self.axes, self.keepdims = axis, keepdims
 
     def forward(self, a):
         self.axes = normalize_axis(self.axes, a.ndim, "prod")
-        self.a = a
+        self.a, = self.save_for_backward(a)
         return get_array_module(a).asarray(a.prod(axis=self.axes, keepdims=self.keepdims))
 
     def backward(self, g):
@@ -118,7 +115,7 @@ class Prod(Function):
         rest = [i for i in range(a.ndim) if i not in axes]
         moved = a.transpose(rest + list(axes))  # the reduced axes last, flattened into one
         flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
-        ones = xp.ones(flat.shape[:-1] + (1,), dtype=a.dtype)
+        ones = new_array(xp, flat.shape[:-1] + (1,), a.dtype, 1)
         before = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
         after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), axis=-1), -1)
         others = (before * after).reshape(moved.shape)
@@ -161,7 +158,7 @@ class Median(Max):
         xp = get_array_module(a)
         flat = a.reshape(-1)
         if bool(xp.isnan(flat).any()):
-            return xp.full((1,) * a.ndim, np.nan, dtype=a.dtype)
+            return new_array(xp, (1,) * a.ndim, a.dtype, np.nan)
         k = (flat.size - 1) // 2
         return xp.partition(flat, k)[k].reshape((1,) * a.ndim)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-import math
+import functools
 from collections.abc import Callable, Iterable
 from numbers import Real
 from typing import Any
@@ -10,15 +10,50 @@ from typing import Any
 from minitorch.autograd import enable_grad
 from minitorch.backend import to_device
 from minitorch.nn.parameter import data_array, grad_array
+from minitorch.optim._common import number
 from minitorch.tensor import Tensor
+
+# Called before every optimizer's step as hook(optimizer, args, kwargs); see register_optimizer_step_pre_hook.
+_global_step_pre_hooks: dict[int, Callable[[Any, tuple, dict], None]] = {}
+
+
+def register_optimizer_step_pre_hook(hook: Callable[[Any, tuple, dict], None]) -> Any:
+    """Call ``hook(optimizer, args, kwargs)`` before every optimizer's ``step`` (PyTorch's function of this name);
+    returns a handle whose ``remove()`` unregisters it.  minitorch.capture learns from it which optimizers a
+    step uses."""
+    from minitorch.nn.modules.module import RemovableHandle
+
+    key = max(_global_step_pre_hooks, default=-1) + 1
+    _global_step_pre_hooks[key] = hook
+    return RemovableHandle(_global_step_pre_hooks, key)
+
+
+def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(step)
+    def hooked_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if _global_step_pre_hooks:
+            for hook in list(_global_step_pre_hooks.values()):
+                hook(self, args, kwargs)
+        return step(self, *args, **kwargs)
+
+    hooked_step.__hooked__ = True  # type: ignore[attr-defined]
+    return hooked_step
 
 
 class Optimizer:
     """Holds ``param_groups`` (dicts of params and hyper-parameters) and ``state`` per parameter.
 
     A training loop may change a group's hyper-parameters (``group["lr"]``)
-    between steps; :meth:`step` reads them every time.
+    between steps; :meth:`step` reads them every time.  Every class's own
+    ``step`` runs the step pre-hooks first (its definition is wrapped once,
+    when the class is made: :func:`register_optimizer_step_pre_hook`).
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "__hooked__", False):
+            cls.step = _with_step_hooks(step)  # type: ignore[method-assign]
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -68,15 +103,12 @@ class Optimizer:
                 else:
                     p._grad.zero_()
 
-    def check_hyperparameter(self, name: str, value: Any) -> Real:
-        """A hyper-parameter that must be a finite number >= 0 (``lr``, ``momentum``...), or an error naming it."""
-        owner = type(self).__name__
-        if isinstance(value, bool) or not isinstance(value, Real):
-            raise TypeError(f"{owner}: {name} must be a number, got {type(value).__name__} {value!r}")
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {value}")
-        return value
+    def check_hyperparameter(self, name: str, value: Any, low: float = 0.0, high: float | None = None) -> float:
+        """A hyper-parameter that must be a finite number in [low, high) (``lr``, ``momentum``...), or an error
+        naming it: :func:`minitorch.optim._common.number`, the one check every optimizer uses."""
+        return number(value, name, type(self).__name__, low, high)
 
+    @_with_step_hooks
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient, each through ``_update`` (PyTorch's rule of the
         subclass, in place on the arrays); returns ``closure()``'s loss if given."""

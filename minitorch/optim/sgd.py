@@ -80,7 +80,7 @@ class SGD(Optimizer):
             first = bool(momentum) and buf is None
             if first:
                 buf = self.state[id(p)]["momentum_buffer"] = xp.empty_like(p._data)
-            sgd_update(p._data.reshape(-1), xp.ascontiguousarray(p._grad._data).reshape(-1),
+            sgd_update(p._data.reshape(-1), p._grad._data.reshape(-1),
                        None if buf is None else buf.reshape(-1), group["lr"], momentum, group["dampening"],
                        group["weight_decay"], group["nesterov"], first)
             p._bump()

@@ -7,13 +7,14 @@ then on replays those calls into the same, preallocated arrays: no tensors,
 no graph, no module calls.  The pieces, in the order a recording uses them:
 
 * :mod:`.traced`: ``TracedArray``, the ndarray subclass through which NumPy
-  reports each operation of the step;
-* :mod:`.recorder` and :mod:`.hooks`: what is recorded, and the hooks and
-  stand-ins installed while recording;
+  reports each operation of the step (its documented dispatch protocols);
+* :mod:`.recorder`: the per-thread observer that minitorch tells of kernel
+  calls, arrays its ops make, tensors and modules; what is recorded;
 * :mod:`.state`: the Python state a recording depends on (guarded before each
-  replay) and the arrays in it (traced while recording);
-* :mod:`.program`, :mod:`.replay_kernels` and :mod:`.relocation`: the
-  recording turned into a flat list of calls;
+  replay: modules, optimizers, tensors, the step's globals and closure
+  variables) and the arrays in it (traced while recording);
+* :mod:`.program` and :mod:`.relocation`: the recording turned into a flat
+  list of calls;
 * :mod:`.captured`: ``capture`` itself: signatures, recordings, replays;
 * :mod:`.training`: a training step for loops such as hw5's.
 """

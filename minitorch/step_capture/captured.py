@@ -20,7 +20,6 @@ captured step is meant to be called from one thread at a time.
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 import weakref
 from collections import OrderedDict
@@ -30,16 +29,41 @@ from typing import Any
 import numpy as np
 
 from minitorch import autograd
-from minitorch.backend import get_default_dtype
-from minitorch.step_capture import traced as _traced
+from minitorch.backend import get_default_dtype, observed_by, observer
+from minitorch.nn.modules.module import register_module_forward_pre_hook
+from minitorch.optim.optimizer import register_optimizer_step_pre_hook
 from minitorch.step_capture.errors import CaptureError, StepStopped
 from minitorch.step_capture.program import Program, Stop, build
 from minitorch.step_capture.recorder import Recorder
-from minitorch.step_capture.state import Guard, Rebinding, Snapshot, trace_arrays, untrace, walk
-from minitorch.step_capture.traced import TracedArray, active_recorder, plain, traced
+from minitorch.step_capture.state import (
+    Guard,
+    Rebinding,
+    Snapshot,
+    random_states,
+    reads_of,
+    trace_arrays,
+    untrace,
+    walk,
+)
+from minitorch.step_capture.traced import TracedArray, plain, traced
 from minitorch.tensor import Tensor
 
-_recording = threading.Lock()  # a recording patches global state (see hooks.py): one at a time
+
+def _saw_module(module: Any, args: tuple) -> None:
+    rec = observer()
+    if rec is not None:
+        rec.saw_module(module)
+
+
+def _saw_optimizer(optimizer: Any, args: tuple, kwargs: dict) -> None:
+    rec = observer()
+    if rec is not None:
+        rec.saw_optimizer(optimizer)
+
+
+# a step's modules and optimizers are state its replays depend on: the recorder learns them from these hooks
+register_module_forward_pre_hook(_saw_module)
+register_optimizer_step_pre_hook(_saw_optimizer)
 
 # Recordings in a row for one signature, none replayed, before capture gives up on it and runs it eagerly.
 MAX_RECORDINGS_WITHOUT_REPLAY = 4
@@ -120,7 +144,7 @@ class Captured:
 
     # ------------------------------------------------------------------ calls
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _traced._active is not None:  # a replay would run unseen by the recording around it
+        if observer() is not None:  # a replay would run unseen by the recording around it
             raise CaptureError("capture: a captured step was called inside another step being recorded")
         flat, key = _signature(args, kwargs)
         recordings = self.recordings.get(key)
@@ -148,30 +172,36 @@ class Captured:
 
     # -------------------------------------------------------------- recording
     def _record(self, key: tuple, flat: list, args: tuple, kwargs: dict) -> Any:
-        with _recording:
-            roots = [r for r in (ref() for ref in self._roots) if r is not None]
-            before = walk(roots)
-            guard = Guard(before)
-            rec = Recorder(self.strict)
-            inputs, targs, tkwargs = _traced_arguments(flat, args, kwargs)
-            entry_grads = [(t, grad._data) for t in before.tensors if (grad := t.grad) is not None]
-            stop_points: list[tuple[Snapshot, Any]] = []
-            rec.on_stop = lambda value: stop_points.append((walk(roots), value))
-            state = trace_arrays(before, rec.twin)
-            stopped = False
-            try:
-                with rec.active():
-                    try:
-                        result = self.fn(*targs, **tkwargs)
-                    except StepStopped as stop:
-                        result, stopped = stop.value, True
-            finally:
-                met = (*rec.modules.values(), *rec.optimizers.values(), *rec.outside.values())
-                found = [o for o in met if id(o) not in before.seen]
-                untrace(walk(roots + found, refuse_tuples=False))
-                for tensor, _ in rec.leaves:
-                    _untrace_tensor(tensor)
-                after = walk(roots, refuse_tuples=False)
+        reads, read_roots = reads_of(self.fn)
+        roots = [r for r in (ref() for ref in self._roots) if r is not None]
+        roots += [r for r in read_roots if all(r is not o for o in roots)]
+        before = walk(roots)
+        guard = Guard(before, reads)
+        rec = Recorder(self.strict)
+        inputs, targs, tkwargs = _traced_arguments(flat, args, kwargs)
+        entry_grads = [(t, grad._data) for t in before.tensors if (grad := t.grad) is not None]
+        stop_points: list[tuple[Snapshot, Any]] = []
+        rec.on_stop = lambda value: stop_points.append((walk(roots), value))
+        state = trace_arrays(before, rec.twin)
+        rng_before = random_states(reads, before)
+        stopped = False
+        try:
+            with observed_by(rec):
+                try:
+                    result = self.fn(*targs, **tkwargs)
+                except StepStopped as stop:
+                    result, stopped = stop.value, True
+        finally:
+            met = (*rec.modules.values(), *rec.optimizers.values(), *rec.outside.values())
+            found = [o for o in met if id(o) not in before.seen]
+            untrace(walk(roots + found, refuse_tuples=False))
+            for tensor, _ in rec.leaves:
+                _untrace_tensor(tensor)
+            after = walk(roots, refuse_tuples=False)
+        drawn = [name for name, state_now in random_states(reads, before).items() if rng_before.get(name) != state_now]
+        if drawn:
+            rec.refuse(f"capture: the step draws random numbers from {drawn[0]}; a replay would repeat the recorded "
+                       "ones. Draw them outside the step and pass them in, or run the step uncaptured")
         output = _freeze(result)
         if rec.failure is not None:
             self._run_eagerly_from_now_on(key, rec.failure)
@@ -249,12 +279,18 @@ def capture(fn: Callable[..., Any] | None = None, *, strict: bool = True, max_re
     next call (copy them, or take ``.item()``, to keep them).  Gradients
     (``.grad``) are likewise tensors of the recording, rebound after each call.
 
-    A step that the recorder cannot replay faithfully raises
-    :class:`CaptureError` while it is recorded: Python values taken from the
-    data inside the step (``.item()``, ``float()``, ``if loss > 1``), shapes
-    that depend on data, random numbers drawn in the step.  With
+    The contract: a replay never silently differs from the eager step.  What
+    a replay cannot reproduce is guarded (a change records anew: modules,
+    parameters, buffers, optimizer hyper-parameters and state, shapes,
+    dtypes, grad mode, the default dtype, the numbers, strings and bools the
+    step reads from its globals and closure variables) or refused while
+    recording with :class:`CaptureError`, naming it: Python values taken from
+    the data (``.item()``, ``float()``, ``if loss > 1``), shapes that depend
+    on the data, random numbers drawn in the step (minitorch's, NumPy's,
+    Python's), arrays written where the recorder cannot see.  With
     ``strict=False`` such a step instead runs uncaptured, with a warning.
-    NumPy (CPU) arrays only.  Up to ``max_recordings`` recordings are kept.
+    Recording replaces nothing outside minitorch and is per thread.  NumPy
+    (CPU) arrays only.  Up to ``max_recordings`` recordings are kept.
     """
     if fn is None:
         return lambda f: Captured(f, strict, max_recordings)
@@ -272,7 +308,7 @@ def stop_if_not_finite(value: Tensor) -> None:
     data = value._data if isinstance(value, Tensor) else value
     if not bool(np.isfinite(plain(data)).all()):
         raise StepStopped(value)
-    rec = active_recorder()
+    rec = observer()
     if rec is not None:
         rec.guard_finite(data)
         if rec.on_stop is not None:

@@ -13,9 +13,9 @@ a replay.  On the way it
   copies computed from constants alone;
 * has the gradients SGD concatenates computed in place (:mod:`.relocation`);
 * gives each op its cheapest faithful form: a ufunc gets its buffer as
-  ``out=``, a copy becomes ``np.copyto``, a known kernel calls its compiled
-  loop on the buffers directly (:mod:`.replay_kernels`); anything else is
-  called as recorded and its new results copied into their buffers.
+  ``out=``, a copy becomes ``np.copyto``, a kernel runs its implementation
+  into the outputs it wrote when recorded; anything else is called as
+  recorded and its new results copied into their buffers.
 
 The same functions run on the same values in the same order as in the eager
 step, so a replay gives bit-identical results.
@@ -29,11 +29,8 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from minitorch.step_capture.errors import CaptureError
-from minitorch.step_capture.recorder import Op, Recorder, _arrays_in
+from minitorch.step_capture.recorder import Op, Recorder, arrays_in
 from minitorch.step_capture.relocation import Relocate, relocate_into_concatenations
-from minitorch.step_capture.replay_kernels import fast_form
-
-Step = tuple[Callable[..., Any], tuple | list, dict]
 
 
 class Stop(Exception):
@@ -46,7 +43,7 @@ class Stop(Exception):
 class Program:
     """The steps of one recording, run in order."""
 
-    def __init__(self, steps: list[Step], names: list[str]) -> None:
+    def __init__(self, steps: list[tuple[Callable[..., Any], tuple | list, dict]], names: list[str]) -> None:
         self.steps = steps
         self.names = names  # what each step replays, for debugging and tests
 
@@ -65,14 +62,14 @@ class Program:
         """
         uses: list[InputUse] = []
         for i, (fn, args, kwargs) in enumerate(self.steps):
-            if any(_overlaps(a, buf) for a in _arrays_in(kwargs)):
+            if any(_overlaps(a, buf) for a in arrays_in(kwargs)):
                 return None
             positions = []
             for j, a in enumerate(args):
                 if isinstance(a, np.ndarray):
                     if _overlaps(a, buf):
                         positions.append(j)
-                elif any(_overlaps(b, buf) for b in _arrays_in(a)):
+                elif any(_overlaps(b, buf) for b in arrays_in(a)):
                     return None
             if positions:
                 arguments = list(args)
@@ -137,11 +134,14 @@ def build(rec: Recorder, state: list[np.ndarray], inputs: list[np.ndarray],
             if found[0] == "input":
                 raise CaptureError(f"capture: {op.name} writes into an input of the step, which a replay would not "
                                    "do to the caller's array; copy the input in the step and change the copy")
+    for buf in rec.empties:  # made without values: a replay reads garbage unless a recorded op writes it
+        if buf.size and not any(_overlaps(w, buf) for op in rec.ops for w in op.writes):
+            raise CaptureError(_UNSEEN)
     ops, constants = _drop_unwritten_inits(rec.ops)
     ops = _fold_constants(ops, constants)
     ops, relocate = relocate_into_concatenations(ops, rec.buffers)
     grads_read = [i for i, g in enumerate(entry_grads)
-                  if any(_overlaps(a, g) for op in ops for a in _arrays_in((op.args, op.kwargs)))]
+                  if any(_overlaps(a, g) for op in ops for a in arrays_in((op.args, op.kwargs)))]
     steps = [_step(op) for op in ops]
     return Program(steps, [op.name for op in ops]), grads_read, relocate
 
@@ -149,17 +149,26 @@ def build(rec: Recorder, state: list[np.ndarray], inputs: list[np.ndarray],
 def _drop_unwritten_inits(ops: list[Op]) -> tuple[list[Op], list[np.ndarray]]:
     """An array made in the step and never written afterwards is a constant: it keeps its recorded values.
 
-    Returns the ops left and those constants.
+    Returns the ops left and those constants.  A constant whose values are no longer its starting ones
+    was written by something the recorder did not see (a numba function called outside
+    ``minitorch.kernels``, say): a replay would not write it again, so that is refused.
     """
     kept, constants = [], []
     for i, op in enumerate(ops):
         if op.kind == "init":
             buf = op.args[0]
             if not any(_overlaps(w, buf) for later in ops[i + 1:] for w in later.writes):
+                if not np.array_equal(buf, op.args[1], equal_nan=buf.dtype.kind in "fc"):
+                    raise CaptureError(_UNSEEN)
                 constants.append(buf)
                 continue
         kept.append(op)
     return kept, constants
+
+
+_UNSEEN = ("capture: an array made in the step was written by something the recorder did not see (a numba function "
+           "called with the step's arrays outside minitorch.kernels?); a replay would not write it again. Call "
+           "compiled code through a kernel of minitorch.kernels")
 
 
 def _fold_constants(ops: list[Op], constants: list[np.ndarray]) -> list[Op]:
@@ -180,7 +189,7 @@ def _fold_constants(ops: list[Op], constants: list[np.ndarray]) -> list[Op]:
         buffers = [buf for _, buf in op.results]
         foldable = (op.kind == "ufunc" or (op.kind == "call" and op.name in _COPIES)) and buffers and (
             all(any(w is b for b in buffers) for w in op.writes)
-            and all(constant(a) for a in _arrays_in((op.args, {k: v for k, v in op.kwargs.items() if k != "out"})))
+            and all(constant(a) for a in arrays_in((op.args, {k: v for k, v in op.kwargs.items() if k != "out"})))
             and not any(_overlaps(w, b) for j, other in enumerate(ops) if j != i for w in other.writes for b in buffers)
         )
         if foldable:
@@ -213,7 +222,7 @@ _REDUCE_KEYWORDS = {"axis", "dtype", "out", "keepdims", "where"}
 _C_ORDER_COPIES = {"ndarray.reshape", "ndarray.ravel", "ndarray.flatten"}  # copies in C order when not a view
 
 
-def _step(op: Op) -> Step:
+def _step(op: Op) -> tuple[Callable[..., Any], Any, dict]:
     if op.kind == "ufunc":
         kw = op.kwargs
         if len(kw) == 1 and "out" in kw and isinstance(op.fn, np.ufunc) and op.fn not in _NO_POSITIONAL_OUT:
@@ -228,10 +237,6 @@ def _step(op: Op) -> Step:
         return np.copyto, op.args, {}
     if op.kind == "guard":
         return _guard, op.args, {}
-    if op.kind == "kernel":
-        fast = fast_form(op)
-        if fast is not None:
-            return fast
     if not op.results:
         return op.fn, op.args, op.kwargs
     copy = _as_copy(op)
@@ -240,7 +245,7 @@ def _step(op: Op) -> Step:
     return _call_and_copy, (op.fn, op.args, op.kwargs, op.results, op.name), {}
 
 
-def _as_copy(op: Op) -> Step | None:
+def _as_copy(op: Op) -> tuple[Callable[..., Any], Any, dict] | None:
     if len(op.results) != 1 or not op.args or not isinstance(op.args[0], np.ndarray):
         return None
     src, buf = op.args[0], op.results[0][1]

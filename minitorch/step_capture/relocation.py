@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from minitorch.step_capture.recorder import Op, _arrays_in
+from minitorch.step_capture.recorder import Op, arrays_in
 
 Relocate = Callable[[Any], Any]
 
@@ -36,7 +36,7 @@ def _written(op: Op) -> list[np.ndarray]:
 
 
 def _touches(op: Op, array: np.ndarray) -> bool:
-    return any(np.may_share_memory(a, array) for a in _arrays_in((op.args, op.kwargs, op.writes)) if a.size)
+    return any(np.may_share_memory(a, array) for a in arrays_in((op.args, op.kwargs, op.writes)) if a.size)
 
 
 def _whole_buffer(piece: np.ndarray, buffers: list[np.ndarray]) -> np.ndarray | None:

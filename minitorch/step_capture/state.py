@@ -23,10 +23,20 @@ tensor's array) and its value.  From a snapshot:
 * :class:`Rebinding` is the difference between the state before and after the
   recorded step (new ``.grad`` tensors, above all; and how far the tensors'
   version counters advanced), which a replay re-applies.
+
+Beyond the roots, :func:`reads_of` finds the globals and closure cells the
+step function's own code reads: each is guarded too (a number, string or bool
+by value, anything else by identity), and the modules, optimizers and tensors
+among them are roots.  :func:`random_states` says which random generators a
+step drew from, which a replay could not (it would repeat the same numbers).
 """
 from __future__ import annotations
 
+import functools
 import operator
+import pickle
+import random
+import types
 from collections.abc import Callable, Iterable
 from itertools import chain
 from typing import Any
@@ -161,6 +171,66 @@ def walk(roots: Iterable[Any], refuse_tuples: bool = True) -> Snapshot:
     return snap
 
 
+def reads_of(fn: Any) -> tuple[list[tuple[str, Callable[[], Any], Any]], list[Any]]:
+    """The globals and closure cells ``fn``'s code reads, as ``[(name, getter, value now)]``, and the roots
+    among their values (modules, optimizers, tensors; a bound method's object).
+
+    Functions of the step's own module that it reads (helpers, lambdas) are read through in turn.
+    """
+    roots: list[Any] = []
+    while isinstance(fn, (types.MethodType, functools.partial)):
+        if isinstance(fn, types.MethodType):
+            roots.append(fn.__self__)
+            fn = fn.__func__
+        else:
+            roots.extend(fn.args)
+            fn = fn.func
+    reads: list[tuple[str, Callable[[], Any], Any]] = []
+    todo, done = [fn] if isinstance(fn, types.FunctionType) else [], set()
+    while todo:
+        f = todo.pop()
+        done.add(id(f))
+        names: set[str] = set()
+        codes = [f.__code__]
+        while codes:
+            c = codes.pop()
+            names.update(c.co_names)
+            codes.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        space = f.__globals__
+        found = [(f"global {n!r}", functools.partial(space.get, n), space[n]) for n in sorted(names) if n in space]
+        for name, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=True):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # not assigned yet
+                continue
+            found.append((f"closure variable {name!r}", functools.partial(getattr, cell, "cell_contents"), value))
+        reads.extend(found)
+        todo.extend(v for _, _, v in found if isinstance(v, types.FunctionType) and v.__globals__ is space
+                    and id(v) not in done)
+    roots.extend(v for _, _, v in reads)
+    return reads, [r for r in roots if isinstance(r, (Module, Optimizer, Tensor))]
+
+
+def random_states(reads: list, snap: Snapshot) -> dict[str, bytes]:
+    """The state of every random generator a step could draw from, by what to call it in a message."""
+    from minitorch import random as mt_random
+
+    found: dict[str, Any] = {
+        "numpy.random (NumPy's global generator)": np.random.get_state,
+        "Python's random module": random.getstate,
+        "minitorch.random (randn, rand, dropout ...)": mt_random.get_rng_state,
+    }
+    named = [(name, value) for name, _, value in reads]
+    named += [(f"{type(s.holder).__name__}[{s.key!r}]", v) for s, v in zip(snap.slots, snap.values, strict=True)]
+    for name, value in named:
+        if isinstance(value, np.random.Generator):
+            found[f"the numpy.random.Generator in {name}"] = functools.partial(getattr, value.bit_generator, "state")
+        elif isinstance(value, (np.random.RandomState, random.Random)):
+            found[f"the {type(value).__module__}.{type(value).__name__} in {name}"] = (
+                value.get_state if isinstance(value, np.random.RandomState) else value.getstate)
+    return {name: pickle.dumps(state()) for name, state in found.items()}
+
+
 class Guard:
     """Checks that the state is as it was at the snapshot (see the module docstring).
 
@@ -169,7 +239,8 @@ class Guard:
     only a mismatch looks closer (an equal number in a new object is fine).
     """
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, reads: list | None = None) -> None:
+        self.reads = reads or []  # [(name, getter, value)]: the step function's globals and closure cells
         # strong references to every value: an object the guard compares by identity can then not be
         # freed and its id reused by a newcomer
         self.dicts, self.lists, self.labels = snap.dicts, snap.lists, snap.labels
@@ -192,6 +263,9 @@ class Guard:
 
     def changed(self) -> str | None:
         """None when a replay may run; otherwise what changed, in words."""
+        for name, get, value in self.reads:
+            if not _same(get(), value):
+                return f"the step's {name} changed"
         dicts, lists = self.dicts, self.lists
         if (list(map(len, dicts)) != self.dict_sizes or list(map(len, lists)) != self.list_sizes
                 or (list(chain.from_iterable(dicts)) != self.keys if self.plain_keys  # str, int: == is safe

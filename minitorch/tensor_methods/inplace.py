@@ -101,13 +101,15 @@ class InPlaceMethods(TensorBase):
                 f"{name}: this tensor shares memory with another (a view, .data or detach()), and an in-place "
                 "change to it cannot be recorded for backward; use the out-of-place form (x = x + y)"
             )
-        old = self._wrap_array(self._data.copy() if 0 in fn.saved_inputs else self._data)
+        old = self._wrap_array(self._data)
         old._ctx, old.requires_grad = self._ctx, self.requires_grad
         out = old._op(fn, other)
+        ctx = out._ctx
+        if ctx is not None and ctx.saved:  # what the op kept of the old value must survive the write below
+            autograd.copy_saved(ctx, lambda a: a is not None and np.may_share_memory(a, self._data))
         self._write(out._data, name)
         if self.retains_grad and self._ctx is not None:
             self._ctx.retained = None
-        ctx = out._ctx
         assert ctx is not None  # _records_inplace: the op was recorded
         self._ctx, self.requires_grad = ctx, True
         if self.retains_grad:

@@ -398,7 +398,7 @@ def test_gradcheck_passes_a_correct_function_and_restores_inputs(rng):
 
 # ----------------------------------------------------------------------------- gradients never alias
 def test_gradients_do_not_alias_each_other_or_the_upstream(rng):
-    """Issue 10 A4: after (a + b).backward(g), a.grad and b.grad were the same array."""
+    """after (a + b).backward(g), a.grad and b.grad were the same array."""
     a, b = leaf(rng.standard_normal(3)), leaf(rng.standard_normal(3))
     g = rng.standard_normal(3)
     (a + b).backward(g)
@@ -419,7 +419,7 @@ def test_gradients_do_not_alias_each_other_or_the_upstream(rng):
 
 # ----------------------------------------------------------------------------- in-place changes
 def test_backward_refuses_a_saved_tensor_that_was_modified_in_place():
-    """Issue 10 A5: y = x * x saves x; changing x afterwards gave 2 * 100 instead of 2 * 1."""
+    """y = x * x saves x; changing x afterwards gave 2 * 100 instead of 2 * 1."""
     x = leaf([1.0])
     y = x * x
     x.data[...] = 100.0
@@ -429,7 +429,7 @@ def test_backward_refuses_a_saved_tensor_that_was_modified_in_place():
 
 
 def test_gradcheck_default_tolerance_catches_a_gradient_wrong_by_a_thousandth(rng):
-    """Issue 10 A6: float64 central differences are good to ~1e-6; rtol=1e-3 let a 0.1% error through."""
+    """float64 central differences are good to ~1e-6; rtol=1e-3 let a 0.1% error through."""
 
     class SlightlyWrong(Function):
         __slots__ = ("a",)
@@ -589,3 +589,32 @@ def test_gradient_of_a_sum_over_a_size_1_dim_is_writable():
     x.sum(dim=1).sum().backward()
     x.grad.zero_()
     assert x.grad.tolist() == [[0.0]] * 3
+
+
+# ------------------------------------------------------------------ saving for backward covers exactly what it reads
+def test_a_dilated_conv_refuses_backward_after_its_weight_changed_in_place():
+    """GeneralConv2d (dilation, groups...) saves its weight for the input gradient through the engine: an
+    in-place change to the weight before backward would silently give a wrong gradient, so backward refuses."""
+    rng = np.random.default_rng(0)
+    x = mt.tensor(rng.standard_normal((1, 2, 7, 7)), requires_grad=True)
+    w = mt.tensor(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
+    y = F.conv2d(x, w, dilation=2)
+    assert type(y.grad_fn).__name__ == "GeneralConv2d"
+    with mt.no_grad():
+        w.mul_(2.0)
+    with pytest.raises(RuntimeError, match=r"modified in place.*GeneralConv2d"):
+        y.sum().backward()
+
+
+def test_an_input_backward_does_not_read_may_change_in_place():
+    """Linear with a frozen weight keeps only the weight (its input gradient is g @ W): changing the input in place
+    afterwards is fine, and the gradient is the right one (the check is exactly what backward reads)."""
+    rng = np.random.default_rng(1)
+    leaf = mt.tensor(rng.standard_normal((4, 5)), requires_grad=True)
+    w = mt.tensor(rng.standard_normal((3, 5)))
+    h = leaf * 1.0
+    y = F.linear(h, w)
+    h.mul_(3.0)  # recorded in place on h, which Linear did not save
+    upstream = rng.standard_normal((4, 3))
+    y.backward(mt.tensor(upstream))
+    np.testing.assert_allclose(leaf.grad.numpy(), upstream @ w.numpy(), rtol=1e-12)

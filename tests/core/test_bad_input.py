@@ -287,7 +287,7 @@ def test_optimizer_load_state_dict_mismatch():
 # ----------------------------------------------------------------------------- optimizers and containers
 def test_optimizer_and_scheduler_arguments():
     params = list(nn.Linear(2, 2).parameters())
-    with pytest.raises(ValueError, match="SGD: lr must be a finite number >= 0, got -0.1"):
+    with pytest.raises(ValueError, match="SGD: invalid lr -0.1; it must be finite, >= 0"):
         mt.optim.SGD(params, lr=-0.1)
     with pytest.raises(ValueError, match="SGD: nesterov momentum needs momentum > 0 and dampening = 0"):
         mt.optim.SGD(params, lr=0.1, nesterov=True)
@@ -355,12 +355,12 @@ def test_save_unsupported_object_leaves_no_file(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-# ----------------------------------------------------------------------------- issue 10 B: misuse fails at the call
+# ----------------------------------------------------------------------------- misuse fails at the call
 @pytest.mark.parametrize("kwargs,error,message", [
-    (dict(lr=float("nan")), ValueError, "SGD: lr must be a finite number >= 0, got nan"),
-    (dict(lr=0.1, momentum=float("inf")), ValueError, "SGD: momentum must be a finite number >= 0, got inf"),
+    (dict(lr=float("nan")), ValueError, "SGD: invalid lr nan; it must be finite, >= 0"),
+    (dict(lr=0.1, momentum=float("inf")), ValueError, "SGD: invalid momentum inf; it must be finite, >= 0"),
     (dict(lr="0.1"), TypeError, "SGD: lr must be a number, got str '0.1'"),
-    (dict(lr=0.1, weight_decay=-1e-4), ValueError, "SGD: weight_decay must be a finite number >= 0, got -0.0001"),
+    (dict(lr=0.1, weight_decay=-1e-4), ValueError, "SGD: invalid weight_decay -0.0001; it must be finite, >= 0"),
     (dict(lr=0.1, dampening=None), TypeError, "SGD: dampening must be a number, got NoneType None"),
     (dict(lr=True), TypeError, "SGD: lr must be a number, got bool True"),
 ], ids=["lr-nan", "momentum-inf", "lr-str", "weight_decay-negative", "dampening-None", "lr-bool"])
@@ -373,7 +373,7 @@ def test_sgd_hyperparameters_are_checked_at_construction(kwargs, error, message)
 def test_sgd_param_group_hyperparameters_are_checked_and_a_refused_group_is_not_kept():
     a, b = nn.Linear(2, 2), nn.Linear(2, 2)
     opt = mt.optim.SGD(a.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match=esc("SGD: lr must be a finite number >= 0, got -inf")):
+    with pytest.raises(ValueError, match=esc("SGD: invalid lr -inf; it must be finite, >= 0")):
         opt.add_param_group({"params": b.parameters(), "lr": float("-inf")})
     assert len(opt.param_groups) == 1
     with pytest.raises(TypeError, match=esc("SGD: momentum must be a number, got str '0.9'")):

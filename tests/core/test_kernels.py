@@ -1,11 +1,21 @@
 """The numba CPU kernels (minitorch/kernels/cpu.py) against the plain-NumPy references (kernels/reference.py)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from minitorch import kernels
 from minitorch.kernels import cpu, reference
+
+
+def on(module):
+    """Every kernel as ``module`` implements it, allocating its outputs (what a kernel call does)."""
+    return SimpleNamespace(**{name: k.on(module) for name, k in kernels.KERNELS.items()})
+
+
+CPU, REF = on(cpu), on(reference)
 
 DTYPES = [np.float32, np.float64]
 
@@ -40,7 +50,7 @@ def test_im2col_matches_reference(seed, dtype):
     rng = np.random.default_rng(seed)
     shape, k, s, p = random_conv_geometry(rng)
     x = rng.standard_normal(shape).astype(dtype)
-    got, want = cpu.im2col(x, k, k, s, p), reference.im2col(x, k, k, s, p)
+    got, want = CPU.im2col(x, k, k, s, p), REF.im2col(x, k, k, s, p)
     N, C, H, W = shape
     assert want.shape == (C * k * k, N * out_size(H, k, s, p) * out_size(W, k, s, p))
     assert got.dtype == want.dtype == dtype
@@ -54,26 +64,26 @@ def test_col2im_matches_reference_and_is_adjoint_of_im2col(seed, dtype):
     shape, k, s, p = random_conv_geometry(rng)
     N, C, H, W = shape
     cols = rng.standard_normal((C * k * k, N * out_size(H, k, s, p) * out_size(W, k, s, p))).astype(dtype)
-    got, want = cpu.col2im(cols, shape, k, k, s, p), reference.col2im(cols, shape, k, k, s, p)
+    got, want = CPU.col2im(cols, shape, k, k, s, p), REF.col2im(cols, shape, k, k, s, p)
     assert got.shape == want.shape == shape
     assert got.dtype == want.dtype == dtype
     tol = 1e-5 if dtype == np.float32 else 1e-12  # overlapping windows add in different orders
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
     # <im2col(x), cols> == <x, col2im(cols)>
     x = rng.standard_normal(shape)
-    lhs = float((reference.im2col(x, k, k, s, p) * cols.astype(np.float64)).sum())
-    rhs = float((x * cpu.col2im(cols.astype(np.float64), shape, k, k, s, p)).sum())
+    lhs = float((REF.im2col(x, k, k, s, p) * cols.astype(np.float64)).sum())
+    rhs = float((x * CPU.col2im(cols.astype(np.float64), shape, k, k, s, p)).sum())
     assert lhs == pytest.approx(rhs, rel=1e-10, abs=1e-10)
 
 
 def test_im2col_known_values():
     x = np.arange(2 * 3 * 3, dtype=np.float64).reshape(1, 2, 3, 3)
-    cols = cpu.im2col(x, 2, 2, 1, 0)
+    cols = CPU.im2col(x, 2, 2, 1, 0)
     # row (c=0, i=0, j=0): top-left of each 2x2 window; column order (n, oh, ow)
     np.testing.assert_array_equal(cols[0], [0, 1, 3, 4])
     np.testing.assert_array_equal(cols[3], [4, 5, 7, 8])  # (c=0, i=1, j=1)
     np.testing.assert_array_equal(cols[4], [9, 10, 12, 13])  # (c=1, i=0, j=0)
-    padded = cpu.im2col(x, 3, 3, 2, 1)
+    padded = CPU.im2col(x, 3, 3, 2, 1)
     assert padded.shape == (18, 4)
     np.testing.assert_array_equal(padded[0], [0, 0, 0, 4])  # (0,0) is padding in three windows
 
@@ -84,8 +94,8 @@ def test_max_pool_forward_matches_reference(seed, dtype):
     rng = np.random.default_rng(200 + seed)
     shape, k, s, p = random_pool_geometry(rng)
     x = rng.standard_normal(shape).astype(dtype)
-    out, arg = cpu.max_pool_forward(x, k, s, p)
-    rout, rarg = reference.max_pool_forward(x, k, s, p)
+    out, arg = CPU.max_pool_forward(x, k, s, p)
+    rout, rarg = REF.max_pool_forward(x, k, s, p)
     N, C, H, W = shape
     assert out.shape == (N, C, out_size(H, k, s, p), out_size(W, k, s, p))
     assert out.dtype == rout.dtype == dtype
@@ -125,7 +135,7 @@ def test_max_pool_ties_pick_first_maximum(k, s, p, dtype):
     x[0, 0] = 1  # a constant plane: every window a full tie
     want_out, want_arg = brute_force_first_max(x, k, s, p)
     for impl in (cpu, reference):
-        out, arg = impl.max_pool_forward(x, k, s, p)
+        out, arg = kernels.max_pool_forward.on(impl)(x, k, s, p)
         np.testing.assert_array_equal(out, want_out, err_msg=impl.__name__)
         np.testing.assert_array_equal(arg, want_arg, err_msg=impl.__name__)
 
@@ -133,7 +143,7 @@ def test_max_pool_ties_pick_first_maximum(k, s, p, dtype):
 def test_max_pool_negative_inputs_with_padding_never_pick_padding():
     x = -np.arange(1, 1 + 2 * 5 * 5, dtype=np.float64).reshape(1, 2, 5, 5)  # all negative: padding 0 is not -inf
     for impl in (cpu, reference):
-        out, arg = impl.max_pool_forward(x, 3, 2, 1)
+        out, arg = kernels.max_pool_forward.on(impl)(x, 3, 2, 1)
         np.testing.assert_array_equal(out[0, 0, 0], [-1, -2, -4])
         assert (arg >= 0).all()
 
@@ -144,9 +154,9 @@ def test_max_pool_backward_matches_reference(seed, dtype):
     rng = np.random.default_rng(300 + seed)
     shape, k, s, p = random_pool_geometry(rng)
     x = rng.integers(0, 4, shape).astype(dtype) if seed % 3 == 0 else rng.standard_normal(shape).astype(dtype)
-    _, arg = cpu.max_pool_forward(x, k, s, p)
+    _, arg = CPU.max_pool_forward(x, k, s, p)
     grad = rng.standard_normal(arg.shape).astype(dtype)
-    got, want = cpu.max_pool_backward(grad, arg, shape), reference.max_pool_backward(grad, arg, shape)
+    got, want = CPU.max_pool_backward(grad, arg, shape), REF.max_pool_backward(grad, arg, shape)
     assert got.dtype == want.dtype == dtype
     tol = 1e-6 if dtype == np.float32 else 1e-12  # overlapping windows (s < k) add in different orders
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
@@ -157,11 +167,11 @@ def test_max_pool_backward_matches_reference(seed, dtype):
 def test_max_pool_backward_overlapping_windows_accumulate():
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0  # the centre is the max of all four 2x2 windows (stride 1)
-    out, arg = cpu.max_pool_forward(x, 2, 1, 0)
+    out, arg = CPU.max_pool_forward(x, 2, 1, 0)
     assert (arg == 4).all()
     g = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     for impl in (cpu, reference):
-        gx = impl.max_pool_backward(g, arg, x.shape)
+        gx = kernels.max_pool_backward.on(impl)(g, arg, x.shape)
         assert gx[0, 0, 1, 1] == 10.0 and gx.sum() == 10.0
 
 
@@ -185,33 +195,66 @@ def test_dispatch_uses_cpu_kernels_for_numpy(monkeypatch):
 
 def test_max_pool_all_minus_inf_window_with_padding():
     x = np.full((1, 1, 3, 3), -np.inf)
-    _, want = cpu.max_pool_forward(x, 3, 2, 1)
+    _, want = CPU.max_pool_forward(x, 3, 2, 1)
     np.testing.assert_array_equal(want, [[[[0, 1], [3, 4]]]])
-    _, got = reference.max_pool_forward(x, 3, 2, 1)
+    _, got = REF.max_pool_forward(x, 3, 2, 1)
     np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("module", ["reference", "cpu", "cuda"])
-def test_every_backend_provides_every_kernel_with_the_same_signature(module):
-    """One interface: each backend module has every function reference.KERNELS names, with its parameters."""
+def test_every_backend_implements_every_kernel_with_its_arguments_then_its_outputs(module):
+    """One interface: each backend module has a function per declared kernel, taking the declaration's
+    arguments and then one parameter per output."""
     import ast
     import inspect
     import pathlib
 
-    names = reference.KERNELS
-    want = {n: list(inspect.signature(getattr(reference, n)).parameters) for n in names}
+    samples = {"relu_forward": 2, "batch_norm_forward": 5, "max_pool_forward": 2, "batch_norm_backward": 3,
+               "cross_entropy_forward": 2, "sgd_update": 0, "batch_norm_running_stats": 0}
     if module == "cuda":   # read without importing CuPy: each kernel is a def with these parameters, or an alias
         tree = ast.parse(pathlib.Path(kernels.__file__).with_name("cuda.py").read_text())
-        defs = {n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)}
+        params = {n.name: [a.arg for a in n.args.args] for n in tree.body if isinstance(n, ast.FunctionDef)}
         aliases = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-        for name in names:
-            assert name in aliases or defs.get(name) == want[name], name
         assert {"DIRECT_CONV_MAX_WEIGHT", "IM2COL_CHUNK_BYTES"} <= aliases
-        return
-    mod = reference if module == "reference" else cpu
-    for name in names:
-        assert list(inspect.signature(getattr(mod, name)).parameters) == want[name], name
-    assert isinstance(mod.DIRECT_CONV_MAX_WEIGHT, int) and isinstance(mod.IM2COL_CHUNK_BYTES, int)
+    else:
+        mod = reference if module == "reference" else cpu
+        params = {n: list(inspect.signature(f).parameters) for n in kernels.KERNELS if (f := getattr(mod, n, None))}
+        aliases = set()
+        assert isinstance(mod.DIRECT_CONV_MAX_WEIGHT, int) and isinstance(mod.IM2COL_CHUNK_BYTES, int)
+    assert {"im2col", "conv2d_forward", "relu_forward", "sgd_update"} <= set(kernels.KERNELS)
+    for name, kernel in kernels.KERNELS.items():
+        if name in aliases:
+            continue
+        declared = list(inspect.signature(kernel.outputs).parameters)
+        assert params[name][:len(declared)] == declared, name
+        assert len(params[name]) - len(declared) == samples.get(name, 1), name
+
+
+def test_outputs_are_filled_whatever_they_held():
+    """A replay hands a kernel the outputs it wrote last time: every element must be written again, so a kernel
+    run into outputs full of garbage gives what it gives into fresh ones."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 6))
+    w, g = rng.standard_normal((4, 3, 3, 3)), rng.standard_normal((2, 4, 6, 6))
+    logits, target = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    calls = [("im2col", (x, 3, 3, 1, 1)), ("col2im", (rng.standard_normal((27, 72)), x.shape, 3, 3, 1, 1)),
+             ("conv2d_forward", (x, w, None, 1)), ("conv2d_weight_grad", (x, g, (3, 3), 1)),
+             ("conv2d_input_grad", (g, w, x.shape, 1)), ("max_pool_forward", (x, 2, 2, 0)),
+             ("max_pool_backward", (g[:, :, :3, :3], np.zeros((2, 4, 3, 3), np.int64), (2, 4, 6, 6))),
+             ("batch_norm_forward", (x.reshape(2, 3, 36), np.ones(3), np.zeros(3), None, None, 1e-5, True)),
+             ("batch_norm_backward", (x.reshape(2, 3, 36), x.reshape(2, 3, 36), np.ones(3), True)),
+             ("cross_entropy_forward", (logits, target)), ("cross_entropy_backward", (logits, target, np.ones(5))),
+             ("relu_forward", (x, True)), ("relu_backward", (x, x > 0)),
+             ("linear_forward", (logits, w.reshape(4, -1)[:, :4])), ("linear_weight_grad", (logits, logits))]
+    for name, args in calls:
+        for module in (reference, cpu):
+            kernel = kernels.KERNELS[name]
+            fresh = kernel.on(module)(*args)
+            garbage = kernel.run(getattr(module, name), args, np,
+                                 lambda shape, dtype: np.full(shape, 7, dtype=dtype))
+            for a, b in zip(fresh if isinstance(fresh, tuple) else (fresh,),
+                            garbage if isinstance(garbage, tuple) else (garbage,), strict=True):
+                np.testing.assert_array_equal(a, b, err_msg=f"{module.__name__}.{name}")
 
 
 @pytest.mark.parametrize("momentum, dampening, weight_decay, nesterov", [
@@ -223,7 +266,7 @@ def test_sgd_update_kernel_matches_the_reference(momentum, dampening, weight_dec
     for mod in (reference, cpu):
         d, b = data.copy(), buf.copy()
         for first in (True, False, False):
-            mod.sgd_update(d, grad, b, 0.1, momentum, dampening, weight_decay, nesterov, first)
+            kernels.sgd_update.on(mod)(d, grad, b, 0.1, momentum, dampening, weight_decay, nesterov, first)
         results.append((d, b))
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-13)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-13)
@@ -233,13 +276,13 @@ def test_reference_direct_conv_is_the_compiled_ones_definition():
     rng = np.random.default_rng(1)
     x, w, b = rng.standard_normal((2, 3, 9, 8)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
     for padding in (0, 1):
-        out = cpu.conv2d_forward(x, w, b, padding)
-        np.testing.assert_allclose(out, reference.conv2d_forward(x, w, b, padding), rtol=1e-12, atol=1e-12)
+        out = CPU.conv2d_forward(x, w, b, padding)
+        np.testing.assert_allclose(out, REF.conv2d_forward(x, w, b, padding), rtol=1e-12, atol=1e-12)
         g = rng.standard_normal(out.shape)
-        np.testing.assert_allclose(cpu.conv2d_weight_grad(x, g, (3, 3), padding),
-                                   reference.conv2d_weight_grad(x, g, (3, 3), padding), rtol=1e-11, atol=1e-11)
-        np.testing.assert_allclose(cpu.conv2d_input_grad(g, w, x.shape, padding),
-                                   reference.conv2d_input_grad(g, w, x.shape, padding), rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(CPU.conv2d_weight_grad(x, g, (3, 3), padding),
+                                   REF.conv2d_weight_grad(x, g, (3, 3), padding), rtol=1e-11, atol=1e-11)
+        np.testing.assert_allclose(CPU.conv2d_input_grad(g, w, x.shape, padding),
+                                   REF.conv2d_input_grad(g, w, x.shape, padding), rtol=1e-11, atol=1e-11)
 
 
 # ----------------------------------------------------------------------------- batch-norm kernels (if present)
@@ -264,9 +307,9 @@ def test_batch_norm_kernels_match_reference(seed, training, dtype):
     for k in (impl, ref):
         rm, rv = rm0.copy(), rv0.copy()
         given = (None, None) if training else (rm, rv)
-        out, xhat, scale, mean, var = k.batch_norm_forward(x, w, b, *given, 1e-5)
+        out, xhat, scale, mean, var = kernels.batch_norm_forward.on(k)(x, w, b, *given, 1e-5, True)
         g = np.random.default_rng(seed).standard_normal(x.shape).astype(dtype)
-        gx, gw, gb = k.batch_norm_backward(g, xhat, scale, training)
+        gx, gw, gb = kernels.batch_norm_backward.on(k)(g, xhat, scale, training)
         assert out.dtype == gx.dtype == dtype
         np.testing.assert_array_equal(rm, rm0)  # the given statistics are only read
         np.testing.assert_array_equal(rv, rv0)
@@ -295,7 +338,7 @@ def test_batch_norm_forward_without_xhat_gives_the_same_output(training, dtype):
     runs = []
     for keep in (True, False):
         given = (None, None) if training else (np.zeros(3, dtype), np.ones(3, dtype))
-        out, xhat, scale, mean, var = cpu.batch_norm_forward(x, w, b, *given, 1e-5, keep)
+        out, xhat, scale, mean, var = CPU.batch_norm_forward(x, w, b, *given, 1e-5, keep)
         assert (xhat is None) == (not keep)
         assert (mean is None) == (var is None) == (not training)
         runs.append((out, scale) + ((mean, var) if training else ()))
@@ -312,7 +355,7 @@ def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
     out = np.empty((shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
     arg = np.empty(out.shape, np.int64)
     assert cpu._max_pool_2x2(x, out, arg)  # finite input: no fallback
-    rout, rarg = reference.max_pool_forward(x, 2, 2, 0)
+    rout, rarg = REF.max_pool_forward(x, 2, 2, 0)
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
 
@@ -325,8 +368,8 @@ def test_max_pool_2x2_with_nan_or_inf_falls_back_and_matches_reference(bad):
     x[1, 0, 2, 2] = x[1, 0, 2, 3] = np.nan   # two NaNs in one window: the first is picked
     out, arg = np.empty((2, 2, 3, 3)), np.empty((2, 2, 3, 3), np.int64)
     assert not cpu._max_pool_2x2(x, out, arg)
-    out, arg = cpu.max_pool_forward(x, 2, 2, 0)
-    rout, rarg = reference.max_pool_forward(x, 2, 2, 0)
+    out, arg = CPU.max_pool_forward(x, 2, 2, 0)
+    rout, rarg = REF.max_pool_forward(x, 2, 2, 0)
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
     assert np.isnan(out[0, 0, 0, 0]) == (bad != bad) and np.isnan(out[1, 1, 1, 1])
@@ -339,15 +382,15 @@ def test_cross_entropy_kernels_match_reference(shape, dtype, target_dtype):
     rng = np.random.default_rng(shape[0] * 100 + shape[1])
     logits = (rng.standard_normal(shape) * 30).astype(dtype)   # large logits: the max shift matters
     target = rng.integers(0, shape[1], shape[0]).astype(target_dtype)
-    losses, probs = cpu.cross_entropy_forward(logits, target)
-    rlosses, rprobs = reference.cross_entropy_forward(logits, target)
+    losses, probs = CPU.cross_entropy_forward(logits, target)
+    rlosses, rprobs = REF.cross_entropy_forward(logits, target)
     tol = 1e-12 if dtype == np.float64 else 1e-5
     assert losses.dtype == probs.dtype == dtype
     np.testing.assert_allclose(losses, rlosses, rtol=tol, atol=tol)
     np.testing.assert_allclose(probs, rprobs, rtol=tol, atol=tol)
     scale = rng.standard_normal(shape[0]).astype(dtype)
-    np.testing.assert_allclose(cpu.cross_entropy_backward(probs, target, scale),
-                               reference.cross_entropy_backward(rprobs, target, scale), rtol=tol, atol=tol)
+    np.testing.assert_allclose(CPU.cross_entropy_backward(probs, target, scale),
+                               REF.cross_entropy_backward(rprobs, target, scale), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("bad", [-1, 3, 200])
@@ -356,7 +399,7 @@ def test_cross_entropy_kernel_names_the_out_of_range_target(bad):
     target = np.array([0, 2, bad, 1])
     for impl in (cpu, reference):
         with pytest.raises(ValueError, match=f"target {bad} is out of range for 3 classes"):
-            impl.cross_entropy_forward(logits, target)
+            kernels.cross_entropy_forward.on(impl)(logits, target)
 
 
 @pytest.mark.parametrize("dtype", DTYPES + [np.int64], ids=["f32", "f64", "i64"])
@@ -366,8 +409,8 @@ def test_relu_kernels_match_reference(dtype, keep_mask):
     a = (rng.standard_normal((3, 4, 5)) * 3).astype(dtype)[:, ::2]  # non-contiguous input
     if a.dtype.kind == "f":
         a[0, 0, :3] = [np.nan, -np.inf, np.inf]
-    out, mask = cpu.relu_forward(a, keep_mask)
-    rout, rmask = reference.relu_forward(a, keep_mask)
+    out, mask = CPU.relu_forward(a, keep_mask)
+    rout, rmask = REF.relu_forward(a, keep_mask)
     assert out.dtype == a.dtype
     np.testing.assert_array_equal(out, rout)          # NaN stays NaN in both
     if a.dtype.kind == "f":                           # PyTorch's values: relu(nan) = nan, relu(-inf) = 0
@@ -377,7 +420,7 @@ def test_relu_kernels_match_reference(dtype, keep_mask):
         return
     np.testing.assert_array_equal(mask, rmask)
     g = rng.standard_normal(a.shape).astype(dtype)
-    np.testing.assert_array_equal(cpu.relu_backward(g, mask), reference.relu_backward(g, rmask))
+    np.testing.assert_array_equal(CPU.relu_backward(g, mask), REF.relu_backward(g, rmask))
 
 
 # ------------------------------------------------------------------ Linear's products at small batches
@@ -392,10 +435,10 @@ def test_small_batch_linear_loops_match_the_gemm(rows, dtype):
     g = rng.standard_normal((rows, J)).astype(dtype)
     assert cpu.linear_forward_by_rows(x, weight) and cpu.linear_weight_grad_by_rows(g, x)
     tol = {"rtol": 1e-12, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-5}
-    out, gw = cpu.linear_forward(x, weight), cpu.linear_weight_grad(g, x)
+    out, gw = CPU.linear_forward(x, weight), CPU.linear_weight_grad(g, x)
     assert out.dtype == gw.dtype == dtype
-    np.testing.assert_allclose(out, reference.linear_forward(x, weight), **tol)
-    np.testing.assert_allclose(gw, reference.linear_weight_grad(g, x), **tol)
+    np.testing.assert_allclose(out, REF.linear_forward(x, weight), **tol)
+    np.testing.assert_allclose(gw, REF.linear_weight_grad(g, x), **tol)
 
 
 def test_small_batch_linear_loops_take_boringnets_first_layer_and_pass_nan_on():
@@ -409,9 +452,9 @@ def test_small_batch_linear_loops_take_boringnets_first_layer_and_pass_nan_on():
     assert not cpu.linear_forward_by_rows(np.asfortranarray(x), weight)      # not contiguous: the GEMM
     assert not cpu.linear_weight_grad_by_rows(np.repeat(g, 2, axis=0), np.repeat(x, 2, axis=0))  # 8 rows: the GEMM
     x[2, 5] = np.nan
-    out = cpu.linear_forward(x, weight)
+    out = CPU.linear_forward(x, weight)
     assert np.isnan(out[2]).all() and np.isfinite(np.delete(out, 2, axis=0)).all()
-    gw = cpu.linear_weight_grad(g, x)
+    gw = CPU.linear_weight_grad(g, x)
     assert np.isnan(gw[:, 5]).all() and np.isfinite(np.delete(gw, 5, axis=1)).all()
 
 
@@ -421,9 +464,8 @@ def test_running_stats_loop_is_bit_identical_to_the_reference(dtype):
     stats = [rng.standard_normal(13).astype(dtype) for _ in range(2)]
     mean, var = rng.standard_normal(13).astype(dtype), rng.random(13).astype(dtype)
     want = [a.copy() for a in stats]
-    reference.batch_norm_running_stats(*want, mean, var, 0.1, 7)
-    assert cpu.running_stats_loop_args(*stats, mean, var, 0.1, 7) is not None
-    cpu.batch_norm_running_stats(*stats, mean, var, 0.1, 7)
+    REF.batch_norm_running_stats(*want, mean, var, 0.1, 7)
+    CPU.batch_norm_running_stats(*stats, mean, var, 0.1, 7)
     for got, expected in zip(stats, want, strict=True):
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, expected)

@@ -226,7 +226,7 @@ def test_steplr_state_dict_round_trip():
 
 
 def test_sgd_momentum_of_a_parameter_without_grad_on_the_first_step():
-    """Issue 10 A1: p1 has no gradient at step 1.  PyTorch 2.13 gives p0 = 0.71 after step 2
+    """p1 has no gradient at step 1.  PyTorch 2.13 gives p0 = 0.71 after step 2
     (buf = 1, then 0.9 * 1 + 1 = 1.9: 1 - 0.1 - 0.19); the flat group used to reset p0's buffer (0.8)."""
     p0, p1 = param([1.0]), param([1.0])
     opt = mt.optim.SGD([p0, p1], lr=0.1, momentum=0.9)

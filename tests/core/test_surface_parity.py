@@ -1,4 +1,4 @@
-"""The PyTorch surface of issue 10 against PyTorch: layers, losses, optimizers, schedules, clipping, init.
+"""The PyTorch surface against PyTorch: layers, losses, optimizers, schedules, clipping, init.
 
 Stored tests load tests/reference/surface.npz (written by tests/reference/make_surface_references.py with
 torch 2.13.0) and need no torch; they run the same case runners as the script, on minitorch.  Tolerance:

@@ -1,4 +1,4 @@
-"""The PyTorch surface of issue 10 on the GPU (CuPy) against the same on the CPU: the layers and losses
+"""The PyTorch surface on the GPU (CuPy) against the same on the CPU: the layers and losses
 with their new options, Adam/AdamW/RMSprop steps and gradient clipping.  Skipped without CuPy and a GPU
 (see conftest.py).  Tolerance: max|gpu - cpu| <= tol * max|cpu| (1e-4 in float32, 1e-9 in float64)."""
 from __future__ import annotations

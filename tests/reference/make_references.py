@@ -518,7 +518,7 @@ def run_tensor_op(lib, name: str, arrays: list[np.ndarray], upstream: np.ndarray
 
 
 def sgd_first_step_without_grad(lib) -> np.ndarray:
-    """Issue 10 A1: p1 has no gradient on step 1; momentum, weight decay and Nesterov; p0 and p1 after each step."""
+    """p1 has no gradient on step 1; momentum, weight decay and Nesterov; p0 and p1 after each step."""
     p0 = lib.tensor(np.array([1.0, -2.0]), requires_grad=True)
     p1 = lib.tensor(np.array([0.5]), requires_grad=True)
     opt = lib.optim.SGD([p0, p1], lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True)

@@ -1,4 +1,4 @@
-"""Write tests/reference/surface.npz: PyTorch's results for the PyTorch surface of issue 10 (part C).
+"""Write tests/reference/surface.npz: PyTorch's results for the PyTorch surface.
 
 Run from the repository root, with PyTorch 2.13.0 installed::
 

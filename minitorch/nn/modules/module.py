@@ -7,7 +7,7 @@ their names, in order, for ``named_parameters`` and ``state_dict``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -15,6 +15,29 @@ import numpy as np
 from minitorch.backend import as_float_dtype, check_device, get_array_module, is_device, to_device
 from minitorch.nn.parameter import Parameter
 from minitorch.tensor import Tensor
+
+
+class RemovableHandle:
+    """What registering a hook returns: ``handle.remove()`` unregisters it."""
+
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+# Called before every module's forward (through ``module(...)``) as hook(module, args); see
+# register_module_forward_pre_hook.  minitorch.capture learns from it which modules a step uses.
+_global_forward_pre_hooks: dict[int, Callable[[Any, tuple], None]] = {}
+
+
+def register_module_forward_pre_hook(hook: Callable[[Any, tuple], None]) -> RemovableHandle:
+    """Call ``hook(module, args)`` before the forward of every module called as ``module(*args)``
+    (PyTorch's ``torch.nn.modules.module.register_module_forward_pre_hook``, without replacing args)."""
+    key = max(_global_forward_pre_hooks, default=-1) + 1
+    _global_forward_pre_hooks[key] = hook
+    return RemovableHandle(_global_forward_pre_hooks, key)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -74,6 +97,9 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _global_forward_pre_hooks:
+            for hook in list(_global_forward_pre_hooks.values()):
+                hook(self, args)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from minitorch.backend import get_array_module, get_default_dtype
+from minitorch.backend import as_array, get_array_module, get_default_dtype, new_array
 from minitorch.nn.parameter import grad_array
 from minitorch.tensor import Tensor
 
@@ -26,9 +26,9 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     p = _norm_type(norm_type)
     grads = _gradients(parameters, "clip_grad_norm_")
     if not grads:
-        return Tensor(np.zeros((), dtype=get_default_dtype()))
+        return Tensor(new_array(np, (), get_default_dtype(), 0))
     xp = get_array_module(grads[0])
-    total = xp.asarray(_vector_norm(xp.stack([_vector_norm(g, p).astype(grads[0].dtype) for g in grads]), p))
+    total = as_array(xp, _vector_norm(xp.stack([_vector_norm(g, p).astype(grads[0].dtype) for g in grads]), p))
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {p} of the gradients is non-finite, so "
                            "they cannot be clipped; set error_if_nonfinite=False to scale them by it anyway")
@@ -69,7 +69,7 @@ def _vector_norm(values: Any, p: float) -> Any:
     xp = get_array_module(values)
     a = xp.abs(values)
     if p == math.inf:
-        return a.max() if a.size else xp.zeros((), dtype=a.dtype)
+        return a.max() if a.size else new_array(xp, (), a.dtype, 0)
     if p == 2:
         return xp.sqrt((a * a).sum())
     if p == 1:
