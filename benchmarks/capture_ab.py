@@ -52,12 +52,10 @@ TRAIN_IMAGES, EVAL_IMAGES_PER_EPOCH = 50_000, 60_000  # CIFAR-10: an epoch, then
 
 
 def target(net: str, batch: int) -> float | None:
-    """Issue 13's target for captured minitorch / PyTorch eager."""
-    if batch == 4:
-        return 0.2 if net == "coolnet" else 0.3
-    if batch == 32:
-        return 0.6
-    return 1.0 if net == "coolnet" else None
+    """The target for captured minitorch / PyTorch eager (``benchmarks.cases.CAPTURED_TARGETS``)."""
+    from benchmarks.cases import CAPTURED_TARGETS
+
+    return CAPTURED_TARGETS.get(batch, {}).get(net)
 
 
 # ------------------------------------------------------------------ the three steps
