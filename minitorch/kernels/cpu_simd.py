@@ -1,0 +1,453 @@
+"""Direct stride-1 convolution with explicit SIMD register tiles (numba + LLVM vector intrinsics).
+
+:mod:`.cpu_conv` leaves vectorisation to the compiler, and its loops are bound by
+loads and stores of accumulator rows: numba cannot keep a tile of outputs in
+registers across the taps of a kernel.  Here two small intrinsics, written in
+LLVM IR through ``numba.extending.intrinsic``, do exactly that, and the rest is
+ordinary numba code around them:
+
+* :func:`_tile_fma`: a tile of ``nout`` output rows x ``nvec`` vectors of
+  positions, held in ``nout * nvec`` vector accumulators (SSA values once LLVM
+  promotes them) across a whole list of taps; a tap loads ``nvec`` vectors of
+  the source, broadcasts ``nout`` weights and issues ``nout * nvec`` fused
+  multiply-adds (``llvm.fma``).  The forward pass and the input gradient are
+  both this loop (the input gradient is a forward convolution of the spread
+  output gradient with the flipped, transposed weight).
+* :func:`_dots_fma`: the weight gradient's dot products: ``nout`` output
+  channels x ``ntaps`` neighbouring taps of one kernel row, each a vector of
+  partial sums over positions, carried across the images in a scratch array
+  and summed across lanes once at the end.
+
+Layout: the **wide rows** of :mod:`.cpu_conv` (a channel of an image is one flat
+row of H*W values; output (i, j) sits at t = i*W + j; tap (ki, kj) reads the input
+at t + ki*W + kj), so nothing is copied kh*kw times; per image, the rows are
+staged into zero-padded scratch so that a tile may run past the last valid
+position (those positions are computed and dropped).
+
+Vector width: 16 floats where the compilation target has AVX-512, else 8 (a
+``<8 x float>`` is one AVX register; LLVM lowers it on any x86-64).  Tile sizes
+follow the width, so the register tile fits the target's register file (32 or
+16 vector registers).
+
+Summation order (what differs from :mod:`.cpu_conv`, whose sums are re-associated
+by the compiler in groups of taps):
+
+* forward: ``out = bias``, then one fused multiply-add per tap, taps in the
+  order (input channel, kernel row, kernel column): a single chain, one
+  rounding per tap;
+* input gradient: ``gx = 0``, then one fused multiply-add per tap, in the order
+  (output channel, kernel row, kernel column) of the flipped kernel;
+* weight gradient: lane l of a vector of width V sums, over the images in order
+  and the positions t = l, l + V, ... in order, ``g * x`` by fused
+  multiply-adds; the V lanes are then added in order 0..V-1.  This order
+  depends on V, so an AVX-512 machine and an AVX2 one differ in the last bits.
+
+None depends on the batch size or on where a position falls in a tile, and both
+the eager and the captured step call the same kernels, so captured steps stay
+bit-identical to eager ones.  NaN and inf propagate as in :mod:`.cpu_conv`: no
+fast-math assumption is made (the wide rows' dropped gap columns multiply zeros
+by real inputs, as there: an inf input in a gap column can make a weight-gradient
+entry NaN that im2col + GEMM leaves finite).
+
+All kernels take C-contiguous float32 arrays (padding applied beforehand with
+:func:`.cpu_conv.zero_padded`) and write into outputs they are handed:
+
+* :func:`conv2d_forward_into` (x, weight, bias, out): out = conv(x, weight) + bias
+* :func:`conv2d_weight_grad_into` (x, g, out): out = d loss / d weight
+* :func:`conv2d_input_grad_into` (g, weight, out): out = d loss / d (padded) x
+
+and :func:`conv2d_forward`, :func:`conv2d_weight_grad`, :func:`conv2d_input_grad`
+allocate them, with :mod:`.cpu_conv`'s signatures.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from minitorch.kernels.cpu_conv import zero_padded
+
+
+def target_lanes() -> int:
+    """float32 lanes per vector on numba's compilation target: 16 with AVX-512, else 8.
+
+    Read from the target numba compiles for (``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES``
+    when set, else the host), which is also part of the key of numba's on-disk cache, so
+    cached code and this width always agree.
+    """
+    from numba.core.registry import cpu_target
+
+    features = cpu_target.target_context.codegen().magic_tuple()[2]
+    return 16 if "+avx512f" in features.split(",") else 8
+
+
+LANES = target_lanes()
+# Register tiles: accumulators + the vectors loaded per tap must fit the register file (32 registers with
+# AVX-512, 16 with AVX2).  Forward/input gradient: up to 6 rows x TILE_VECS vectors (24 or 12 accumulators).
+TILE_VECS = 4 if LANES == 16 else 2
+# Weight gradient: DOT_ROWS output channels x 5 taps of partial sums, + 5 input and DOT_ROWS gradient vectors.
+DOT_ROWS = 4 if LANES == 16 else 1
+_F32 = ir.FloatType()
+_I32 = ir.IntType(32)
+
+
+def _vector(builder, value):
+    """A float splatted over all lanes."""
+    vec = ir.VectorType(_F32, LANES)
+    one = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(_I32, LANES),
+                                                                                    [0] * LANES))
+
+
+def _vector_at(builder, base, index):
+    """Pointer to the vector that starts at float ``base[index]`` (no alignment assumed)."""
+    return builder.bitcast(builder.gep(base, [index]), ir.VectorType(_F32, LANES).as_pointer())
+
+
+def _fma(builder):
+    vec = ir.VectorType(_F32, LANES)
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec, vec, vec]), f"llvm.fma.v{LANES}f32")
+    return lambda a, b, c: builder.call(fn, [a, b, c])
+
+
+def _literal(value, what):
+    if not isinstance(value, types.IntegerLiteral):
+        raise numba.errors.TypingError(f"{what} must be a literal integer")
+    return value.literal_value
+
+
+@intrinsic
+def _tile_fma(typingctx, src, p0, offs, wp, wbase, init, out, obase, ostride, nout, nvec):
+    """For k < nout, m < nvec: out[obase + k*ostride + m*V : +V] =
+    init[k] + sum over taps q (in order) of wp[wbase + q*nout + k] * src[offs[q] + p0 + m*V : +V].
+
+    ``src``, ``wp``, ``init`` and ``out`` are flat float32 arrays; ``offs`` int64 tap offsets.
+    """
+    rows, vecs = _literal(nout, "nout"), _literal(nvec, "nvec")
+    sig = types.void(src, p0, offs, wp, wbase, init, out, obase, ostride, nout, nvec)
+
+    def codegen(context, builder, signature, args):
+        src_a, p0_v, offs_a, wp_a, wbase_v, init_a, out_a, obase_v, ostride_v = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args[:9], args[:9], strict=True))
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(_F32, LANES)
+        fma = _fma(builder)
+        acc = [[cgutils.alloca_once(builder, vec) for _ in range(vecs)] for _ in range(rows)]
+        for k in range(rows):
+            start = _vector(builder, builder.load(builder.gep(init_a.data, [ir.Constant(i64, k)])))
+            for m in range(vecs):
+                builder.store(start, acc[k][m])
+        ntaps = builder.extract_value(offs_a.shape, 0)
+        with cgutils.for_range(builder, ntaps) as loop:
+            q = loop.index
+            at = builder.add(builder.load(builder.gep(offs_a.data, [q])), p0_v)
+            xs = [builder.load(_vector_at(builder, src_a.data, builder.add(at, ir.Constant(i64, m * LANES))),
+                               align=4) for m in range(vecs)]
+            wq = builder.add(wbase_v, builder.mul(q, ir.Constant(i64, rows)))
+            for k in range(rows):
+                wk = _vector(builder, builder.load(builder.gep(wp_a.data, [builder.add(wq, ir.Constant(i64, k))])))
+                for m in range(vecs):
+                    builder.store(fma(wk, xs[m], builder.load(acc[k][m])), acc[k][m])
+        for k in range(rows):
+            row = builder.add(obase_v, builder.mul(ostride_v, ir.Constant(i64, k)))
+            for m in range(vecs):
+                ptr = _vector_at(builder, out_a.data, builder.add(row, ir.Constant(i64, m * LANES)))
+                builder.store(builder.load(acc[k][m]), ptr, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _dots_fma(typingctx, g, gbase, gstride, src, sbase, part, pbase, pstride, nu, nout, ntaps):
+    """For k < nout, j < ntaps: part[pbase + k*pstride + j*V : +V] +=
+    sum over u < nu (in order) of g[gbase + k*gstride + u*V : +V] * src[sbase + j + u*V : +V] (lane-wise FMAs)."""
+    rows, taps = _literal(nout, "nout"), _literal(ntaps, "ntaps")
+    sig = types.void(g, gbase, gstride, src, sbase, part, pbase, pstride, nu, nout, ntaps)
+
+    def codegen(context, builder, signature, args):
+        g_a, gbase_v, gstride_v, src_a, sbase_v, part_a, pbase_v, pstride_v, nu_v = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args[:9], args[:9], strict=True))
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(_F32, LANES)
+        fma = _fma(builder)
+
+        def part_at(k, j):
+            index = builder.add(builder.add(pbase_v, builder.mul(pstride_v, ir.Constant(i64, k))),
+                                ir.Constant(i64, j * LANES))
+            return _vector_at(builder, part_a.data, index)
+
+        acc = [[cgutils.alloca_once(builder, vec) for _ in range(taps)] for _ in range(rows)]
+        for k in range(rows):
+            for j in range(taps):
+                builder.store(builder.load(part_at(k, j), align=4), acc[k][j])
+        with cgutils.for_range(builder, nu_v) as loop:
+            t = builder.mul(loop.index, ir.Constant(i64, LANES))
+            xs = [builder.load(_vector_at(builder, src_a.data, builder.add(builder.add(sbase_v, t),
+                                                                          ir.Constant(i64, j))), align=4)
+                  for j in range(taps)]
+            for k in range(rows):
+                gk = builder.load(_vector_at(builder, g_a.data, builder.add(
+                    builder.add(gbase_v, builder.mul(gstride_v, ir.Constant(i64, k))), t)), align=4)
+                for j in range(taps):
+                    builder.store(fma(gk, xs[j], builder.load(acc[k][j])), acc[k][j])
+        for k in range(rows):
+            for j in range(taps):
+                builder.store(builder.load(acc[k][j]), part_at(k, j), align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+# ------------------------------------------------------------------ shared pieces
+@numba.njit(nogil=True, cache=True)
+def _round_up(n, m):
+    return (n + m - 1) // m * m
+
+
+@numba.njit(nogil=True, cache=True)
+def _group_rows(left):
+    """Rows of the next output group: 6, 4, 2 or 1 (the tiles :func:`_tile_fma` is built for)."""
+    if left >= 6:
+        return 6
+    if left >= 4:
+        return 4
+    if left >= 2:
+        return 2
+    return 1
+
+
+@numba.njit(nogil=True, cache=True)
+def _pack(wt):
+    """Weights (R, Q) -> per group of rows (6, 4, 2, 1 as :func:`_group_rows` splits R), tap-major: the
+    ``rows`` weights of tap q sit together, so a tap's broadcasts read one short run."""
+    R, Q = wt.shape
+    packed = np.empty(R * Q, dtype=wt.dtype)
+    r = 0
+    at = 0
+    while r < R:
+        rows = _group_rows(R - r)
+        for q in range(Q):
+            for k in range(rows):
+                packed[at + q * rows + k] = wt[r + k, q]
+        at += rows * Q
+        r += rows
+    return packed
+
+
+@numba.njit(nogil=True, cache=True)
+def _tiles(src, offs, packed, init, ys, R, span):
+    """ys[r, p] = init[r] + sum_q packed-weight(r, q) * src[offs[q] + p] for every row r < R and p < span
+    (span a multiple of LANES): full tiles of TILE_VECS vectors, then single vectors."""
+    wide = TILE_VECS * LANES
+    Q = offs.shape[0]
+    flat = ys.reshape(-1)
+    stride = ys.shape[1]
+    r = 0
+    at = 0
+    while r < R:
+        rows = _group_rows(R - r)
+        bias = init[r:r + rows]
+        p = 0
+        while p + wide <= span:
+            if rows == 6:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 6, TILE_VECS)
+            elif rows == 4:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 4, TILE_VECS)
+            elif rows == 2:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 2, TILE_VECS)
+            else:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 1, TILE_VECS)
+            p += wide
+        while p < span:
+            if rows == 6:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 6, 1)
+            elif rows == 4:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 4, 1)
+            elif rows == 2:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 2, 1)
+            else:
+                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 1, 1)
+            p += LANES
+        at += rows * Q
+        r += rows
+
+
+# ------------------------------------------------------------------ forward
+@numba.njit(nogil=True, cache=True)
+def conv2d_forward_into(x, weight, bias, out):
+    """out[n, o] = bias[o] + sum_c weight[o, c] (*) x[n, c] (stride 1; x already padded)."""
+    N, C, H, W = x.shape
+    O, _, kh, kw = weight.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    span = _round_up((Ho - 1) * W + Wo, LANES)            # output positions computed per channel (wide rows)
+    row = _round_up(span + (kh - 1) * W + kw - 1, LANES)  # a staged input row: everything a tile reads
+    offs = np.empty(C * kh * kw, dtype=np.int64)
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                offs[(c * kh + i) * kw + j] = c * row + i * W + j
+    packed = _pack(weight.reshape(O, C * kh * kw))
+    init = bias.astype(np.float32)
+    xs = np.zeros((C, row), dtype=np.float32)
+    ys = np.empty((O, span), dtype=np.float32)
+    src = xs.reshape(-1)
+    for n in range(N):
+        for c in range(C):
+            xs[c, :H * W] = x[n, c].reshape(-1)
+        _tiles(src, offs, packed, init, ys, O, span)
+        for o in range(O):
+            for i in range(Ho):
+                out[n, o, i, :] = ys[o, i * W:i * W + Wo]
+
+
+# ------------------------------------------------------------------ input gradient
+@numba.njit(nogil=True, cache=True)
+def conv2d_input_grad_into(g, weight, out):
+    """out[n, c] = d loss / d x[n, c] for the (padded) input of shape out.shape, given g = d loss / d out.
+
+    A forward convolution: the output gradient, spread into wide rows with kh - 1 rows and kw - 1 columns
+    of zeros before it, correlated with the weight flipped in both directions and transposed (O <-> C).
+    """
+    N, C, H, W = out.shape
+    O, _, kh, kw = weight.shape
+    Ho, Wo = g.shape[2], g.shape[3]
+    span = _round_up(H * W, LANES)
+    row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
+    offs = np.empty(O * kh * kw, dtype=np.int64)
+    flipped = np.empty((C, O * kh * kw), dtype=np.float32)
+    for o in range(O):
+        for i in range(kh):
+            for j in range(kw):
+                q = (o * kh + i) * kw + j
+                offs[q] = o * row + i * W + j
+                for c in range(C):
+                    flipped[c, q] = weight[o, c, kh - 1 - i, kw - 1 - j]
+    packed = _pack(flipped)
+    init = np.zeros(C, dtype=np.float32)
+    gs = np.zeros((O, row), dtype=np.float32)   # only the valid columns are ever written: the gaps stay zero
+    ys = np.empty((C, span), dtype=np.float32)
+    src = gs.reshape(-1)
+    lead = (kh - 1) * W + kw - 1
+    for n in range(N):
+        for o in range(O):
+            for i in range(Ho):
+                gs[o, lead + i * W:lead + i * W + Wo] = g[n, o, i, :]
+        _tiles(src, offs, packed, init, ys, C, span)
+        for c in range(C):
+            out[n, c] = ys[c, :H * W].reshape(H, W)
+
+
+# ------------------------------------------------------------------ weight gradient
+@numba.njit(nogil=True, cache=True)
+def _dot_rows(gflat, gbase, gstride, src, sbase, part, pbase, pstride, nu, rows, kw):
+    """:func:`_dots_fma` for ``rows`` output channels and one kernel row of ``kw`` taps (5 or 3 at a time)."""
+    j = 0
+    while j < kw:
+        step = 5 if j + 5 <= kw else (3 if j + 3 <= kw else 1)
+        at = pbase + j * LANES
+        if rows == 4:
+            if step == 5:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 4, 5)
+            elif step == 3:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 4, 3)
+            else:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 4, 1)
+        elif rows == 2:
+            if step == 5:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 2, 5)
+            elif step == 3:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 2, 3)
+            else:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 2, 1)
+        else:
+            if step == 5:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 1, 5)
+            elif step == 3:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 1, 3)
+            else:
+                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 1, 1)
+        j += step
+
+
+@numba.njit(nogil=True, cache=True)
+def conv2d_weight_grad_into(x, g, out):
+    """out[o, c] = sum_n g[n, o] (*) x[n, c] (a correlation; x already padded), overwriting out."""
+    N, C, H, W = x.shape
+    O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
+    kh, kw = out.shape[2], out.shape[3]
+    span = _round_up((Ho - 1) * W + Wo, LANES)
+    row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
+    nu = span // LANES
+    gs = np.zeros((O, span), dtype=np.float32)  # the gaps and the tail stay zero
+    xs = np.zeros((C, row), dtype=np.float32)
+    part = np.zeros((O, C, kh, kw, LANES), dtype=np.float32)
+    pstride = C * kh * kw * LANES
+    gflat, src, pflat = gs.reshape(-1), xs.reshape(-1), part.reshape(-1)
+    for n in range(N):
+        for o in range(O):
+            for i in range(Ho):
+                gs[o, i * W:i * W + Wo] = g[n, o, i, :]
+        for c in range(C):
+            xs[c, :H * W] = x[n, c].reshape(-1)
+        o = 0
+        while o < O:
+            rows = DOT_ROWS if o + DOT_ROWS <= O else (2 if o + 2 <= O and DOT_ROWS >= 2 else 1)
+            for c in range(C):
+                for i in range(kh):
+                    _dot_rows(gflat, o * span, span, src, c * row + i * W, pflat,
+                              ((o * C + c) * kh + i) * kw * LANES, pstride, nu, rows, kw)
+            o += rows
+    for o in range(O):
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    s = part[o, c, i, j, 0]
+                    for lane in range(1, LANES):
+                        s += part[o, c, i, j, lane]
+                    out[o, c, i, j] = s
+
+
+# ------------------------------------------------------------------ allocating forms (cpu_conv's signatures)
+def _check(*arrays: np.ndarray) -> None:
+    for a in arrays:
+        if a.dtype != np.float32:
+            raise TypeError(f"cpu_simd kernels take float32 arrays, got {a.dtype}")
+
+
+def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: int) -> np.ndarray:
+    """Stride-1 convolution of (N, C, H, W) with (O, C, kh, kw), plus bias: (N, O, Ho, Wo)."""
+    x = zero_padded(x, padding)
+    weight = np.ascontiguousarray(weight)
+    _check(x, weight)
+    N, C, H, W = x.shape
+    O, _, kh, kw = weight.shape
+    out = np.empty((N, O, H - kh + 1, W - kw + 1), dtype=np.float32)
+    conv2d_forward_into(x, weight, np.zeros(O, np.float32) if bias is None else np.ascontiguousarray(bias), out)
+    return out
+
+
+def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], padding: int) -> np.ndarray:
+    """Gradient of :func:`conv2d_forward` with respect to the weight, given the output gradient ``g``."""
+    x = zero_padded(x, padding)
+    g = np.ascontiguousarray(g)
+    _check(x, g)
+    out = np.empty((g.shape[1], x.shape[1]) + tuple(kernel_size), dtype=np.float32)
+    conv2d_weight_grad_into(x, g, out)
+    return out
+
+
+def conv2d_input_grad(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...], padding: int) -> np.ndarray:
+    """Gradient of :func:`conv2d_forward` with respect to its (unpadded) input of shape ``x_shape``."""
+    N, C, H, W = x_shape
+    p = padding
+    g, weight = np.ascontiguousarray(g), np.ascontiguousarray(weight)
+    _check(g, weight)
+    gx = np.empty((N, C, H + 2 * p, W + 2 * p), dtype=np.float32)
+    conv2d_input_grad_into(g, weight, gx)
+    return np.ascontiguousarray(gx[:, :, p:p + H, p:p + W]) if p else gx
