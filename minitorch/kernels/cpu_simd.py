@@ -163,16 +163,17 @@ def _tile_fma(typingctx, src, p0, offs, wp, wbase, init, out, obase, ostride, no
 
 
 @intrinsic
-def _dots_fma(typingctx, g, gbase, gstride, src, sbase, part, pbase, pstride, nu, nout, ntaps):
-    """For k < nout, j < ntaps: part[pbase + k*pstride + j*V : +V] +=
-    sum over u < nu (in order) of g[gbase + k*gstride + u*V : +V] * src[sbase + j + u*V : +V] (lane-wise FMAs)."""
+def _dots_fma(typingctx, g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, nout,
+              ntaps):
+    """For k < nout, j < ntaps: part[pbase + k*pstride + j*V : +V] += sum over r < nr, u < nu (in order) of
+    g[gbase + k*gstride + r*grow + u*V : +V] * src[sbase + j*jstride + r*srow + u*V : +V] (lane-wise FMAs)."""
     rows, taps = _literal(nout, "nout"), _literal(ntaps, "ntaps")
-    sig = types.void(g, gbase, gstride, src, sbase, part, pbase, pstride, nu, nout, ntaps)
+    sig = types.void(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, nout, ntaps)
 
     def codegen(context, builder, signature, args):
-        g_a, gbase_v, gstride_v, src_a, sbase_v, part_a, pbase_v, pstride_v, nu_v = (
-            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
-            for t, v in zip(signature.args[:9], args[:9], strict=True))
+        (g_a, gbase_v, gstride_v, grow_v, src_a, sbase_v, srow_v, jstride_v, part_a, pbase_v, pstride_v, nr_v,
+         nu_v) = (context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+                  for t, v in zip(signature.args[:13], args[:13], strict=True))
         i64 = ir.IntType(64)
         vec = ir.VectorType(_F32, LANES)
         fma = _fma(builder)
@@ -186,16 +187,20 @@ def _dots_fma(typingctx, g, gbase, gstride, src, sbase, part, pbase, pstride, nu
         for k in range(rows):
             for j in range(taps):
                 builder.store(builder.load(part_at(k, j), align=4), acc[k][j])
-        with cgutils.for_range(builder, nu_v) as loop:
-            t = builder.mul(loop.index, ir.Constant(i64, LANES))
-            xs = [builder.load(_vector_at(builder, src_a.data, builder.add(builder.add(sbase_v, t),
-                                                                          ir.Constant(i64, j))), align=4)
-                  for j in range(taps)]
-            for k in range(rows):
-                gk = builder.load(_vector_at(builder, g_a.data, builder.add(
-                    builder.add(gbase_v, builder.mul(gstride_v, ir.Constant(i64, k))), t)), align=4)
-                for j in range(taps):
-                    builder.store(fma(gk, xs[j], builder.load(acc[k][j])), acc[k][j])
+        grows = [builder.add(gbase_v, builder.mul(gstride_v, ir.Constant(i64, k))) for k in range(rows)]
+        staps = [builder.add(sbase_v, builder.mul(jstride_v, ir.Constant(i64, j))) for j in range(taps)]
+        with cgutils.for_range(builder, nr_v) as outer:
+            g_r = builder.mul(outer.index, grow_v)
+            s_r = builder.mul(outer.index, srow_v)
+            with cgutils.for_range(builder, nu_v) as inner:
+                t = builder.mul(inner.index, ir.Constant(i64, LANES))
+                xs = [builder.load(_vector_at(builder, src_a.data, builder.add(builder.add(staps[j], s_r), t)),
+                                   align=4) for j in range(taps)]
+                for k in range(rows):
+                    gk = builder.load(_vector_at(builder, g_a.data, builder.add(builder.add(grows[k], g_r), t)),
+                                      align=4)
+                    for j in range(taps):
+                        builder.store(fma(gk, xs[j], builder.load(acc[k][j])), acc[k][j])
         for k in range(rows):
             for j in range(taps):
                 builder.store(builder.load(acc[k][j]), part_at(k, j), align=4)
@@ -241,9 +246,32 @@ def _pack(wt):
 
 
 @numba.njit(nogil=True, cache=True)
+def _tile(src, p0, offs, packed, at, bias, flat, obase, stride, rows, full):
+    """:func:`_tile_fma` for a group of ``rows`` (6, 4, 2 or 1) by TILE_VECS vectors (``full``) or one."""
+    if full:
+        if rows == 6:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 6, TILE_VECS)
+        elif rows == 4:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 4, TILE_VECS)
+        elif rows == 2:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 2, TILE_VECS)
+        else:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 1, TILE_VECS)
+    else:
+        if rows == 6:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 6, 1)
+        elif rows == 4:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 4, 1)
+        elif rows == 2:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 2, 1)
+        else:
+            _tile_fma(src, p0, offs, packed, at, bias, flat, obase, stride, 1, 1)
+
+
+@numba.njit(nogil=True, cache=True)
 def _tiles(src, offs, packed, init, ys, R, span):
-    """ys[r, p] = init[r] + sum_q packed-weight(r, q) * src[offs[q] + p] for every row r < R and p < span
-    (span a multiple of LANES): full tiles of TILE_VECS vectors, then single vectors."""
+    """Wide rows: ys[r, p] = init[r] + sum_q packed-weight(r, q) * src[offs[q] + p] for every row r < R and
+    p < span (a multiple of LANES): full tiles of TILE_VECS vectors, then single vectors."""
     wide = TILE_VECS * LANES
     Q = offs.shape[0]
     flat = ys.reshape(-1)
@@ -254,37 +282,90 @@ def _tiles(src, offs, packed, init, ys, R, span):
         rows = _group_rows(R - r)
         bias = init[r:r + rows]
         p = 0
-        while p + wide <= span:
-            if rows == 6:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 6, TILE_VECS)
-            elif rows == 4:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 4, TILE_VECS)
-            elif rows == 2:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 2, TILE_VECS)
-            else:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 1, TILE_VECS)
-            p += wide
         while p < span:
-            if rows == 6:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 6, 1)
-            elif rows == 4:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 4, 1)
-            elif rows == 2:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 2, 1)
-            else:
-                _tile_fma(src, p, offs, packed, at, bias, flat, r * stride + p, stride, 1, 1)
-            p += LANES
+            full = p + wide <= span
+            _tile(src, p, offs, packed, at, bias, flat, r * stride + p, stride, rows, full)
+            p += wide if full else LANES
         at += rows * Q
         r += rows
+
+
+@numba.njit(nogil=True, cache=True)
+def _block_tiles(src, offs, packed, init, ys, R, Ho, Wo, W):
+    """Batch-innermost blocks (a vector = LANES images at one pixel): ys[r, (i*Wo + j)*V + lane] =
+    init[r] + sum_q packed-weight(r, q) * src[offs[q] + (i*W + j)*V + lane], only the Ho x Wo valid pixels."""
+    Q = offs.shape[0]
+    flat = ys.reshape(-1)
+    stride = ys.shape[1]
+    r = 0
+    at = 0
+    while r < R:
+        rows = _group_rows(R - r)
+        bias = init[r:r + rows]
+        for i in range(Ho):
+            j = 0
+            while j < Wo:
+                full = j + TILE_VECS <= Wo
+                _tile(src, (i * W + j) * LANES, offs, packed, at, bias, flat, r * stride + (i * Wo + j) * LANES,
+                      stride, rows, full)
+                j += TILE_VECS if full else 1
+        at += rows * Q
+        r += rows
+
+
+@numba.njit(nogil=True, cache=True)
+def _to_block(x, n0, xb):
+    """xb[c, i, j, lane] = x[n0 + lane, c, i, j] (zeros for images past the end)."""
+    N = x.shape[0]
+    C, H, W, V = xb.shape
+    for c in range(C):
+        for i in range(H):
+            for j in range(W):
+                for lane in range(V):
+                    xb[c, i, j, lane] = x[n0 + lane, c, i, j] if n0 + lane < N else 0.0
+
+
+@numba.njit(nogil=True, cache=True)
+def _from_block(ys, n0, out):
+    """out[n0 + lane, r, i, j] = ys[r, (i*Wo + j)*V + lane] for the images that exist."""
+    N, R, Ho, Wo = out.shape
+    lanes = min(LANES, N - n0)
+    for r in range(R):
+        for i in range(Ho):
+            for j in range(Wo):
+                at = (i * Wo + j) * LANES
+                for lane in range(lanes):
+                    out[n0 + lane, r, i, j] = ys[r, at + lane]
 
 
 # ------------------------------------------------------------------ forward
 @numba.njit(nogil=True, cache=True)
 def conv2d_forward_into(x, weight, bias, out):
-    """out[n, o] = bias[o] + sum_c weight[o, c] (*) x[n, c] (stride 1; x already padded)."""
+    """out[n, o] = bias[o] + sum_c weight[o, c] (*) x[n, c] (stride 1; x already padded).
+
+    Whole blocks of LANES images go batch-innermost (no wasted positions); the images left over, one at a
+    time in wide rows.
+    """
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = out.shape[2], out.shape[3]
+    packed = _pack(weight.reshape(O, C * kh * kw))
+    init = bias.astype(np.float32)
+    blocks = N // LANES
+    if blocks:
+        offs = np.empty(C * kh * kw, dtype=np.int64)
+        for c in range(C):
+            for i in range(kh):
+                for j in range(kw):
+                    offs[(c * kh + i) * kw + j] = ((c * H + i) * W + j) * LANES
+        xb = np.empty((C, H, W, LANES), dtype=np.float32)
+        yb = np.empty((O, Ho * Wo * LANES), dtype=np.float32)
+        for b in range(blocks):
+            _to_block(x, b * LANES, xb)
+            _block_tiles(xb.reshape(-1), offs, packed, init, yb, O, Ho, Wo, W)
+            _from_block(yb, b * LANES, out)
+    if blocks * LANES == N:
+        return
     span = _round_up((Ho - 1) * W + Wo, LANES)            # output positions computed per channel (wide rows)
     row = _round_up(span + (kh - 1) * W + kw - 1, LANES)  # a staged input row: everything a tile reads
     offs = np.empty(C * kh * kw, dtype=np.int64)
@@ -292,12 +373,10 @@ def conv2d_forward_into(x, weight, bias, out):
         for i in range(kh):
             for j in range(kw):
                 offs[(c * kh + i) * kw + j] = c * row + i * W + j
-    packed = _pack(weight.reshape(O, C * kh * kw))
-    init = bias.astype(np.float32)
     xs = np.zeros((C, row), dtype=np.float32)
     ys = np.empty((O, span), dtype=np.float32)
     src = xs.reshape(-1)
-    for n in range(N):
+    for n in range(blocks * LANES, N):
         for c in range(C):
             xs[c, :H * W] = x[n, c].reshape(-1)
         _tiles(src, offs, packed, init, ys, O, span)
@@ -308,33 +387,92 @@ def conv2d_forward_into(x, weight, bias, out):
 
 # ------------------------------------------------------------------ input gradient
 @numba.njit(nogil=True, cache=True)
+def _flipped(weight):
+    """(C, kh * O * kw): w[o, c, kh-1-i, kw-1-j] at tap (i, o, j), kernel rows outermost."""
+    O, C, kh, kw = weight.shape
+    flipped = np.empty((C, kh * O * kw), dtype=np.float32)
+    for i in range(kh):
+        for o in range(O):
+            for j in range(kw):
+                for c in range(C):
+                    flipped[c, (i * O + o) * kw + j] = weight[o, c, kh - 1 - i, kw - 1 - j]
+    return flipped
+
+
+@numba.njit(nogil=True, cache=True)
+def _block_input_grad(g, n0, gb, offs, packed, init, ys, C, H, W, kh, kw):
+    """One block of LANES images: the output gradient batch-innermost with kh - 1 (kw - 1) zero rows (columns)
+    around it, correlated with the flipped weight; each row of the result takes only the kernel rows that
+    reach the gradient (taps run kernel row outermost, so those are one contiguous run of taps)."""
+    N, O, Ho, Wo = g.shape
+    Hp, Wp = gb.shape[1], gb.shape[2]
+    for o in range(O):
+        for i in range(Ho):
+            for j in range(Wo):
+                for lane in range(LANES):
+                    gb[o, kh - 1 + i, kw - 1 + j, lane] = g[n0 + lane, o, i, j] if n0 + lane < N else 0.0
+    src, flat = gb.reshape(-1), ys.reshape(-1)
+    per_row = O * kw
+    stride = ys.shape[1]
+    r = 0
+    at = 0
+    while r < C:
+        rows = _group_rows(C - r)
+        bias = init[r:r + rows]
+        for y in range(H):
+            lo, hi = max(0, kh - 1 - y), min(kh - 1, kh - 1 - y + Ho - 1)   # kernel rows that reach g
+            taps = offs[lo * per_row:(hi + 1) * per_row]
+            x = 0
+            while x < W:
+                full = x + TILE_VECS <= W
+                _tile(src, (y * Wp + x) * LANES, taps, packed, at + lo * per_row * rows, bias, flat,
+                      r * stride + (y * W + x) * LANES, stride, rows, full)
+                x += TILE_VECS if full else 1
+        at += rows * kh * per_row
+        r += rows
+
+
+@numba.njit(nogil=True, cache=True)
 def conv2d_input_grad_into(g, weight, out):
     """out[n, c] = d loss / d x[n, c] for the (padded) input of shape out.shape, given g = d loss / d out.
 
-    A forward convolution: the output gradient, spread into wide rows with kh - 1 rows and kw - 1 columns
-    of zeros before it, correlated with the weight flipped in both directions and transposed (O <-> C).
+    A forward convolution of the output gradient, with kh - 1 rows and kw - 1 columns of zeros around it,
+    and the weight flipped in both directions and transposed (O <-> C).  Whole blocks of LANES images go
+    batch-innermost; the images left over, one at a time in wide rows.
     """
     N, C, H, W = out.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = g.shape[2], g.shape[3]
-    span = _round_up(H * W, LANES)
-    row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
-    offs = np.empty(O * kh * kw, dtype=np.int64)
-    flipped = np.empty((C, O * kh * kw), dtype=np.float32)
-    for o in range(O):
-        for i in range(kh):
-            for j in range(kw):
-                q = (o * kh + i) * kw + j
-                offs[q] = o * row + i * W + j
-                for c in range(C):
-                    flipped[c, q] = weight[o, c, kh - 1 - i, kw - 1 - j]
+    flipped = _flipped(weight)
     packed = _pack(flipped)
     init = np.zeros(C, dtype=np.float32)
+    blocks = N // LANES
+    if blocks:
+        Hp, Wp = H + kh - 1, W + kw - 1
+        offs = np.empty(kh * O * kw, dtype=np.int64)
+        for i in range(kh):
+            for o in range(O):
+                for j in range(kw):
+                    offs[(i * O + o) * kw + j] = ((o * Hp + i) * Wp + j) * LANES
+        gb = np.zeros((O, Hp, Wp, LANES), dtype=np.float32)   # the border stays zero
+        yb = np.empty((C, H * W * LANES), dtype=np.float32)
+        for b in range(blocks):
+            _block_input_grad(g, b * LANES, gb, offs, packed, init, yb, C, H, W, kh, kw)
+            _from_block(yb, b * LANES, out)
+    if blocks * LANES == N:
+        return
+    span = _round_up(H * W, LANES)
+    row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
+    offs = np.empty(kh * O * kw, dtype=np.int64)
+    for i in range(kh):
+        for o in range(O):
+            for j in range(kw):
+                offs[(i * O + o) * kw + j] = o * row + i * W + j
     gs = np.zeros((O, row), dtype=np.float32)   # only the valid columns are ever written: the gaps stay zero
     ys = np.empty((C, span), dtype=np.float32)
     src = gs.reshape(-1)
     lead = (kh - 1) * W + kw - 1
-    for n in range(N):
+    for n in range(blocks * LANES, N):
         for o in range(O):
             for i in range(Ho):
                 gs[o, lead + i * W:lead + i * W + Wo] = g[n, o, i, :]
@@ -345,64 +483,88 @@ def conv2d_input_grad_into(g, weight, out):
 
 # ------------------------------------------------------------------ weight gradient
 @numba.njit(nogil=True, cache=True)
-def _dot_rows(gflat, gbase, gstride, src, sbase, part, pbase, pstride, nu, rows, kw):
-    """:func:`_dots_fma` for ``rows`` output channels and one kernel row of ``kw`` taps (5 or 3 at a time)."""
-    j = 0
-    while j < kw:
-        step = 5 if j + 5 <= kw else (3 if j + 3 <= kw else 1)
-        at = pbase + j * LANES
-        if rows == 4:
-            if step == 5:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 4, 5)
-            elif step == 3:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 4, 3)
-            else:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 4, 1)
-        elif rows == 2:
-            if step == 5:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 2, 5)
-            elif step == 3:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 2, 3)
-            else:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 2, 1)
+def _dots(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, rows, taps):
+    """:func:`_dots_fma` for ``rows`` (4, 2 or 1) output channels and ``taps`` (5, 3 or 1) taps."""
+    if rows == 4:
+        if taps == 5:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 4, 5)
+        elif taps == 3:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 4, 3)
         else:
-            if step == 5:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 1, 5)
-            elif step == 3:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 1, 3)
-            else:
-                _dots_fma(gflat, gbase, gstride, src, sbase + j, part, at, pstride, nu, 1, 1)
-        j += step
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 4, 1)
+    elif rows == 2:
+        if taps == 5:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 2, 5)
+        elif taps == 3:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 2, 3)
+        else:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 2, 1)
+    else:
+        if taps == 5:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 1, 5)
+        elif taps == 3:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 1, 3)
+        else:
+            _dots_fma(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstride, nr, nu, 1, 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _weight_pass(g, gstride, grow, src, cstride, srow, jstride, part, O, C, kh, kw, nr, nu, W):
+    """Every (output-channel group, input channel, kernel row, run of taps) of one image or block into part.
+
+    Wide rows (one image): g is (O, span), src (C, row), a tap j is j floats on, nr = 1.  Blocks:
+    g is (O, Ho, Wo, V), src (C, H, W, V), a tap j is j vectors on, nr = Ho rows of nu = Wo pixels.
+    """
+    pstride = C * kh * kw * LANES
+    o = 0
+    while o < O:
+        rows = DOT_ROWS if o + DOT_ROWS <= O else (2 if o + 2 <= O and DOT_ROWS >= 2 else 1)
+        for c in range(C):
+            for i in range(kh):
+                j = 0
+                while j < kw:
+                    taps = 5 if j + 5 <= kw else (3 if j + 3 <= kw else 1)
+                    _dots(g, o * gstride, gstride, grow, src, c * cstride + i * W * jstride + j * jstride, srow,
+                          jstride, part, (((o * C + c) * kh + i) * kw + j) * LANES, pstride, nr, nu, rows, taps)
+                    j += taps
+        o += rows
 
 
 @numba.njit(nogil=True, cache=True)
 def conv2d_weight_grad_into(x, g, out):
-    """out[o, c] = sum_n g[n, o] (*) x[n, c] (a correlation; x already padded), overwriting out."""
+    """out[o, c] = sum_n g[n, o] (*) x[n, c] (a correlation; x already padded), overwriting out.
+
+    Partial sums stay vectors (part[o, c, i, j, lane]) over all images, added across lanes at the end.
+    Whole blocks of LANES images go batch-innermost (lane = image), the images left over one at a time in
+    wide rows (lane = position modulo LANES).
+    """
     N, C, H, W = x.shape
     O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
     kh, kw = out.shape[2], out.shape[3]
-    span = _round_up((Ho - 1) * W + Wo, LANES)
-    row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
-    nu = span // LANES
-    gs = np.zeros((O, span), dtype=np.float32)  # the gaps and the tail stay zero
-    xs = np.zeros((C, row), dtype=np.float32)
     part = np.zeros((O, C, kh, kw, LANES), dtype=np.float32)
-    pstride = C * kh * kw * LANES
-    gflat, src, pflat = gs.reshape(-1), xs.reshape(-1), part.reshape(-1)
-    for n in range(N):
-        for o in range(O):
-            for i in range(Ho):
-                gs[o, i * W:i * W + Wo] = g[n, o, i, :]
-        for c in range(C):
-            xs[c, :H * W] = x[n, c].reshape(-1)
-        o = 0
-        while o < O:
-            rows = DOT_ROWS if o + DOT_ROWS <= O else (2 if o + 2 <= O and DOT_ROWS >= 2 else 1)
+    pflat = part.reshape(-1)
+    blocks = N // LANES
+    if blocks:
+        xb = np.empty((C, H, W, LANES), dtype=np.float32)
+        gb = np.empty((O, Ho, Wo, LANES), dtype=np.float32)
+        for b in range(blocks):
+            _to_block(x, b * LANES, xb)
+            _to_block(g, b * LANES, gb)
+            _weight_pass(gb.reshape(-1), Ho * Wo * LANES, Wo * LANES, xb.reshape(-1), H * W * LANES, W * LANES,
+                         LANES, pflat, O, C, kh, kw, Ho, Wo, W)
+    if blocks * LANES < N:
+        span = _round_up((Ho - 1) * W + Wo, LANES)
+        row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
+        gs = np.zeros((O, span), dtype=np.float32)  # the gaps and the tail stay zero
+        xs = np.zeros((C, row), dtype=np.float32)
+        for n in range(blocks * LANES, N):
+            for o in range(O):
+                for i in range(Ho):
+                    gs[o, i * W:i * W + Wo] = g[n, o, i, :]
             for c in range(C):
-                for i in range(kh):
-                    _dot_rows(gflat, o * span, span, src, c * row + i * W, pflat,
-                              ((o * C + c) * kh + i) * kw * LANES, pstride, nu, rows, kw)
-            o += rows
+                xs[c, :H * W] = x[n, c].reshape(-1)
+            _weight_pass(gs.reshape(-1), span, 0, xs.reshape(-1), row, 0, 1, pflat, O, C, kh, kw, 1,
+                         span // LANES, W)
     for o in range(O):
         for c in range(C):
             for i in range(kh):
