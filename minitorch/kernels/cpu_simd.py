@@ -291,12 +291,25 @@ def _tiles(src, offs, packed, init, ys, R, span):
 
 
 @numba.njit(nogil=True, cache=True)
-def _block_tiles(src, offs, packed, init, ys, R, Ho, Wo, W):
-    """Batch-innermost blocks (a vector = LANES images at one pixel): ys[r, (i*Wo + j)*V + lane] =
-    init[r] + sum_q packed-weight(r, q) * src[offs[q] + (i*W + j)*V + lane], only the Ho x Wo valid pixels."""
+def _block_size(left):
+    """Images in the next batch-innermost block: LANES, LANES // 2 or 4 (0: fewer than 4 left, wide rows)."""
+    nb = LANES
+    while nb >= 4:
+        if left >= nb:
+            return nb
+        nb //= 2
+    return 0
+
+
+@numba.njit(nogil=True, cache=True)
+def _block_tiles(src, offs, packed, init, ys, R, Ho, Wr, W, nb):
+    """Batch-innermost blocks of ``nb`` images (a vector = LANES // nb neighbouring pixels x nb images):
+    ys[r, (i*Wr + j)*nb + lane] = init[r] + sum_q packed-weight(r, q) * src[offs[q] + (i*W + j)*nb + lane]
+    for the Ho rows of Wr pixels (Wr: the valid width rounded up to whole vectors)."""
     Q = offs.shape[0]
     flat = ys.reshape(-1)
     stride = ys.shape[1]
+    px = LANES // nb
     r = 0
     at = 0
     while r < R:
@@ -304,38 +317,43 @@ def _block_tiles(src, offs, packed, init, ys, R, Ho, Wo, W):
         bias = init[r:r + rows]
         for i in range(Ho):
             j = 0
-            while j < Wo:
-                full = j + TILE_VECS <= Wo
-                _tile(src, (i * W + j) * LANES, offs, packed, at, bias, flat, r * stride + (i * Wo + j) * LANES,
+            while j < Wr:
+                full = j + TILE_VECS * px <= Wr
+                _tile(src, (i * W + j) * nb, offs, packed, at, bias, flat, r * stride + (i * Wr + j) * nb,
                       stride, rows, full)
-                j += TILE_VECS if full else 1
+                j += TILE_VECS * px if full else px
         at += rows * Q
         r += rows
 
 
 @numba.njit(nogil=True, cache=True)
 def _to_block(x, n0, xb):
-    """xb[c, i, j, lane] = x[n0 + lane, c, i, j] (zeros for images past the end)."""
-    N = x.shape[0]
-    C, H, W, V = xb.shape
+    """xb[c, i, j, lane] = x[n0 + lane, c, i, j] for j < x's width (xb may be wider: those columns stay)."""
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    nb = xb.shape[3]
     for c in range(C):
         for i in range(H):
             for j in range(W):
-                for lane in range(V):
-                    xb[c, i, j, lane] = x[n0 + lane, c, i, j] if n0 + lane < N else 0.0
+                for lane in range(nb):
+                    xb[c, i, j, lane] = x[n0 + lane, c, i, j]
 
 
 @numba.njit(nogil=True, cache=True)
-def _from_block(ys, n0, out):
-    """out[n0 + lane, r, i, j] = ys[r, (i*Wo + j)*V + lane] for the images that exist."""
-    N, R, Ho, Wo = out.shape
-    lanes = min(LANES, N - n0)
+def _from_block(ys, n0, nb, Wr, out):
+    """out[n0 + lane, r, i, j] = ys[r, (i*Wr + j)*nb + lane]."""
+    R, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
     for r in range(R):
         for i in range(Ho):
             for j in range(Wo):
-                at = (i * Wo + j) * LANES
-                for lane in range(lanes):
+                at = (i * Wr + j) * nb
+                for lane in range(nb):
                     out[n0 + lane, r, i, j] = ys[r, at + lane]
+
+
+@numba.njit(nogil=True, cache=True)
+def _view(flat, a, b, c, d):
+    """The first a*b*c*d values of ``flat`` as an (a, b, c, d) array."""
+    return flat[:a * b * c * d].reshape(a, b, c, d)
 
 
 # ------------------------------------------------------------------ forward
@@ -343,28 +361,32 @@ def _from_block(ys, n0, out):
 def conv2d_forward_into(x, weight, bias, out):
     """out[n, o] = bias[o] + sum_c weight[o, c] (*) x[n, c] (stride 1; x already padded).
 
-    Whole blocks of LANES images go batch-innermost (no wasted positions); the images left over, one at a
-    time in wide rows.
+    Blocks of 16, 8 or 4 images go batch-innermost (no wasted rows; the last vector of a row may run
+    past the valid width); the 0-3 images left over, one at a time in wide rows.
     """
     N, C, H, W = x.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = out.shape[2], out.shape[3]
     packed = _pack(weight.reshape(O, C * kh * kw))
     init = bias.astype(np.float32)
-    blocks = N // LANES
-    if blocks:
+    n = 0
+    if _block_size(N) > 0:
+        xflat = np.zeros(C * H * W * LANES + LANES, dtype=np.float32)  # + one vector a row's last tile may read
+        yflat = np.empty(O * Ho * _round_up(Wo, LANES) * LANES, dtype=np.float32)
         offs = np.empty(C * kh * kw, dtype=np.int64)
-        for c in range(C):
-            for i in range(kh):
-                for j in range(kw):
-                    offs[(c * kh + i) * kw + j] = ((c * H + i) * W + j) * LANES
-        xb = np.empty((C, H, W, LANES), dtype=np.float32)
-        yb = np.empty((O, Ho * Wo * LANES), dtype=np.float32)
-        for b in range(blocks):
-            _to_block(x, b * LANES, xb)
-            _block_tiles(xb.reshape(-1), offs, packed, init, yb, O, Ho, Wo, W)
-            _from_block(yb, b * LANES, out)
-    if blocks * LANES == N:
+        while _block_size(N - n) > 0:
+            nb = _block_size(N - n)
+            Wr = _round_up(Wo, LANES // nb)
+            for c in range(C):
+                for i in range(kh):
+                    for j in range(kw):
+                        offs[(c * kh + i) * kw + j] = ((c * H + i) * W + j) * nb
+            _to_block(x, n, _view(xflat, C, H, W, nb))
+            yb = yflat[:O * Ho * Wr * nb].reshape(O, Ho * Wr * nb)
+            _block_tiles(xflat, offs, packed, init, yb, O, Ho, Wr, W, nb)
+            _from_block(yb, n, nb, Wr, out)
+            n += nb
+    if n == N:
         return
     span = _round_up((Ho - 1) * W + Wo, LANES)            # output positions computed per channel (wide rows)
     row = _round_up(span + (kh - 1) * W + kw - 1, LANES)  # a staged input row: everything a tile reads
@@ -376,13 +398,13 @@ def conv2d_forward_into(x, weight, bias, out):
     xs = np.zeros((C, row), dtype=np.float32)
     ys = np.empty((O, span), dtype=np.float32)
     src = xs.reshape(-1)
-    for n in range(blocks * LANES, N):
+    for m in range(n, N):
         for c in range(C):
-            xs[c, :H * W] = x[n, c].reshape(-1)
+            xs[c, :H * W] = x[m, c].reshape(-1)
         _tiles(src, offs, packed, init, ys, O, span)
         for o in range(O):
             for i in range(Ho):
-                out[n, o, i, :] = ys[o, i * W:i * W + Wo]
+                out[m, o, i, :] = ys[o, i * W:i * W + Wo]
 
 
 # ------------------------------------------------------------------ input gradient
@@ -400,20 +422,14 @@ def _flipped(weight):
 
 
 @numba.njit(nogil=True, cache=True)
-def _block_input_grad(g, n0, gb, offs, packed, init, ys, C, H, W, kh, kw):
-    """One block of LANES images: the output gradient batch-innermost with kh - 1 (kw - 1) zero rows (columns)
-    around it, correlated with the flipped weight; each row of the result takes only the kernel rows that
-    reach the gradient (taps run kernel row outermost, so those are one contiguous run of taps)."""
-    N, O, Ho, Wo = g.shape
-    Hp, Wp = gb.shape[1], gb.shape[2]
-    for o in range(O):
-        for i in range(Ho):
-            for j in range(Wo):
-                for lane in range(LANES):
-                    gb[o, kh - 1 + i, kw - 1 + j, lane] = g[n0 + lane, o, i, j] if n0 + lane < N else 0.0
-    src, flat = gb.reshape(-1), ys.reshape(-1)
+def _block_input_grad(gflat, offs, packed, init, ys, C, H, Wr, Wp, kh, kw, O, Ho, nb):
+    """One block: the spread gradient (``gflat``: (O, Hp, Wp, nb), zero border) correlated with the flipped
+    weight; each row y of the result takes only the kernel rows that reach the gradient (taps run kernel row
+    outermost, so those are one contiguous run of taps)."""
+    flat = ys.reshape(-1)
     per_row = O * kw
     stride = ys.shape[1]
+    px = LANES // nb
     r = 0
     at = 0
     while r < C:
@@ -423,11 +439,11 @@ def _block_input_grad(g, n0, gb, offs, packed, init, ys, C, H, W, kh, kw):
             lo, hi = max(0, kh - 1 - y), min(kh - 1, kh - 1 - y + Ho - 1)   # kernel rows that reach g
             taps = offs[lo * per_row:(hi + 1) * per_row]
             x = 0
-            while x < W:
-                full = x + TILE_VECS <= W
-                _tile(src, (y * Wp + x) * LANES, taps, packed, at + lo * per_row * rows, bias, flat,
-                      r * stride + (y * W + x) * LANES, stride, rows, full)
-                x += TILE_VECS if full else 1
+            while x < Wr:
+                full = x + TILE_VECS * px <= Wr
+                _tile(gflat, (y * Wp + x) * nb, taps, packed, at + lo * per_row * rows, bias, flat,
+                      r * stride + (y * Wr + x) * nb, stride, rows, full)
+                x += TILE_VECS * px if full else px
         at += rows * kh * per_row
         r += rows
 
@@ -437,29 +453,39 @@ def conv2d_input_grad_into(g, weight, out):
     """out[n, c] = d loss / d x[n, c] for the (padded) input of shape out.shape, given g = d loss / d out.
 
     A forward convolution of the output gradient, with kh - 1 rows and kw - 1 columns of zeros around it,
-    and the weight flipped in both directions and transposed (O <-> C).  Whole blocks of LANES images go
-    batch-innermost; the images left over, one at a time in wide rows.
+    and the weight flipped in both directions and transposed (O <-> C).  Blocks of 16, 8 or 4 images go
+    batch-innermost; the 0-3 images left over, one at a time in wide rows.
     """
     N, C, H, W = out.shape
     O, _, kh, kw = weight.shape
     Ho, Wo = g.shape[2], g.shape[3]
-    flipped = _flipped(weight)
-    packed = _pack(flipped)
+    packed = _pack(_flipped(weight))
     init = np.zeros(C, dtype=np.float32)
-    blocks = N // LANES
-    if blocks:
+    n = 0
+    if _block_size(N) > 0:
         Hp, Wp = H + kh - 1, W + kw - 1
+        gflat = np.zeros(O * Hp * Wp * LANES + 2 * LANES, dtype=np.float32)
+        yflat = np.empty(C * H * _round_up(W, LANES) * LANES, dtype=np.float32)
         offs = np.empty(kh * O * kw, dtype=np.int64)
-        for i in range(kh):
+        while _block_size(N - n) > 0:
+            nb = _block_size(N - n)
+            Wr = _round_up(W, LANES // nb)
+            for i in range(kh):
+                for o in range(O):
+                    for j in range(kw):
+                        offs[(i * O + o) * kw + j] = ((o * Hp + i) * Wp + j) * nb
+            gb = _view(gflat, O, Hp, Wp, nb)
+            gb[:] = 0.0   # the border (its layout changes with nb)
             for o in range(O):
-                for j in range(kw):
-                    offs[(i * O + o) * kw + j] = ((o * Hp + i) * Wp + j) * LANES
-        gb = np.zeros((O, Hp, Wp, LANES), dtype=np.float32)   # the border stays zero
-        yb = np.empty((C, H * W * LANES), dtype=np.float32)
-        for b in range(blocks):
-            _block_input_grad(g, b * LANES, gb, offs, packed, init, yb, C, H, W, kh, kw)
-            _from_block(yb, b * LANES, out)
-    if blocks * LANES == N:
+                for i in range(Ho):
+                    for j in range(Wo):
+                        for lane in range(nb):
+                            gb[o, kh - 1 + i, kw - 1 + j, lane] = g[n + lane, o, i, j]
+            yb = yflat[:C * H * Wr * nb].reshape(C, H * Wr * nb)
+            _block_input_grad(gflat, offs, packed, init, yb, C, H, Wr, Wp, kh, kw, O, Ho, nb)
+            _from_block(yb, n, nb, Wr, out)
+            n += nb
+    if n == N:
         return
     span = _round_up(H * W, LANES)
     row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
@@ -472,13 +498,13 @@ def conv2d_input_grad_into(g, weight, out):
     ys = np.empty((C, span), dtype=np.float32)
     src = gs.reshape(-1)
     lead = (kh - 1) * W + kw - 1
-    for n in range(blocks * LANES, N):
+    for m in range(n, N):
         for o in range(O):
             for i in range(Ho):
-                gs[o, lead + i * W:lead + i * W + Wo] = g[n, o, i, :]
+                gs[o, lead + i * W:lead + i * W + Wo] = g[m, o, i, :]
         _tiles(src, offs, packed, init, ys, C, span)
         for c in range(C):
-            out[n, c] = ys[c, :H * W].reshape(H, W)
+            out[m, c] = ys[c, :H * W].reshape(H, W)
 
 
 # ------------------------------------------------------------------ weight gradient
@@ -512,8 +538,9 @@ def _dots(g, gbase, gstride, grow, src, sbase, srow, jstride, part, pbase, pstri
 def _weight_pass(g, gstride, grow, src, cstride, srow, jstride, part, O, C, kh, kw, nr, nu, W):
     """Every (output-channel group, input channel, kernel row, run of taps) of one image or block into part.
 
-    Wide rows (one image): g is (O, span), src (C, row), a tap j is j floats on, nr = 1.  Blocks:
-    g is (O, Ho, Wo, V), src (C, H, W, V), a tap j is j vectors on, nr = Ho rows of nu = Wo pixels.
+    Wide rows (one image): g is (O, span), src (C, row), a tap j is j floats on, nr = 1.  Blocks of nb
+    images: g is (O, Ho, Wr, nb), src (C, H, W, nb), a tap j is j pixels (j * nb floats) on, nr = Ho rows
+    of nu vectors.
     """
     pstride = C * kh * kw * LANES
     o = 0
@@ -535,34 +562,39 @@ def conv2d_weight_grad_into(x, g, out):
     """out[o, c] = sum_n g[n, o] (*) x[n, c] (a correlation; x already padded), overwriting out.
 
     Partial sums stay vectors (part[o, c, i, j, lane]) over all images, added across lanes at the end.
-    Whole blocks of LANES images go batch-innermost (lane = image), the images left over one at a time in
-    wide rows (lane = position modulo LANES).
+    Blocks of 16, 8 or 4 images go batch-innermost (lane = pixel x image), the 0-3 images left over one at
+    a time in wide rows (lane = position modulo LANES).
     """
     N, C, H, W = x.shape
     O, Ho, Wo = g.shape[1], g.shape[2], g.shape[3]
     kh, kw = out.shape[2], out.shape[3]
     part = np.zeros((O, C, kh, kw, LANES), dtype=np.float32)
     pflat = part.reshape(-1)
-    blocks = N // LANES
-    if blocks:
-        xb = np.empty((C, H, W, LANES), dtype=np.float32)
-        gb = np.empty((O, Ho, Wo, LANES), dtype=np.float32)
-        for b in range(blocks):
-            _to_block(x, b * LANES, xb)
-            _to_block(g, b * LANES, gb)
-            _weight_pass(gb.reshape(-1), Ho * Wo * LANES, Wo * LANES, xb.reshape(-1), H * W * LANES, W * LANES,
-                         LANES, pflat, O, C, kh, kw, Ho, Wo, W)
-    if blocks * LANES < N:
+    n = 0
+    if _block_size(N) > 0:
+        xflat = np.zeros(C * H * W * LANES + 2 * LANES, dtype=np.float32)  # + what a row's last vector reads
+        gflat = np.zeros(O * Ho * _round_up(Wo, LANES) * LANES, dtype=np.float32)
+        while _block_size(N - n) > 0:
+            nb = _block_size(N - n)
+            Wr = _round_up(Wo, LANES // nb)
+            _to_block(x, n, _view(xflat, C, H, W, nb))
+            gb = _view(gflat, O, Ho, Wr, nb)
+            gb[:] = 0.0   # columns Wo..Wr stay zero: their products drop out
+            _to_block(g, n, gb)
+            _weight_pass(gflat, Ho * Wr * nb, Wr * nb, xflat, H * W * nb, W * nb, nb, pflat, O, C, kh, kw,
+                         Ho, Wr * nb // LANES, W)
+            n += nb
+    if n < N:
         span = _round_up((Ho - 1) * W + Wo, LANES)
         row = _round_up(span + (kh - 1) * W + kw - 1, LANES)
         gs = np.zeros((O, span), dtype=np.float32)  # the gaps and the tail stay zero
         xs = np.zeros((C, row), dtype=np.float32)
-        for n in range(blocks * LANES, N):
+        for m in range(n, N):
             for o in range(O):
                 for i in range(Ho):
-                    gs[o, i * W:i * W + Wo] = g[n, o, i, :]
+                    gs[o, i * W:i * W + Wo] = g[m, o, i, :]
             for c in range(C):
-                xs[c, :H * W] = x[n, c].reshape(-1)
+                xs[c, :H * W] = x[m, c].reshape(-1)
             _weight_pass(gs.reshape(-1), span, 0, xs.reshape(-1), row, 0, 1, pflat, O, C, kh, kw, 1,
                          span // LANES, W)
     for o in range(O):
