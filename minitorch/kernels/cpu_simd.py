@@ -328,26 +328,32 @@ def _block_tiles(src, offs, packed, init, ys, R, Ho, Wr, W, nb):
 
 @numba.njit(nogil=True, cache=True)
 def _to_block(x, n0, xb):
-    """xb[c, i, j, lane] = x[n0 + lane, c, i, j] for j < x's width (xb may be wider: those columns stay)."""
+    """xb[c, i, j, lane] = x[n0 + lane, c, i, j] for j < x's width (xb may be wider: those columns stay).
+
+    Image by image (contiguous reads, stores nb apart): measured 2x faster than lane-innermost loops."""
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     nb = xb.shape[3]
-    for c in range(C):
-        for i in range(H):
-            for j in range(W):
-                for lane in range(nb):
-                    xb[c, i, j, lane] = x[n0 + lane, c, i, j]
+    for lane in range(nb):
+        for c in range(C):
+            for i in range(H):
+                src = x[n0 + lane, c, i]
+                dst = xb[c, i]
+                for j in range(W):
+                    dst[j, lane] = src[j]
 
 
 @numba.njit(nogil=True, cache=True)
 def _from_block(ys, n0, nb, Wr, out):
-    """out[n0 + lane, r, i, j] = ys[r, (i*Wr + j)*nb + lane]."""
+    """out[n0 + lane, r, i, j] = ys[r, (i*Wr + j)*nb + lane], image by image (contiguous stores)."""
     R, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
-    for r in range(R):
-        for i in range(Ho):
-            for j in range(Wo):
-                at = (i * Wr + j) * nb
-                for lane in range(nb):
-                    out[n0 + lane, r, i, j] = ys[r, at + lane]
+    for lane in range(nb):
+        for r in range(R):
+            src = ys[r]
+            for i in range(Ho):
+                dst = out[n0 + lane, r, i]
+                at = i * Wr * nb + lane
+                for j in range(Wo):
+                    dst[j] = src[at + j * nb]
 
 
 @numba.njit(nogil=True, cache=True)
@@ -370,9 +376,10 @@ def conv2d_forward_into(x, weight, bias, out):
     packed = _pack(weight.reshape(O, C * kh * kw))
     init = bias.astype(np.float32)
     n = 0
-    if _block_size(N) > 0:
-        xflat = np.zeros(C * H * W * LANES + LANES, dtype=np.float32)  # + one vector a row's last tile may read
-        yflat = np.empty(O * Ho * _round_up(Wo, LANES) * LANES, dtype=np.float32)
+    first = _block_size(N)   # the largest block: the buffers' size
+    if first > 0:
+        xflat = np.zeros(C * H * W * first + LANES, dtype=np.float32)  # + one vector a row's last tile may read
+        yflat = np.empty(O * Ho * (Wo * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
         offs = np.empty(C * kh * kw, dtype=np.int64)
         while _block_size(N - n) > 0:
             nb = _block_size(N - n)
@@ -462,10 +469,11 @@ def conv2d_input_grad_into(g, weight, out):
     packed = _pack(_flipped(weight))
     init = np.zeros(C, dtype=np.float32)
     n = 0
-    if _block_size(N) > 0:
+    first = _block_size(N)   # the largest block: the buffers' size
+    if first > 0:
         Hp, Wp = H + kh - 1, W + kw - 1
-        gflat = np.zeros(O * Hp * Wp * LANES + 2 * LANES, dtype=np.float32)
-        yflat = np.empty(C * H * _round_up(W, LANES) * LANES, dtype=np.float32)
+        gflat = np.zeros(O * Hp * Wp * first + 2 * LANES, dtype=np.float32)
+        yflat = np.empty(C * H * (W * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
         offs = np.empty(kh * O * kw, dtype=np.int64)
         while _block_size(N - n) > 0:
             nb = _block_size(N - n)
@@ -571,9 +579,10 @@ def conv2d_weight_grad_into(x, g, out):
     part = np.zeros((O, C, kh, kw, LANES), dtype=np.float32)
     pflat = part.reshape(-1)
     n = 0
-    if _block_size(N) > 0:
-        xflat = np.zeros(C * H * W * LANES + 2 * LANES, dtype=np.float32)  # + what a row's last vector reads
-        gflat = np.zeros(O * Ho * _round_up(Wo, LANES) * LANES, dtype=np.float32)
+    first = _block_size(N)   # the largest block: the buffers' size
+    if first > 0:
+        xflat = np.zeros(C * H * W * first + 2 * LANES, dtype=np.float32)  # + what a row's last vector reads
+        gflat = np.zeros(O * Ho * (Wo * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
         while _block_size(N - n) > 0:
             nb = _block_size(N - n)
             Wr = _round_up(Wo, LANES // nb)
