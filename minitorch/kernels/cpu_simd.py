@@ -330,21 +330,31 @@ def _block_tiles(src, offs, packed, init, ys, R, Ho, Wr, W, nb):
 def _to_block(x, n0, xb):
     """xb[c, i, j, lane] = x[n0 + lane, c, i, j] for j < x's width (xb may be wider: those columns stay).
 
-    Image by image (contiguous reads, stores nb apart): measured 2x faster than lane-innermost loops."""
+    Loop order measured (one thread, min of 150): for 16 images, lane innermost (contiguous stores) is
+    1.5-2.6x faster than image by image; for 4 images, image by image (contiguous reads) is 1.5-1.7x faster.
+    """
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     nb = xb.shape[3]
-    for lane in range(nb):
+    if nb >= 16:
         for c in range(C):
             for i in range(H):
-                src = x[n0 + lane, c, i]
-                dst = xb[c, i]
                 for j in range(W):
-                    dst[j, lane] = src[j]
+                    for lane in range(nb):
+                        xb[c, i, j, lane] = x[n0 + lane, c, i, j]
+    else:
+        for lane in range(nb):
+            for c in range(C):
+                for i in range(H):
+                    src = x[n0 + lane, c, i]
+                    dst = xb[c, i]
+                    for j in range(W):
+                        dst[j, lane] = src[j]
 
 
 @numba.njit(nogil=True, cache=True)
 def _from_block(ys, n0, nb, Wr, out):
-    """out[n0 + lane, r, i, j] = ys[r, (i*Wr + j)*nb + lane], image by image (contiguous stores)."""
+    """out[n0 + lane, r, i, j] = ys[r, (i*Wr + j)*nb + lane], image by image (contiguous stores; measured as
+    fast as lane-innermost for 16 images and up to 1.6x faster for 4)."""
     R, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
     for lane in range(nb):
         for r in range(R):
