@@ -49,6 +49,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from benchmarks import epochs
 from benchmarks.cases import (
     BATCHES,
     CAPTURED_TARGETS,
@@ -65,7 +66,6 @@ from benchmarks.cases import (
     Plan,
     all_row_ids,
 )
-from benchmarks import epochs
 from benchmarks.machine import REPO, contention_probe, environment
 from benchmarks.models import LR, MOMENTUM, NETS, POOL_IMAGES, pool_source
 from benchmarks.render import contention_banner, gpu_section, losses, markdown, summary_table

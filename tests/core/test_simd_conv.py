@@ -170,10 +170,12 @@ def test_eight_lanes_on_a_target_without_avx512():
             w = rng.standard_normal((O, C, 5, 5), dtype=np.float32)
             b = rng.standard_normal(O, dtype=np.float32)
             g = rng.standard_normal((N, O, H - 4, H - 4), dtype=np.float32)
-            d = lambda a: a.astype(np.float64)
-            pairs = [(cpu_simd.conv2d_forward(x, w, b, 0), reference.conv2d_forward(d(x), d(w), d(b), 0)),
-                     (cpu_simd.conv2d_weight_grad(x, g, (5, 5), 0), reference.conv2d_weight_grad(d(x), d(g), (5, 5), 0)),
-                     (cpu_simd.conv2d_input_grad(g, w, x.shape, 0), reference.conv2d_input_grad(d(g), d(w), x.shape, 0))]
+            x64, w64, b64, g64 = (a.astype(np.float64) for a in (x, w, b, g))
+            pairs = [(cpu_simd.conv2d_forward(x, w, b, 0), reference.conv2d_forward(x64, w64, b64, 0)),
+                     (cpu_simd.conv2d_weight_grad(x, g, (5, 5), 0),
+                      reference.conv2d_weight_grad(x64, g64, (5, 5), 0)),
+                     (cpu_simd.conv2d_input_grad(g, w, x.shape, 0),
+                      reference.conv2d_input_grad(g64, w64, x.shape, 0))]
             for got, want in pairs:
                 np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
         print("ok")
