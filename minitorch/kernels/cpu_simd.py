@@ -89,7 +89,7 @@ LANES = target_lanes()
 # AVX-512, 16 with AVX2).  Forward/input gradient: up to 6 rows x TILE_VECS vectors (24 or 12 accumulators).
 TILE_VECS = 4 if LANES == 16 else 2
 # Weight gradient: DOT_ROWS output channels x 5 taps of partial sums, + 5 input and DOT_ROWS gradient vectors.
-DOT_ROWS = 4 if LANES == 16 else 1
+DOT_ROWS = 4 if LANES == 16 else 2
 _F32 = ir.FloatType()
 _I32 = ir.IntType(32)
 
