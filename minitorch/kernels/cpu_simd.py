@@ -246,6 +246,74 @@ def _transpose(typingctx, src, sbase, sstride, dst, dbase, dstride):
     return sig, codegen
 
 
+def _shuffle(builder, a, b, mask):
+    return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(_I32, len(mask)), mask))
+
+
+@intrinsic
+def _interleave(typingctx, src, sbase, sstride, dst, dbase, nimages):
+    """nb rows of LANES pixels (row r at src[sbase + r*sstride]) -> nb vectors at dst[dbase:], pixel-major:
+    dst[dbase + p*nb + r] = src[sbase + r*sstride + p].  A tree of two-vector shuffles per output vector
+    (rows merged pairwise, then pairs of pairs, ...)."""
+    nb = _literal(nimages, "nimages")
+    px = LANES // nb
+    sig = types.void(src, sbase, sstride, dst, dbase, nimages)
+
+    def codegen(context, builder, signature, args):
+        src_a, sbase_v, sstride_v, dst_a, dbase_v = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args[:5], args[:5], strict=True))
+        i64 = ir.IntType(64)
+        rows = [builder.load(_vector_at(builder, src_a.data, builder.add(sbase_v, builder.mul(
+            sstride_v, ir.Constant(i64, r)))), align=4) for r in range(nb)]
+        for k in range(nb):   # output vector k: pixels k*px .. k*px + px - 1, each with its nb images
+            parts = [_shuffle(builder, rows[2 * m], rows[2 * m + 1],
+                              [v for p in range(px) for v in (k * px + p, LANES + k * px + p)])
+                     for m in range(nb // 2)]
+            group = 2
+            while len(parts) > 1:
+                size = px * group
+                mask = [v for p in range(px) for v in [*range(p * group, (p + 1) * group),
+                                                        *range(size + p * group, size + (p + 1) * group)]]
+                parts = [_shuffle(builder, parts[2 * m], parts[2 * m + 1], mask) for m in range(len(parts) // 2)]
+                group *= 2
+            ptr = _vector_at(builder, dst_a.data, builder.add(dbase_v, ir.Constant(i64, k * LANES)))
+            builder.store(parts[0], ptr, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _deinterleave(typingctx, src, sbase, dst, dbase, dstride, nimages):
+    """The inverse of :func:`_interleave`: nb pixel-major vectors at src[sbase:] -> nb rows of LANES pixels,
+    dst[dbase + r*dstride + p] = src[sbase + p*nb + r]."""
+    nb = _literal(nimages, "nimages")
+    px = LANES // nb
+    sig = types.void(src, sbase, dst, dbase, dstride, nimages)
+
+    def codegen(context, builder, signature, args):
+        src_a, sbase_v, dst_a, dbase_v, dstride_v = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args[:5], args[:5], strict=True))
+        i64 = ir.IntType(64)
+        vecs = [builder.load(_vector_at(builder, src_a.data, builder.add(sbase_v, ir.Constant(i64, k * LANES))),
+                             align=4) for k in range(nb)]
+        for r in range(nb):   # image r: px pixels from each input vector, in order
+            parts = [_shuffle(builder, vecs[2 * m], vecs[2 * m + 1],
+                              [*(p * nb + r for p in range(px)), *(LANES + p * nb + r for p in range(px))])
+                     for m in range(nb // 2)]
+            while len(parts) > 1:
+                size = parts[0].type.count
+                parts = [_shuffle(builder, parts[2 * m], parts[2 * m + 1], list(range(2 * size)))
+                         for m in range(len(parts) // 2)]
+            ptr = _vector_at(builder, dst_a.data, builder.add(dbase_v, builder.mul(dstride_v, ir.Constant(i64, r))))
+            builder.store(parts[0], ptr, align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 # ------------------------------------------------------------------ shared pieces
 @numba.njit(nogil=True, cache=True)
 def _round_up(n, m):
@@ -386,12 +454,23 @@ def _to_block(x, n0, xb, di, dj):
                     for lane in range(nb):
                         xb[c, di + i, dj + jj, lane] = x[n0 + lane, c, i, jj]
     else:
+        src, dst = x.reshape(-1), xb.reshape(-1)
+        image = C * H * W
+        full = W // LANES * LANES      # whole runs of LANES pixels go through _interleave
+        for c in range(C):
+            for i in range(H):
+                for j in range(0, full, LANES):
+                    at, to = ((n0 * C + c) * H + i) * W + j, ((c * Hb + di + i) * Wb + dj + j) * nb
+                    if nb == 8:
+                        _interleave(src, at, image, dst, to, 8)
+                    elif nb == 4:
+                        _interleave(src, at, image, dst, to, 4)
         for lane in range(nb):
             for c in range(C):
                 for i in range(H):
                     row = x[n0 + lane, c, i]
                     out = xb[c, di + i]
-                    for j in range(W):
+                    for j in range(full, W):
                         out[dj + j, lane] = row[j]
 
 
@@ -416,13 +495,25 @@ def _from_block(ys, n0, nb, Wr, out):
                     for lane in range(nb):
                         out[n0 + lane, r, i, jj] = ys[r, at + lane]
         return
+    flat, src = out.reshape(-1), ys.reshape(-1)
+    stride = ys.shape[1]
+    image = R * Ho * Wo
+    full = Wo // LANES * LANES      # whole runs of LANES pixels go through _deinterleave
+    for r in range(R):
+        for i in range(Ho):
+            for j in range(0, full, LANES):
+                at, to = r * stride + (i * Wr + j) * nb, ((n0 * R + r) * Ho + i) * Wo + j
+                if nb == 8:
+                    _deinterleave(src, at, flat, to, image, 8)
+                elif nb == 4:
+                    _deinterleave(src, at, flat, to, image, 4)
     for lane in range(nb):
         for r in range(R):
             src_row = ys[r]
             for i in range(Ho):
                 dst = out[n0 + lane, r, i]
                 at = i * Wr * nb + lane
-                for j in range(Wo):
+                for j in range(full, Wo):
                     dst[j] = src_row[at + j * nb]
 
 

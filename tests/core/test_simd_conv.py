@@ -27,6 +27,7 @@ SHAPES = [
     (4, 6, 14, 14, 16, 5, 5, 0),    # CoolNet conv2, batch 4
     (21, 6, 14, 14, 16, 5, 5, 0),   # 16 + 4 + one image in wide rows (16 lanes); 8 + 8 + 4 + 1 (8 lanes)
     (11, 3, 9, 7, 5, 3, 3, 1),      # 8 + 3 left over, odd sizes, padding
+    (9, 2, 18, 21, 3, 3, 3, 0),     # 8 + 1 on rows of 16+ pixels (the shuffle transposes of blocks of 8)
     (3, 2, 6, 11, 7, 2, 3, 2),      # wide rows only, non-square kernel, padding 2
     (1, 1, 1, 1, 1, 1, 1, 0),       # a single pixel
     (2, 1, 5, 5, 1, 5, 5, 0),       # the kernel covers the image: one output pixel
