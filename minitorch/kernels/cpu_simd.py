@@ -2,7 +2,7 @@
 
 :mod:`.cpu_conv` leaves vectorisation to the compiler, and its loops are bound by
 loads and stores of accumulator rows: numba cannot keep a tile of outputs in
-registers across the taps of a kernel.  Here two small intrinsics, written in
+registers across the taps of a kernel.  Here small intrinsics, written in
 LLVM IR through ``numba.extending.intrinsic``, do exactly that, and the rest is
 ordinary numba code around them:
 
@@ -18,36 +18,53 @@ ordinary numba code around them:
   partial sums over positions, carried across the images in a scratch array
   and summed across lanes once at the end.
 
-Layout: the **wide rows** of :mod:`.cpu_conv` (a channel of an image is one flat
-row of H*W values; output (i, j) sits at t = i*W + j; tap (ki, kj) reads the input
-at t + ki*W + kj), so nothing is copied kh*kw times; per image, the rows are
-staged into zero-padded scratch so that a tile may run past the last valid
-position (those positions are computed and dropped).
+Measured on CoolNet's layers (``python -m benchmarks.conv_ab``: one thread, min
+of interleaved rounds, a shared 2-core AVX-512 machine, so indicative): 1.3-1.6x
+the speed of :mod:`.cpu_conv`'s kernels at batch 4 and 1.7-3x at batch 32 and
+256, 60-125 GFLOP/s.
+
+Layout: images go **batch-innermost** in blocks of 16, 8 or 4 (at most the
+vector width): a block is staged as (C, H, W, nb), so a vector holds LANES / nb
+neighbouring pixels of nb images, a tap (ki, kj) is a fixed offset, and only the
+valid output pixels are computed (a row's last vector may run past the valid
+width; those values are dropped).  Staging and unstaging are transposes done
+by shuffle intrinsics (:func:`_transpose` for LANES images,
+:func:`_interleave`/:func:`_deinterleave` for fewer).  The 0-3 images left over
+go one at a time through the **wide rows** of :mod:`.cpu_conv` (a channel is one
+flat row of H*W values, output (i, j) at t = i*W + j, tap (ki, kj) at
+t + ki*W + kj; the W - Wo gap columns are computed and dropped).  No layout
+copies an input kh*kw times.
 
 Vector width: 16 floats where the compilation target has AVX-512, else 8 (a
 ``<8 x float>`` is one AVX register; LLVM lowers it on any x86-64).  Tile sizes
 follow the width, so the register tile fits the target's register file (32 or
 16 vector registers).
 
-Summation order (what differs from :mod:`.cpu_conv`, whose sums are re-associated
-by the compiler in groups of taps):
+Summation order (what differs from :mod:`.cpu_conv`, whose sums the compiler
+re-associates in groups of five taps and four channels):
 
 * forward: ``out = bias``, then one fused multiply-add per tap, taps in the
-  order (input channel, kernel row, kernel column): a single chain, one
-  rounding per tap;
-* input gradient: ``gx = 0``, then one fused multiply-add per tap, in the order
-  (output channel, kernel row, kernel column) of the flipped kernel;
-* weight gradient: lane l of a vector of width V sums, over the images in order
-  and the positions t = l, l + V, ... in order, ``g * x`` by fused
-  multiply-adds; the V lanes are then added in order 0..V-1.  This order
-  depends on V, so an AVX-512 machine and an AVX2 one differ in the last bits.
+  order (input channel, kernel row, kernel column): a single chain per output,
+  one rounding per tap, the same whichever path (block size, wide rows) the
+  image takes;
+* input gradient: ``gx = 0``, then one fused multiply-add per tap of the
+  flipped kernel, in the order (kernel row, output channel, kernel column); a
+  block skips the kernel rows that fall outside the gradient, whose products
+  are exact zeros, so this too is the same on every path (for finite weights);
+* weight gradient: each of the LANES lanes of a partial-sum vector accumulates
+  by fused multiply-adds, block after block in batch order, the products of
+  its (pixel, image) slot (in a block) or of positions t = lane, lane + LANES,
+  ... (wide rows), over output rows and pixels in order; the LANES lanes are
+  then added in order.  This order depends on the batch size (which blocks)
+  and on LANES, so an AVX-512 machine and an AVX2 one differ in the last bits.
 
-None depends on the batch size or on where a position falls in a tile, and both
-the eager and the captured step call the same kernels, so captured steps stay
-bit-identical to eager ones.  NaN and inf propagate as in :mod:`.cpu_conv`: no
-fast-math assumption is made (the wide rows' dropped gap columns multiply zeros
-by real inputs, as there: an inf input in a gap column can make a weight-gradient
-entry NaN that im2col + GEMM leaves finite).
+The eager and the captured step call the same kernels on the same shapes, so
+captured steps stay bit-identical to eager ones; against :mod:`.cpu_conv`,
+results differ by float32 rounding (training numbers change in the last bits).
+NaN and inf propagate as in :mod:`.cpu_conv`: no fast-math assumption is made
+(zeros padded around the gradient, or in dropped columns, multiply real inputs,
+as there: an inf input can make a weight-gradient entry NaN that im2col + GEMM
+leaves finite).
 
 All kernels take C-contiguous float32 arrays (padding applied beforehand with
 :func:`.cpu_conv.zero_padded`) and write into outputs they are handed:
