@@ -7,16 +7,18 @@
 
 Each row times one network three ways in alternating rounds (``benchmarks/timing.py``):
 PyTorch eager (when installed), minitorch eager, minitorch captured; the same initial
-weights and batch for all three.  A training step is forward, cross-entropy, backward and
-SGD with momentum 0.9 (``benchmarks/models.py``); an eval row is one forward pass of 1000
+weights and batches for all three.  A training step is forward, cross-entropy, backward and
+SGD at hw5's learning rate 0.01 without momentum, each step on the next of a pool of distinct
+batches (``benchmarks/models.py``); an eval row is one forward pass of 1000
 images under no_grad.  Before timing, each network is checked: ten captured steps against
 ten eager ones from the same weights, parameters compared (``parity``: the largest
 difference relative to the parameter's scale; 0 means bit-identical).
 
 The projection sums, over the report's runs (``hw5.experiments``, fig2c and fig3c being
 fig1d's run), epochs x (training steps x step time + 60 eval batches x eval time), for
-minitorch eager and captured.  It is a projection from these step times (momentum 0.9
-here, plain SGD in hw5; data loading left out); fig3d's MSE loss checks its targets in
+minitorch eager and captured.  It is a projection from these step times (data loading
+and the rest of hw5's loop left out: the ``epoch/`` rows of ``benchmarks.run --with-epochs``
+measure whole epochs); fig3d's MSE loss checks its targets in
 Python and so runs uncaptured, which the projection counts as eager.
 
 On a shared machine the numbers are indicative only: compare rows of one run.
@@ -38,10 +40,9 @@ from benchmarks.models import (
     NET_TITLES,
     NETS,
     capture_parity,
-    make_batch,
     minitorch_train_step,
     torch_net_like,
-    training_step,
+    torch_train_step,
 )
 from benchmarks.timing import log, loop, run_interleaved
 
@@ -51,22 +52,15 @@ TRAIN_IMAGES, EVAL_IMAGES_PER_EPOCH = 50_000, 60_000  # CIFAR-10: an epoch, then
 
 
 def target(net: str, batch: int) -> float | None:
-    """The target for captured minitorch / PyTorch eager."""
-    if batch == 4:
-        return 0.2 if net == "coolnet" else 0.3
-    if batch == 32:
-        return 0.6
-    return 1.0 if net == "coolnet" else None
+    """The target for captured minitorch / PyTorch eager (``benchmarks.cases.CAPTURED_TARGETS``)."""
+    from benchmarks.cases import CAPTURED_TARGETS
+
+    return CAPTURED_TARGETS.get(batch, {}).get(net)
 
 
 # ------------------------------------------------------------------ the three steps
 def torch_step(net: str, batch: int, mt_model: Any) -> Callable[[], Any]:
-    import torch
-    import torch.nn.functional as F
-
-    xn, yn = make_batch(batch)
-    return training_step(torch_net_like(net, mt_model), torch.from_numpy(xn), torch.from_numpy(yn),
-                         torch.optim, F)
+    return torch_train_step(net, batch, mt_model)[0]
 
 
 # ------------------------------------------------------------------ rows

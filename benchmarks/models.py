@@ -9,6 +9,7 @@ PyTorch is imported lazily, inside the functions that need it, so this module (a
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -76,25 +77,88 @@ def torch_net_like(net: str, mt_model: Any):
 
 
 def make_batch(batch: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Random normal images (N, 3, 32, 32) float32 and int64 labels in [0, 10)."""
+    """Random normal images (N, 3, 32, 32) float32 and int64 labels in [0, 10): one fixed batch (the per-layer
+    rows, eval's images and the GPU suite; the training rows take :func:`batch_pool`'s distinct batches)."""
     rng = np.random.default_rng(seed + batch)
     x = rng.standard_normal((batch, 3, 32, 32), dtype=np.float32)
     y = rng.integers(0, 10, size=batch, dtype=np.int64)
     return x, y
 
 
+# --------------------------------------------------------------- the batches a timed step trains on
+# Every timed training step takes the next batch of a rotating pool of distinct batches, as real training does:
+# on one fixed batch, at any useful learning rate, the nets memorise it within a few hundred steps, the
+# gradients underflow into denormals and float32 kernels slow down for it (PyTorch's BoringNet batch-4 step
+# took 2.07 ms there against 0.80 ms), a regime no real run is in.  The pool holds POOL_IMAGES images (at
+# least MIN_POOL_BATCHES batches), so a timed row cycles through it a few dozen times at most, not thousands.
+POOL_IMAGES = 4096
+MIN_POOL_BATCHES = 16
+POOL_SEED = 0
+
+
+@functools.lru_cache(maxsize=1)
+def _cifar10_images() -> tuple[np.ndarray, np.ndarray, str] | None:
+    """CIFAR-10's 50,000 training images (uint8, channels last) and labels, and their folder; None if absent.
+
+    Looked for where hw5 looks: ``$MINITORCH_DATA`` or ``~/.cache/minitorch`` (never downloaded here).
+    """
+    import minitorch as mt
+
+    try:
+        train = mt.data.CIFAR10(root=mt.data.default_root(), train=True, download=False)
+    except (FileNotFoundError, mt.data.DatasetError):
+        return None
+    return train.data, train.targets, train.folder
+
+
+_POOLS: dict[tuple[int, int], tuple[list[tuple[np.ndarray, np.ndarray]], str]] = {}
+
+
+def batch_pool(batch: int, images: int = POOL_IMAGES) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+    """Distinct training batches of ``batch`` images, and where they came from.
+
+    CIFAR-10 (when present) in a seeded shuffled order, normalised as hw5 normalises it (``ToTensor`` then
+    ``Normalize(0.5, 0.5)``: [-1, 1], float32, (N, 3, 32, 32)); otherwise random normal images with random
+    labels, and the source says so.  Cached per process: every row of a batch size trains on the same pool.
+    """
+    key = (batch, images)
+    if key in _POOLS:
+        return _POOLS[key]
+    count = max(MIN_POOL_BATCHES, images // batch)
+    rng = np.random.default_rng(POOL_SEED + batch)
+    found = _cifar10_images()
+    if found is not None:
+        from minitorch.data import transforms as T
+
+        data, targets, folder = found
+        normalise = T.Compose([T.ToTensor(), T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])  # hw5.data's
+        order = rng.permutation(len(data))
+        need = count * batch
+        order = np.resize(order, need)  # more images than CIFAR-10 holds only for tiny test pools
+        pool = [(normalise(data[order[i:i + batch]]), targets[order[i:i + batch]].astype(np.int64))
+                for i in range(0, need, batch)]
+        source = f"CIFAR-10 training images from {folder}, normalised as hw5 does"
+    else:
+        pool = [(rng.standard_normal((batch, 3, 32, 32), dtype=np.float32),
+                 rng.integers(0, 10, size=batch, dtype=np.int64)) for _ in range(count)]
+        source = "synthetic batches (random normal images, random labels): CIFAR-10 was not found"
+    _POOLS[key] = (pool, source)
+    return pool, source
+
+
+def pool_source(batch: int = 4) -> str:
+    """Where the timed training batches come from (the same for every batch size)."""
+    return batch_pool(batch)[1]
+
+
 # --------------------------------------------------------------- training steps
-LR, MOMENTUM = 0.01, 0.9
-# The timed steps run at learning rate 0, so that the weights stay where they started and every timed step
-# sees gradients of the size real training has.  At any useful rate the nets memorise the one fixed batch
-# within a few hundred steps: the loss underflows, the gradients turn denormal, and float32 kernels slow
-# down for it (PyTorch's BoringNet batch-4 step: 2.07 ms against 0.80), a regime no real run is ever in.
-# The step does the same work at rate 0: the update is computed and applied, it just moves nothing.
-TIMED_LR = 0.0
+# hw5's settings (hw5/experiments.py): plain SGD, learning rate 0.01, no momentum.
+LR, MOMENTUM = 0.01, 0.0
 
 
 def sgd_step(model: Any, optim: Any, functional: Any, lr: float = LR) -> Callable[[Any, Any], Any]:
-    """``step(x, y)``: one full training step (forward, CE, backward, SGD momentum 0.9), returning the loss.
+    """``step(x, y)``: one full training step (forward, CE, backward, SGD at ``lr``, momentum MOMENTUM),
+    returning the loss.
 
     Written once for both frameworks: pass ``minitorch.optim`` and ``minitorch.nn.functional``,
     or ``torch.optim`` and ``torch.nn.functional`` (the names are the same).
@@ -111,33 +175,47 @@ def sgd_step(model: Any, optim: Any, functional: Any, lr: float = LR) -> Callabl
     return step
 
 
-def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
-                  wrap: Callable[[Callable], Callable] | None = None, lr: float = TIMED_LR) -> Callable[[], Any]:
-    """:func:`sgd_step` on a fixed batch, as a closure; ``wrap`` (``minitorch.capture``) makes it a captured one."""
+def rotating_step(model: Any, batches: list[tuple[Any, Any]], optim: Any, functional: Any,
+                  wrap: Callable[[Callable], Callable] | None = None, lr: float = LR) -> Callable[[], Any]:
+    """:func:`sgd_step` as a closure that trains on the next batch of ``batches`` at every call (back to the
+    first after the last); ``wrap`` (``minitorch.capture``) makes it a captured step."""
     step = sgd_step(model, optim, functional, lr)
     run = step if wrap is None else wrap(step)
-    return lambda: run(x, y)
+    position = [0]
+
+    def next_step() -> Any:
+        x, y = batches[position[0]]
+        position[0] = (position[0] + 1) % len(batches)
+        return run(x, y)
+
+    return next_step
+
+
+def training_step(model: Any, x: Any, y: Any, optim: Any, functional: Any,
+                  wrap: Callable[[Callable], Callable] | None = None, lr: float = 0.0) -> Callable[[], Any]:
+    """A step on one fixed batch (the GPU suite's regime), at learning rate 0 by default so that it does not
+    memorise the batch; the CPU rows use :func:`rotating_step`."""
+    return rotating_step(model, [(x, y)], optim, functional, wrap, lr)
 
 
 def minitorch_train_step(net: str, batch: int, model: Any = None, seed: int = 0, captured: bool = False,
-                         lr: float = TIMED_LR) -> tuple[Callable[[], Any], Any]:
-    """A training-step closure on a fixed batch of random images (through ``minitorch.capture`` if
+                         lr: float = LR) -> tuple[Callable[[], Any], Any]:
+    """A training-step closure over :func:`batch_pool`'s batches (through ``minitorch.capture`` if
     ``captured``), and the model."""
     import minitorch as mt
     import minitorch.nn.functional as F
 
     model = model if model is not None else minitorch_net(net, seed)
     model.train()
-    xn, yn = make_batch(batch)
-    return training_step(model, mt.tensor(xn), mt.tensor(yn), mt.optim, F, mt.capture if captured else None,
-                         lr), model
+    batches = [(mt.from_numpy(x), mt.from_numpy(y)) for x, y in batch_pool(batch)[0]]  # no copies
+    return rotating_step(model, batches, mt.optim, F, mt.capture if captured else None, lr), model
 
 
 def capture_parity(net: str, batch: int, steps: int = 10) -> float:
-    """Largest |captured - eager| / max|eager| over the parameters and buffers after ``steps`` steps from the
-    same weights (0: bit-identical)."""
-    eager, eager_model = minitorch_train_step(net, batch, lr=LR)
-    captured, captured_model = minitorch_train_step(net, batch, captured=True, lr=LR)
+    """Largest |captured - eager| / max|eager| over the parameters and buffers after ``steps`` steps (each on
+    the next batch of the pool) from the same weights (0: bit-identical)."""
+    eager, eager_model = minitorch_train_step(net, batch)
+    captured, captured_model = minitorch_train_step(net, batch, captured=True)
     for _ in range(steps):
         eager()
         captured()
@@ -149,14 +227,15 @@ def capture_parity(net: str, batch: int, steps: int = 10) -> float:
     return worst
 
 
-def torch_train_step(net: str, batch: int, mt_model: Any, lr: float = TIMED_LR) -> tuple[Callable[[], Any], Any]:
+def torch_train_step(net: str, batch: int, mt_model: Any, lr: float = LR) -> tuple[Callable[[], Any], Any]:
+    """PyTorch's step over the same pool, in the same order, from ``mt_model``'s weights."""
     import torch
     import torch.nn.functional as F
 
     model = torch_net_like(net, mt_model)
     model.train()
-    xn, yn = make_batch(batch)
-    return training_step(model, torch.from_numpy(xn), torch.from_numpy(yn), torch.optim, F, lr=lr), model
+    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batch_pool(batch)[0]]
+    return rotating_step(model, batches, torch.optim, F, lr=lr), model
 
 
 # ------------------------------------------------------------ analytic FLOPs

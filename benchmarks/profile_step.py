@@ -25,7 +25,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from benchmarks.models import NETS, make_batch, minitorch_net, minitorch_train_step, training_step
+from benchmarks.models import NETS, batch_pool, make_batch, minitorch_net, minitorch_train_step, rotating_step
 
 
 def replay_breakdown(net: str, batch: int, replays: int) -> None:
@@ -39,8 +39,8 @@ def replay_breakdown(net: str, batch: int, replays: int) -> None:
         kept.append(mt.capture(fn))
         return kept[-1]
 
-    xn, yn = make_batch(batch)
-    step = training_step(minitorch_net(net), mt.tensor(xn), mt.tensor(yn), mt.optim, F, capture)
+    batches = [(mt.from_numpy(x), mt.from_numpy(y)) for x, y in batch_pool(batch)[0]]
+    step = rotating_step(minitorch_net(net), batches, mt.optim, F, capture)
     for _ in range(5):
         step()
     (recording,) = [r for rs in kept[0].recordings.values() for r in rs]

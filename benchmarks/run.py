@@ -3,7 +3,10 @@
 What it measures (every row on identical networks, weights, batches and thread counts):
 
 * ``train/<net>/b<N>``: one full training step (forward, cross-entropy, backward,
-  SGD with momentum 0.9, float32) of LazyNet, BoringNet and CoolNet at batch 4, 32, 256;
+  SGD at hw5's learning rate 0.01 without momentum, float32) of LazyNet, BoringNet and
+  CoolNet at batch 4, 32, 256, every step on the next of a pool of distinct batches
+  (CIFAR-10 normalised as hw5 does when it is on disk, else synthetic; both frameworks
+  the same batches in the same order);
 * ``captured/<net>/b<N>``: the same step through ``minitorch.capture`` (recorded once,
   then replayed), timed in the same interleaving as its ``train/`` row and PyTorch;
 * ``eval/coolnet/b1000``: CoolNet in eval mode without autograd over 10,000 images
@@ -15,7 +18,11 @@ What it measures (every row on identical networks, weights, batches and thread c
 * ``memory/coolnet/b256``: the peak memory a CoolNet batch-256 training step adds,
   one fresh subprocess per framework;
 * ``startup/import`` and ``startup/first-step``: a cold ``import minitorch`` and the
-  first CoolNet batch-4 step of a new process.
+  first CoolNet batch-4 step of a new process;
+* ``epoch/fig1d/alone`` and ``epoch/fig1d/two`` (only with ``--with-epochs`` or
+  ``--rows epoch``: they take minutes): a whole hw5 fig1d epoch (training and the
+  evaluation of 60,000 images) in a fresh process, alone and two side by side, against
+  PyTorch's same loop over preloaded tensors (``benchmarks/epochs.py``).
 
 Timing: every callable is warmed up, then the two frameworks run in alternating
 rounds (A B, B A, A B, ...), each round a block of repeats sized to about a fixed
@@ -42,9 +49,11 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
+from benchmarks import epochs
 from benchmarks.cases import (
     BATCHES,
     CAPTURED_TARGETS,
+    EPOCH_ROWS,
     EVAL_BATCH,
     EVAL_TARGET,
     FIRST_STEP_TARGET_MS,
@@ -58,7 +67,7 @@ from benchmarks.cases import (
     all_row_ids,
 )
 from benchmarks.machine import REPO, contention_probe, environment
-from benchmarks.models import NETS
+from benchmarks.models import LR, MOMENTUM, NETS, POOL_IMAGES, pool_source
 from benchmarks.render import contention_banner, gpu_section, losses, markdown, summary_table
 from benchmarks.timing import log
 
@@ -71,6 +80,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", default="", help="comma-separated glob patterns of row ids (see --list), e.g. "
                                               "'train/*/b4,eval' or 'layers/coolnet/b32'")
     p.add_argument("--list", action="store_true", help="print the row ids and exit")
+    p.add_argument("--with-epochs", action="store_true",
+                   help="also run the epoch/ rows (whole hw5 epochs in subprocesses: minutes; left out by default)")
     p.add_argument("--out", default=None, help="directory for BENCHMARKS.md and results.json "
                                                "(default: repo root and benchmarks/)")
     p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads for both (default 2)")
@@ -112,6 +123,8 @@ def measure(bench: Bench) -> None:
         bench.bench_memory()
     if bench.wanted("startup/import") or bench.wanted("startup/first-step"):
         bench.bench_startup()
+    if any(bench.wanted(f"epoch/{epochs.RUN}/{key}") for key in EPOCH_ROWS):
+        bench.bench_epochs()
 
 
 def output_paths(args: argparse.Namespace) -> tuple[Path, Path]:
@@ -136,7 +149,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     t_start = time.perf_counter()
     torch = None if args.no_torch else load_torch(args.threads)
-    bench = Bench(Plan.quick() if args.quick else Plan(), args.threads, torch, args.rows, args.max_minutes)
+    bench = Bench(Plan.quick() if args.quick else Plan(), args.threads, torch, args.rows, args.max_minutes,
+                  with_opt_in=args.with_epochs)
     command = " ".join(["python -m benchmarks.run", *(sys.argv[1:] if argv is None else argv)])
     contention = {}
     with threadpool_limits(args.threads):
@@ -153,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict:
         "quick": args.quick,
         "runtime_s": time.perf_counter() - t_start,
         "environment": env,
+        "regime": {"batches": pool_source(), "pool_images": POOL_IMAGES, "lr": LR, "momentum": MOMENTUM},
         "targets": {"train": TRAIN_TARGETS, "captured": CAPTURED_TARGETS, "eval_time_ratio": EVAL_TARGET,
                     "memory_ratio": MEMORY_TARGET,
                     "import_ms": IMPORT_TARGET_MS, "first_step_ms": FIRST_STEP_TARGET_MS},

@@ -100,3 +100,15 @@ def test_committed_gpu_results_render_to_their_table():
     res = _torch_spelling(json.loads((GPU_DIR / "results.json").read_text()))
     text = render.gpu_table(res["versions"], res["steps"], res["kernel_backends"], res["epoch"], GPU_TARGETS)
     assert text == (GPU_DIR / "table.md").read_text()
+
+
+def test_method_says_what_the_training_rows_train_on():
+    legacy = render.method(committed_results() | {"regime": None})
+    assert any("the same batch every step" in m for m in legacy)  # results from before the distinct batches
+    regime = {"batches": "CIFAR-10 training images from /data, normalised as hw5 does", "pool_images": 4096,
+              "lr": 0.01, "momentum": 0.0}
+    items = render.method({**committed_results(), "regime": regime})
+    step = next(m for m in items if m.startswith("Training step"))
+    assert "learning rate 0.01, momentum 0" in step and "CIFAR-10 training images from /data" in step
+    assert "4,096 images" in step and not any("the same batch every step" in m for m in items)
+    assert any(m.startswith("Epoch rows") for m in items)
