@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import minitorch as mt
 from hw5.cluster import ClusterError, ClusterSpec, SchedulerUnreachable, parse_cluster
-from hw5.data import DataUnavailable
+from hw5.data import DataDamaged, DataUnavailable
 from hw5.experiments import (
     EXPERIMENTS,
     FIGURES,
@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, RunStateError, SchedulerUnreachable) as exc:
+    except (UsageError, RunStateError, SchedulerUnreachable, DataDamaged) as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a read-only folder, a full disk: the system's words and the file

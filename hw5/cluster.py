@@ -179,7 +179,7 @@ def _slurm(workers: int, dashboard: bool) -> Any:
     return cluster
 
 
-def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+def probe_scheduler(address: str, timeout: float | None = None) -> None:
     """SchedulerUnreachable, saying what answered, unless a Dask scheduler greets at ``tcp://HOST:PORT``.
 
     Dask's own client waits without limit for a greeting that a web server or a
@@ -190,6 +190,7 @@ def probe_scheduler(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
     reading that much within ``timeout`` seconds, tells a scheduler from
     everything else, without sending it anything.
     """
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     host, port = address.split("://", 1)[1].rsplit(":", 1)
     host = host.strip("[]")
     deadline = time.monotonic() + timeout

@@ -29,6 +29,10 @@ class DataMissing(DataUnavailable):
     """CIFAR-10 is neither on disk nor downloadable (``auto`` may fall back)."""
 
 
+class DataDamaged(DataUnavailable):
+    """CIFAR-10 is there but its files are damaged or tampered with: like a damaged run, exit status 2."""
+
+
 @dataclass
 class Data:
     name: str                 # "cifar10" or "synthetic"
@@ -117,7 +121,7 @@ def load_cifar10(config: Config) -> Data:
     except DataMissing as exc:
         raise DataMissing(missing_cifar10_message(config, str(exc))) from None
     except mt.data.DatasetError as exc:  # present but damaged: falling back would hide it
-        raise DataUnavailable(f"CIFAR-10 in {root} cannot be read: {exc}") from None
+        raise DataDamaged(f"CIFAR-10 in {root} cannot be read: {exc}") from None
     # Transforms go on the full datasets: a Subset draws its batches through the dataset it wraps.
     return Data("cifar10",
                 _first(_with_transform(train, train_transform(config)), config.train_size),

@@ -6,15 +6,16 @@ regenerated report only changes where a run did.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 from hw5.claims import HOLDS, PENDING, Verdict, judge_all, loss, pct
 from hw5.experiments import EXPERIMENTS, FIGURES, SAME_AS, run_name
-from hw5.plots import COMPARISONS, panel_caption, plot_comparison, plot_figure, plot_run
+from hw5.plots import COMPARISONS, panel_caption, plot_comparison, plot_figure, run_png
 from hw5.published import compare, published
 from hw5.results import RunResults, load_runs
 from hw5.runfiles import CURVES
-from minitorch.utils import atomic_write_text
+from minitorch.utils import atomic_write, atomic_write_text, remove_temporaries
 
 SETUP = ("The assignment's setup unless a panel says otherwise: plain SGD (no momentum), learning rate 0.01, "
          "batch size 4, 50 epochs, cross-entropy loss, inputs normalised with mean 0.5 and std 0.5 per channel, "
@@ -63,7 +64,40 @@ def synthetic_warning(runs: dict[str, RunResults]) -> str:
 
 
 # ------------------------------------------------------------------ table
-def table(runs: dict[str, RunResults], out_dir: str) -> str:
+def draw_curves(runs: dict[str, RunResults], out_dir: str) -> dict[str, str]:
+    """Each run's curves.png, brought up to date; returns where each is.
+
+    A drawing that has not changed is not written again (a finished run's folder is
+    left alone, and may be read-only); one that has is redrawn in the run's folder,
+    or, where that folder cannot be written, in ``out_dir/curves/``.
+    """
+    where = {}
+    for name, run in runs.items():
+        png = run_png(run)
+        path = os.path.join(run.path, CURVES)
+        try:
+            with open(path, "rb") as f:
+                current = f.read() == png
+        except OSError:
+            current = False
+        if not current:
+            try:
+                atomic_write(path, lambda f, png=png: f.write(png))
+            except OSError:   # a read-only runs folder: the report carries the drawing instead
+                path = os.path.join(out_dir, "curves", f"{name}.png")
+                atomic_write(path, lambda f, png=png: f.write(png))
+        where[name] = path
+    return where
+
+
+def remove_leftovers(runs: dict[str, RunResults], out_dir: str) -> None:
+    """The temporary files of a report (or run) killed while writing, where no live process owns them."""
+    for folder in [out_dir, os.path.join(out_dir, "curves"), *(run.path for run in runs.values())]:
+        with contextlib.suppress(OSError):   # absent, or read-only: nothing to do there
+            remove_temporaries(folder, dead_only=True)
+
+
+def table(runs: dict[str, RunResults], out_dir: str, curves: dict[str, str] | None = None) -> str:
     """One row per panel of the original: its run's numbers, and the published ones where there are any."""
     rows = ["| panel | caption | final test acc | best test acc (epoch) | epochs run / planned | wall time | "
             "status | published final (best) | final vs published | curves |",
@@ -81,9 +115,9 @@ def table(runs: dict[str, RunResults], out_dir: str) -> str:
         versus = compare(100 * run.final_test_acc, pub.final) if pub else ""
         if versus and not run.complete:
             versus += " (so far)"
-        curves = os.path.relpath(os.path.join(run.path, CURVES), out_dir)
+        png = os.path.relpath((curves or {}).get(run.name, os.path.join(run.path, CURVES)), out_dir)
         rows.append(f"| `{panel}` | {caption} | {pct(run.final_test_acc)} | {pct(best)} ({best_epoch}) | "
-                    f"{run.done} / {run.planned} | {time} | {status} | {pub_text} | {versus} | [png]({curves}) |")
+                    f"{run.done} / {run.planned} | {time} | {status} | {pub_text} | {versus} | [png]({png}) |")
     return "\n".join(rows) + "\n"
 
 
@@ -186,8 +220,8 @@ def time_section(runs: dict[str, RunResults]) -> str:
 def write_report(runs_dir: str = "runs", out_dir: str = "report") -> str:
     """Render every run's curves, the figures and comparisons that have runs, then REPORT.md; returns its path."""
     runs = load_runs(runs_dir)
-    for run in runs.values():
-        plot_run(run, os.path.join(run.path, CURVES))
+    remove_leftovers(runs, out_dir)
+    curves = draw_curves(runs, out_dir)
     figures = [f for f in FIGURES if plot_figure(f, runs, os.path.join(out_dir, f"{f}.png"))]
     drawn = {name for name, c in COMPARISONS.items() if plot_comparison(c, runs, os.path.join(out_dir, f"{name}.png"))}
     own = panel_runs(runs)
@@ -206,7 +240,7 @@ def write_report(runs_dir: str = "runs", out_dir: str = "report") -> str:
         parts.append("No runs found. Start one with `python -m hw5 run fig1a` (or `python -m hw5 quick`).\n")
         atomic_write_text(os.path.join(out_dir, "REPORT.md"), "\n".join(parts))
         return os.path.join(out_dir, "REPORT.md")
-    parts.append("## Results\n\n" + SETUP + "\n\n" + table(runs, out_dir))
+    parts.append("## Results\n\n" + SETUP + "\n\n" + table(runs, out_dir, curves))
     others = [n for n in runs if n not in own]
     if others:
         parts.append("Other runs in the folder, not panels of the report: "
