@@ -122,6 +122,9 @@ class RestrictedUnpickler(pickle.Unpickler):
 MAX_NESTING = 100          # levels of containers a dataset file may nest (CIFAR-10's batches use 5)
 SPARE_ELEMENTS = 10_000    # objects a pickle may hold beyond one per byte of the file (see below)
 _MODIFIERS = {"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"}   # add to the object below
+_SCALARS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",  # hold nothing
+            "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE",
+            "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT", "BINFLOAT", "NONE", "NEWTRUE", "NEWFALSE"}
 
 
 def check_pickle_structure(data: bytes, path: str) -> None:
@@ -140,7 +143,7 @@ def check_pickle_structure(data: bytes, path: str) -> None:
     def refuse(what: str) -> UnsafePickleError:
         return UnsafePickleError(f"{path}: refusing a pickle that {what} (the file may have been tampered with)")
 
-    mark = -1
+    mark, scalar = -1, -2   # placeholders for a mark and for any number or string (most of a pickle)
     stack: list[int] = []
     holds: list[list[int]] = []   # the objects each placeholder holds
     memo: dict[Any, int] = {}
@@ -153,12 +156,17 @@ def check_pickle_structure(data: bytes, path: str) -> None:
 
     try:
         for opcode, arg, _ in pickletools.genops(data):
-            name, marked = opcode.name, pickletools.markobject in opcode.stack_before
-            if name in ("PROTO", "FRAME"):
+            name = opcode.name
+            marked = name not in _SCALARS and pickletools.markobject in opcode.stack_before
+            if name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE", "DUP") and stack[-1] == mark:
+                raise ValueError(f"{name} of a mark")   # unpicklers disagree on what that means: refuse it
+            if name in _SCALARS:
+                stack.append(scalar)
+            elif name in ("PROTO", "FRAME"):
                 continue
-            if name == "STOP":
+            elif name == "STOP":
                 break
-            if name in ("PUT", "BINPUT", "LONG_BINPUT"):
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
                 memo[arg] = stack[-1]
             elif name == "MEMOIZE":
                 memo[len(memo)] = stack[-1]
@@ -174,6 +182,8 @@ def check_pickle_structure(data: bytes, path: str) -> None:
                 stack.append(stack[-1])
             elif name in _MODIFIERS:
                 items = to_mark() if marked else [stack.pop() for _ in range(len(opcode.stack_before) - 1)]
+                if stack[-1] < 0:
+                    raise ValueError(f"{name} on a number or string")
                 holds[stack[-1]].extend(items)
             else:
                 items = to_mark() if marked else [stack.pop() for _ in range(len(opcode.stack_before))]
@@ -186,6 +196,8 @@ def check_pickle_structure(data: bytes, path: str) -> None:
                            "is truncated or corrupt - delete it and download the dataset again") from None
     if root == mark:
         raise DatasetError(f"{path}: cannot unpickle (malformed pickle: it ends on a mark)")
+    if root == scalar:
+        return
     _check_graph(holds, root, len(data) + SPARE_ELEMENTS, refuse)
 
 
@@ -197,8 +209,11 @@ def _check_graph(holds: list[list[int]], root: int, budget: int, refuse: Callabl
     while todo:
         node, measured = todo.pop()
         if measured:
-            depth[node] = 1 + max((depth[k] for k in holds[node]), default=0)
-            size[node] = 1 + sum(size[k] for k in holds[node])
+            deepest, total = 0, 1
+            for kid in holds[node]:
+                deepest = max(deepest, 1 if kid < 0 else depth[kid])   # a scalar: one level, one object
+                total += 1 if kid < 0 else size[kid]
+            depth[node], size[node] = 1 + deepest, total
             if depth[node] > MAX_NESTING:
                 raise refuse(f"nests objects more than {MAX_NESTING} levels deep")
             if size[node] > budget:
@@ -210,6 +225,8 @@ def _check_graph(holds: list[list[int]], root: int, budget: int, refuse: Callabl
         state[node] = 1
         todo.append((node, True))
         for kid in holds[node]:
+            if kid < 0:
+                continue
             if state[kid] == 1:
                 raise refuse("holds an object that contains itself")
             if state[kid] == 0:
