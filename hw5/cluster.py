@@ -227,6 +227,9 @@ def probe_scheduler(address: str, timeout: float | None = None) -> None:
                 raise refuse(f"it sent {_show(received)} and then nothing for {timeout:g}s") from None
             raise refuse(_silent(conn, timeout)) from None
         except (EOFError, ValueError, struct.error, OSError):
+            with contextlib.suppress(OSError):   # what else came, to show it
+                conn.settimeout(0.2)
+                received += conn.recv(64)
             if received.startswith(b"HTTP/"):
                 raise refuse(f"a web server answered ({_show(received)}), not a Dask scheduler: is this the "
                              "dashboard's port?") from None
