@@ -205,7 +205,7 @@ def probe_scheduler(address: str, timeout: float | None = None) -> None:
         raise refuse(f"the host name {host!r} does not resolve ({exc.strerror})") from None
     except ConnectionRefusedError:
         raise refuse("nothing listens there (connection refused)") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise refuse(f"no answer to the connection within {timeout:g}s") from None
     except OSError as exc:
         raise refuse(f"cannot connect ({exc.strerror or exc})") from None
@@ -222,7 +222,7 @@ def probe_scheduler(address: str, timeout: float | None = None) -> None:
             sizes = struct.unpack_from(f"<{frames}Q", body, 8)
             if 8 + 8 * frames + sum(sizes) != length:
                 raise ValueError
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             if received:
                 raise refuse(f"it sent {_show(received)} and then nothing for {timeout:g}s") from None
             raise refuse(_silent(conn, timeout)) from None

@@ -421,10 +421,11 @@ class _Members:
                                        f"{info.file_size - header}")
             buffer = bytearray(nbytes)
             view, filled = memoryview(buffer), 0
-            while filled < nbytes:
-                got = stream.readinto(view[filled:filled + (1 << 24)])
-                if not got:
+            while filled < nbytes:   # in pieces: memory grows only as bytes really arrive
+                chunk = stream.read(min(nbytes - filled, 1 << 24))
+                if not chunk:
                     raise self.fail(where, f"ends after {filled} of its {nbytes} bytes")
-                filled += got
+                view[filled:filled + len(chunk)] = chunk
+                filled += len(chunk)
         array = np.frombuffer(buffer, dtype=dtype)
         return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
