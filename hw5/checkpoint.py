@@ -106,6 +106,15 @@ def expected_hyperparameters(config: Config, epoch: int) -> tuple[list[dict[str,
     return groups, scheduler.state_dict() if scheduler is not None else None
 
 
+def _differences(saved: dict[str, Any], own: dict[str, Any], required: tuple[str, ...]) -> list[str]:
+    """The keys on which ``saved`` disagrees with ``own``: any both have, and ``required`` ones it lacks.
+
+    Keys only one side has are another version's bookkeeping, and no reason to refuse.
+    """
+    return sorted(k for k in set(own) & set(saved) - {"params"} if saved[k] != own[k]) + \
+        sorted(k for k in required if k not in saved)
+
+
 def _check_hyperparameters(state: dict[str, Any], config: Config, refuse: Any) -> None:
     epoch = state["position"]["epoch"]
     groups, schedule = expected_hyperparameters(config, epoch)
@@ -113,11 +122,15 @@ def _check_hyperparameters(state: dict[str, Any], config: Config, refuse: Any) -
     if not isinstance(saved, list) or len(saved) != len(groups) or not all(isinstance(g, dict) for g in saved):
         raise refuse("'optimizer' has no parameter groups like this run's")
     for own, group in zip(groups, saved, strict=True):
-        changed = sorted(k for k in set(own) | (set(group) - {"params"}) if group.get(k) != own.get(k))
+        changed = _differences(group, own, ("lr", "momentum"))
         if changed:
             raise refuse("its optimizer has " + ", ".join(f"{k}={group.get(k)!r}" for k in changed)
                          + ", but the config gives " + ", ".join(f"{k}={own.get(k)!r}" for k in changed)
                          + f" after epoch {epoch}")
-    if schedule is not None and state["scheduler"] != schedule:
-        raise refuse(f"its learning-rate schedule {state['scheduler']!r:.120} is not the config's after epoch "
-                     f"{epoch} ({schedule!r:.120})")
+    if schedule is not None:
+        changed = _differences(state["scheduler"], schedule, ("step_size", "gamma", "last_epoch"))
+        if changed:
+            raise refuse("its learning-rate schedule has "
+                         + ", ".join(f"{k}={state['scheduler'].get(k)!r}" for k in changed)
+                         + ", but the config gives " + ", ".join(f"{k}={schedule.get(k)!r}" for k in changed)
+                         + f" after epoch {epoch}")

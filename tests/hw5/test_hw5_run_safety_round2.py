@@ -248,6 +248,22 @@ def test_a_crafted_checkpoint_is_refused_whole_before_anything_changes(finished,
     assert _snapshot(finished) == before
 
 
+def test_honest_hyper_parameters_resume_including_a_learning_rate_schedule(tmp_path):
+    """The check computes what the config gives after each epoch by the code that trains: equal to the bit."""
+    config = tiny("fig2e", epochs=3, lr_step=1, lr_gamma=0.7, momentum=0.5)
+    whole, runs = str(tmp_path / "whole"), str(tmp_path / "runs")
+    train(config, whole, quiet=True)
+    train(tiny("fig2e", epochs=2, lr_step=1, lr_gamma=0.7, momentum=0.5), runs, quiet=True)
+    assert train(config, runs, resume=True, quiet=True).status == "finished"
+    assert _numbers(RunFiles(runs, "fig2e").records()) == _numbers(RunFiles(whole, "fig2e").records())
+    state = mt.load(os.path.join(runs, "fig2e", "checkpoint.npz"))
+    state["scheduler"]["gamma"] = 0.9
+    mt.save(state, os.path.join(runs, "fig2e", "checkpoint.npz"))
+    with pytest.raises(RunStateError, match="its learning-rate schedule has gamma=0.9, but the config gives "
+                                            "gamma=0.7"):
+        train(tiny("fig2e", epochs=4, lr_step=1, lr_gamma=0.7, momentum=0.5), runs, resume=True, quiet=True)
+
+
 # ------------------------------------------------------------------------ 10. one-liners
 @pytest.mark.parametrize("args, message", [
     (["--lr", "nan"], "--lr must be a finite number, got nan"),
