@@ -326,7 +326,8 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: boo
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         what = "a single NumPy array" if data.startswith(b"\x93NUMPY") else "not a zip (.npz) file"
-        raise SerializationError(f"load: {source} is not a minitorch checkpoint: it is {what} ({exc})") from None
+        raise SerializationError(f"load: {source} is damaged or not a minitorch checkpoint: it is {what} "
+                                 f"({exc})") from None
     with archive:
         members = _Members(archive, source, len(data))
         record = members.read(_STRUCTURE, where="the structure record")
