@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 import sys
@@ -18,8 +19,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import minitorch as mt
-from hw5.cluster import ClusterError, ClusterSpec, parse_cluster
-from hw5.data import DataUnavailable
+from hw5.cluster import ClusterError, ClusterSpec, SchedulerUnreachable, parse_cluster
+from hw5.data import DataDamaged, DataUnavailable
 from hw5.experiments import (
     EXPERIMENTS,
     FIGURES,
@@ -117,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default="report")
     report.add_argument("--readme", metavar="PATH", help="also rewrite the results section of this README")
 
-    quick = commands.add_parser("quick", help="fig. 1's three networks for 2 epochs each, then the report")
+    quick = commands.add_parser("quick", help="fig. 1's three networks for 2 epochs each, then the report "
+                                              "(into its own runs folder, under the same rules as run)")
     quick.add_argument("--runs-dir", default=os.path.join("runs", "quick"))
     quick.add_argument("--out", default=os.path.join("report", "quick"))
     quick.add_argument("--dataset", choices=["cifar10", "synthetic", "auto"], default="auto")
@@ -125,17 +127,28 @@ def build_parser() -> argparse.ArgumentParser:
     quick.add_argument("--jobs", type=int, default=1)
     quick.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="passed on to run, e.g. --set train_size=5000 on a slow machine")
+    quick.add_argument("--resume", action="store_true", help="continue the runs an earlier quick left")
+    quick.add_argument("--overwrite", action="store_true", help="discard the runs an earlier quick left")
     return parser
 
 
 # ------------------------------------------------------------------ list
 def cmd_list(args: argparse.Namespace) -> int:
+    check_paths(args)
     print(f"{'name':<7} {'model':<10} {'epochs':>6} {'batch':>5} {'lr':>7}  {'what':<38} progress")
+    damaged: list[str] = []
     for name, c in EXPERIMENTS.items():
-        state = f"= {run_name(name)}" if name in SAME_AS else _progress(RunFiles(args.runs_dir, name), c)
+        try:
+            state = f"= {run_name(name)}" if name in SAME_AS else _progress(RunFiles(args.runs_dir, name), c)
+        except RunStateError as exc:   # the others are still listed; the problem follows the table
+            state = "damaged (see below)"
+            damaged.append(str(exc))
         print(f"{name:<7} {c.model:<10} {c.epochs:>6} {c.batch_size:>5} {c.lr:>7g}  {c.title:<38} {state}")
     print("\nfigures: " + "; ".join(f"{fig} = {' '.join(names)}" for fig, names in FIGURES.items()))
-    print("the same run: " + "; ".join(f"{panel} = {run}" for panel, run in SAME_AS.items()))
+    print("the same run: " + "; ".join(f"{panel} = {run}" for panel, run in SAME_AS.items()), flush=True)
+    if damaged:
+        raise RunStateError(damaged[0] if len(damaged) == 1 else
+                            f"{len(damaged)} runs are damaged; the first: {damaged[0]}")
     return 0
 
 
@@ -187,7 +200,25 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         if key in flags and overrides[key] != value:
             raise UsageError(f"--set {text} contradicts --{key.replace('_', '-')} {overrides[key]}")
         overrides[key] = value
+    for key, value in overrides.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            option = f"--{key.replace('_', '-')}" if key in flags else f"--set {key}="
+            raise UsageError(f"{option} must be a finite number, got {value}")
     return overrides
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Folder names must be text: a path with bytes that are not UTF-8 cannot be written into a run's records
+    or shown, so it is refused here, before anything is written."""
+    for option in ("runs_dir", "out", "data_dir"):
+        path = getattr(args, option, None)
+        if path is None:
+            continue
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError(f"--{option.replace('_', '-')} {ascii(path)[1:-1]} is not valid UTF-8 text; rename "
+                             "the folder, or choose another") from None
 
 
 def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: bool) -> Config:
@@ -281,6 +312,7 @@ def apply_seed(names: list[str], overrides: dict[str, Any]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    check_paths(args)
     overrides = overrides_from(args)
     names = apply_seed(expand_names(args.names), overrides)
     configs = [resolve_config(name, overrides, args.runs_dir, args.resume) for name in names]
@@ -291,7 +323,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in names:   # before anything trains: a run that would refuse later refuses now
         files = RunFiles(args.runs_dir, name)
         if os.path.isdir(files.dir):
-            with files.lock():   # another process writing it: refused here, naming its pid
+            with files.lock(probe=True):   # another process writing it: refused here, naming its pid
                 pass
         if not args.overwrite:
             check_not_clobbering(files, args.resume)
@@ -314,6 +346,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- report
 def cmd_report(args: argparse.Namespace) -> int:
+    check_paths(args)
     if not find_runs(args.runs_dir):
         raise UsageError(f"no runs in {args.runs_dir} (no folder there holds a {CONFIG}); nothing to report, "
                          f"and {os.path.join(args.out, 'REPORT.md')} is left as it is")
@@ -341,9 +374,10 @@ def cmd_quick(args: argparse.Namespace) -> int:
     start = time.monotonic()
     print(f"quick: LazyNet, BoringNet and CoolNet ({', '.join(QUICK_RUNS)}) for {QUICK_EPOCHS} epochs each, "
           f"then the report", flush=True)
+    check_paths(args)
     status = cmd_run(run_options(QUICK_RUNS, epochs=QUICK_EPOCHS, runs_dir=args.runs_dir, dataset=args.dataset,
                                  data_dir=args.data_dir, jobs=args.jobs, set=args.set,
-                                 overwrite=True))   # a scratch folder, started afresh each time
+                                 resume=args.resume, overwrite=args.overwrite))   # records are kept, as by run
     if status != 0:
         return status
     status = cmd_report(argparse.Namespace(runs_dir=args.runs_dir, out=args.out))
@@ -359,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, RunStateError) as exc:
+    except (UsageError, RunStateError, SchedulerUnreachable, DataDamaged) as exc:
         print(f"python -m hw5 {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a read-only folder, a full disk: the system's words and the file

@@ -26,6 +26,8 @@ import importlib.util
 import logging
 import re
 import signal
+import socket
+import struct
 import threading
 import time
 import warnings
@@ -34,12 +36,16 @@ from dataclasses import dataclass
 from typing import Any
 
 ALLOWED_FAILURES = 10     # worker deaths a task survives on the schedulers started here (see above)
-CONNECT_TIMEOUT = 5       # seconds to reach a scheduler before giving up
+CONNECT_TIMEOUT = 10      # seconds to reach a scheduler and hear its greeting before giving up
 SLURM_MEMORY = "4GiB"     # per one-core Slurm worker, unless dask-jobqueue's configuration says otherwise
 
 
 class ClusterError(Exception):
-    """The cluster cannot be had (unreachable scheduler, missing package): reported in one line."""
+    """The cluster cannot be had (a worker without the project, a missing package): reported in one line."""
+
+
+class SchedulerUnreachable(ClusterError):
+    """No Dask scheduler answers at the address given: one line saying what did, exit status 2."""
 
 
 @dataclass(frozen=True)
@@ -173,15 +179,109 @@ def _slurm(workers: int, dashboard: bool) -> Any:
     return cluster
 
 
+def probe_scheduler(address: str, timeout: float | None = None) -> None:
+    """SchedulerUnreachable, saying what answered, unless a Dask scheduler greets at ``tcp://HOST:PORT``.
+
+    Dask's own client waits without limit for a greeting that a web server or a
+    silent listener never sends, and reads a stranger's bytes as a message
+    length (exabytes).  A scheduler sends its greeting as soon as it accepts a
+    connection: eight bytes giving the length of what follows, then that many
+    bytes of frames, each announced by its own length.  So connecting, and
+    reading that much within ``timeout`` seconds, tells a scheduler from
+    everything else, without sending it anything.
+    """
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
+    host, port = address.split("://", 1)[1].rsplit(":", 1)
+    host = host.strip("[]")
+    deadline = time.monotonic() + timeout
+
+    def refuse(what: str) -> SchedulerUnreachable:
+        return SchedulerUnreachable(f"no Dask scheduler at {address}: {what}; start one with `dask scheduler` "
+                                    "(it listens on port 8786 unless told otherwise), and check the address")
+
+    try:
+        conn = socket.create_connection((host, int(port)), timeout=timeout)
+    except socket.gaierror as exc:
+        raise refuse(f"the host name {host!r} does not resolve ({exc.strerror})") from None
+    except ConnectionRefusedError:
+        raise refuse("nothing listens there (connection refused)") from None
+    except TimeoutError:
+        raise refuse(f"no answer to the connection within {timeout:g}s") from None
+    except OSError as exc:
+        raise refuse(f"cannot connect ({exc.strerror or exc})") from None
+    with conn:
+        received = bytearray()
+        try:
+            (length,) = struct.unpack("<Q", _read(conn, 8, deadline, received))
+            if not 16 <= length <= 1 << 20:
+                raise ValueError
+            body = _read(conn, length, deadline, received)
+            (frames,) = struct.unpack_from("<Q", body)
+            if not 1 <= frames <= 64 or 8 + 8 * frames > length:
+                raise ValueError
+            sizes = struct.unpack_from(f"<{frames}Q", body, 8)
+            if 8 + 8 * frames + sum(sizes) != length:
+                raise ValueError
+        except TimeoutError:
+            if received:
+                raise refuse(f"it sent {_show(received)} and then nothing for {timeout:g}s") from None
+            raise refuse(_silent(conn, timeout)) from None
+        except (EOFError, ValueError, struct.error, OSError):
+            with contextlib.suppress(OSError):   # what else came, to show it
+                conn.settimeout(0.2)
+                received += conn.recv(64)
+            if received.startswith(b"HTTP/"):
+                raise refuse(f"a web server answered ({_show(received)}), not a Dask scheduler: is this the "
+                             "dashboard's port?") from None
+            if not received:
+                raise refuse("it closed the connection without a word") from None
+            raise refuse(f"it sent {_show(received)}, which is not a Dask scheduler's greeting") from None
+
+
+def _read(conn: socket.socket, count: int, deadline: float, received: bytearray) -> bytes:
+    """The next ``count`` bytes before ``deadline`` (all bytes read are added to ``received``):
+    TimeoutError when it passes, EOFError if the peer closes first."""
+    start = len(received)
+    while len(received) - start < count:
+        conn.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = conn.recv(min(count - (len(received) - start), 1 << 16))
+        if not chunk:
+            raise EOFError
+        received += chunk
+    return bytes(received[start:])
+
+
+def _silent(conn: socket.socket, timeout: float) -> str:
+    """What a listener that said nothing is: asked, a web server names itself."""
+    try:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        conn.settimeout(2.0)
+        reply = conn.recv(200)
+    except OSError:
+        reply = b""
+    if reply.startswith(b"HTTP/"):
+        status = reply.split(b"\r\n", 1)[0].decode("latin-1")
+        return f"a web server answered ({status}), not a Dask scheduler: is this the dashboard's port?"
+    return f"something accepted the connection but sent nothing in {timeout:g}s (a scheduler greets at once)"
+
+
+def _show(data: bytes | bytearray) -> str:
+    data = bytes(data)
+    return f"{len(data)} byte(s), {data[:24]!r}{'...' if len(data) > 24 else ''}"
+
+
 @contextlib.contextmanager
 def _remote(address: str) -> Iterator[Connection]:
     from distributed import Client
 
+    if address.startswith("tcp://"):
+        probe_scheduler(address)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise ClusterError(f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT}s ({exc}); "
-                           "start one with `dask scheduler` and check the address and port") from None
+    except Exception as exc:   # anything Dask raises here means: no scheduler to work with
+        raise SchedulerUnreachable(f"no Dask scheduler answered at {address} within {CONNECT_TIMEOUT}s "
+                                   f"({type(exc).__name__}: {exc}); start one with `dask scheduler` and check "
+                                   "the address and port") from None
     try:
         dashboard, allowed = _scheduler_facts(client)
         yield Connection(client, f"the Dask scheduler at {address}", dashboard, allowed, local=False)

@@ -6,6 +6,7 @@ is announced loudly here and recorded with the run (the report repeats it).
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,10 @@ class DataMissing(DataUnavailable):
     """CIFAR-10 is neither on disk nor downloadable (``auto`` may fall back)."""
 
 
+class DataDamaged(DataUnavailable):
+    """CIFAR-10 is there but its files are damaged or tampered with: like a damaged run, exit status 2."""
+
+
 @dataclass
 class Data:
     name: str                 # "cifar10" or "synthetic"
@@ -37,6 +42,22 @@ class Data:
     classes: list[str]
     source: str = ""           # where the images came from: a folder, or "generated"
     fallback_reason: str = ""  # why the synthetic set stands in for CIFAR-10, if it does
+    fingerprint: str = ""      # the images and labels loaded (see data_fingerprint): a resume must find the same
+
+
+def data_fingerprint(*datasets: Any) -> str:
+    """The SHA-256 of the datasets' images, labels and class names, as loaded.
+
+    A resumed run checks it: a --data-dir (or $MINITORCH_DATA) that now holds other
+    files would otherwise train the rest of the run on other images, silently.
+    """
+    digest = hashlib.sha256()
+    for dataset in datasets:
+        for array in (np.ascontiguousarray(dataset.data), np.asarray(dataset.targets, dtype=np.int64)):
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+        digest.update(repr(list(dataset.classes)).encode())
+    return digest.hexdigest()
 
 
 def eval_transform() -> T.Compose:
@@ -100,13 +121,14 @@ def load_cifar10(config: Config) -> Data:
     except DataMissing as exc:
         raise DataMissing(missing_cifar10_message(config, str(exc))) from None
     except mt.data.DatasetError as exc:  # present but damaged: falling back would hide it
-        raise DataUnavailable(f"CIFAR-10 in {root} cannot be read: {exc}") from None
+        raise DataDamaged(f"CIFAR-10 in {root} cannot be read: {exc}") from None
     # Transforms go on the full datasets: a Subset draws its batches through the dataset it wraps.
     return Data("cifar10",
                 _first(_with_transform(train, train_transform(config)), config.train_size),
                 _first(_with_transform(train, eval_transform()), config.train_size),
                 _first(_with_transform(test, eval_transform()), config.test_size),
-                list(train.classes), os.path.join(root, mt.data.CIFAR10.base_folder))
+                list(train.classes), os.path.join(root, mt.data.CIFAR10.base_folder),
+                fingerprint=data_fingerprint(train, test))
 
 
 def load_synthetic(config: Config, fallback_reason: str = "") -> Data:
@@ -115,7 +137,7 @@ def load_synthetic(config: Config, fallback_reason: str = "") -> Data:
                                    transform=eval_transform())
     return Data("synthetic", _with_transform(train, train_transform(config)),
                 _with_transform(train, eval_transform()), test, list(train.classes),
-                f"generated images (seed {config.seed})", fallback_reason)
+                f"generated images (seed {config.seed})", fallback_reason, data_fingerprint(train, test))
 
 
 _warned: set[str] = set()
@@ -133,8 +155,18 @@ def warn_synthetic(reason: str) -> None:
           file=sys.stderr, flush=True)
 
 
-def load_data(config: Config) -> Data:
-    """The datasets ``config.dataset`` names; ``auto`` falls back to synthetic, loudly."""
+def load_data(config: Config, trained_on: str | None = None) -> Data:
+    """The datasets ``config.dataset`` names; ``auto`` falls back to synthetic, loudly.
+
+    ``trained_on``: the dataset a resumed run was trained on, which ``auto`` keeps to
+    (a run that fell back to the synthetic set goes on with it once CIFAR-10 appears).
+    """
+    if config.dataset == "auto" and trained_on == "synthetic":
+        reason = "CIFAR-10 was not available when this run started; it goes on with the synthetic set it began on"
+        warn_synthetic(reason)
+        return load_synthetic(config, fallback_reason=reason)
+    if config.dataset == "auto" and trained_on == "cifar10":
+        return load_cifar10(config)
     if config.dataset == "synthetic":
         return load_synthetic(config)
     if config.dataset == "cifar10":

@@ -15,6 +15,7 @@ carry no software version or date, so the same runs give the same bytes.
 """
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,14 +143,20 @@ def draw_iterations(ax: plt.Axes, run: RunResults) -> None:
 
 def plot_run(run: RunResults, path: str) -> str:
     """Loss and accuracy per epoch, and the smoothed loss per iteration, side by side."""
+    png = run_png(run)
+    atomic_write(path, lambda f: f.write(png))
+    return path
+
+
+def run_png(run: RunResults) -> bytes:
+    """:func:`plot_run`'s image as PNG bytes (the same runs give the same bytes)."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     draw_loss(axes[0], run, with_test=True)
     draw_accuracy(axes[1], run)
     draw_iterations(axes[2], run)
     fig.suptitle(f"{run.name}: {run.title}{_note(run)}")
     fig.tight_layout()
-    _save(fig, path)
-    return path
+    return _render(fig)
 
 
 def drawn_from(panel: str, runs: dict[str, RunResults]) -> list[str]:
@@ -372,12 +379,20 @@ def plot_class_accuracy(runs: dict[str, RunResults], path: str) -> str | None:
 
 
 def _save(fig: plt.Figure, path: str) -> None:
-    """Render atomically, so a reader never sees a half-written image.
+    """Render atomically, so a reader never sees a half-written image."""
+    png = _render(fig)
+    atomic_write(path, lambda f: f.write(png))
+
+
+def _render(fig: plt.Figure) -> bytes:
+    """The figure as PNG bytes, and closed.
 
     No metadata: matplotlib would write its version as "Software", and a PNG that changes
     with the version is churn in git.
     """
+    out = io.BytesIO()
     try:
-        atomic_write(path, lambda f: fig.savefig(f, dpi=100, format="png", metadata={"Software": None}))
+        fig.savefig(out, dpi=100, format="png", metadata={"Software": None})
     finally:
         plt.close(fig)
+    return out.getvalue()

@@ -12,6 +12,7 @@ while none is complete); several seeds are shown as mean and range.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Callable
@@ -36,14 +37,14 @@ from hw5.plots import (
     plot_class_accuracy,
     plot_comparison,
     plot_figure,
-    plot_run,
     plot_test_loss,
+    run_png,
 )
 from hw5.provenance import commits
 from hw5.published import compare, published
 from hw5.results import RunResults, counted, load_runs, panel_mean, seeds_of, views
 from hw5.runfiles import CURVES
-from minitorch.utils import atomic_write_text
+from minitorch.utils import atomic_write, atomic_write_text, remove_temporaries
 
 SETUP = ("The assignment's setup unless a panel says otherwise: plain SGD (no momentum), learning rate 0.01 "
          "held constant (no decay in the 50- and 200-epoch runs; only fig2e lowers it, by x0.9 every 50 "
@@ -142,7 +143,7 @@ def status_lines(raw: dict[str, RunResults]) -> str:
     return text
 
 
-# ------------------------------------------------------------------ the results table
+# ------------------------------------------------------------------ curves
 def spread(values: list[float], show: Callable[[float], str] = pct) -> str:
     """One seed: its value; several: the mean, then the range in brackets."""
     finite = [v for v in values if math.isfinite(v)]
@@ -186,7 +187,41 @@ def _versus(panel: str, mean: RunResults) -> str:
     return versus + (" (so far)" if not mean.complete else "")
 
 
-def table(runs: dict[str, RunResults], out_dir: str) -> str:
+def draw_curves(runs: dict[str, RunResults], out_dir: str) -> dict[str, str]:
+    """Each run's curves.png, brought up to date; returns where each is.
+
+    A drawing that has not changed is not written again (a finished run's folder is
+    left alone, and may be read-only); one that has is redrawn in the run's folder,
+    or, where that folder cannot be written, in ``out_dir/curves/``.
+    """
+    where = {}
+    for name, run in runs.items():
+        png = run_png(run)
+        path = os.path.join(run.path, CURVES)
+        try:
+            with open(path, "rb") as f:
+                current = f.read() == png
+        except OSError:
+            current = False
+        if not current:
+            try:
+                atomic_write(path, lambda f, png=png: f.write(png))
+            except OSError:   # a read-only runs folder: the report carries the drawing instead
+                path = os.path.join(out_dir, "curves", f"{name}.png")
+                atomic_write(path, lambda f, png=png: f.write(png))
+        where[name] = path
+    return where
+
+
+def remove_leftovers(runs: dict[str, RunResults], out_dir: str) -> None:
+    """The temporary files of a report (or run) killed while writing, where no live process owns them."""
+    for folder in [out_dir, os.path.join(out_dir, "curves"), *(run.path for run in runs.values())]:
+        with contextlib.suppress(OSError):   # absent, or read-only: nothing to do there
+            remove_temporaries(folder, dead_only=True)
+
+
+# ------------------------------------------------------------------ the results table
+def table(runs: dict[str, RunResults], out_dir: str, curves: dict[str, str] | None = None) -> str:
     """One row per panel of the original: its runs' numbers, and the published ones where there are any."""
     rows = ["| panel | caption | seeds | final test acc | best test acc (epoch) | last-5-epoch mean | "
             "epochs run / planned | status | published final (best) | final vs published | curves |",
@@ -209,9 +244,10 @@ def table(runs: dict[str, RunResults], out_dir: str) -> str:
         last5 = spread([r.last5 for r in used])
         dones = sorted({r.done for r in used})
         epochs = f"{'-'.join(map(str, dones[::len(dones) - 1 or 1]))} / {used[0].planned}"
-        curves = os.path.relpath(os.path.join(used[0].path, CURVES), out_dir)
+        own = os.path.join(used[0].path, CURVES)
+        png = os.path.relpath((curves or {}).get(os.path.basename(used[0].path), own), out_dir)
         rows.append(f"| `{panel}` | {caption} | {seeds_cell(panel, runs)} | {finals} | {best} | {last5} | {epochs} | "
-                    f"{_status(used)} | {pub_text} | {_versus(panel, mean)} | [png]({curves}) |")
+                    f"{_status(used)} | {pub_text} | {_versus(panel, mean)} | [png]({png}) |")
     return "\n".join(rows) + "\n"
 
 
@@ -457,7 +493,8 @@ def update_readme(path: str, raw: dict[str, RunResults]) -> None:
 
 
 # ------------------------------------------------------------------ the whole
-def render(runs_dir: str, raw: dict[str, RunResults], out_dir: str, drawn: set[str]) -> str:
+def render(runs_dir: str, raw: dict[str, RunResults], out_dir: str, drawn: set[str],
+           curves: dict[str, str] | None = None) -> str:
     """REPORT.md's text from the runs (``drawn``: which figures and overlays were drawn, by file stem)."""
     shown = views(raw)
     parts = ["# hw5: CIFAR-10 experiments with minitorch\n",
@@ -474,7 +511,7 @@ def render(runs_dir: str, raw: dict[str, RunResults], out_dir: str, drawn: set[s
     parts.append("## Setup\n\n" + SETUP + "\n\nThe networks (`hw5/models.py`):\n\n"
                  + "\n".join(f"- {n}" for n in NETWORKS) + "\n")
     parts.append("## Results\n\nTest accuracy after the last epoch run, at its best over the epochs, and averaged "
-                 "over the last 5 epochs (what the claims compare). " + SPREAD + "\n\n" + table(shown, out_dir))
+                 "over the last 5 epochs (what the claims compare). " + SPREAD + "\n\n" + table(shown, out_dir, curves))
     parts.append("## Runs and provenance\n\n" + provenance_line(raw) + "\n" + runs_table(raw, shown))
     parts += [figure_section(f, shown, drawn) for f in FIGURES if f in drawn]
     more = more_figures_section(drawn)
@@ -485,10 +522,10 @@ def render(runs_dir: str, raw: dict[str, RunResults], out_dir: str, drawn: set[s
     return "\n".join(parts)
 
 
-def draw(runs_dir: str, raw: dict[str, RunResults], out_dir: str) -> set[str]:
-    """Every run's curves, and the report's figures that have runs; returns the stems of those drawn."""
-    for run in raw.values():
-        plot_run(run, os.path.join(run.path, CURVES))
+def draw(runs_dir: str, raw: dict[str, RunResults], out_dir: str) -> tuple[set[str], dict[str, str]]:
+    """Every run's curves (:func:`draw_curves`), and the report's figures that have runs; returns the stems of
+    the figures drawn and where each run's curves are."""
+    curves = draw_curves(raw, out_dir)
     shown = views(raw)
     drawn = {f for f in FIGURES if plot_figure(f, shown, os.path.join(out_dir, f"{f}.png"))}
     drawn |= {n for n, c in COMPARISONS.items() if plot_comparison(c, shown, os.path.join(out_dir, f"{n}.png"))}
@@ -496,16 +533,17 @@ def draw(runs_dir: str, raw: dict[str, RunResults], out_dir: str) -> set[str]:
         drawn.add("test-loss")
     if plot_class_accuracy(shown, os.path.join(out_dir, "class-accuracy.png")):
         drawn.add("class-accuracy")
-    return drawn
+    return drawn, curves
 
 
 def write_report(runs_dir: str = "runs", out_dir: str = "report", readme: str | None = None) -> str:
     """Render every run's curves, the figures and comparisons that have runs, then REPORT.md; returns its path.
     ``readme``: also rewrite that file's results section (:func:`update_readme`)."""
     raw = load_runs(runs_dir)
-    drawn = draw(runs_dir, raw, out_dir) if raw else set()
+    remove_leftovers(raw, out_dir)
+    drawn, curves = draw(runs_dir, raw, out_dir) if raw else (set(), {})
     path = os.path.join(out_dir, "REPORT.md")
-    atomic_write_text(path, render(runs_dir, raw, out_dir, drawn))
+    atomic_write_text(path, render(runs_dir, raw, out_dir, drawn, curves))
     if readme:
         update_readme(readme, raw)
     return path

@@ -11,6 +11,14 @@ One process at a time writes a run: :meth:`RunFiles.lock` holds an exclusive
 ``flock`` on ``.lock`` for the run's lifetime.  The kernel drops the lock when
 the holder dies, however it dies, so a killed run never leaves a stale lock.
 
+The lock belongs to the folder, not to its path.  While it is held, every file
+is opened through a descriptor of the folder that was locked, and before each
+write the path is checked to still name that folder (and its ``.lock`` the
+file locked): a run whose folder was moved, removed or replaced stops with
+:class:`RunMoved` rather than write into another run's folder.  Run files are
+opened without following symbolic links, so a link planted in a run's folder
+never makes a run write (or truncate) a file elsewhere.
+
 Damaged or foreign files raise :class:`RunStateError`, whose message is one
 line naming the file and what to do.
 """
@@ -20,13 +28,19 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import io
 import json
 import math
 import os
-from collections.abc import Iterator
-from typing import Any
+import secrets
+import stat
+import sys
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
-from minitorch.utils import atomic_write_text, remove_temporaries
+import minitorch as mt
+from minitorch.utils import atomic_write, remove_temporaries
+from minitorch.utils.atomic import TEMP_PREFIX
 
 CONFIG, METRICS, CHECKPOINT, CURVES, LOG = "config.json", "metrics.jsonl", "checkpoint.npz", "curves.png", "train.log"
 LOCK = ".lock"
@@ -34,6 +48,13 @@ LOCK = ".lock"
 
 class RunStateError(Exception):
     """A run's files are damaged, foreign or busy: reported in one line, exit status 2."""
+
+
+class RunMoved(RunStateError):
+    """The folder a run locked is no longer at its path: the run stops rather than write elsewhere."""
+
+
+_NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK   # O_NONBLOCK: a planted FIFO must not hang an open
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -61,6 +82,9 @@ class RunFiles:
     def __init__(self, runs_dir: str, name: str) -> None:
         self.dir = os.path.join(runs_dir, name)
         self.name = name
+        self._dir_fd: int | None = None      # while the lock is held: the folder that was locked
+        self._lock_fd: int | None = None
+        self._identity: tuple[int, int] | None = None
 
     def path(self, filename: str) -> str:
         return os.path.join(self.dir, filename)
@@ -72,50 +96,176 @@ class RunFiles:
     def exists(self) -> bool:
         return os.path.isfile(self.path(CONFIG))
 
+    def has_checkpoint(self) -> bool:
+        return self._stat(CHECKPOINT) is not None
+
     def has_records(self) -> bool:
         """Whether there is anything here that starting afresh would destroy."""
-        metrics = self.path(METRICS)
-        return (os.path.isfile(metrics) and os.path.getsize(metrics) > 0) or os.path.isfile(self.checkpoint)
+        return self.size() > 0 or self._stat(CHECKPOINT) is not None
+
+    # ------------------------------------------------------------ opening
+    def _stat(self, filename: str) -> os.stat_result | None:
+        """The file itself (a link is not followed), or None if there is none."""
+        try:
+            if self._dir_fd is not None:
+                return os.stat(filename, dir_fd=self._dir_fd, follow_symlinks=False)
+            return os.lstat(self.path(filename))
+        except FileNotFoundError:
+            return None
+
+    def _open(self, filename: str, flags: int, mode: int = 0o666) -> int:
+        """A descriptor of one of the run's files, never through a link; RunStateError if it is not a file."""
+        path = self.path(filename)
+        try:
+            if self._dir_fd is not None:
+                fd = os.open(filename, flags | _NOFOLLOW, mode, dir_fd=self._dir_fd)
+            else:
+                fd = os.open(path, flags | _NOFOLLOW, mode)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RunStateError(f"{path} is a symbolic link; a run's files must be plain files in its folder, "
+                                    "and links are not followed: replace it with the file itself") from None
+            raise OSError(exc.errno, exc.strerror, path) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunStateError(f"{path} is not a regular file; move it away, or start afresh with --overwrite")
+        return fd
+
+    def _read(self, filename: str) -> bytes | None:
+        """The whole file, or None if there is none."""
+        try:
+            fd = self._open(filename, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            return f.read()
+
+    @contextlib.contextmanager
+    def _writing(self, filename: str) -> Iterator[None]:
+        """Check the folder is still the locked one, and name the file in any error (a full disk says which)."""
+        self.check_in_place()
+        try:
+            yield
+        except OSError as exc:
+            if exc.filename == self.path(filename):
+                raise
+            raise OSError(exc.errno, exc.strerror or str(exc), self.path(filename)) from None
+
+    def _append(self, filename: str, data: bytes) -> None:
+        with self._writing(filename):
+            fd = self._open(filename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with os.fdopen(fd, "ab") as f:
+                f.write(data)
+
+    def write_atomic(self, filename: str, write: Callable[[IO[bytes]], object]) -> None:
+        """Write ``filename`` whole or not at all: ``write(file)`` fills a temporary that replaces it."""
+        if self._dir_fd is None:
+            with self._writing(filename):
+                atomic_write(self.path(filename), write)
+            return
+        with self._writing(filename):
+            temporary = f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666, dir_fd=self._dir_fd)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    write(f)
+                    f.flush()
+                    os.fsync(f.fileno())
+                self.check_in_place()
+                os.replace(temporary, filename, src_dir_fd=self._dir_fd, dst_dir_fd=self._dir_fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary, dir_fd=self._dir_fd)
+                raise
 
     # --------------------------------------------------------------- lock
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the run for this process; a second process gets RunStateError naming the holder."""
+    def lock(self, probe: bool = False) -> Iterator[None]:
+        """Hold the run for this process; a second process gets RunStateError naming the holder.
+
+        ``probe``: only check that no other process holds it (the pid in ``.lock`` is left as it is).
+        """
         os.makedirs(self.dir, exist_ok=True)
-        fd = os.open(self.path(LOCK), os.O_RDWR | os.O_CREAT, 0o666)
+        dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
+            fd = self._open_lock(dir_fd)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                raise RunStateError(f"{self.dir} is being written by another process (pid {holder}); "
-                                    "wait for it to end, or stop it first") from None
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            yield
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                    raise RunStateError(f"{self.dir} is being written by another process (pid {holder}); "
+                                        "wait for it to end, or stop it first") from None
+                if not probe:    # only the holder ever truncates .lock
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+                    folder = os.fstat(dir_fd)
+                    self._dir_fd, self._lock_fd, self._identity = dir_fd, fd, (folder.st_dev, folder.st_ino)
+                    self.check_in_place()   # the .lock locked is the folder's (not one swapped in meanwhile)
+                yield
+            finally:
+                self._dir_fd = self._lock_fd = self._identity = None
+                os.close(fd)  # closing the descriptor releases the lock
         finally:
-            os.close(fd)  # closing the descriptor releases the lock
+            os.close(dir_fd)
+
+    def _open_lock(self, dir_fd: int) -> int:
+        try:
+            fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | _NOFOLLOW, 0o666, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RunStateError(f"{self.path(LOCK)} is a symbolic link; remove it (a run's lock is a plain "
+                                    "file in its folder, and links are not followed)") from None
+            raise OSError(exc.errno, exc.strerror, self.path(LOCK)) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RunStateError(f"{self.path(LOCK)} is not a regular file; remove it")
+        return fd
+
+    def check_in_place(self) -> None:
+        """RunMoved if the path no longer names the folder this process locked, or its .lock was replaced."""
+        if self._dir_fd is None or self._lock_fd is None:
+            return
+        try:
+            here = os.stat(self.dir)
+            lock = os.stat(LOCK, dir_fd=self._dir_fd, follow_symlinks=False)
+        except OSError:
+            here = lock = None
+        held = os.fstat(self._lock_fd)
+        if here is None or lock is None or (here.st_dev, here.st_ino) != self._identity \
+                or (lock.st_dev, lock.st_ino) != (held.st_dev, held.st_ino):
+            raise RunMoved(f"{self.dir} is no longer the folder this process locked (it was moved, removed or "
+                           "replaced while the run was going); stopping without writing there. What was "
+                           "written is in the folder wherever it went")
 
     def remove_temporaries(self) -> list[str]:
-        """Delete the ``.tmp-*`` files a killed save left behind."""
-        return remove_temporaries(self.dir) if os.path.isdir(self.dir) else []
+        """Delete the ``.tmp-*`` files a killed save left behind (the caller holds the lock)."""
+        if self._dir_fd is None:
+            return remove_temporaries(self.dir) if os.path.isdir(self.dir) else []
+        removed = []
+        for name in sorted(os.listdir(self._dir_fd)):
+            if name.startswith(TEMP_PREFIX):
+                os.unlink(name, dir_fd=self._dir_fd)
+                removed.append(name)
+        return removed
 
     # ------------------------------------------------------------- config
     def write_config(self, config: dict[str, Any]) -> None:
-        atomic_write_text(self.path(CONFIG), json.dumps(config, indent=2) + "\n")
+        text = json.dumps(config, indent=2) + "\n"
+        self.write_atomic(CONFIG, lambda f: f.write(text.encode()))
 
     def read_config(self) -> dict[str, Any]:
         """The saved config; RunStateError if it is missing or not a JSON object."""
         path = self.path(CONFIG)
-        try:
-            with open(path) as f:
-                config = json.load(f)
-        except FileNotFoundError:
+        data = self._read(CONFIG)
+        if data is None:
             raise RunStateError(f"{path} is missing; restore it beside the run's other files, or start the run "
-                                "afresh with --overwrite") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                                "afresh with --overwrite")
+        try:
+            config = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise RunStateError(f"{path} is not valid JSON ({exc}); restore it, or start the run afresh "
                                 "with --overwrite") from None
         if not isinstance(config, dict):
@@ -123,44 +273,89 @@ class RunFiles:
                                 "restore it, or start the run afresh with --overwrite")
         return config
 
+    # --------------------------------------------------------- checkpoint
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Write ``checkpoint.npz`` whole or not at all (``minitorch.save``)."""
+        self.write_atomic(CHECKPOINT, lambda f: mt.save(state, f))
+
+    def load_checkpoint(self) -> Any:
+        """What ``checkpoint.npz`` holds, tensors on the CPU; RunStateError if it is not a minitorch file."""
+        data = self._read(CHECKPOINT)
+        if data is None:
+            raise RunStateError(f"{self.checkpoint} is missing")
+        source = io.BytesIO(data)
+        source.name = self.checkpoint   # type: ignore[misc]  # what minitorch.load names in its errors
+        try:
+            return mt.load(source, map_location="cpu")   # load_state_dict moves it where it belongs
+        except mt.SerializationError as exc:
+            raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
+
+    # ---------------------------------------------------------------- log
+    def log(self, text: str) -> None:
+        """Add ``text`` to train.log, unless this process's stdout is train.log already (a sweep's child)."""
+        data = text.encode("utf-8", "backslashreplace")
+        with self._writing(LOG):
+            fd = self._open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            with os.fdopen(fd, "ab") as f:
+                if not _is_stdout(f.fileno()):
+                    f.write(data)
+
+    def open_log(self) -> IO[str]:
+        """train.log for appending, as a text file (a sweep hands it to the training process as its output)."""
+        os.makedirs(self.dir, exist_ok=True)
+        return os.fdopen(self._open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "a")
+
     # ------------------------------------------------------------ metrics
     def start_fresh(self) -> None:
         """Forget an earlier run of the same name (the caller holds the lock)."""
         os.makedirs(self.dir, exist_ok=True)
         for filename in (METRICS, CHECKPOINT, CURVES, CONFIG):
-            if os.path.exists(self.path(filename)):
-                os.remove(self.path(filename))
+            if self._stat(filename) is not None:
+                with self._writing(filename):
+                    if self._dir_fd is not None:
+                        os.unlink(filename, dir_fd=self._dir_fd)   # a link is removed, not what it names
+                    else:
+                        os.unlink(self.path(filename))
 
     def append(self, record: dict[str, Any]) -> None:
-        with open(self.path(METRICS), "a") as f:
-            f.write(json.dumps(_finite_or_none(record)) + "\n")
+        self._append(METRICS, (json.dumps(_finite_or_none(record)) + "\n").encode())
 
     def size(self) -> int:
         """The byte length of ``metrics.jsonl``: where :meth:`cut_back_to` returns to."""
-        return os.path.getsize(self.path(METRICS)) if os.path.isfile(self.path(METRICS)) else 0
+        found = self._stat(METRICS)
+        return found.st_size if found is not None and stat.S_ISREG(found.st_mode) else 0
 
     def cut_back_to(self, size: int) -> None:
         """Undo appends made after ``size`` (the checkpoint that should have followed them failed)."""
         if self.size() > size:
-            os.truncate(self.path(METRICS), size)
+            with self._writing(METRICS):
+                fd = self._open(METRICS, os.O_WRONLY)
+                try:
+                    os.ftruncate(fd, size)
+                finally:
+                    os.close(fd)
 
     def _lines(self) -> list[bytes]:
-        if not os.path.isfile(self.path(METRICS)):
-            return []
-        with open(self.path(METRICS), "rb") as f:
-            return f.read().splitlines(keepends=True)
+        data = self._read(METRICS)
+        return [] if data is None else data.splitlines(keepends=True)
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every record; RunStateError naming the line if one is damaged or cut short."""
+    def records(self, torn_end: bool = False) -> list[dict[str, Any]]:
+        """Every record; RunStateError naming the line if one is damaged or cut short.
+
+        ``torn_end``: a last line cut short (what a kill during an append leaves) is left out instead.
+        """
         out = []
-        for number, line in enumerate(self._lines(), 1):
+        lines = self._lines()
+        if torn_end and lines and not lines[-1].endswith(b"\n"):
+            lines.pop()
+        for number, line in enumerate(lines, 1):
             try:
                 if not line.endswith(b"\n"):
                     raise ValueError("the line is cut short")
                 record = json.loads(line)
                 if not isinstance(record, dict):
                     raise ValueError(f"a JSON {type(record).__name__}, not an object")
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 raise RunStateError(
                     f"{self.path(METRICS)}, line {number}, is damaged ({exc}); a run killed while writing "
                     f"leaves this, and `python -m hw5 run {self.name} --resume` repairs it from the checkpoint"
@@ -168,9 +363,9 @@ class RunFiles:
             out.append(record)
         return out
 
-    def epochs(self) -> list[dict[str, Any]]:
+    def epochs(self, torn_end: bool = False) -> list[dict[str, Any]]:
         """The per-epoch records, in order."""
-        return [r for r in self.records() if r.get("type") == "epoch"]
+        return [r for r in self.records(torn_end) if r.get("type") == "epoch"]
 
     def fingerprint(self) -> dict[str, Any]:
         """How many lines ``metrics.jsonl`` has and their hash: stored in each checkpoint."""
@@ -199,8 +394,16 @@ class RunFiles:
         """
         lines, want = self.verify(saved), saved["lines"]
         if len(lines) > want:
-            atomic_write_text(self.path(METRICS), b"".join(lines[:want]).decode())
+            self.write_atomic(METRICS, lambda f: f.write(b"".join(lines[:want])))
         return len(lines) - want
+
+
+def _is_stdout(fd: int) -> bool:
+    """Whether ``fd`` is the file this process's stdout writes to."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.fstat(fd))
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):   # a stdout with no descriptor
+        return False
 
 
 def split_records(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

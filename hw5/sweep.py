@@ -24,17 +24,21 @@ and says how each ended.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
 import shutil
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from hw5.cluster import ClusterError, ClusterSpec, Connection, connect
 from hw5.process import INTERRUPTED, blas_threads, usable_cores
-from hw5.runfiles import LOG, RunFiles
+from hw5.runfiles import LOG, RunFiles, RunStateError
 from hw5.sweep_task import (
     DRIVER_MARKER,
     RETRIES,
@@ -49,6 +53,8 @@ from hw5.sweep_task import (
 from hw5.watch import LiveLines, RunWatch
 
 TICK = 0.5          # seconds between looks at the tasks and the runs' files
+RELEASE_WAIT = 60.0  # seconds a driver that lost its scheduler waits for the runs' processes to stop
+STALE_AFTER = 60.0   # seconds after which an unlocked .sweep-* folder is a dead driver's, and removed
 
 
 def run_sweep(names: list[str], child_args: list[str], cluster: ClusterSpec, runs_dir: str,
@@ -61,17 +67,66 @@ def run_sweep(names: list[str], child_args: list[str], cluster: ClusterSpec, run
     the command that continues the sweep for those names.
     """
     runs_dir = os.path.abspath(runs_dir)
+    remove_stale_sweeps(runs_dir)
     token = secrets.token_hex(6)
     sweep_dir = os.path.join(runs_dir, f".sweep-{token}")
     os.makedirs(sweep_dir)
-    with open(os.path.join(sweep_dir, DRIVER_MARKER), "w") as f:
-        f.write(token + "\n")
+    marker = open(os.path.join(sweep_dir, DRIVER_MARKER), "w")
     try:
-        with connect(cluster, dashboard) as connection:
+        fcntl.flock(marker, fcntl.LOCK_EX)   # held while the driver lives: see remove_stale_sweeps
+        marker.write(token + "\n")
+        marker.flush()
+        with _terminate_as_interrupt(), connect(cluster, dashboard) as connection:
             tasks = [Task(name, tuple(child_args), runs_dir, sweep_dir, token, blas_threads()) for name in names]
             return Sweep(connection, tasks, cluster, epochs, again, out).run()
     finally:
         shutil.rmtree(sweep_dir, ignore_errors=True)
+        marker.close()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a Slurm time limit, a closing session) stops the sweep as Ctrl-C does: every run
+    keeps its checkpoint, and the driver's temporary folder goes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def remove_stale_sweeps(runs_dir: str) -> list[str]:
+    """Remove the ``.sweep-*`` folders of drivers that died without cleaning up (SIGKILL, a lost machine).
+
+    A live driver holds a lock on its marker; a folder whose marker is unlocked (or
+    missing) and that is older than :data:`STALE_AFTER` is a dead driver's.
+    """
+    removed = []
+    try:
+        names = [n for n in os.listdir(runs_dir) if n.startswith(".sweep-")]
+    except OSError:
+        return removed
+    for name in names:
+        folder = os.path.join(runs_dir, name)
+        try:
+            if time.time() - os.lstat(folder).st_mtime < STALE_AFTER:
+                continue
+            with open(os.path.join(folder, DRIVER_MARKER)) as marker:
+                fcntl.flock(marker, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except FileNotFoundError:
+            pass
+        except OSError:   # locked: its driver is alive
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(name)
+    return removed
 
 
 class Sweep:
@@ -256,6 +311,23 @@ class Sweep:
         for name in self.tasks:
             self.codes.setdefault(name, INTERRUPTED)
 
+    def wait_for_release(self, names: list[str]) -> None:
+        """After losing the scheduler: wait until no process trains these runs any more (their workers stop them,
+        :mod:`hw5.sweep_task`), so that the command printed next can continue them at once."""
+        files = [RunFiles(self.tasks[name].runs_dir, name) for name in names]
+        busy = [f for f in files if os.path.isdir(f.dir) and not _released(f)]
+        if not busy:
+            return
+        self.live.say(f"waiting for the training processes of {' '.join(f.name for f in busy)} to stop...")
+        deadline = time.monotonic() + RELEASE_WAIT
+        while busy and time.monotonic() < deadline:
+            time.sleep(TICK)
+            busy = [f for f in busy if not _released(f)]
+        if busy:
+            self.live.say(f"still being trained after {RELEASE_WAIT:.0f}s: {' '.join(f.name for f in busy)} "
+                          "(their workers may be cut off from this machine); stop those processes before "
+                          "continuing")
+
     def finish(self, unstarted: list[str]) -> int:
         """The summary and exit status; ``unstarted`` runs count as interrupted."""
         for name in unstarted:
@@ -264,11 +336,21 @@ class Sweep:
         failed = [name for name in self.tasks if self.codes.get(name) not in (0, INTERRUPTED)]
         if failed:
             self.live.say(f"failed: {' '.join(failed)}")
+        if interrupted and self.lost:
+            self.wait_for_release(interrupted)
         if interrupted:
             self.live.say(f"Continue with:\n    {self.again(interrupted)}")
         if failed or self.lost:
             return 1
         return INTERRUPTED if interrupted else 0
+
+
+def _released(files: RunFiles) -> bool:
+    try:
+        with files.lock(probe=True):
+            return True
+    except (RunStateError, OSError):
+        return False
 
 
 def describe(code: int) -> str:

@@ -19,10 +19,12 @@ already training that run).
 start while an orphan still held the run's lock, and two processes would write
 one run.  So the process dies with its supervisor in every case:
 
-* the task is stopped (the driver's Ctrl-C sets the sweep's stop event) or
-  cancelled (the driver went away and its futures were released): the task
-  sends SIGINT, the process keeps its last checkpoint and exits; SIGKILL
-  follows if it has not exited after :data:`GRACE` seconds;
+* the task is stopped (the driver's Ctrl-C sets the sweep's stop event),
+  cancelled (the driver went away and its futures were released), or its
+  worker is closing (it lost the scheduler, which the driver has lost too):
+  the task sends SIGINT, the process keeps its last checkpoint and exits, so
+  the command the driver printed can continue it; SIGKILL follows if it has
+  not exited after :data:`GRACE` seconds;
 * the task raises: ``finally`` kills the process's group;
 * the worker process itself dies, even by SIGKILL, where no Python code runs:
   the kernel sends SIGKILL to the training process, which asked for that with
@@ -243,12 +245,14 @@ def _stop_check(task: Task) -> Callable[[], bool]:
     worker, key, event = get_worker(), thread_state.key, Event(task.stop_event)
 
     def should_stop() -> bool:
+        if worker.status.name in ("closing", "closed", "failed"):   # e.g. the scheduler is gone
+            return True
         state = worker.state.tasks.get(key)
         if state is None or state.state == "cancelled":
             return True
         try:
             return event.is_set()
-        except Exception:  # the scheduler is unreachable: keep training; the worker closes if it stays so
+        except Exception:  # the scheduler is unreachable: keep training; the worker closes (above) if it stays so
             return False
 
     return should_stop
@@ -277,9 +281,8 @@ def run_experiment(task: Task) -> dict[str, Any]:
     threads = share_of_cores()
     command = [sys.executable, "-m", "hw5", "run", task.name, *attempt_arguments(task, attempt)]
     files = RunFiles(task.runs_dir, task.name)
-    os.makedirs(files.dir, exist_ok=True)
     start = time.time()
-    with open(files.path(LOG), "a") as log:  # appended: a retry must not erase what the last attempt said
+    with files.open_log() as log:  # appended: a retry must not erase what the last attempt said
         log.write(f"--- {task.name}, attempt {attempt}, on {host} ({worker.address}), {threads} thread(s), "
                   f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(command)}\n")
         log.flush()

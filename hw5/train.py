@@ -30,11 +30,12 @@ from tqdm import tqdm
 
 import minitorch as mt
 import minitorch.nn.functional as F
+from hw5.checkpoint import Position, check_checkpoint
 from hw5.data import Data, load_data
 from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
 from hw5.provenance import provenance
-from hw5.runfiles import CURVES, LOG, METRICS, RunFiles, RunStateError
+from hw5.runfiles import CURVES, METRICS, RunFiles, RunStateError
 from minitorch.step_capture import training_step
 
 LossFn = Callable[[mt.Tensor, mt.Tensor], mt.Tensor]
@@ -51,18 +52,6 @@ class RunResult:
     epochs: int                 # epochs completed
     test_acc: float | None      # after the last completed epoch
     run_dir: str
-
-
-@dataclass
-class Position:
-    """How far a run has come: everything besides the model that a checkpoint must restore."""
-
-    epoch: int = 0              # epochs completed
-    iteration: int = 0          # optimizer steps taken
-    window_sum: float = 0.0     # the loss curve's current, unfinished window of `log_every` steps
-    window_count: int = 0
-    elapsed: float = 0.0        # seconds spent, summed over resumed sessions
-    stopped: str = ""           # "diverged" once the run cannot go on
 
 
 # curves.png is redrawn after an epoch when at least this many seconds passed since the last drawing
@@ -112,9 +101,10 @@ def evaluate(model: mt.nn.Module, loader: mt.data.DataLoader, loss_fn: LossFn,
 class Run:
     """One experiment's model, optimizer, data and files, trained epoch by epoch."""
 
-    def __init__(self, config: Config, runs_dir: str, data: Data | None = None, quiet: bool = False) -> None:
+    def __init__(self, config: Config, runs_dir: str, data: Data | None = None, quiet: bool = False,
+                 files: RunFiles | None = None) -> None:
         self.config = config
-        self.files = RunFiles(runs_dir, config.name)
+        self.files = files if files is not None else RunFiles(runs_dir, config.name)   # the locked one, if given
         self.quiet = quiet
         self.data = data if data is not None else load_data(config)
         self.last_drawn = -math.inf
@@ -138,23 +128,30 @@ class Run:
     # -------------------------------------------------------- checkpoints
     def save_checkpoint(self) -> None:
         """Everything a resumed run needs, with the config and the metrics lines it goes with."""
-        mt.save({
+        self.files.save_checkpoint({
             "config": self.config.to_dict(),
             "metrics": self.files.fingerprint(),
             "position": dataclasses.asdict(self.position),
             "dataset": self.data.name,
+            "data_fingerprint": self.data.fingerprint,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler else None,
             "rng": mt.random.get_rng_state(),
             "loader": self.loader.state_dict(),  # shuffle order and random transforms
-        }, self.files.checkpoint)
+        })
 
     def restore(self, state: dict[str, Any]) -> None:
         """Continue from a checkpoint that :func:`check_run_state` accepted."""
         if state["dataset"] != self.data.name:
             raise CannotResume(f"{self.config.name}: the checkpoint was trained on {state['dataset']}, "
-                               f"but this session loaded {self.data.name}; resume with --dataset {state['dataset']}")
+                               f"but this session loaded {self.data.name}; start afresh with --overwrite")
+        trained_on = state.get("data_fingerprint") or self.data.fingerprint   # older checkpoints have none
+        if trained_on != self.data.fingerprint:
+            raise CannotResume(f"{self.config.name}: the checkpoint was trained on other images than "
+                               f"{self.data.source} holds (data fingerprint {trained_on[:16]} in the checkpoint, "
+                               f"{self.data.fingerprint[:16]} there); point --data-dir at the data it was trained "
+                               "on, or start afresh with --overwrite")
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -163,7 +160,7 @@ class Run:
             mt.random.set_rng_state(state["rng"])
             self.loader.load_state_dict(state["loader"])
             self.position = Position(**state["position"])
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise RunStateError(f"{self.files.checkpoint} does not fit this run's model and settings ({exc}); "
                                 "start afresh with --overwrite") from None
         dropped = self.files.trim_to(state["metrics"])
@@ -227,15 +224,17 @@ class Run:
     def describe_data(self) -> dict[str, Any]:
         d = self.data
         return {"name": d.name, "source": d.source, "fallback_reason": d.fallback_reason,
-                "train_images": len(d.train), "test_images": len(d.test), "classes": d.classes}
+                "train_images": len(d.train), "test_images": len(d.test), "classes": d.classes,
+                "fingerprint": d.fingerprint}
 
     def draw_curves(self, force: bool = False) -> None:
         """Redraw curves.png (atomically), so that a long run can be watched."""
         if force or time.monotonic() - self.last_drawn >= REDRAW_SECONDS:
             with _interrupts_deferred():   # a Ctrl-C waits for the drawing (or matplotlib's first import)
-                from hw5.plots import plot_run  # matplotlib only for the commands that draw
+                from hw5.plots import run_png  # matplotlib only for the commands that draw
                 from hw5.results import load_run
-                plot_run(load_run(self.files), self.files.path(CURVES))
+                png = run_png(load_run(self.files))
+                self.files.write_atomic(CURVES, lambda f: f.write(png))
             self.last_drawn = time.monotonic()
 
     def start(self, checkpoint: dict[str, Any] | None, resume: bool) -> None:
@@ -311,17 +310,7 @@ class Run:
         """Print a line (unless quiet) and add it to train.log (unless stdout is train.log already)."""
         if always or not self.quiet:
             print(text, flush=True)
-        log = self.files.path(LOG)
-        if not _is_stdout(log):
-            with open(log, "a") as f:
-                f.write(text.lstrip("\n") + "\n")
-
-
-def _is_stdout(path: str) -> bool:
-    try:
-        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(path))
-    except (OSError, ValueError, AttributeError):   # no such file yet, or a stdout with no descriptor
-        return False
+        self.files.log(text.lstrip("\n") + "\n")
 
 
 @contextlib.contextmanager
@@ -363,18 +352,15 @@ def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bo
 
     Runs before any data is loaded, under the run's lock.  Refuses (RunStateError)
     rather than destroy records: a run over an earlier one needs ``overwrite``; a
-    resume needs a checkpoint whose config matches config.json and this command,
-    and whose metrics lines are the start of metrics.jsonl.
+    resume needs a checkpoint whose contents are whole (:func:`check_checkpoint`),
+    whose config matches config.json and this command, and whose metrics lines
+    are the start of metrics.jsonl.
     """
     files.remove_temporaries()
-    if resume and os.path.isfile(files.checkpoint):
+    if resume and files.has_checkpoint():
         path = files.checkpoint
-        try:
-            state = mt.load(path, map_location="cpu")  # load_state_dict moves it where it belongs
-        except mt.SerializationError as exc:
-            raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
-        if not isinstance(state, dict) or not {"config", "metrics", "position"} <= set(state):
-            raise RunStateError(f"{path} is not a checkpoint of an hw5 run; start afresh with --overwrite")
+        state = files.load_checkpoint()
+        check_checkpoint(state, path, config)
         trained = state["config"]
         for what, other in (("config.json", files.read_config()), ("this command", config.to_dict())):
             changed = differing_fields(trained, other)
@@ -384,6 +370,11 @@ def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bo
                     f"{what} says {', '.join(f'{k}={other.get(k)!r}' for k in changed)}; restore the run's "
                     "own config.json, or start afresh with --overwrite")
         files.verify(state["metrics"])
+        done = state["position"]["epoch"]
+        if config.epochs < done:
+            raise RunStateError(f"{files.dir} has run {done} epochs already, more than --epochs "
+                                f"{config.epochs}: give --epochs {done} or more to continue it (or leave "
+                                "--epochs out to keep its plan)")
         return state
     if not overwrite:
         check_not_clobbering(files, resume)
@@ -391,10 +382,17 @@ def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bo
 
 
 def check_not_clobbering(files: RunFiles, resume: bool) -> None:
-    """Refuse (RunStateError) to start a run afresh over records an earlier one left."""
-    if resume and os.path.isfile(files.checkpoint) or not files.has_records():
+    """Refuse (RunStateError) to start a run afresh over records an earlier one left.
+
+    A resume with no checkpoint and no finished epoch (the run was stopped, or the disk
+    filled, during its first epoch) starts again from epoch 1: only the unfinished
+    epoch's loss points are lost, which a resume would have dropped anyway.
+    """
+    if resume and files.has_checkpoint() or not files.has_records():
         return
-    epochs = len(files.epochs())
+    epochs = len(files.epochs(torn_end=resume))
+    if resume and epochs == 0:
+        return
     if resume:
         raise RunStateError(
             f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
@@ -410,4 +408,6 @@ def train(config: Config, runs_dir: str = "runs", resume: bool = False, data: Da
     files = RunFiles(runs_dir, config.name)
     with files.lock():
         checkpoint = check_run_state(files, config, resume, overwrite)
-        return Run(config, runs_dir, data, quiet).train(checkpoint, resume)
+        if data is None and checkpoint is not None:   # `auto` resumes on the dataset it was trained on
+            data = load_data(config, trained_on=checkpoint["dataset"])
+        return Run(config, runs_dir, data, quiet, files=files).train(checkpoint, resume)

@@ -30,6 +30,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -143,7 +144,7 @@ _NODE_KEYS = {
 class _Decoder:
     """Checks and builds the nodes of one structure record (see the module docstring)."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], source: str, map_location: Any, weights_only: bool) -> None:
+    def __init__(self, arrays: Any, source: str, map_location: Any, weights_only: bool) -> None:
         self.arrays, self.source = arrays, source
         self.map_location, self.weights_only = map_location, weights_only
         self.memo: list[Any] = []
@@ -303,12 +304,17 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: boo
     Tensors come back on the device they were saved from, or where ``map_location``
     says (``"cpu"``, a :class:`~minitorch.device`, or a dict such as ``{"cuda": "cpu"}``).
     A whole model is rebuilt only with ``weights_only=False``.
+
+    Only the arrays the structure record names are read, each no larger than the
+    shape its header declares, and no header may declare more than its member
+    holds: a small file cannot make this allocate gigabytes.  Every damaged,
+    foreign or oversized file is a :class:`SerializationError`.
     """
     _check_map_location(map_location)
     if not isinstance(weights_only, bool):
         raise TypeError(f"load: weights_only must be True or False, got {weights_only!r}")
     if hasattr(f, "read"):
-        source = getattr(f, "name", "<file object>")
+        source = str(getattr(f, "name", "<file object>"))
         data = f.read()
     else:
         source = os.fspath(f)
@@ -317,21 +323,110 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: boo
         with open(source, "rb") as stream:
             data = stream.read()
     try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-        if not isinstance(npz, np.lib.npyio.NpzFile):
-            raise SerializationError(f"load: {source} is a single NumPy array, not a minitorch checkpoint")
-        with npz:
-            if _STRUCTURE not in npz.files:
-                raise SerializationError(f"load: {source} is an .npz file but not a minitorch checkpoint")
-            arrays = {name: npz[name] for name in npz.files}
-        record = arrays.pop(_STRUCTURE)
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+        what = "a single NumPy array" if data.startswith(b"\x93NUMPY") else "not a zip (.npz) file"
+        raise SerializationError(f"load: {source} is damaged or not a minitorch checkpoint: it is {what} "
+                                 f"({exc})") from None
+    with archive:
+        members = _Members(archive, source, len(data))
+        record = members.read(_STRUCTURE, where="the structure record")
+        if record is None:
+            raise SerializationError(f"load: {source} is an .npz file but not a minitorch checkpoint")
         if record.dtype != np.uint8 or record.ndim != 1:
             raise SerializationError(f"load: {source}: the structure record is not JSON text")
-        structure = json.loads(record.tobytes().decode())
-    except SerializationError:
-        raise
-    except RecursionError as exc:
-        raise SerializationError(f"load: {source}: the structure record is nested too deeply") from exc
-    except (zipfile.BadZipFile, ValueError, OSError, KeyError, EOFError) as exc:
-        raise SerializationError(f"load: {source} is damaged or not a minitorch checkpoint ({exc})") from exc
-    return _Decoder(arrays, source, map_location, weights_only).decode(structure)
+        try:
+            structure = json.loads(record.tobytes().decode())
+        except RecursionError as exc:
+            raise SerializationError(f"load: {source}: the structure record is nested too deeply") from exc
+        except ValueError as exc:   # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise SerializationError(f"load: {source} is damaged or not a minitorch checkpoint (its structure "
+                                     f"record is not JSON: {exc})") from None
+        return _Decoder(members, source, map_location, weights_only).decode(structure)
+
+
+# what a deflated stream can expand to, at most, per compressed byte (zlib's limit is 1032:1)
+_MAX_EXPANSION = 1100
+
+
+class _Members:
+    """The arrays of an .npz archive, each read when the structure first names it, and checked on the way.
+
+    A member's header declares its dtype and shape; the member must hold exactly that many
+    bytes after the header, which the zip directory must also declare, and which its
+    compressed size must be able to hold.  Reading stops at the declared size, so a member
+    that inflates to more is refused without being inflated.
+    """
+
+    def __init__(self, archive: zipfile.ZipFile, source: str, file_size: int) -> None:
+        self.archive, self.source, self.file_size = archive, source, file_size
+        self.names = {info.filename for info in archive.infolist()}
+        self.loaded: dict[str, np.ndarray] = {}
+
+    def __contains__(self, name: str) -> bool:
+        """Whether the structure may name ``name`` as an array (the structure record itself is no array)."""
+        return name != _STRUCTURE and f"{name}.npy" in self.names
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        array = self.read(name, where=f"the array {name!r}")
+        assert array is not None   # callers ask only for names they checked are here
+        return array
+
+    def fail(self, where: str, problem: str) -> SerializationError:
+        return SerializationError(f"load: {self.source}: {where}: {problem}")
+
+    def read(self, name: str, where: str) -> np.ndarray | None:
+        """The member ``name`` as an array (None if there is none); SerializationError if it is damaged."""
+        if name in self.loaded:
+            return self.loaded[name]
+        if f"{name}.npy" not in self.names:
+            return None
+        try:
+            array = self._read(self.archive.getinfo(f"{name}.npy"), where)
+        except SerializationError:
+            raise
+        except MemoryError:
+            raise self.fail(where, "too large to load into memory") from None
+        except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, RuntimeError, NotImplementedError,
+                KeyError, OverflowError, TypeError, SyntaxError) as exc:
+            raise self.fail(where, f"damaged ({type(exc).__name__}: {exc})") from None
+        self.loaded[name] = array
+        return array
+
+    def _read(self, info: zipfile.ZipInfo, where: str) -> np.ndarray:
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.file_size != info.compress_size:
+                raise self.fail(where, f"a stored member of {info.compress_size} bytes declares {info.file_size}")
+        elif info.file_size > _MAX_EXPANSION * max(info.compress_size, 1):
+            raise self.fail(where, f"{info.compress_size} compressed bytes cannot hold the {info.file_size} "
+                                   "the member declares")
+        if info.compress_size > self.file_size:
+            raise self.fail(where, "the member is larger than the file")
+        with self.archive.open(info) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise self.fail(where, f"unsupported .npy format version {version}")
+            if dtype.hasobject:
+                raise self.fail(where, "holds pickled Python objects (dtype object), which load never unpickles")
+            count = 1
+            for n in shape:
+                count *= n
+            nbytes = count * dtype.itemsize
+            header = stream.tell()
+            if nbytes != info.file_size - header:
+                raise self.fail(where, f"declares shape {shape} ({nbytes} bytes) but the member holds "
+                                       f"{info.file_size - header}")
+            buffer = bytearray(nbytes)
+            view, filled = memoryview(buffer), 0
+            while filled < nbytes:   # in pieces: memory grows only as bytes really arrive
+                chunk = stream.read(min(nbytes - filled, 1 << 24))
+                if not chunk:
+                    raise self.fail(where, f"ends after {filled} of its {nbytes} bytes")
+                view[filled:filled + len(chunk)] = chunk
+                filled += len(chunk)
+        array = np.frombuffer(buffer, dtype=dtype)
+        return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)

@@ -11,12 +11,18 @@ Python 2, hence ``encoding="bytes"``.
 
 Unpickling can run arbitrary code, and dataset files come from the network,
 so they are read with :class:`RestrictedUnpickler`, which admits only the few
-globals that rebuild NumPy arrays.
+globals that rebuild NumPy arrays.  A pickle can also describe objects nested
+so deeply that building or hashing them overflows the C stack, or a few
+kilobytes of shared references that expand to gigabytes once turned into an
+array; so before anything is built, :func:`check_pickle_structure` reads the
+pickle's opcodes and refuses either.
 """
 from __future__ import annotations
 
+import io
 import os
 import pickle
+import pickletools
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -113,18 +119,134 @@ class RestrictedUnpickler(pickle.Unpickler):
         return _frombuffer(buffer, self._dtype(dtype), shape, order)
 
 
+MAX_NESTING = 100          # levels of containers a dataset file may nest (CIFAR-10's batches use 5)
+SPARE_ELEMENTS = 10_000    # objects a pickle may hold beyond one per byte of the file (see below)
+_MODIFIERS = {"APPEND", "APPENDS", "SETITEM", "SETITEMS", "ADDITEMS", "BUILD"}   # add to the object below
+_SCALARS = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4", "STRING", "BINSTRING",  # hold nothing
+            "SHORT_BINSTRING", "BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "UNICODE",
+            "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "FLOAT", "BINFLOAT", "NONE", "NEWTRUE", "NEWFALSE"}
+
+
+def check_pickle_structure(data: bytes, path: str) -> None:
+    """Refuse (UnsafePickleError) a pickle that nests objects too deeply or holds too many, before building any.
+
+    The pickle's opcodes are replayed on a stack of placeholders, which records
+    which object holds which, shared references (the memo) included.  Then the
+    object graph is walked from the result: no object may nest more than
+    :data:`MAX_NESTING` levels of others, none may refer to itself, and the
+    whole may hold no more objects than the file has bytes (plus
+    :data:`SPARE_ELEMENTS`), a shared object counted each time it is referred to:
+    written out, every object costs at least a byte, so only references repeated
+    to blow up (ten lists of ten references to the one below, eight levels deep)
+    reach that.
+    """
+    def refuse(what: str) -> UnsafePickleError:
+        return UnsafePickleError(f"{path}: refusing a pickle that {what} (the file may have been tampered with)")
+
+    mark, scalar = -1, -2   # placeholders for a mark and for any number or string (most of a pickle)
+    stack: list[int] = []
+    holds: list[list[int]] = []   # the objects each placeholder holds
+    memo: dict[Any, int] = {}
+
+    def to_mark() -> list[int]:
+        start = len(stack) - 1 - stack[::-1].index(mark)
+        items = stack[start + 1:]
+        del stack[start:]
+        return items
+
+    try:
+        for opcode, arg, _ in pickletools.genops(data):
+            name = opcode.name
+            marked = name not in _SCALARS and pickletools.markobject in opcode.stack_before
+            if name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE", "DUP") and stack[-1] == mark:
+                raise ValueError(f"{name} of a mark")   # unpicklers disagree on what that means: refuse it
+            if name in _SCALARS:
+                stack.append(scalar)
+            elif name in ("PROTO", "FRAME"):
+                continue
+            elif name == "STOP":
+                break
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[arg] = stack[-1]
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1]
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                stack.append(memo[arg])
+            elif name == "MARK":
+                stack.append(mark)
+            elif name == "POP":
+                stack.pop()
+            elif name == "POP_MARK":
+                to_mark()
+            elif name == "DUP":
+                stack.append(stack[-1])
+            elif name in _MODIFIERS:
+                items = to_mark() if marked else [stack.pop() for _ in range(len(opcode.stack_before) - 1)]
+                if stack[-1] < 0:
+                    raise ValueError(f"{name} on a number or string")
+                holds[stack[-1]].extend(items)
+            else:
+                items = to_mark() if marked else [stack.pop() for _ in range(len(opcode.stack_before))]
+                for _ in opcode.stack_after:
+                    holds.append(items)
+                    stack.append(len(holds) - 1)
+        root = stack[-1]
+    except (IndexError, KeyError, ValueError) as exc:   # malformed opcodes: the unpickler would fail too
+        raise DatasetError(f"{path}: cannot unpickle (malformed pickle: {type(exc).__name__}: {exc}); the file "
+                           "is truncated or corrupt - delete it and download the dataset again") from None
+    if root == mark:
+        raise DatasetError(f"{path}: cannot unpickle (malformed pickle: it ends on a mark)")
+    if root == scalar:
+        return
+    _check_graph(holds, root, len(data) + SPARE_ELEMENTS, refuse)
+
+
+def _check_graph(holds: list[list[int]], root: int, budget: int, refuse: Callable[[str], Exception]) -> None:
+    """Depth-first from ``root`` without recursion: each object's depth and size (shared ones expanded)."""
+    depth, size = [0] * len(holds), [0] * len(holds)
+    state = [0] * len(holds)   # 0 unseen, 1 on the current path, 2 measured
+    todo = [(root, False)]
+    while todo:
+        node, measured = todo.pop()
+        if measured:
+            deepest, total = 0, 1
+            for kid in holds[node]:
+                deepest = max(deepest, 1 if kid < 0 else depth[kid])   # a scalar: one level, one object
+                total += 1 if kid < 0 else size[kid]
+            depth[node], size[node] = 1 + deepest, total
+            if depth[node] > MAX_NESTING:
+                raise refuse(f"nests objects more than {MAX_NESTING} levels deep")
+            if size[node] > budget:
+                raise refuse(f"holds more than {budget} objects, shared references counted each time")
+            state[node] = 2
+            continue
+        if state[node] == 2:
+            continue
+        state[node] = 1
+        todo.append((node, True))
+        for kid in holds[node]:
+            if kid < 0:
+                continue
+            if state[kid] == 1:
+                raise refuse("holds an object that contains itself")
+            if state[kid] == 0:
+                todo.append((kid, False))
+
+
 def load_pickle(path: str) -> Any:
     """Unpickle ``path`` safely; a missing file raises FileNotFoundError, a damaged one DatasetError."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: file not found")
     with open(path, "rb") as f:
-        try:
-            return RestrictedUnpickler(f, path, os.fstat(f.fileno()).st_size).load()
-        except UnsafePickleError:
-            raise
-        except Exception as exc:  # any failure to parse untrusted bytes means a damaged file
-            raise DatasetError(f"{path}: cannot unpickle ({type(exc).__name__}: {exc}); the file is "
-                               "truncated or corrupt - delete it and download the dataset again") from exc
+        data = f.read()
+    check_pickle_structure(data, path)
+    try:
+        return RestrictedUnpickler(io.BytesIO(data), path, len(data)).load()
+    except UnsafePickleError:
+        raise
+    except Exception as exc:  # any failure to parse untrusted bytes means a damaged file
+        raise DatasetError(f"{path}: cannot unpickle ({type(exc).__name__}: {exc}); the file is "
+                           "truncated or corrupt - delete it and download the dataset again") from exc
 
 
 def _str_keys(obj: Any, path: str) -> dict[str, Any]:
@@ -161,7 +283,10 @@ def read_meta(path: str) -> list[str]:
     names = meta.get("label_names")
     if not isinstance(names, list) or len(names) != 10 or not all(isinstance(n, (bytes, str)) for n in names):
         raise DatasetError(f"{path}: malformed meta file: 'label_names' must be a list of 10 names")
-    return [n.decode("utf-8") if isinstance(n, bytes) else n for n in names]
+    try:
+        return [n.decode("utf-8") if isinstance(n, bytes) else n.encode("utf-8").decode() for n in names]
+    except UnicodeError as exc:
+        raise DatasetError(f"{path}: malformed meta file: a label name is not UTF-8 text ({exc})") from None
 
 
 class CIFAR10(ImageDataset):

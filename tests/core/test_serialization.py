@@ -7,6 +7,7 @@ import math
 import os
 import pathlib
 import re
+import tracemalloc
 import zipfile
 
 import numpy as np
@@ -343,7 +344,7 @@ def test_object_arrays_are_refused(tmp_path):
     with open(path, "wb") as f:  # numpy pickles object arrays; load never unpickles
         np.savez(f, __structure__=np.frombuffer(b'{"array": "a0"}', dtype=np.uint8),
                  a0=np.array([{"x": 1}], dtype=object))
-    with pytest.raises(mt.SerializationError, match="is damaged or not a minitorch checkpoint .*pickle"):
+    with pytest.raises(mt.SerializationError, match="the array 'a0': holds pickled Python objects"):
         mt.load(path)
 
 
@@ -372,3 +373,80 @@ def test_save_refuses_what_load_would_refuse(tmp_path):
     with pytest.raises(ValueError, match="save: the object(\\[0\\]){101} is nested more than 100 levels deep"):
         mt.save(deep, tmp_path / "x")
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------- malformed or oversized files: bounded, and SerializationError
+def _zip(path, members: dict[str, bytes], compress: bool = True) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+def _structure(structure) -> bytes:
+    return _npy(np.frombuffer(json.dumps(structure).encode(), dtype=np.uint8))
+
+
+def test_members_the_structure_does_not_name_are_never_read(tmp_path):
+    """A 200 MB member of zeros deflates to 200 KB: unnamed, it is not inflated."""
+    path = tmp_path / "bomb.ckpt"
+    big = np.zeros(50_000_000, np.float32)
+    _zip(path, {"__structure__.npy": _structure({"list": [{"array": "a0"}]}), "a0.npy": _npy(np.arange(3.0)),
+                "junk.npy": _npy(big)})
+    del big
+    assert os.path.getsize(path) < 1_000_000
+    tracemalloc.start()
+    try:
+        loaded = mt.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert loaded[0].tolist() == [0.0, 1.0, 2.0]
+    assert peak < 20_000_000, peak
+
+
+@pytest.mark.parametrize("case, message", [
+    ("shape larger than the member", r"declares shape \(1000000000000,\) \(8000000000000 bytes\) but the member "
+                                     r"holds 24"),
+    ("member larger than the shape", r"declares shape \(3,\) \(24 bytes\) but the member holds 800"),
+    ("zip directory lying about the size", "compressed bytes cannot hold"),
+    ("truncated member", "damaged|ends after"),
+])
+def test_a_member_must_hold_what_it_declares(tmp_path, case, message):
+    path = tmp_path / "f.ckpt"
+    header = io.BytesIO()
+    if case == "shape larger than the member":
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+        member = header.getvalue() + np.arange(3.0).tobytes()
+    elif case == "member larger than the shape":
+        np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (3,)})
+        member = header.getvalue() + np.arange(100.0).tobytes()
+    else:
+        member = _npy(np.arange(1000.0))
+    _zip(path, {"__structure__.npy": _structure({"array": "a0"}), "a0.npy": member})
+    data = bytearray(path.read_bytes())
+    if case == "zip directory lying about the size":   # the central directory's uncompressed size, set to 4 GB-1
+        at = data.rfind(b"PK\x01\x02")
+        data[at + 24:at + 28] = b"\xfe\xff\xff\xff"
+        path.write_bytes(bytes(data))
+    elif case == "truncated member":
+        start = data.find(b"a0.npy") + len("a0.npy")
+        body = data.find(b"PK\x01\x02")
+        data[start + 40:body] = b"\x00" * (body - start - 40)   # garbage in the deflated stream
+        path.write_bytes(bytes(data))
+    with pytest.raises(mt.SerializationError, match=message):
+        mt.load(path)
+
+
+def test_a_text_file_is_not_a_checkpoint_and_is_not_told_to_unpickle(tmp_path):
+    path = tmp_path / "notes.ckpt"
+    path.write_text("my notes\n")
+    with pytest.raises(mt.SerializationError) as info:
+        mt.load(path)
+    assert "not a minitorch checkpoint: it is not a zip (.npz) file" in str(info.value)
+    assert "pickle" not in str(info.value)

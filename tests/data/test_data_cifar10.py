@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pytest
 
 from minitorch.data import CIFAR10, DatasetError, ToTensor
-from minitorch.data.cifar10 import UnsafePickleError
+from minitorch.data.cifar10 import UnsafePickleError, load_pickle
 from minitorch.data.download import default_root
 from minitorch.tensor import Tensor
 
@@ -304,3 +306,57 @@ def test_dataset_appears_only_by_one_rename_from_inside_root(served_archive, tmp
     assert staged == sorted(TRAIN_FILES + ["batches.meta", "test_batch"])
     assert "cifar-10-batches-py" not in before
     assert os.listdir(root) == []
+
+
+# ------------------------------------------------- crafted structures: bounded before anything is built
+def _load_in_a_child(path) -> subprocess.CompletedProcess:
+    """load_pickle(path) in a fresh interpreter: a crash (SIGSEGV) must not take the test run with it."""
+    code = ("import sys\nfrom minitorch.data.cifar10 import load_pickle\n"
+            "try:\n    load_pickle(sys.argv[1])\nexcept Exception as exc:\n"
+            "    print(type(exc).__name__, exc, file=sys.stderr); sys.exit(1)\n")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, PYTHONPATH=repo))
+
+
+def test_a_deeply_nested_pickle_is_refused_not_a_crash(cifar_root):
+    """200 KB of TUPLE1 opcodes: a tuple nested 200 000 deep, used as a dict key, overflows the C stack when
+    hashed (plain pickle.loads dies by SIGSEGV)."""
+    root, _ = cifar_root
+    path = root / "cifar-10-batches-py" / "test_batch"
+    path.write_bytes(b"}" + b"K\x01" + b"\x85" * 200000 + b"K\x00s.")
+    result = _load_in_a_child(path)
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert "UnsafePickleError" in result.stderr and "more than 100 levels deep" in result.stderr
+    with pytest.raises(UnsafePickleError, match="test_batch.*nests objects more than 100 levels deep"):
+        CIFAR10(root, train=False)
+
+
+def test_shared_references_that_expand_to_gigabytes_are_refused(cifar_root, cifar_tools):
+    """Eight levels of ten references to the list below: 6.6 KB that np.asarray would make 10**9 labels."""
+    root, _ = cifar_root
+    labels: list = [1] * 10
+    for _ in range(8):
+        labels = [labels] * 10
+    path = str(root / "cifar-10-batches-py" / "data_batch_1")
+    cifar_tools.dump(path, _batch(labels=labels))
+    assert os.path.getsize(path) < 100_000                  # 20 images and the labels: 10**9 of them expanded
+    with pytest.raises(UnsafePickleError, match="data_batch_1.*holds more than .* objects, shared references"):
+        load_pickle(path)
+
+
+def test_a_pickle_that_contains_itself_is_refused(cifar_root):
+    root, _ = cifar_root
+    path = root / "cifar-10-batches-py" / "data_batch_1"
+    loop: list = []
+    loop.append(loop)
+    path.write_bytes(pickle.dumps({b"labels": loop}, protocol=2))
+    with pytest.raises(UnsafePickleError, match="contains itself"):
+        load_pickle(str(path))
+
+
+def test_label_names_that_are_not_utf8_are_a_dataset_error(cifar_root, cifar_tools):
+    root, _ = cifar_root
+    cifar_tools.dump(str(root / "cifar-10-batches-py" / "batches.meta"), {b"label_names": [b"\xff\xfe"] * 10})
+    with pytest.raises(DatasetError, match="batches.meta: malformed meta file: a label name is not UTF-8"):
+        CIFAR10(root, train=False)

@@ -65,8 +65,10 @@ def test_quick_runs_the_three_networks_and_writes_the_report(tmp_path):
                  "--set", "train_size=40", "--set", "test_size=20"]) == 0
     assert sorted(os.listdir(runs)) == ["fig1a", "fig1b", "fig1d"]
     assert RunFiles(runs, "fig1d").read_config()["epochs"] == 2
-    assert main(["quick", "--dataset", "synthetic", "--runs-dir", runs, "--out", out,     # again: make run twice
-                 "--set", "train_size=40", "--set", "test_size=20"]) == 0
+    again = ["quick", "--dataset", "synthetic", "--runs-dir", runs, "--out", out, "--set", "train_size=40",
+             "--set", "test_size=20"]
+    assert main(again) == 2                     # quick keeps records as run does: never replaced silently
+    assert main([*again, "--resume"]) == 0      # nothing left to train; the report again
     assert os.path.isfile(os.path.join(out, "REPORT.md")) and os.path.isfile(os.path.join(out, "fig1.png"))
 
 

@@ -233,18 +233,19 @@ def test_a_full_disk_during_a_checkpoint_loses_only_that_epoch(tmp_path, monkeyp
 
     runs, save, calls = str(tmp_path / "runs"), mt.save, []
 
-    def save_fails_the_second_time(obj, path):
-        calls.append(path)
+    def save_fails_the_second_time(obj, f):
+        calls.append(f)
         if len(calls) == 2:
-            with open(path + ".partial", "wb") as f:   # a half-written temporary, as a real ENOSPC leaves
-                f.write(b"PK")
-            os.rename(path + ".partial", os.path.join(os.path.dirname(path), ".tmp-left-behind"))
-            raise OSError(errno.ENOSPC, "No space left on device", path)
-        return save(obj, path)
+            f.write(b"PK")                               # half written, as a real ENOSPC leaves it
+            with open(os.path.join(runs, "fig1d", ".tmp-left-behind"), "wb") as left:   # as a kill -9 leaves
+                left.write(b"PK")
+            raise OSError(errno.ENOSPC, "No space left on device")   # a write names no file
+        return save(obj, f)
     monkeypatch.setattr(mt, "save", save_fails_the_second_time)
     with pytest.raises(RunStateError, match="No space left on device.*epoch 2 is lost.*intact up to epoch 1"):
         train(config, runs, quiet=True)
     files = RunFiles(runs, "fig1d")
+    assert os.listdir(files.dir).count(".tmp-left-behind") == 1   # the failed save removed its own temporary
     assert [r["epoch"] for r in files.epochs()] == [1]           # the metrics did not run ahead of the checkpoint
     assert mt.load(files.checkpoint)["position"]["epoch"] == 1
 

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -213,6 +214,31 @@ def test_a_lost_scheduler_is_reported_with_the_command_that_continues(tmp_path, 
     assert driver.returncode == 1, out
     assert re.search(r"lost +fig1a \(\d+s\): the connection to the Dask scheduler was lost", out), out
     assert "Continue with:\n    python -m hw5 run fig1a --runs-dir" in out and "Traceback" not in out
+    # the worker lost the scheduler too and stopped the run after its checkpoint: the run can go on at once
+    assert training_processes(runs) == []
+    done = epochs_recorded(runs, "fig1a")[-1]
+    result = hw5("run", "fig1a", "--resume", "--epochs", str(done + 1), "--runs-dir", runs, "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert epochs_recorded(runs, "fig1a") == list(range(1, done + 2))
+
+
+def test_a_terminated_driver_stops_its_runs_and_removes_its_folder(tmp_path):
+    runs = str(tmp_path / "runs")
+    driver = subprocess.Popen([sys.executable, "-m", "hw5", "run", "fig1a", "fig1b", "--jobs", "2",
+                               "--epochs", "1000", "--runs-dir", runs, *TINY], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, env=environment(), cwd=REPO)
+    try:
+        wait_for(lambda: epochs_recorded(runs, "fig1a") and epochs_recorded(runs, "fig1b"), "an epoch of both",
+                 proc=driver)
+        driver.terminate()                                   # SIGTERM, to the driver alone
+        out, _ = driver.communicate(timeout=120)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+            driver.wait()
+    assert driver.returncode == 130, out
+    assert not [n for n in os.listdir(runs) if n.startswith(".sweep-")], os.listdir(runs)
+    assert training_processes(runs) == [] and "Continue with:" in out
 
 
 def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path):
@@ -221,10 +247,80 @@ def test_an_unreachable_scheduler_is_a_one_line_error(tmp_path):
     result = hw5("run", "fig1a", "--cluster", f"tcp://127.0.0.1:{port}", "--runs-dir", str(tmp_path), *TINY,
                  timeout=60)
     took = time.monotonic() - start
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr + result.stdout
-    assert f"no Dask scheduler answered at tcp://127.0.0.1:{port} within 5s" in result.stderr
-    assert took < 30   # the connect timeout is ours (5 s), not Dask's default of 30 s
+    assert f"no Dask scheduler at tcp://127.0.0.1:{port}: nothing listens there (connection refused)" in result.stderr
+    assert took < 30   # the connect timeout is ours (10 s), not Dask's default of 30 s
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that answers each connection as ``answer(conn)`` does, in a thread."""
+
+    def __init__(self, answer) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.answer, self.conns = answer, []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            threading.Thread(target=self.answer, args=(conn,), daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.conns:
+            conn.close()
+
+
+def _http(conn) -> None:
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = conn.recv(1024)
+        if not chunk:
+            return
+        request += chunk
+    conn.sendall(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+
+
+def _silent(conn) -> None:
+    time.sleep(60)
+
+
+def _junk(conn) -> None:
+    conn.sendall(b"\xff" * 8 + b"hello, this is not dask\n")   # 8 bytes that read as a length of 16 EiB
+
+
+@pytest.mark.parametrize("answer, says", [
+    (_http, "a web server answered (HTTP/1.0 404 Not Found), not a Dask scheduler"),
+    (_silent, "something accepted the connection but sent nothing in 1.5s"),
+    (_junk, "it sent 32 byte(s), b'\\xff\\xff"),
+], ids=["http", "silent", "junk"])
+def test_a_listener_that_is_not_a_scheduler_is_named_in_one_line(tmp_path, monkeypatch, capsys, answer, says):
+    import hw5.cluster
+    monkeypatch.setattr(hw5.cluster, "CONNECT_TIMEOUT", 1.5)
+    listener = Listener(answer)
+    address = f"tcp://127.0.0.1:{listener.port}"
+    status: list[int] = []
+    caller = threading.Thread(target=lambda: status.append(main(["run", "fig1a", "--cluster", address,
+                                                                  "--runs-dir", str(tmp_path), *TINY])),
+                              daemon=True)
+    try:
+        start = time.monotonic()
+        caller.start()
+        caller.join(timeout=60)
+        took = time.monotonic() - start
+    finally:
+        listener.close()
+    assert not caller.is_alive(), "the command hung"
+    err = capsys.readouterr().err
+    assert status == [2] and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"no Dask scheduler at {address}: {says}" in err, err
+    assert took < 10
 
 
 def test_ctrl_c_stops_every_running_experiment_and_prints_how_to_continue(tmp_path):
