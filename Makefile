@@ -20,7 +20,7 @@ $(LINT_STAMP): $(STAMP)
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m hw5 quick
+	$(PY) -m hw5 quick --resume   # a second `make run` continues (nothing left: just the report)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
