@@ -42,6 +42,7 @@ from hw5.plots import (
 )
 from hw5.provenance import commits
 from hw5.published import compare, published
+from hw5.reference import reference_section
 from hw5.results import RunResults, counted, load_runs, panel_mean, seeds_of, views
 from hw5.runfiles import CURVES
 from minitorch.utils import atomic_write, atomic_write_text, remove_temporaries
@@ -518,6 +519,9 @@ def render(runs_dir: str, raw: dict[str, RunResults], out_dir: str, drawn: set[s
     if more:
         parts.append(more)
     parts.append(claims_section(judge_all(shown), shown))
+    reference = reference_section(runs_dir, raw)
+    if reference:
+        parts.append(reference)
     parts.append(time_section(raw))
     return "\n".join(parts)
 

@@ -364,3 +364,28 @@ def test_committed_readme_section_and_report_are_what_the_runs_give(tmp_path):
     assert readme_section(raw) in readme
     drawn = {os.path.splitext(n)[0] for n in os.listdir(os.path.join(REPO, "report")) if n.endswith(".png")}
     assert render("runs", raw, os.path.join(REPO, "report"), drawn) == report
+
+
+def test_pytorch_reference_runs_are_set_beside_the_run_of_the_same_name(tmp_path):
+    """runs/reference/NAME-torch.jsonl (benchmarks.torch_recipe's output) gets a row over the epochs both have;
+    a damaged reference file, or one without its run, adds nothing."""
+    from hw5.reference import reference_section
+
+    runs = str(tmp_path / "runs")
+    files = fake_run(runs, "fig1f", [0.30, 0.40, 0.50, 0.52, 0.54, 0.56], epochs=50)
+    for record in files.epochs():
+        assert "train_eval_loss" not in record
+    lines = open(files.path("metrics.jsonl")).read().replace('"test_loss"', '"train_eval_loss": 1.5, "test_loss"')
+    open(files.path("metrics.jsonl"), "w").write(lines)
+    os.makedirs(os.path.join(runs, "reference"))
+    with open(os.path.join(runs, "reference", "fig1f-torch.jsonl"), "w") as f:
+        for epoch, acc in enumerate([0.31, 0.42, 0.47, 0.50, 0.51], start=1):  # one epoch fewer than the run
+            f.write(json.dumps({"type": "epoch", "epoch": epoch, "test_acc": acc, "train_loss": 1.0,
+                                "train_eval_loss": 1.25, "torch": "2.13.0+cpu"}) + "\n")
+    with open(os.path.join(runs, "reference", "fig9z-torch.jsonl"), "w") as f:
+        f.write("not json\n")
+    text = reference_section(runs, load_runs(runs))
+    assert text.count("\n| `") == 1
+    # 5 epochs of each: minitorch's last-5 mean is (0.30+0.40+0.50+0.52+0.54)/5 = 45.2%, PyTorch's 44.2%
+    assert "| `fig1f` | 5 | 54.0% | 51.0% | 45.2% | 44.2% | +1.0 | 0.400 / 1.500 | 1.000 / 1.250 | 2.13.0+cpu |" in text
+    assert reference_section(str(tmp_path / "elsewhere"), load_runs(runs)) == ""
