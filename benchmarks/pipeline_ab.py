@@ -1,4 +1,4 @@
-"""Per-step cost of hw5's training batches: today's DataLoader against the draft ``hw5.epoch_batches``.
+"""Per-step cost of hw5's training batches: the DataLoader against ``hw5.epoch_batches`` (what hw5 trains on).
 
     python -m benchmarks.pipeline_ab [--steps 2500] [--rounds 9] [--chunk 256]
 

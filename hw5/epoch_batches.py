@@ -1,4 +1,4 @@
-"""DRAFT, not wired in: an epoch's training batches prepared a chunk at a time, in one vectorised pass.
+"""An epoch's training batches prepared a chunk at a time, in one vectorised pass (``Run.train_epoch``).
 
 Today every step asks the DataLoader for a batch: a fancy index of the uint8 images,
 a flip decision drawn for those images, ``ToTensor``'s strided uint8 -> float32 copy
@@ -16,10 +16,11 @@ arithmetic is ToTensor's and Normalize's, in float32 and in their order
 (``(u / 255 - mean) / std``), so the batches are bit-identical and training numbers
 do not change (``tests/hw5/test_epoch_batches.py`` checks both).
 
-What wiring it would take (left to whoever owns ``hw5/train.py`` and
-``minitorch/data``): ``Run.train_epoch`` iterating ``epoch_batches(...)`` instead of
-the loader; the loader's resume bookkeeping (``_epoch_start_state``,
-``_position``) kept in step, or the draft given its own ``state_dict``.
+Checkpoints fall between epochs, where the loader's bookkeeping is its
+generators' states (the draws above leave them as ``iter(loader)`` would) and a
+position of 0; so ``loader.state_dict()`` after an epoch is the same either way.
+A loader this cannot reproduce (other transforms, no shuffling, another device)
+is iterated as it is (:func:`applies`).
 """
 from __future__ import annotations
 
@@ -73,6 +74,17 @@ def _pipeline_parts(dataset: Any) -> tuple[np.ndarray, np.ndarray, Any, np.ndarr
     norm = steps[1]
     return (dataset.data, dataset.targets, flip, norm.mean.astype(np.float32), norm.std.astype(np.float32),
             indices)
+
+
+def applies(loader: Any) -> bool:
+    """Whether :func:`epoch_batches` reproduces ``loader``: a shuffling CPU loader over hw5's training set."""
+    if getattr(loader, "generator", None) is None or getattr(loader, "device", "cpu") not in ("cpu", None):
+        return False
+    try:
+        _pipeline_parts(loader.dataset)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return False
+    return True
 
 
 def epoch_batches(loader: Any, chunk: int = 256) -> Iterator[tuple[mt.Tensor, mt.Tensor]]:

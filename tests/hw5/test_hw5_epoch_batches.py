@@ -1,4 +1,4 @@
-"""hw5/epoch_batches.py (a draft, not wired in): chunked batches equal the DataLoader's, bit for bit."""
+"""hw5/epoch_batches.py: chunked batches equal the DataLoader's, bit for bit, and so do the runs trained on them."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,3 +39,26 @@ def test_a_subset_of_the_images():
     for (x, y), (wx, wy) in zip(epoch_batches(draft, 2), today, strict=True):
         np.testing.assert_array_equal(x.numpy(), wx.numpy())
         np.testing.assert_array_equal(y.numpy(), wy.numpy())
+
+
+@pytest.mark.parametrize("flip", [True, False])
+def test_a_run_trains_on_the_chunked_batches_with_the_numbers_of_the_loader(tmp_path, monkeypatch, flip):
+    """Run.train_epoch takes its batches from epoch_batches where it applies; the records are those of the
+    loader's own batches, bit for bit (only the wall times differ)."""
+    import hw5.train as train_module
+    from hw5.runfiles import RunFiles
+    from hw5.train import train
+
+    config = tiny("fig1d", flip=flip, train_size=90, epochs=2, batch_size=4)
+    used = []
+    real = train_module.epoch_batches
+    monkeypatch.setattr(train_module, "epoch_batches", lambda loader: used.append(1) or real(loader))
+    train(config, str(tmp_path / "chunked"), quiet=True)
+    assert used == [1, 1]
+    monkeypatch.setattr(train_module, "applies", lambda loader: False)
+    train(config, str(tmp_path / "loader"), quiet=True)
+
+    def numbers(runs):
+        return [{k: v for k, v in r.items() if "time" not in k and k != "elapsed"}
+                for r in RunFiles(str(tmp_path / runs), "fig1d").records()]
+    assert numbers("chunked") == numbers("loader")

@@ -82,7 +82,9 @@ def _interrupt_epoch(monkeypatch, epoch: int, after: int) -> None:
                 if i == after:
                     raise KeyboardInterrupt
                 yield item
-        return progress(steps(), total=len(iterable), desc=desc, **kwargs)
+        if "total" not in kwargs:
+            kwargs["total"] = len(iterable)
+        return progress(steps(), desc=desc, **kwargs)
     monkeypatch.setattr(train_module, "progress", interrupting)
 
 
