@@ -101,6 +101,10 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if integral else get_default_dtype()
+    elif np.dtype(dtype).kind in "iu":  # PyTorch truncates the bounds and step to the integer dtype first
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("arange: step must be nonzero (it truncates to 0 for an integer dtype)")
     values = np.arange(start, end, step, dtype=np.dtype(dtype))
     return Tensor(to_device(values, check_device(device)), requires_grad=requires_grad)
 

@@ -25,6 +25,7 @@ import numpy as np
 from minitorch import autograd
 from minitorch.autograd import Function, Version
 from minitorch.backend import (
+    cast_array,
     check_device,
     get_array_module,
     get_default_dtype,
@@ -293,10 +294,10 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         return apply(A.Mul(), *promote(_lift(other, self), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), *promote(self, _lift(other, self), floating=True))
+        return apply(A.Div(), *promote(self, _lift(other, self, floating=True), floating=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), *promote(_lift(other, self), self, floating=True))
+        return apply(A.Div(), *promote(_lift(other, self, floating=True), self, floating=True))
 
     def __matmul__(self, other: Any) -> Tensor:
         return apply(A.MatMul(), self, _lift(other, self))
@@ -308,10 +309,10 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             base = self if self._data.dtype.kind == "f" else _cast(self, result_type(self, exponent))
             return apply(A.PowScalar(exponent), base)
-        return apply(A.Pow(), *promote(self, _lift(exponent, self)))
+        return _pow(*promote(self, _lift(exponent, self)))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return apply(A.Pow(), *promote(_lift(base, self), self))
+        return _pow(*promote(_lift(base, self), self))
 
     def __neg__(self) -> Tensor:
         return apply(A.Neg(), self)
@@ -417,13 +418,22 @@ def _same_memory(a: Any, b: Any) -> bool:
     return owner_a is owner_b
 
 
-def _lift(value: Any, like: Tensor) -> Tensor:
+def _pow(base: Tensor, exponent: Tensor) -> Tensor:
+    """``base ** exponent`` of one dtype, in that dtype (NumPy raises bools to int8)."""
+    out = apply(A.Pow(), base, exponent)
+    return out if out._data.dtype == base._data.dtype else _cast(out, base._data.dtype)
+
+
+def _lift(value: Any, like: Tensor, floating: bool = False) -> Tensor:
     """Turn a Python number or array into a constant Tensor beside ``like``.
 
     Python numbers are "weak", as in PyTorch: they take ``like``'s dtype unless
     their category is higher (bool < int < float), and then the dtype they stand
     for (int64, the default float; see :mod:`minitorch.promotion`).  So the 0-d
-    tensor made here promotes ``like`` exactly as the number would.
+    tensor made here promotes ``like`` exactly as the number would.  An integer
+    out of range of an integer ``like`` wraps around (PyTorch computes in that
+    dtype); with ``floating`` (true division) a number beside an integer tensor
+    is lifted as the default float, which the division computes in.
     """
     if isinstance(value, Tensor):
         return value
@@ -431,7 +441,10 @@ def _lift(value: Any, like: Tensor) -> Tensor:
     dtype = like._data.dtype
     if isinstance(value, (int, float, bool)):
         number = scalar_dtype(value)
-        return _wrap(xp.asarray(value, dtype=number if category(number) > category(dtype) else dtype))
+        target = number if category(number) > category(dtype) else dtype
+        if floating and target.kind != "f":
+            target = get_default_dtype()
+        return _wrap(xp.asarray(cast_array(value, target)))
     kind = dtype.kind
     if isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value):
         # e.g. the (values, indices) of x.max(dim) used as if it were the values

@@ -114,6 +114,9 @@ class MathMethods(InPlaceResultMethods):
         return self ** exponent
 
     def square(self) -> Tensor:
+        """``self * self``; a bool tensor's square is int64, as PyTorch's ``pow(x, 2)``."""
+        if self.dtype == np.bool_:
+            return self._as_tensor.long() * self.long()  # type: ignore[attr-defined]
         return self._as_tensor * self
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -183,10 +186,10 @@ class MathMethods(InPlaceResultMethods):
         x = self._as_tensor if dtype is None else self._as_tensor.to(dtype)
         if x.dtype.kind != "f":
             raise TypeError(f"{name}: expected a floating-point tensor, got dtype {x.dtype} (pass dtype=)")
-        (axis,) = normalize_axis(int_dim(dim, name), x.ndim, name)
+        axes = normalize_axis(int_dim(dim, name), x.ndim, name)  # checks dim (0 or -1 for a 0-d tensor)
         if x.ndim == 0:  # one element: softmax 1, log_softmax 0
             return x.reshape(1)._op(op(0)).reshape(())
-        return x._op(op(axis))
+        return x._op(op(axes[0]))
 
     # -------------------------------------------------------- arithmetic by name
     def add(self, other: Any, *, alpha: Any = 1) -> Tensor:
@@ -331,6 +334,8 @@ def _scaled(like: Tensor, other: Any, alpha: Any) -> Any:
     kind = (other.dtype.kind if isinstance(other, TensorBase) else "f" if isinstance(other, float) else "i")
     if isinstance(alpha, float) and like.dtype.kind != "f" and kind != "f":
         raise TypeError(f"alpha: a float ({alpha}) cannot scale integer tensors")
+    if isinstance(other, TensorBase) and other.dtype != (common := result_type(like, other)):
+        other = other.to(common)  # type: ignore[attr-defined]  # scaled in the result's dtype: no uint8 wrap
     return other * alpha
 
 

@@ -23,7 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=40, help="how many failing cases to print")
     parser.add_argument("--kinds", nargs="*", default=["mismatch", "raises", "lenient"],
                         help="which kinds of failing cases to print (mismatch, raises, lenient)")
+    parser.add_argument("--case", default=None, help="NAME:SEED: run one case and print both outcomes")
     args = parser.parse_args(argv)
+    if args.case:
+        name, _, seed = args.case.partition(":")
+        case = make_case(name, int(seed))
+        mine, theirs = run(case, Framework("minitorch")), run(case, Framework("torch"))
+        print(f"{case.note}\ninputs: {case.inputs}\nminitorch: {mine}\ntorch:     {theirs}\n{classify(mine, theirs)}")
+        return 0
     names = sorted(GENERATORS)
     if args.only:
         names = [n for n in names if n in args.only or GENERATORS[n][0] in args.only]

@@ -510,7 +510,7 @@ def promotion(rng):
     if op == "pow" and not isinstance(b, np.ndarray) and not isinstance(b, bool):
         b = abs(b)
     if op == "pow" and isinstance(b, np.ndarray) and b.dtype.kind in "iu":
-        b = np.abs(b)
+        b = np.asarray(np.abs(b))
     cond = values(rng, sh, "bool")
 
     def program(fw, inp):

@@ -94,7 +94,7 @@ def binary_arith(rng):
     b = _operand(rng, base, db, form, "distinct" if op in ("maximum", "minimum", "div") else "unit")
     if op == "pow":  # integers to negative integer powers raise in torch: keep exponents >= 0 for int bases
         if isinstance(b, np.ndarray):
-            b = np.abs(b) if b.dtype != np.bool_ else b
+            b = np.asarray(np.abs(b)) if b.dtype != np.bool_ else b
         elif not isinstance(b, bool):
             b = abs(b)
     if op in ("maximum", "minimum") and form == "scalar":
