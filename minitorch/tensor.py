@@ -254,6 +254,12 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.3f}"``), as in PyTorch; others only with ``""``."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __bool__(self) -> bool:
         return bool(self.item())
 

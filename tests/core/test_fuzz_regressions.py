@@ -105,3 +105,37 @@ def test_relu_of_float16():
     z = mt.tensor(np.array([-1.0, 2.0], dtype=np.float16))
     z.relu_()
     assert z.numpy().tolist() == [0.0, 2.0]
+
+
+def test_a_0d_tensor_formats_as_its_number():
+    loss = mt.tensor(1.23456)
+    assert f"{loss:.3f}" == "1.235" and f"{mt.tensor(3):4d}" == "   3" and format(mt.ones(2), "") == str(mt.ones(2))
+    with pytest.raises(TypeError):
+        format(mt.ones(2), ".2f")
+
+
+@pytest.mark.parametrize("name", ["l1_loss", "smooth_l1_loss", "huber_loss"])
+def test_elementwise_losses_broadcast_a_target_with_pytorchs_warning(name, float64, rng):
+    F = mt.nn.functional
+    x = mt.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    target = mt.tensor(rng.standard_normal((2,)), requires_grad=True)
+    with pytest.warns(UserWarning, match="different to the input size"):
+        out = getattr(F, name)(x, target, reduction="none")
+    expected = getattr(F, name)(x, target.expand(3, 2).detach(), reduction="none")
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy())
+    with pytest.warns(UserWarning):
+        assert mt.gradcheck(lambda a, b: getattr(F, name)(a, b, reduction="sum"), [x, target])
+
+
+def test_sgd_maximize_ascends():
+    for momentum, decay in ((0.0, 0.0), (0.9, 0.1)):
+        p = mt.tensor([1.0, -2.0], requires_grad=True)
+        q = mt.tensor([1.0, -2.0], requires_grad=True)
+        up, down = mt.optim.SGD([p], lr=0.1, momentum=momentum, weight_decay=decay, maximize=True), \
+            mt.optim.SGD([q], lr=0.1, momentum=momentum, weight_decay=decay)
+        for _ in range(3):
+            for t, opt, sign in ((p, up, 1.0), (q, down, -1.0)):
+                opt.zero_grad()
+                (sign * (t ** 2).sum()).backward()  # maximising f is minimising -f
+                opt.step()
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6)

@@ -13,7 +13,7 @@ nn layers and losses, optimizers and schedulers, data loading, and the idioms of
 Deliberate differences (README, "Differences from PyTorch") are kept out of the generators, each with a
 comment naming the difference.
 """
-from . import cases_shape, cases_tensor  # noqa: F401  (registers the generators)
+from . import cases_nn, cases_shape, cases_tensor, cases_train  # noqa: F401  (registers the generators)
 from .core import Case, Framework, classify, compare
 from .registry import GENERATORS, make_case, schedule
 
