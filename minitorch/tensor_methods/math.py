@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from minitorch.backend import get_array_module, get_default_dtype
+from minitorch.backend import cast_array, get_array_module, get_default_dtype
 from minitorch.ops import arithmetic as A
 from minitorch.ops import loss as L
 from minitorch.ops import math as M
@@ -65,9 +65,16 @@ class MathMethods(InPlaceResultMethods):
         return self._as_tensor if self.dtype.kind == "f" else self._as_tensor.to(get_default_dtype())
 
     def _promoted(self, *others: Any) -> list[Tensor]:
-        """This tensor and ``others`` (lifted) cast to their common dtype, PyTorch's rule."""
-        tensors = [self._as_tensor] + [self._lift_value(o) for o in others]
-        dtype = result_type(*[t._data for t in tensors])
+        """This tensor and ``others`` (lifted) cast to their common dtype, PyTorch's rule.
+
+        The dtype comes from all operands at once, and numbers are then made in it: ``clamp`` of a uint8
+        tensor to ``(-1, 0.5)`` computes in float, where -1 stays -1 (lifted alone it would wrap to 255).
+        """
+        dtype = result_type(self, *others)
+        xp = get_array_module(self._data)
+        tensors = [self._as_tensor] + [o if isinstance(o, TensorBase) else
+                                       self._wrap_array(xp.asarray(cast_array(o, dtype))) if
+                                       isinstance(o, (bool, int, float)) else self._lift_value(o) for o in others]
         return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
     # ------------------------------------------------------- functions of one tensor

@@ -32,6 +32,8 @@ def test_python_ints_out_of_an_integer_dtypes_range_wrap_as_in_pytorch():
     assert mt.full_like(u, -1).numpy().tolist() == [255, 255]
     assert u.new_full((1,), -2).numpy().tolist() == [254]
     assert u.clamp(-1, 100).numpy().tolist() == [100, 100]  # min -1 wraps to 255 > max: max wins
+    # ... but only when the op computes in uint8: a float bound makes it compute in float, where -1 stays -1
+    assert mt.tensor(np.array([1, 0], dtype=np.uint8)).clamp(-1, 0.5).numpy().tolist() == [0.5, 0.0]
 
 
 def test_true_division_of_an_integer_tensor_by_a_number_computes_in_float():
@@ -48,6 +50,9 @@ def test_add_with_alpha_scales_in_the_result_dtype():
 def test_integer_arange_and_linspace_truncate_their_ends_first():
     assert mt.arange(0.5, 3.7, 1, dtype=mt.int64).numpy().tolist() == [0, 1, 2]
     assert mt.arange(-0.228, -2.764, -2, dtype=mt.int64).numpy().tolist() == [0]
+    # other integer dtypes count the values from the arguments as given (PyTorch's kernel), int64 from truncated ones
+    assert mt.arange(-0.461, -0.943, -1, dtype=mt.int32).numpy().tolist() == [0]
+    assert mt.arange(-0.461, -0.943, -1, dtype=mt.int64).numpy().tolist() == []
     with pytest.raises(ValueError, match="arange: step must be nonzero"):
         mt.arange(0, 3, 0.5, dtype=mt.int64)
     assert mt.linspace(-2, 0.056, 3, dtype=mt.int64).numpy().tolist() == [-2, -1, 0]
