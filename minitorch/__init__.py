@@ -86,19 +86,19 @@ from minitorch.math_functions import (
     le,
     less,
     less_equal,
-    lt,
-    ne,
-    not_equal,
     log1p,
     log_softmax,
+    lt,
     matmul,
     maximum,
     minimum,
     mm,
     mul,
     multiply,
+    ne,
     neg,
     negative,
+    not_equal,
     outer,
     relu,
     rsqrt,
@@ -119,7 +119,6 @@ from minitorch.math_functions import pow as pow
 from minitorch.math_functions import round as round
 from minitorch.random import manual_seed
 from minitorch.reduction_functions import all as all
-from minitorch.reduction_functions import any as any
 from minitorch.reduction_functions import (
     amax,
     amin,
@@ -137,6 +136,7 @@ from minitorch.reduction_functions import (
     var,
     var_mean,
 )
+from minitorch.reduction_functions import any as any
 from minitorch.serialization import SerializationError, load, save
 from minitorch.shape_functions import (
     argwhere,
@@ -207,8 +207,8 @@ __all__ = [
     "neg", "negative", "outer", "relu", "rsqrt", "sigmoid", "sign", "sin", "softmax", "sqrt", "square", "sub",
     "subtract", "tanh", "true_divide", "trunc", "where",
     # reductions
-    "amax", "amin", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod", "sort", "std", "std_mean", "topk",
-    "var", "var_mean",
+    "amax", "amin", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod", "sort", "std",
+    "std_mean", "topk", "var", "var_mean",
     # shape and indexing
     "argwhere", "chunk", "diag", "flip", "gather", "index_select", "masked_fill", "moveaxis", "movedim", "narrow",
     "nonzero", "permute", "reshape", "roll", "scatter", "scatter_add", "select", "split", "squeeze", "swapaxes",

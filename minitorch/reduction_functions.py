@@ -93,5 +93,5 @@ def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return _tensor(input, "amin").amin(dim, keepdim)
 
 
-__all__ = ["all", "amax", "amin", "any", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod", "sort",
-           "std", "std_mean", "topk", "var", "var_mean"]
+__all__ = ["all", "amax", "amin", "any", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod",
+           "sort", "std", "std_mean", "topk", "var", "var_mean"]

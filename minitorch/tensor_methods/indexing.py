@@ -231,7 +231,7 @@ class IndexingMethods(InPlaceResultMethods):
         except ValueError:
             raise ValueError(f"take_along_dim: indices of shape {indices.shape} do not broadcast against the "
                              f"input's shape {self.shape} outside dim {dim}") from None
-        source = self.expand(*common[:axis], self.shape[axis], *common[axis:])  # type: ignore[attr-defined]
+        source = self.expand(*common[:axis], self.shape[axis], *common[axis:])
         index = indices.expand(*common[:axis], indices.shape[axis], *common[axis:])  # type: ignore[attr-defined]
         return source.gather(axis, index)
 

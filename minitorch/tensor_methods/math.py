@@ -72,9 +72,12 @@ class MathMethods(InPlaceResultMethods):
         """
         dtype = result_type(self, *others)
         xp = get_array_module(self._data)
-        tensors = [self._as_tensor] + [o if isinstance(o, TensorBase) else
-                                       self._wrap_array(xp.asarray(cast_array(o, dtype))) if
-                                       isinstance(o, (bool, int, float)) else self._lift_value(o) for o in others]
+        tensors: list[Any] = [self._as_tensor]
+        for o in others:
+            if isinstance(o, (bool, int, float)):
+                tensors.append(self._wrap_array(xp.asarray(cast_array(o, dtype))))
+            else:
+                tensors.append(self._lift_value(o))
         return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
     # ------------------------------------------------------- functions of one tensor

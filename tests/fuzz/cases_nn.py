@@ -265,7 +265,6 @@ def loss(rng):
     form = pick(rng, ("functional", "module"))
     n, c = int(rng.integers(1, 5)), int(rng.integers(2, 5))
     kw: dict = {}
-    extra = ()
     if name in ("cross_entropy", "nll_loss"):
         layout = pick(rng, ("nc", "nc", "ncd", "c"))
         xshape = {"nc": (n, c), "ncd": (n, c, int(rng.integers(1, 3))), "c": (c,)}[layout]

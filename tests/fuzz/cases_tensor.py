@@ -22,7 +22,7 @@ UNARY = {
 }
 
 
-@generator("math")
+@generator("math", weight=2)
 def unary_math(rng):
     op = pick(rng, list(UNARY))
     mode = pick(rng, ("fn", "method", "inplace", "grad", "grad"))
@@ -70,7 +70,7 @@ def _operand(rng, base, dtype, form, kind="normal"):
     return python_scalar(rng)
 
 
-@generator("math")
+@generator("math", weight=3)
 def binary_arith(rng):
     op = pick(rng, BINARY)
     mode = pick(rng, ("operator", "reflected", "fn", "method", "method", "grad"))
@@ -193,7 +193,8 @@ def matmul_family(rng):
     n, k, m, b = (int(v) for v in rng.integers(1, 5, 4))
     if op in ("matmul", "operator"):
         sa, sb = pick(rng, (((k,), (k,)), ((n, k), (k,)), ((k,), (k, m)), ((n, k), (k, m)), ((b, n, k), (k, m)),
-                            ((b, n, k), (b, k, m)), ((1, n, k), (b, k, m)), ((k,), (b, k, m)), ((2, b, n, k), (b, k, m))))
+                            ((b, n, k), (b, k, m)), ((1, n, k), (b, k, m)), ((k,), (b, k, m)),
+                            ((2, b, n, k), (b, k, m))))
     elif op == "mm":
         sa, sb = (n, k), (k, m)
     elif op == "bmm":
@@ -228,6 +229,8 @@ def matmul_family(rng):
     return Case(program, {"a": a, "b": bb, "up": up}, f"{op} {sa} {sb} {dtype} grad={grad}")
 
 
+# mean takes floats only: of an integer tensor it is float64 here where PyTorch raises (README, "Differences from
+# PyTorch"); max/min take one int dim, not a second tensor (same list)
 # op: (dtypes it takes, how the dim is given: "int", "tuple", "opt" (int or None), "opt_tuple", "none")
 REDUCTIONS = {
     "sum": ("any", "opt_tuple"), "mean": ("float", "opt_tuple"), "prod": ("any", "opt"),
@@ -242,7 +245,7 @@ DIFFERENTIABLE = {"sum", "mean", "prod", "amax", "amin", "max", "min", "var", "s
                   "median", "sort", "topk", "softmax", "log_softmax"}
 
 
-@generator("reduction")
+@generator("reduction", weight=3)
 def reduction(rng):
     op = pick(rng, list(REDUCTIONS))
     takes, how = REDUCTIONS[op]

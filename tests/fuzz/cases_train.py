@@ -181,8 +181,7 @@ def data_loading(rng):
                 return (float(inp["x"][i, 0, 0]), int(inp["y"][i]), bool(i % 2))
 
         if style == "collate":
-            return D.default_collate([Items()[i] for i in range(n)]) if False else \
-                D.default_collate([(X[i], int(inp["y"][i]), float(i)) for i in range(n)])
+            return D.default_collate([(X[i], int(inp["y"][i]), float(i)) for i in range(n)])
         if style == "random_split":
             parts = D.random_split(D.TensorDataset(X, Y), fracs if n >= 4 else [n])
             return [len(p) for p in parts]

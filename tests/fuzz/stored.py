@@ -67,7 +67,8 @@ def load(path: str = PATH) -> list[tuple[str, int, int, Any]]:
     """The stored cases: (generator, seed, fingerprint, torch's outcome)."""
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
-    return [(name, seed, crc, _decode(outcome, arrays)) for name, seed, crc, outcome in json.loads(str(arrays["index"]))]
+    index = json.loads(str(arrays["index"]))
+    return [(name, seed, crc, _decode(outcome, arrays)) for name, seed, crc, outcome in index]
 
 
 def replay(name: str, seed: int, crc: int) -> tuple[Case, bool]:
