@@ -344,7 +344,10 @@ def _scaled(like: Tensor, other: Any, alpha: Any) -> Any:
     kind = (other.dtype.kind if isinstance(other, TensorBase) else "f" if isinstance(other, float) else "i")
     if isinstance(alpha, float) and like.dtype.kind != "f" and kind != "f":
         raise TypeError(f"alpha: a float ({alpha}) cannot scale integer tensors")
-    if isinstance(other, TensorBase) and other.dtype != (common := result_type(like, other)):
+    common = result_type(like, other)
+    if common.kind == "b":  # bool arithmetic is logical: alpha * other is other for a nonzero alpha
+        return other if alpha else other * False
+    if isinstance(other, TensorBase) and other.dtype != common:
         other = other.to(common)  # type: ignore[attr-defined]  # scaled in the result's dtype: no uint8 wrap
     return other * alpha
 

@@ -144,3 +144,17 @@ def test_sgd_maximize_ascends():
                 (sign * (t ** 2).sum()).backward()  # maximising f is minimising -f
                 opt.step()
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6)
+
+
+def test_add_with_alpha_on_bools_is_logical():
+    a = mt.tensor([False, True, False])
+    out = mt.add(a, True, alpha=-1)  # PyTorch: alpha * True is True in bool arithmetic
+    assert out.dtype == np.bool_ and out.numpy().tolist() == [True, True, True]
+    assert mt.add(a, True, alpha=0).numpy().tolist() == [False, True, False]
+
+
+def test_floor_division_of_floats_follows_python():
+    x = mt.tensor(np.array([np.inf, -np.inf, np.nan, 7.0, -7.0, 0.3, 5.0]))  # float64, as Python floats
+    out = x.div(mt.tensor(np.array([-2.0, 2.0, 2.0, 2.0, 2.0, 0.1, 0.0])), rounding_mode="floor").numpy()
+    expected = [np.inf // -2.0, -np.inf // 2.0, np.nan, 7.0 // 2.0, -7.0 // 2.0, 0.3 // 0.1, np.inf]
+    np.testing.assert_array_equal(out, np.array(expected))

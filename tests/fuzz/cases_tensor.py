@@ -92,6 +92,9 @@ def binary_arith(rng):
     a = values(rng, base, da, kind_a if mode == "grad" or chance(rng, 0.6) else "normal",
                nonfinite=0.15 if mode != "grad" and da in FLOATS and chance(rng, 0.2) else 0.0)
     b = _operand(rng, base, db, form, "distinct" if op in ("maximum", "minimum", "div") else "unit")
+    if op == "pow" and mode == "reflected" and da not in FLOATS + ("float16",):
+        # an integer to a negative integer power raises here, where PyTorch gives 0, 1 or -1 (README, "Differences")
+        a = np.abs(a)
     if op == "pow":  # integers to negative integer powers raise in torch: keep exponents >= 0 for int bases
         if isinstance(b, np.ndarray):
             b = np.asarray(np.abs(b)) if b.dtype != np.bool_ else b
@@ -262,6 +265,10 @@ def reduction(rng):
     ties = op in ("sort", "argsort") and chance(rng, 0.3)
     kind = "distinct" if not ties else "normal"
     x = values(rng, sh, dtype, kind, nonfinite=0.2 if not grad and dtype in FLOATS and chance(rng, 0.2) else 0.0)
+    if kind == "distinct" and dtype in ("int64", "int32", "uint8") and op in ("max", "min", "argmax", "argmin",
+                                                                            "median", "sort", "argsort", "topk"):
+        # which of equal values an index names is unspecified in PyTorch (README, "Differences"): no ties
+        x = rng.permutation(max(int(np.prod(sh)), 1))[: int(np.prod(sh))].reshape(sh).astype(dtype)
     if ties:
         x = np.round(x).astype(dtype)
     nd = len(sh)
@@ -275,6 +282,10 @@ def reduction(rng):
     extra: dict = {}
     if op in ("var", "std"):
         extra = pick(rng, ({}, {"correction": int(rng.integers(0, 3))}, {"unbiased": chance(rng, 0.5)}))
+        if grad and extra.get("correction", 0) > 1:
+            # no degrees of freedom left (correction >= count) makes the gradient infinite: its signs differ from
+            # PyTorch's (README, "Differences from PyTorch"), the value agrees; gradients use corrections 0 and 1
+            extra = {"correction": 1}
     elif op == "norm":
         extra = {"p": pick(rng, (2, 1, 3, float("inf"), "fro"))}
         if extra["p"] == "fro" and (dim is None or not isinstance(dim, tuple)):
