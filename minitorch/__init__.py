@@ -74,20 +74,31 @@ from minitorch.math_functions import (
     divide,
     dot,
     einsum,
+    eq,
     floor,
     floor_divide,
+    ge,
     ger,
+    greater,
+    greater_equal,
+    gt,
     inner,
+    le,
+    less,
+    less_equal,
     log1p,
     log_softmax,
+    lt,
     matmul,
     maximum,
     minimum,
     mm,
     mul,
     multiply,
+    ne,
     neg,
     negative,
+    not_equal,
     outer,
     relu,
     rsqrt,
@@ -108,8 +119,9 @@ from minitorch.math_functions import pow as pow
 from minitorch.math_functions import round as round
 from minitorch.random import manual_seed
 from minitorch.reduction_functions import all as all
-from minitorch.reduction_functions import any as any
 from minitorch.reduction_functions import (
+    amax,
+    amin,
     argsort,
     count_nonzero,
     cumsum,
@@ -124,6 +136,7 @@ from minitorch.reduction_functions import (
     var,
     var_mean,
 )
+from minitorch.reduction_functions import any as any
 from minitorch.serialization import SerializationError, load, save
 from minitorch.shape_functions import (
     argwhere,
@@ -188,13 +201,14 @@ __all__ = [
     "randint", "randn", "return_types", "save", "set_default_dtype", "set_grad_enabled", "stack", "tensor",
     "utils", "zeros", "zeros_like",
     # math
-    "add", "bmm", "ceil", "clamp", "clamp_", "clip", "clip_", "cos", "div", "divide", "dot", "einsum", "floor",
-    "floor_divide", "ger", "inner", "log1p", "log_softmax", "matmul", "maximum", "minimum", "mm", "mul", "multiply",
+    "add", "bmm", "ceil", "clamp", "clamp_", "clip", "clip_", "cos", "div", "divide", "dot", "einsum", "eq",
+    "floor", "floor_divide", "ge", "ger", "greater", "greater_equal", "gt", "inner", "le", "less", "less_equal",
+    "lt", "ne", "not_equal", "log1p", "log_softmax", "matmul", "maximum", "minimum", "mm", "mul", "multiply",
     "neg", "negative", "outer", "relu", "rsqrt", "sigmoid", "sign", "sin", "softmax", "sqrt", "square", "sub",
     "subtract", "tanh", "true_divide", "trunc", "where",
     # reductions
-    "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod", "sort", "std", "std_mean", "topk",
-    "var", "var_mean",
+    "amax", "amin", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod", "sort", "std",
+    "std_mean", "topk", "var", "var_mean",
     # shape and indexing
     "argwhere", "chunk", "diag", "flip", "gather", "index_select", "masked_fill", "moveaxis", "movedim", "narrow",
     "nonzero", "permute", "reshape", "roll", "scatter", "scatter_add", "select", "split", "squeeze", "swapaxes",

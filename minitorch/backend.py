@@ -252,10 +252,23 @@ def as_float_dtype(dtype: Any, where: str) -> np.dtype:
     return dt
 
 
+def cast_array(data: Any, dtype: Any) -> np.ndarray:
+    """``data`` (numbers, nested lists, arrays) as a new NumPy array of ``dtype``.
+
+    An integer out of the dtype's range wraps around, as a C cast does and PyTorch gives
+    (``tensor([-1], dtype=uint8)`` is 255); NumPy 2 refuses such Python integers.
+    """
+    dt = np.dtype(dtype)
+    try:
+        return np.array(data, dtype=dt)
+    except OverflowError:
+        return np.array(data).astype(dt)
+
+
 def host_array(data: Any, dtype: Any) -> np.ndarray:
     """NumPy array from Python data: floats take the default dtype, arrays keep theirs."""
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        return cast_array(data, dtype)
     if isinstance(data, np.ndarray):
         return data.copy()
     arr = np.array(data)

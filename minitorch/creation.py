@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from minitorch import random as _random
-from minitorch.backend import check_device, get_default_dtype, to_device
+from minitorch.backend import cast_array, check_device, get_default_dtype, to_device
 from minitorch.factories import _size
 from minitorch.math_functions import _tensor
 from minitorch.tensor import Tensor
@@ -40,7 +40,8 @@ def _fill_dtype(fill_value: Any, dtype: Any) -> np.dtype:
 def full(size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (its dtype from the number unless given)."""
     shape = _size("full", (size,) if not isinstance(size, (tuple, list)) else tuple(size))
-    return _made(np.full(shape, fill_value, dtype=_fill_dtype(fill_value, dtype)), device, requires_grad)
+    dt = _fill_dtype(fill_value, dtype)
+    return _made(np.full(shape, cast_array(fill_value, dt)), device, requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -65,9 +66,11 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise ValueError(f"linspace: steps must be an int >= 0, got {steps!r}")
     dt = get_default_dtype() if dtype is None else np.dtype(dtype)
+    if dt.kind in "iu":  # PyTorch casts the ends to the integer dtype (truncated, wrapped), then each step
+        start, end = (int(cast_array(int(v), dt)) for v in (start, end))
     values = np.linspace(float(start), float(end), int(steps))
     if dt.kind in "iu":
-        values = np.trunc(values)  # PyTorch truncates integer steps
+        values = np.trunc(values)
     return _made(values.astype(dt), device, requires_grad)
 
 
@@ -88,7 +91,7 @@ def _like(op: str, input: Any, fill: Any, dtype: Any, device: Any, requires_grad
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    return _like("full_like", input, lambda s, dt: np.full(s, fill_value, dtype=dt), dtype, device, requires_grad)
+    return _like("full_like", input, lambda s, dt: np.full(s, cast_array(fill_value, dt)), dtype, device, requires_grad)
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -2,6 +2,7 @@
 or like another (``zeros_like``), as PyTorch's ``torch.zeros`` and the rest."""
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -101,8 +102,25 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
     if dtype is None:
         integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if integral else get_default_dtype()
+    elif np.dtype(dtype).kind in "iu":
+        return Tensor(to_device(_integer_arange(start, end, step, np.dtype(dtype)), check_device(device)),
+                      requires_grad=requires_grad)
     values = np.arange(start, end, step, dtype=np.dtype(dtype))
     return Tensor(to_device(values, check_device(device)), requires_grad=requires_grad)
+
+
+def _integer_arange(start: Any, end: Any, step: Any, dtype: np.dtype) -> np.ndarray:
+    """PyTorch's arange for an integer dtype: the values count from start by step, both truncated to integers;
+    their number is computed from the truncated arguments for int64, from the given ones for other dtypes."""
+    first, last, stride = int(start), int(end), int(step)
+    if stride == 0:
+        raise ValueError("arange: step must be nonzero (it truncates to 0 for an integer dtype)")
+    if dtype == np.int64:
+        span = last - first + stride - (1 if stride > 0 else -1)
+        count = abs(span) // abs(stride) * (1 if (span >= 0) == (stride > 0) else -1)  # C's truncating division
+    else:
+        count = math.ceil((float(end) - float(start)) / float(step))
+    return (first + np.arange(max(count, 0), dtype=np.int64) * stride).astype(dtype)
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

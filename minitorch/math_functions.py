@@ -114,6 +114,34 @@ def minimum(input: Tensor, other: Tensor) -> Tensor:
     return _tensor(input, "minimum").minimum(other)
 
 
+def eq(input: Tensor, other: Any) -> Tensor:
+    """``input == other`` elementwise (a bool tensor); ``other`` may be a number."""
+    return _tensor(input, "eq") == other
+
+
+def ne(input: Tensor, other: Any) -> Tensor:
+    return _tensor(input, "ne") != other
+
+
+def lt(input: Tensor, other: Any) -> Tensor:
+    return _tensor(input, "lt") < other
+
+
+def le(input: Tensor, other: Any) -> Tensor:
+    return _tensor(input, "le") <= other
+
+
+def gt(input: Tensor, other: Any) -> Tensor:
+    return _tensor(input, "gt") > other
+
+
+def ge(input: Tensor, other: Any) -> Tensor:
+    return _tensor(input, "ge") >= other
+
+
+less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+
+
 def sigmoid(input: Tensor) -> Tensor:
     return _tensor(input, "sigmoid").sigmoid()
 
@@ -223,7 +251,8 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 __all__ = [
     "abs", "add", "bmm", "ceil", "clamp", "clamp_", "clip", "clip_", "cos", "div", "divide", "dot", "einsum",
-    "floor", "floor_divide", "ger", "inner", "log1p", "log_softmax", "matmul", "maximum", "minimum", "mm", "mul",
+    "eq", "floor", "floor_divide", "ge", "ger", "greater", "greater_equal", "gt", "inner", "le", "less",
+    "less_equal", "lt", "ne", "not_equal", "log1p", "log_softmax", "matmul", "maximum", "minimum", "mm", "mul",
     "multiply", "neg", "negative", "outer", "pow", "relu", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax",
     "sqrt", "square", "sub", "subtract", "tanh", "true_divide", "trunc", "where",
 ]

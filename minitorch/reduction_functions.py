@@ -84,5 +84,14 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return _tensor(input, "median").median(dim, keepdim)
 
 
-__all__ = ["all", "any", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod", "sort",
-           "std", "std_mean", "topk", "var", "var_mean"]
+def amax(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    """The largest values over ``dim`` (an int, a tuple or None for all); ties share the gradient equally."""
+    return _tensor(input, "amax").amax(dim, keepdim)
+
+
+def amin(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return _tensor(input, "amin").amin(dim, keepdim)
+
+
+__all__ = ["all", "amax", "amin", "any", "argsort", "count_nonzero", "cumsum", "logsumexp", "median", "norm", "prod",
+           "sort", "std", "std_mean", "topk", "var", "var_mean"]

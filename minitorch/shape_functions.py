@@ -87,8 +87,8 @@ def gather(input: Tensor, dim: int, index: Any) -> Tensor:
     return _tensor(input, "gather").gather(dim, index)
 
 
-def take_along_dim(input: Tensor, indices: Any, dim: int) -> Tensor:
-    return _tensor(input, "take_along_dim").gather(dim, indices)
+def take_along_dim(input: Tensor, indices: Any, dim: int | None = None) -> Tensor:
+    return _tensor(input, "take_along_dim").take_along_dim(indices, dim)
 
 
 def scatter(input: Tensor, dim: int, index: Any, src: Any = None, *, value: Any = None,

@@ -27,6 +27,7 @@ from minitorch.autograd import Function, Version
 from minitorch.backend import (
     _observer,
     as_array,
+    cast_array,
     check_device,
     get_array_module,
     get_default_dtype,
@@ -258,6 +259,12 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.3f}"``), as in PyTorch; others only with ``""``."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __bool__(self) -> bool:
         return bool(self.item())
 
@@ -298,10 +305,10 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         return apply(A.Mul(), *promote(_lift(other, self), self))
 
     def __truediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), *promote(self, _lift(other, self), floating=True))
+        return apply(A.Div(), *promote(self, _lift(other, self, floating=True), floating=True))
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return apply(A.Div(), *promote(_lift(other, self), self, floating=True))
+        return apply(A.Div(), *promote(_lift(other, self, floating=True), self, floating=True))
 
     def __matmul__(self, other: Any) -> Tensor:
         return apply(A.MatMul(), self, _lift(other, self))
@@ -313,10 +320,10 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             base = self if self._data.dtype.kind == "f" else _cast(self, result_type(self, exponent))
             return apply(A.PowScalar(exponent), base)
-        return apply(A.Pow(), *promote(self, _lift(exponent, self)))
+        return _pow(*promote(self, _lift(exponent, self)))
 
     def __rpow__(self, base: Any) -> Tensor:
-        return apply(A.Pow(), *promote(_lift(base, self), self))
+        return _pow(*promote(_lift(base, self), self))
 
     def __neg__(self) -> Tensor:
         return apply(A.Neg(), self)
@@ -425,13 +432,22 @@ def _same_memory(a: Any, b: Any) -> bool:
     return owner_a is owner_b
 
 
-def _lift(value: Any, like: Tensor) -> Tensor:
+def _pow(base: Tensor, exponent: Tensor) -> Tensor:
+    """``base ** exponent`` of one dtype, in that dtype (NumPy raises bools to int8)."""
+    out = apply(A.Pow(), base, exponent)
+    return out if out._data.dtype == base._data.dtype else _cast(out, base._data.dtype)
+
+
+def _lift(value: Any, like: Tensor, floating: bool = False) -> Tensor:
     """Turn a Python number or array into a constant Tensor beside ``like``.
 
     Python numbers are "weak", as in PyTorch: they take ``like``'s dtype unless
     their category is higher (bool < int < float), and then the dtype they stand
     for (int64, the default float; see :mod:`minitorch.promotion`).  So the 0-d
-    tensor made here promotes ``like`` exactly as the number would.
+    tensor made here promotes ``like`` exactly as the number would.  An integer
+    out of range of an integer ``like`` wraps around (PyTorch computes in that
+    dtype); with ``floating`` (true division) a number beside an integer tensor
+    is lifted as the default float, which the division computes in.
     """
     if isinstance(value, Tensor):
         return value
@@ -439,7 +455,10 @@ def _lift(value: Any, like: Tensor) -> Tensor:
     dtype = like._data.dtype
     if isinstance(value, (int, float, bool)):
         number = scalar_dtype(value)
-        return _wrap(as_array(xp, value, number if category(number) > category(dtype) else dtype))
+        target = number if category(number) > category(dtype) else dtype
+        if floating and target.kind != "f":
+            target = get_default_dtype()
+        return _wrap(as_array(xp, cast_array(value, target)))
     kind = dtype.kind
     if isinstance(value, (tuple, list)) and any(isinstance(v, Tensor) for v in value):
         # e.g. the (values, indices) of x.max(dim) used as if it were the values

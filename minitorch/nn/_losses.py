@@ -29,12 +29,24 @@ def _tensor(value: Any, like: Tensor, name: str, op: str) -> Tensor:
 
 
 def _check(input: Any, target: Any, reduction: str, op: str, allowed: tuple[str, ...] = REDUCTIONS,
-           same_shape: bool = True) -> tuple[Tensor, Tensor]:
+           same_shape: bool = True, broadcast: bool = False) -> tuple[Tensor, Tensor]:
+    """The input and the target as tensors, checked; with ``broadcast`` a target of another shape broadcasts
+    against the input (both are expanded to the common shape), with PyTorch's warning."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if reduction not in allowed:
         raise ValueError(f"{op}: reduction must be one of {', '.join(repr(r) for r in allowed)}, got {reduction!r}")
     target = _tensor(target, input, "target", op)
+    if broadcast and target.shape != input.shape:
+        try:
+            common = np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ValueError(f"{op}: input of shape {input.shape} and target of shape {target.shape} do not "
+                             "broadcast together") from None
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                      "same size.", UserWarning, stacklevel=3)
+        return input.expand(*common), target.expand(*common)
     if same_shape and target.shape != input.shape:
         raise ValueError(f"{op}: target size {target.shape} must be the same as input size {input.shape}")
     return input, target
@@ -58,7 +70,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any
             reduction: str = "mean") -> Tensor:
     """|input - target|, reduced."""
     _deprecated(size_average, reduce, "l1_loss")
-    input, target = _check(input, target, reduction, "l1_loss")
+    input, target = _check(input, target, reduction, "l1_loss", broadcast=True)
     return _reduce(abs(input - target), reduction)
 
 
@@ -69,7 +81,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None, redu
     beta = _args.finite_float(beta, "beta", "smooth_l1_loss")
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
-    input, target = _check(input, target, reduction, "smooth_l1_loss")
+    input, target = _check(input, target, reduction, "smooth_l1_loss", broadcast=True)
     return _reduce(apply(loss_terms.RobustL1(beta, huber=False), input, target), reduction)
 
 
@@ -79,7 +91,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     delta = _args.finite_float(delta, "delta", "huber_loss")
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
-    input, target = _check(input, target, reduction, "huber_loss")
+    input, target = _check(input, target, reduction, "huber_loss", broadcast=True)
     terms = apply(loss_terms.RobustL1(delta, huber=True), input, target)
     return _reduce(_weighted(terms, weight, "huber_loss"), reduction)
 

@@ -37,12 +37,18 @@ class ReLU(Function):
     fresh_grads = True
 
     def forward(self, a):
+        if a.dtype == "float16":  # the compiled kernels have no float16: NumPy's (NaN stays NaN, as in PyTorch)
+            if self.needs_grad[0]:
+                self.mask = a > 0
+            return get_array_module(a).where(a > 0, a, a * 0)
         out, mask = relu_forward(a, self.needs_grad[0])
         if mask is not None:
             self.mask = mask
         return out
 
     def backward(self, g):
+        if g.dtype == "float16":
+            return (get_array_module(g).where(self.mask, g, g * 0),)
         return (relu_backward(g, self.mask),)
 
 

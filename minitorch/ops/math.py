@@ -105,6 +105,18 @@ class Piecewise(Function):
         return (get_array_module(g).zeros(self.in_shape, dtype=g.dtype),)
 
 
+def _floor_divide(xp, a, b):
+    """PyTorch's (and Python's) floor division of floats, through fmod: ``inf // 2`` is NaN, not inf, and the
+    quotient is rounded to the nearest integer before flooring, so ``a // b`` never lands one below."""
+    mod = xp.fmod(a, b)
+    div = (a - mod) / b
+    div = xp.where((mod != 0) & ((b < 0) != (mod < 0)), div - 1, div)
+    floor = xp.floor(div)
+    floor = xp.where(div - floor > 0.5, floor + 1, floor)
+    out = xp.where(div != 0, floor, xp.copysign(xp.zeros_like(div), a / b))
+    return xp.where(b == 0, a / b, out).astype(div.dtype, copy=False)
+
+
 class DivRounded(Function):
     """``a / b`` rounded toward zero (``"trunc"``) or down (``"floor"``); a zero gradient, as in PyTorch.
 
@@ -132,7 +144,7 @@ class DivRounded(Function):
             out = q
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                out = (xp.floor if self.mode == "floor" else xp.trunc)(a / b)
+                out = _floor_divide(xp, a, b) if self.mode == "floor" else xp.trunc(a / b)
         self.dtype = out.dtype
         return out
 

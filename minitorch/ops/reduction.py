@@ -40,7 +40,8 @@ class Sum(Function):
     def forward(self, a):
         self.in_shape = a.shape
         self.axes = normalize_axis(self.axes, a.ndim, "sum")
-        return a.sum(axis=self.axes, keepdims=self.keepdims)
+        # in the input's dtype (NumPy would sum small integers in int64; the caller chose the dtype)
+        return a.sum(axis=self.axes, keepdims=self.keepdims, dtype=a.dtype if a.dtype.kind in "iu" else None)
 
     def backward(self, g):
         xp = get_array_module(g)

@@ -14,6 +14,7 @@ class SGD(Optimizer):
 
     For each parameter p with gradient g (PyTorch's rule)::
 
+        g = -g                                      if maximize
         g = g + weight_decay * p
         buf = g                                     (first step)
         buf = momentum * buf + (1 - dampening) * g  (later steps)
@@ -36,8 +37,10 @@ class SGD(Optimizer):
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        maximize: bool = False,
     ) -> None:
-        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov)
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=bool(maximize))
         super().__init__(params, defaults)
         self._flat: list[_FlatGroup | None] = [None] * len(self.param_groups)
 
@@ -80,7 +83,8 @@ class SGD(Optimizer):
             first = bool(momentum) and buf is None
             if first:
                 buf = self.state[id(p)]["momentum_buffer"] = xp.empty_like(p._data)
-            sgd_update(p._data.reshape(-1), p._grad._data.reshape(-1),
+            grad = p._grad._data.reshape(-1)
+            sgd_update(p._data.reshape(-1), -grad if group.get("maximize") else grad,
                        None if buf is None else buf.reshape(-1), group["lr"], momentum, group["dampening"],
                        group["weight_decay"], group["nesterov"], first)
             p._bump()
@@ -150,6 +154,8 @@ class _FlatGroup:
         xp = get_array_module(self.data)
         g = self.grad
         xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=g)
+        if group.get("maximize"):  # ascend: the rule applied to -g, as PyTorch's
+            xp.negative(g, out=g)
         for p in self.params:  # the arrays change in place below
             p._bump()
         momentum = group["momentum"]

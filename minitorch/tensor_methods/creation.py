@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minitorch import random as _random
-from minitorch.backend import get_array_module, host_array, to_device
+from minitorch.backend import cast_array, get_array_module, host_array, to_device
 from minitorch.ops import copy as C
 from minitorch.tensor_methods.base import TensorBase
 from minitorch.tensor_methods.inplace_result import InPlaceResultMethods
@@ -44,7 +44,7 @@ class CreationMethods(InPlaceResultMethods):
     def _new(self, op: str, shape: tuple[int, ...], value: Any, dtype: Any, device: Any,
              requires_grad: bool) -> Tensor:
         dt = self.dtype if dtype is None else np.dtype(dtype)
-        arr = np.full(shape, value, dtype=dt)
+        arr = np.full(shape, cast_array(value, dt))
         out = self._wrap_array(to_device(arr, self.device if device is None else device))
         return out.requires_grad_(True) if requires_grad else out
 

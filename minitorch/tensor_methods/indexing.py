@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minitorch.backend import get_array_module, to_device
+from minitorch.backend import cast_array, get_array_module, to_device
 from minitorch.ops import copy as C
 from minitorch.ops import indexing_ops as I
 from minitorch.ops import math as M
@@ -214,8 +214,26 @@ class IndexingMethods(InPlaceResultMethods):
         """``out[i][j] = self[i][index[i][j]]`` for dim 1 (and so on); the gradient adds back."""
         return self._op(I.Gather(_axis(dim, self.ndim, "gather"), self._index_array(index, "gather")))
 
-    def take_along_dim(self, indices: Any, dim: int) -> Tensor:
-        return self.gather(dim, indices)
+    def take_along_dim(self, indices: Any, dim: int | None = None) -> Tensor:
+        """``gather`` after broadcasting this tensor and ``indices`` against each other in every dim but
+        ``dim`` (as PyTorch); without ``dim``, over the flattened tensor."""
+        if not isinstance(indices, TensorBase):
+            raise TypeError(f"take_along_dim: indices must be a Tensor, got {type(indices).__name__}")
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))  # type: ignore[attr-defined]
+        if indices.ndim != self.ndim:
+            raise ValueError(f"take_along_dim: indices must have as many dims as the input ({self.ndim}), "
+                             f"got shape {indices.shape}")
+        axis = _axis(dim, self.ndim, "take_along_dim")
+        try:
+            common = list(np.broadcast_shapes(tuple(s for i, s in enumerate(self.shape) if i != axis),
+                                              tuple(s for i, s in enumerate(indices.shape) if i != axis)))
+        except ValueError:
+            raise ValueError(f"take_along_dim: indices of shape {indices.shape} do not broadcast against the "
+                             f"input's shape {self.shape} outside dim {dim}") from None
+        source = self.expand(*common[:axis], self.shape[axis], *common[axis:])
+        index = indices.expand(*common[:axis], indices.shape[axis], *common[axis:])  # type: ignore[attr-defined]
+        return source.gather(axis, index)
 
     def scatter(self, dim: int, index: Any, src: Any = None, *, value: Any = None,
                 reduce: str | None = None) -> Tensor:
@@ -274,15 +292,13 @@ class IndexingMethods(InPlaceResultMethods):
             if value.ndim != 0:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
             filler = value if value.dtype == self.dtype else value._op(C.Cast(self.dtype, self.device.type))
-        else:
-            if isinstance(value, float) and self.dtype.kind != "f":
-                raise TypeError(f"masked_fill: a float value ({value}) cannot fill a {self.dtype} tensor")
-            filler = self._wrap_array(get_array_module(self._data).asarray(value, dtype=self.dtype))
-        try:
-            if np.broadcast_shapes(mask.shape, self.shape) != self.shape:
-                raise ValueError
+        else:  # cast to this dtype, as PyTorch does (a float into an integer tensor truncates)
+            filler = self._wrap_array(get_array_module(self._data).asarray(cast_array(value, self.dtype)))
+        try:  # the result has the broadcast shape of the tensor and the mask, as in PyTorch
+            np.broadcast_shapes(mask.shape, self.shape)
         except ValueError:
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}") from None
+            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast with {self.shape}") \
+                from None
         return filler._op(M.Where(mask._data), self._as_tensor)
 
     def masked_fill_(self, mask: Any, value: Any) -> Tensor:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from minitorch.backend import get_array_module, get_default_dtype
+from minitorch.backend import cast_array, get_array_module, get_default_dtype
 from minitorch.ops import arithmetic as A
 from minitorch.ops import loss as L
 from minitorch.ops import math as M
@@ -65,9 +65,19 @@ class MathMethods(InPlaceResultMethods):
         return self._as_tensor if self.dtype.kind == "f" else self._as_tensor.to(get_default_dtype())
 
     def _promoted(self, *others: Any) -> list[Tensor]:
-        """This tensor and ``others`` (lifted) cast to their common dtype, PyTorch's rule."""
-        tensors = [self._as_tensor] + [self._lift_value(o) for o in others]
-        dtype = result_type(*[t._data for t in tensors])
+        """This tensor and ``others`` (lifted) cast to their common dtype, PyTorch's rule.
+
+        The dtype comes from all operands at once, and numbers are then made in it: ``clamp`` of a uint8
+        tensor to ``(-1, 0.5)`` computes in float, where -1 stays -1 (lifted alone it would wrap to 255).
+        """
+        dtype = result_type(self, *others)
+        xp = get_array_module(self._data)
+        tensors: list[Any] = [self._as_tensor]
+        for o in others:
+            if isinstance(o, (bool, int, float)):
+                tensors.append(self._wrap_array(xp.asarray(cast_array(o, dtype))))
+            else:
+                tensors.append(self._lift_value(o))
         return [t if t.dtype == dtype else t.to(dtype) for t in tensors]
 
     # ------------------------------------------------------- functions of one tensor
@@ -114,6 +124,9 @@ class MathMethods(InPlaceResultMethods):
         return self ** exponent
 
     def square(self) -> Tensor:
+        """``self * self``; a bool tensor's square is int64, as PyTorch's ``pow(x, 2)``."""
+        if self.dtype == np.bool_:
+            return self._as_tensor.long() * self.long()  # type: ignore[attr-defined]
         return self._as_tensor * self
 
     def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002 - PyTorch's names
@@ -331,6 +344,11 @@ def _scaled(like: Tensor, other: Any, alpha: Any) -> Any:
     kind = (other.dtype.kind if isinstance(other, TensorBase) else "f" if isinstance(other, float) else "i")
     if isinstance(alpha, float) and like.dtype.kind != "f" and kind != "f":
         raise TypeError(f"alpha: a float ({alpha}) cannot scale integer tensors")
+    common = result_type(like, other)
+    if common.kind == "b":  # bool arithmetic is logical: alpha * other is other for a nonzero alpha
+        return other if alpha else other * False
+    if isinstance(other, TensorBase) and other.dtype != common:
+        other = other.to(common)  # type: ignore[attr-defined]  # scaled in the result's dtype: no uint8 wrap
     return other * alpha
 
 

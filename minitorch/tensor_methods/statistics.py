@@ -184,6 +184,8 @@ class StatisticsMethods(TensorBase):
         """
         if dim is None:
             if self._data.size == 0:
+                if self.dtype.kind == "f":  # NaN, as in PyTorch
+                    return self._wrap_array(get_array_module(self._data).full((), np.nan, dtype=self.dtype))
                 raise ValueError("median: the tensor is empty")
             return self._op(S.Median(None, False))
         axis = self._order_axis(dim, "median")

@@ -101,3 +101,19 @@ net = Net().to(device)
 net.load_state_dict(torch.load(CHECKPOINT, weights_only=True))
 after = accuracy(net, testloader)
 print(f"Accuracy of the network on the {len(testset)} test images: {after:.1f} % (before saving: {before:.1f} %)")
+
+
+def predictions(net, loader):
+    """Every prediction and label of a loader, gathered with torch.cat."""
+    net.eval()
+    preds, targets = [], []
+    with torch.no_grad():
+        for images, labels in loader:
+            preds.append(net(images.to(device)).argmax(dim=1))
+            targets.append(labels)
+    return torch.cat(preds), torch.cat(targets)
+
+
+preds, targets = predictions(net, testloader)
+agree = (preds == targets).float().mean().item()
+print(f"argmax accuracy: {100 * agree:.1f} % over {preds.shape[0]} predictions of dtype {preds.dtype}")

@@ -1,7 +1,9 @@
 """A PyTorch tutorial-style script (cifar_tutorial.py, next to this file) ports by changing its imports only.
 
 The script trains LeNet with BatchNorm and Dropout using Adam, a cosine schedule, label smoothing and
-gradient clipping, evaluates with ``torch.max(outputs.data, 1)``, and saves and reloads the state_dict.
+gradient clipping, evaluates with ``torch.max(outputs.data, 1)``, saves and reloads the state_dict, and
+gathers the predictions with ``torch.cat`` of per-batch ``argmax``.  (PyTorch's official tutorial itself:
+test_official_tutorial.py.)
 The test rewrites its import lines (``torch`` -> ``minitorch``, ``torchvision`` -> ``minitorch.vision``)
 and runs it on a tiny CIFAR-10 written in the official format (no download).  When torch is installed,
 the unported script also runs on torch (with minitorch.vision standing in for torchvision, which is not
@@ -87,6 +89,8 @@ def check_output(out: str) -> None:
     np.testing.assert_allclose(lrs, expected, atol=1e-6)
     final = re.search(r"Accuracy of the network on the 40 test images: (\S+) % \(before saving: (\S+) %\)", out)
     assert final and final[1] == final[2], out
+    cat = re.search(r"argmax accuracy: (\S+) % over (\d+) predictions of dtype (\S+)", out)  # torch.cat, argmax
+    assert cat and cat[1] == final[1] and cat[2] == "40" and cat[3].endswith("int64"), out
 
 
 def test_port_changes_only_the_import_lines():
