@@ -8,11 +8,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# the direct stride-1 convolutions (and their padding) complete this module's set of kernels
-from minitorch.kernels.cpu_conv import conv2d_forward as conv2d_forward
-from minitorch.kernels.cpu_conv import conv2d_input_grad as conv2d_input_grad
-from minitorch.kernels.cpu_conv import conv2d_weight_grad as conv2d_weight_grad
+# the direct stride-1 convolutions (cpu_simd's for float32, else cpu_conv's) complete this module's kernels
 from minitorch.kernels.cpu_conv import zero_padded
+from minitorch.kernels.cpu_direct import conv2d_forward as conv2d_forward
+from minitorch.kernels.cpu_direct import conv2d_input_grad as conv2d_input_grad
+from minitorch.kernels.cpu_direct import conv2d_weight_grad as conv2d_weight_grad
 from minitorch.kernels.loops import contiguous, loop_dtype, loop_kernel
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
@@ -24,7 +24,7 @@ _REASSOC = {"reassoc", "contract"}
 
 
 
-# the direct convolutions of cpu_conv beat im2col + GEMM while the weight is small; see kernels/__init__
+# the direct convolutions (cpu_direct) beat im2col + GEMM while the weight is small; see kernels/__init__
 DIRECT_CONV_MAX_WEIGHT = 4096
 # chunks of images whose columns stay in cache (the GEMMs then run from cache)
 IM2COL_CHUNK_BYTES = 2 << 20
