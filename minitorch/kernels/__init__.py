@@ -149,11 +149,12 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
 
 # ------------------------------------------------------------------ pooling
 @kernel()
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Out, Out]:
-    """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum (int64)."""
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax: bool) -> tuple[Out, Out | None]:
+    """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum (int64), or
+    None when ``keep_argmax`` is False (no backward will run and no indices are asked for)."""
     N, C, H, W = x.shape
     shape = (N, C, *_conv_hw(H, W, kernel, kernel, stride, padding))
-    return Out(shape, x.dtype), Out(shape, np.dtype(np.int64))
+    return Out(shape, x.dtype), (Out(shape, np.dtype(np.int64)) if keep_argmax else None)
 
 
 @kernel()
