@@ -44,13 +44,18 @@ def replay_breakdown(net: str, batch: int, replays: int) -> None:
     for _ in range(5):
         step()
     recordings = [r for rs in kept[0].recordings.values() for r in rs]
-    replayed = {id(r): 0 for r in recordings}
-    for r in recordings:  # one more step, counting which recording's program runs: the one to time
-        r.program.run = (lambda r, run: lambda: (replayed.__setitem__(id(r), 1), run()))(r, r.program.run)
+    replayed: list[Any] = []
+
+    def counting(recording: Any) -> None:
+        run = recording.program.run
+        recording.program.run = lambda: (replayed.append(recording), run())
+
+    for r in recordings:  # one more step, seeing which recording's program runs: the one to time
+        counting(r)
     step()
     for r in recordings:
         del r.program.run
-    (recording,) = [r for r in recordings if replayed[id(r)]]
+    (recording,) = replayed
     program = recording.program
     t0 = time.perf_counter()
     for _ in range(replays):

@@ -8,7 +8,8 @@ outputs, and writes every element of every output (outputs arrive
 uninitialised and C-contiguous; ``None`` for an output the declaration leaves
 out): :mod:`.reference` in plain array code (NumPy and CuPy alike; what the
 tests compare against), :mod:`.cpu` compiled with numba (the direct
-convolutions live in :mod:`.cpu_conv`), :mod:`.cuda` for the GPU, taking the
+convolutions: :mod:`.cpu_direct` picks :mod:`.cpu_simd`'s for float32, else
+:mod:`.cpu_conv`'s), :mod:`.cuda` for the GPU, taking the
 rest from :mod:`.reference`.  numba and CuPy are imported only when a kernel
 first needs them, so ``import minitorch`` stays fast.
 
