@@ -48,7 +48,12 @@ def replay_breakdown(net: str, batch: int, replays: int) -> None:
 
     def counting(recording: Any) -> None:
         run = recording.program.run
-        recording.program.run = lambda: (replayed.append(recording), run())
+
+        def run_and_note() -> Any:
+            replayed.append(recording)
+            return run()
+
+        recording.program.run = run_and_note
 
     for r in recordings:  # one more step, seeing which recording's program runs: the one to time
         counting(r)
