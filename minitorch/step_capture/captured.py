@@ -32,6 +32,7 @@ from minitorch import autograd
 from minitorch.backend import get_default_dtype, observed_by, observer
 from minitorch.nn.modules.module import register_module_forward_pre_hook
 from minitorch.optim.optimizer import register_optimizer_step_pre_hook
+from minitorch.step_capture import cuda_graph
 from minitorch.step_capture.errors import CaptureError, StepStopped
 from minitorch.step_capture.program import Program, Stop, build
 from minitorch.step_capture.recorder import Recorder
@@ -81,7 +82,7 @@ class Recording:
                  output: Any, stops: list) -> None:
         self.guard = guard
         self.grad_copies = grad_copies  # [(tensor, gradient array the program reads)]
-        self.program = program
+        self.program = cuda_graph.for_device(program)  # a GPU program replays as CUDA graphs
         self.rebinding = rebinding
         self.output = output
         self.stops = stops              # per stop_if_not_finite guard: (rebinding, output) where it stops
@@ -90,7 +91,7 @@ class Recording:
         for position, buf in inputs:
             uses = None
             if buf.flags.c_contiguous and buf.size and not any(_holds(v, buf) for v in kept):
-                uses = program.uses_of(buf)
+                uses = self.program.uses_of(buf)
             self.inputs.append((position, buf, uses))
         self._bound: list[Any] = [None] * len(self.inputs)  # the caller's array each input's uses view
 
