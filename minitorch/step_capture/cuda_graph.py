@@ -129,7 +129,7 @@ class GraphProgram:
         import cupy
 
         stream = cupy.cuda.get_current_stream()
-        for (kind, steps), graph in zip(self.segments, self.graphs or (), strict=True):
+        for (_kind, steps), graph in zip(self.segments, self.graphs or (), strict=True):
             if graph is None:
                 for fn, args, kwargs in steps:  # a guard: reads the device, may raise Stop
                     fn(*args, **kwargs)
@@ -173,19 +173,20 @@ class GraphProgram:
     def _capture(self, steps: list[Step], checks: list, cupy: Any, cuda: Any) -> Any:
         """One segment's graph, or None after falling back (with a warning) when it cannot be captured."""
         stream = self._stream
-        index = 0
+        current: Step | None = None  # the step being captured, to name it if the capture fails
         try:
             with cupy.cuda.using_allocator(self._pool.malloc), stream, cuda.capturable(checks):
                 stream.begin_capture()
                 try:
-                    for index, (fn, args, kwargs) in enumerate(steps):
+                    for current in steps:
+                        fn, args, kwargs = current
                         fn(*args, **kwargs)
                 finally:
                     graph = stream.end_capture()  # also ends a capture that a failed call invalidated
             graph.upload(stream)  # instantiate now, not on the first launch
             return graph
         except Exception as exc:  # noqa: BLE001 - any failure: fall back to the plain replay, saying why
-            name = _name_of(self.program, steps[index] if steps else None)
+            name = _name_of(self.program, current)
             self._give_up(f"{name}: {type(exc).__name__}: {exc}")
             return None
 
