@@ -63,6 +63,14 @@ class Tee:
         self.file.write(text + "\n")
 
 
+def table(results: dict[str, Any]) -> str:
+    """``table.md``: a pure function of ``results.json`` (section 0's table, then render.py's GPU table)."""
+    modes = results.get("coolnet_modes") or []
+    head = modes_table(modes) + "\n" if modes else ""
+    return head + gpu_table(results["versions"], results["steps"], results["kernel_backends"], results["epoch"],
+                            TARGETS)
+
+
 def modes_table(rows: list[dict[str, Any]]) -> str:
     """Section 0 as markdown: CoolNet step ms eager / captured / PyTorch, and captured / PyTorch against target."""
     lines = ["CoolNet training step on distinct batches, float32, median ms; ratios over PyTorch eager.", "",
@@ -142,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     results["epoch"] = epoch
     results["seconds"] = time.perf_counter() - start
 
-    text = modes_table(modes) + "\n" + gpu_table(info, rows, backends, epoch, TARGETS)
+    text = table(results)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=2, default=str)
     with open(os.path.join(args.out, "table.md"), "w") as f:
