@@ -135,6 +135,9 @@ def bench_coolnet_modes(args: Any, torch: Any, log: Log, deadline: float) -> lis
             try:
                 for _ in range(4):  # discover, record, replay: a captured step replays from its third call
                     float(candidate().item())
+                if not captured["step"].counts["replayed"]:  # it runs eagerly: not a captured row to time
+                    why = next(iter(captured["step"].eager.values()), "no replay")
+                    raise RuntimeError(f"the step is not replayed ({captured['step'].counts}): {why}")
                 steps["captured"] = candidate
                 row["capture_counts"] = dict(captured["step"].counts)
                 graphs = [r.program for rs in captured["step"].recordings.values() for r in rs]

@@ -37,6 +37,25 @@ def test_a_cpu_program_is_not_wrapped():
     assert cuda_graph.for_device(program) is program
 
 
+class _FakeGpuArray:
+    """Stands for a CuPy array where none can be made: capture tells them apart by their module."""
+
+    __module__ = "cupy._core.core"
+
+
+def test_a_gpu_step_under_capture_runs_eagerly_with_a_warning_unless_strict():
+    from minitorch.step_capture import CaptureError, capture
+
+    calls = []
+    step = capture(lambda a: calls.append(a) or len(calls), strict=False)
+    arg = _FakeGpuArray()
+    with pytest.warns(RuntimeWarning, match="GPU \\(CuPy\\) argument.*run uncaptured"):
+        assert step(arg) == 1
+    assert step(arg) == 2 and step.counts["eager"] == 1  # the second call runs eagerly, without a new warning
+    with pytest.raises(CaptureError, match="GPU"):
+        capture(lambda a: a, strict=True)(arg)
+
+
 # ---------------------------------------------------------------- GPU
 def _tol_gemm(a, b, k):
     """Elementwise bound on |gemm - cuBLAS| for float32: two sums in different orders, each within
