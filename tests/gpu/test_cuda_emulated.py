@@ -38,7 +38,8 @@ def _launchers(source: str) -> tuple[str, dict[str, list]]:
         for d in decls:
             base = d.replace("const ", "").replace("__restrict__", "").split()[0]
             argtypes.append(ctypes.c_void_p if "*" in d else C_TYPES[base])
-        out.append(f'extern "C" void launch_{name}(unsigned grid_x_, unsigned grid_y_, unsigned threads_, {", ".join(decls)}) '
+        head = f'extern "C" void launch_{name}(unsigned grid_x_, unsigned grid_y_, unsigned threads_, '
+        out.append(head + f'{", ".join(decls)}) '
                    f'{{ launch(grid_x_, grid_y_, threads_, [&] {{ {name}({", ".join(names)}); }}); }}')
         types[name] = argtypes
     return "\n".join(out), types
