@@ -10,6 +10,10 @@ replay with a warning.
 """
 from __future__ import annotations
 
+import contextlib
+import sys
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -54,6 +58,138 @@ def test_a_gpu_step_under_capture_runs_eagerly_with_a_warning_unless_strict():
     assert step(arg) == 2 and step.counts["eager"] == 1  # the second call runs eagerly, without a new warning
     with pytest.raises(CaptureError, match="GPU"):
         capture(lambda a: a, strict=True)(arg)
+
+
+# ------------------------------------------- the orchestration, on a model of CUDA stream capture
+class FakeCuda:
+    """A model of what GraphProgram uses of ``cupy.cuda``: work "launched" while a stream captures is
+    recorded into the graph (not run), and a graph launch runs it; host reads refuse a capture."""
+
+    def __init__(self) -> None:
+        self.capturing: list | None = None
+        outer = self
+
+        class Stream:
+            def __init__(self, non_blocking: bool = False) -> None:
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def wait_event(self, event) -> None:
+                pass
+
+            def record(self):
+                return None
+
+            def is_capturing(self) -> bool:
+                return outer.capturing is not None
+
+            def begin_capture(self) -> None:
+                outer.capturing = []
+
+            def end_capture(self):
+                work, outer.capturing = outer.capturing, None
+                return Graph(work)
+
+        class Graph:
+            def __init__(self, work: list) -> None:
+                self.work = work
+
+            def upload(self, stream) -> None:
+                pass
+
+            def launch(self, stream=None) -> None:
+                for fn in self.work:
+                    fn()
+
+        class MemoryPool:
+            def malloc(self, size):
+                raise AssertionError("not used by the model")
+
+        self.cuda = SimpleNamespace(Stream=Stream, MemoryPool=MemoryPool, get_current_stream=lambda: Stream(),
+                                    using_allocator=lambda fn: contextlib.nullcontext())
+
+    def launch(self, fn) -> None:
+        """Device work: run now, or record it when a capture is under way."""
+        if self.capturing is not None:
+            self.capturing.append(fn)
+        else:
+            fn()
+
+    def host_read(self, a) -> float:
+        if self.capturing is not None:
+            raise RuntimeError("operation not permitted when stream is capturing")
+        return float(a.sum())
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    model = FakeCuda()
+    monkeypatch.setitem(sys.modules, "cupy", SimpleNamespace(cuda=model.cuda))
+    cuda_kernels = pytest.importorskip("minitorch.kernels.cuda", reason="kernels/cuda.py imports CuPy")
+    monkeypatch.setattr(cuda_kernels, "cupy", SimpleNamespace(cuda=model.cuda))
+    return model
+
+
+def test_model_graph_runs_the_step_then_launches_one_graph_per_segment(fake):
+    a, b = np.arange(4.0), np.empty(4)
+    calls = []
+
+    def double(src, dst):
+        calls.append("double")
+        fake.launch(lambda: np.multiply(src, 2.0, out=dst))
+
+    def add_one(src, dst):
+        fake.launch(lambda: np.add(src, 1.0, out=dst))
+
+    program = Program([(double, (a, b), {}), (_guard, (b, 0), {}), (add_one, (b, a), {})], ["double", "guard", "add"])
+    graph = cuda_graph.GraphProgram(program)
+    graph.run()  # the warm-up runs the step: a = 2a + 1
+    assert a.tolist() == [1.0, 3.0, 5.0, 7.0] and graph.launches == 2 and graph.fallback is None
+    assert calls == ["double", "double"]  # the warm-up, then the capture (which records, not runs)
+    graph.run()  # a launch: no Python step runs
+    assert a.tolist() == [3.0, 7.0, 11.0, 15.0] and calls == ["double", "double"]
+    a[0] = np.inf
+    with pytest.raises(Stop):
+        graph.run()
+    assert a[1] == 7.0  # the graph after the guard did not run
+
+
+def test_model_graph_falls_back_with_a_warning_when_a_step_reads_the_host(fake):
+    a = np.ones(3)
+    seen = []
+    program = Program([(lambda x: seen.append(fake.host_read(x)), (a,), {})], ["reads_the_host"])
+    graph = cuda_graph.GraphProgram(program)
+    with pytest.warns(RuntimeWarning, match="CUDA graph: .*reads_the_host: RuntimeError: operation not permitted"):
+        graph.run()
+    assert seen == [3.0] and graph.fallback is not None and graph.launches == 0
+    graph.run()
+    assert seen == [3.0, 3.0]  # a plain replay
+
+
+def test_model_graph_reports_a_deferred_check_after_the_launch(fake):
+    from minitorch.kernels import cuda
+
+    target = np.array([1, 2])
+    flag = np.zeros((), bool)
+
+    def check(t):
+        fake.launch(lambda: np.copyto(flag, (t >= 3).any()))
+        cuda._defer_or_raise(flag, "target out of range")
+
+    graph = cuda_graph.GraphProgram(Program([(check, (target,), {})], ["check"]))
+    graph.run()
+    assert graph.launches == 1 and len(graph.checks) == 1
+    graph.run()
+    target[1] = 5
+    with pytest.raises(ValueError, match="target out of range"):
+        graph.run()
+    with pytest.raises(ValueError, match="target out of range"):  # out of a capture: checked at once
+        check(target)
 
 
 # ---------------------------------------------------------------- GPU
