@@ -35,6 +35,7 @@ time: :mod:`minitorch.kernels` imports it only when it first sees a CuPy array.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -239,16 +240,19 @@ def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> N
 
 
 # ------------------------------------------------------ CUDA-graph capture
-class _Mode:
-    """Whether kernels take their capturable paths, and where deferred checks go (see :func:`capturable`)."""
+class _Mode(threading.local):
+    """Per thread (a capture is): whether kernels take their capturable paths, where deferred checks go."""
 
     depth = 0
     checks: list[tuple[Any, str]] | None = None
 
 
+_mode = _Mode()
+
+
 def capturable_mode() -> bool:
     """Whether the calls being made now must be capturable into a CUDA graph (inside :func:`capturable`)."""
-    return _Mode.depth > 0
+    return _mode.depth > 0
 
 
 @contextlib.contextmanager
@@ -266,15 +270,15 @@ def capturable(checks: list[tuple[Any, str]] | None = None) -> Iterator[None]:
     see :data:`DIRECT_CONV_MAX_WEIGHT`), so a step recorded in this mode has
     no cuBLAS call left.
     """
-    outer = _Mode.checks
-    _Mode.depth += 1
+    outer = _mode.checks
+    _mode.depth += 1
     if checks is not None:
-        _Mode.checks = checks
+        _mode.checks = checks
     try:
         yield
     finally:
-        _Mode.depth -= 1
-        _Mode.checks = outer
+        _mode.depth -= 1
+        _mode.checks = outer
 
 
 def _defer_or_raise(flag: Any, message: str) -> None:
@@ -283,10 +287,10 @@ def _defer_or_raise(flag: Any, message: str) -> None:
         if bool(flag):
             raise ValueError(message)
         return
-    if _Mode.checks is None:
+    if _mode.checks is None:
         raise RuntimeError("CUDA kernels: a check on device values inside a stream capture needs "
                            "capturable(checks=[...]) to collect it")
-    _Mode.checks.append((flag, message))
+    _mode.checks.append((flag, message))
 
 
 def matmul(a: Any, b: Any, out: Any) -> None:
