@@ -266,9 +266,11 @@ def capturable(checks: list[tuple[Any, str]] | None = None) -> Iterator[None]:
     ``(flag, message)`` to ``checks``, a device boolean that the caller reads
     after running the work (:mod:`minitorch.step_capture.cuda_graph` does,
     after each graph launch).  Outside a stream capture, checks run at once.
-    The convolution layers also take the kernel path here (``conv2d_*`` below,
-    see :data:`DIRECT_CONV_MAX_WEIGHT`), so a step recorded in this mode has
-    no cuBLAS call left.
+    The ``conv2d_*`` kernels below are capturable too (im2col, then the gemm
+    kernel); the convolution layer calls them only where
+    ``kernels.direct_conv_applies`` says so, which on the GPU is never
+    (:data:`DIRECT_CONV_MAX_WEIGHT` is 0): the layer's own im2col + ``@`` is
+    cuBLAS, so a step that records it replays without a graph, with a warning.
     """
     outer = _mode.checks
     _mode.depth += 1
@@ -329,15 +331,6 @@ def linear_weight_grad(g: Any, x: Any, out: Any) -> None:
 
 
 # ----------------------------------------------------- convolution (GEMM)
-def __getattr__(name: str) -> Any:
-    # DIRECT_CONV_MAX_WEIGHT is read by kernels.direct_conv_applies for each convolution: 0 normally (the
-    # layer does im2col and its own cuBLAS GEMM), unlimited while capturable (the layer calls conv2d_* below,
-    # whose products can run the gemm kernel); only stride-1 layers take that path.
-    if name == "DIRECT_CONV_MAX_WEIGHT":
-        return np.iinfo(np.int64).max if capturable_mode() else 0
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _columns(x: Any, kh: int, kw: int, padding: int) -> Any:
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kh, 1, padding), conv_output_size(W, kw, 1, padding)
@@ -415,4 +408,6 @@ relu_backward = reference.relu_backward
 # SGD over the flat parameter array is a handful of element-wise launches: the array-module code serves.
 sgd_update = reference.sgd_update
 
+# Convolution layers on the GPU do im2col + their own cuBLAS GEMM (conv2d_* above serve capturable programs).
+DIRECT_CONV_MAX_WEIGHT = 0
 IM2COL_CHUNK_BYTES = 0   # chunks would only multiply kernel launches

@@ -389,11 +389,9 @@ def test_capturable_convolution_kernels_match_the_reference(cp, padding):
         got = [cp.empty(a.shape, f) for a in want]
         dx, dw, dg = (cp.asarray(v.astype(f)) for v in (x, w, g))
         with cuda.capturable():
-            assert cuda.DIRECT_CONV_MAX_WEIGHT > w.size  # the layers take the kernel path in this mode
             cuda.conv2d_forward(dx, dw, cp.asarray(bias.astype(f)), padding, got[0])
             cuda.conv2d_weight_grad(dx, dg, (3, 3), padding, got[1])
             cuda.conv2d_input_grad(dg, dw, x.shape, padding, got[2])
         for name, a, b in zip(("forward", "weight grad", "input grad"), got, want, strict=True):
             err = np.max(np.abs(cp.asnumpy(a).astype(np.float64) - b))
             assert err <= tol * max(np.max(np.abs(b)), 1.0), f"{f.__name__} {name}: {err:.3g}"
-    assert cuda.DIRECT_CONV_MAX_WEIGHT == 0  # outside the mode: im2col and cuBLAS in the layer
