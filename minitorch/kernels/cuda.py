@@ -237,8 +237,6 @@ def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> N
     return None
 
 
-
-
 # ------------------------------------------------------ CUDA-graph capture
 class _Mode(threading.local):
     """Per thread (a capture is): whether kernels take their capturable paths, where deferred checks go."""
