@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from types import ModuleType
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -94,6 +95,16 @@ def layer_rows(layer: str, batch: int, rounds: int, block_s: float, torch) -> li
     return rows
 
 
+def _single_threaded_torch() -> ModuleType | None:
+    """torch set to one thread, or None when it is not installed (its rows are then left out)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.conv_ab", description=__doc__.split("\n\n")[0])
     p.add_argument("--batches", nargs="+", type=int, default=[4, 32, 256])
@@ -104,13 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                         "other processes' time slices)")
     p.add_argument("--no-torch", action="store_true")
     args = p.parse_args(argv)
-    torch = None
-    if not args.no_torch:
-        try:
-            import torch
-            torch.set_num_threads(1)
-        except ImportError:
-            torch = None
+    torch = None if args.no_torch else _single_threaded_torch()
     from minitorch.kernels import cpu_simd
 
     print(f"one thread; cpu_simd lanes {cpu_simd.LANES}; min over {args.rounds} interleaved rounds "

@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -95,11 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     model = torch_twin(config)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, config.lr_step, config.lr_gamma) if config.lr_step else None
-    if config.loss == "mse":
-        def loss_fn(out: Any, y: Any) -> Any:
-            return F.mse_loss(out, F.one_hot(y, out.shape[1]).to(out.dtype))
-    else:
-        loss_fn = F.cross_entropy
+    def mse_on_one_hot(out: Any, y: Any) -> Any:
+        return F.mse_loss(out, F.one_hot(y, out.shape[1]).to(out.dtype))
+
+    loss_fn: Callable[[Any, Any], Any] = mse_on_one_hot if config.loss == "mse" else F.cross_entropy
     loader = mt.data.DataLoader(data.train, config.batch_size, shuffle=True, seed=config.seed)
     evals = {split: mt.data.DataLoader(dataset, config.eval_batch_size)
              for split, dataset in (("train", data.train_eval), ("test", data.test))}

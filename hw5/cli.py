@@ -60,11 +60,12 @@ class Parser(argparse.ArgumentParser):
     """argparse without prefix matching (``--ep`` is not ``--epochs``), and a hint for ``--batch_size``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, allow_abbrev=False, **kwargs)
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def options(self) -> set[str]:
         """Every option string of this parser and its subcommands."""
-        known = set()
+        known: set[str] = set()
         for action in self._actions:
             known.update(action.option_strings)
             for sub in (action.choices or {}).values() if isinstance(action, argparse._SubParsersAction) else ():

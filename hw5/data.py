@@ -55,7 +55,7 @@ def data_fingerprint(*datasets: Any) -> str:
     for dataset in datasets:
         for array in (np.ascontiguousarray(dataset.data), np.asarray(dataset.targets, dtype=np.int64)):
             digest.update(f"{array.dtype.str}{array.shape}".encode())
-            digest.update(memoryview(array).cast("B"))
+            digest.update(array.data.cast("B"))
         digest.update(repr(list(dataset.classes)).encode())
     return digest.hexdigest()
 

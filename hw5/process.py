@@ -19,6 +19,7 @@ training process.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 INTERRUPTED = 130    # the exit status of a run stopped by Ctrl-C
 BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -32,11 +33,11 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def blas_threads(environ: dict[str, str] | None = None) -> int:
+def blas_threads(environ: Mapping[str, str] | None = None) -> int:
     """The BLAS thread count this environment asks for (1 when it says nothing usable)."""
-    environ = os.environ if environ is None else environ
+    variables = os.environ if environ is None else environ
     for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS"):  # as the libraries read them
-        value = environ.get(name, "")
+        value = variables.get(name, "")
         if value.isdigit() and int(value) > 0:
             return int(value)
     return 1

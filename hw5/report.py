@@ -16,6 +16,7 @@ import contextlib
 import math
 import os
 from collections.abc import Callable
+from typing import IO
 
 from hw5.claims import CLAIMS, HOLDS, PENDING, Verdict, judge_all, loss, pct
 from hw5.experiments import (
@@ -188,6 +189,11 @@ def _versus(panel: str, mean: RunResults) -> str:
     return versus + (" (so far)" if not mean.complete else "")
 
 
+def _bytes_writer(data: bytes) -> Callable[[IO[bytes]], object]:
+    """A writer for :func:`atomic_write` that writes ``data`` (bound now, not looked up when called)."""
+    return lambda f: f.write(data)
+
+
 def draw_curves(runs: dict[str, RunResults], out_dir: str) -> dict[str, str]:
     """Each run's curves.png, brought up to date; returns where each is.
 
@@ -206,10 +212,10 @@ def draw_curves(runs: dict[str, RunResults], out_dir: str) -> dict[str, str]:
             current = False
         if not current:
             try:
-                atomic_write(path, lambda f, png=png: f.write(png))
+                atomic_write(path, _bytes_writer(png))
             except OSError:   # a read-only runs folder: the report carries the drawing instead
                 path = os.path.join(out_dir, "curves", f"{name}.png")
-                atomic_write(path, lambda f, png=png: f.write(png))
+                atomic_write(path, _bytes_writer(png))
         where[name] = path
     return where
 

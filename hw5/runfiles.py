@@ -228,6 +228,8 @@ class RunFiles:
         """RunMoved if the path no longer names the folder this process locked, or its .lock was replaced."""
         if self._dir_fd is None or self._lock_fd is None:
             return
+        here: os.stat_result | None
+        lock: os.stat_result | None
         try:
             here = os.stat(self.dir)
             lock = os.stat(LOCK, dir_fd=self._dir_fd, follow_symlinks=False)
@@ -284,7 +286,7 @@ class RunFiles:
         if data is None:
             raise RunStateError(f"{self.checkpoint} is missing")
         source = io.BytesIO(data)
-        source.name = self.checkpoint   # type: ignore[misc]  # what minitorch.load names in its errors
+        source.name = self.checkpoint   # what minitorch.load names in its errors
         try:
             return mt.load(source, map_location="cpu")   # load_state_dict moves it where it belongs
         except mt.SerializationError as exc:

@@ -108,7 +108,7 @@ def remove_stale_sweeps(runs_dir: str) -> list[str]:
     A live driver holds a lock on its marker; a folder whose marker is unlocked (or
     missing) and that is older than :data:`STALE_AFTER` is a dead driver's.
     """
-    removed = []
+    removed: list[str] = []
     try:
         names = [n for n in os.listdir(runs_dir) if n.startswith(".sweep-")]
     except OSError:

@@ -31,7 +31,8 @@ class RunWatch:
         self.epoch_iteration = 0            # steps when the last recorded epoch ended
         self.steps_per_epoch: int | None = None
         self.last_epoch_seen: float | None = None   # when this watcher saw the last epoch record
-        self._offset, self._inode, self._partial = 0, None, b""
+        self._inode: int | None = None
+        self._offset, self._partial = 0, b""
 
     def poll(self) -> None:
         """Read what the run appended since the last call (from the start if the file was replaced)."""

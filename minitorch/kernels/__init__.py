@@ -8,7 +8,8 @@ outputs, and writes every element of every output (outputs arrive
 uninitialised and C-contiguous; ``None`` for an output the declaration leaves
 out): :mod:`.reference` in plain array code (NumPy and CuPy alike; what the
 tests compare against), :mod:`.cpu` compiled with numba (the direct
-convolutions live in :mod:`.cpu_conv`), :mod:`.cuda` for the GPU, taking the
+convolutions: :mod:`.cpu_direct` picks :mod:`.cpu_simd`'s for float32, else
+:mod:`.cpu_conv`'s), :mod:`.cuda` for the GPU, taking the
 rest from :mod:`.reference`.  numba and CuPy are imported only when a kernel
 first needs them, so ``import minitorch`` stays fast.
 
@@ -149,11 +150,12 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
 
 # ------------------------------------------------------------------ pooling
 @kernel()
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int) -> tuple[Out, Out]:
-    """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum (int64)."""
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax: bool) -> tuple[Out, Out | None]:
+    """Window maxima and, per output, the flat (h*W + w) index of its window's first maximum (int64), or
+    None when ``keep_argmax`` is False (no backward will run and no indices are asked for)."""
     N, C, H, W = x.shape
     shape = (N, C, *_conv_hw(H, W, kernel, kernel, stride, padding))
-    return Out(shape, x.dtype), Out(shape, np.dtype(np.int64))
+    return Out(shape, x.dtype), (Out(shape, np.dtype(np.int64)) if keep_argmax else None)
 
 
 @kernel()

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# the direct stride-1 convolutions (and their padding) complete this module's set of kernels
-from minitorch.kernels.cpu_conv import conv2d_forward as conv2d_forward
-from minitorch.kernels.cpu_conv import conv2d_input_grad as conv2d_input_grad
-from minitorch.kernels.cpu_conv import conv2d_weight_grad as conv2d_weight_grad
+# the direct stride-1 convolutions (cpu_simd's for float32, else cpu_conv's) complete this module's kernels
 from minitorch.kernels.cpu_conv import zero_padded
+from minitorch.kernels.cpu_direct import conv2d_forward as conv2d_forward
+from minitorch.kernels.cpu_direct import conv2d_input_grad as conv2d_input_grad
+from minitorch.kernels.cpu_direct import conv2d_weight_grad as conv2d_weight_grad
 from minitorch.kernels.loops import contiguous, loop_dtype, loop_kernel
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
@@ -24,7 +24,7 @@ _REASSOC = {"reassoc", "contract"}
 
 
 
-# the direct convolutions of cpu_conv beat im2col + GEMM while the weight is small; see kernels/__init__
+# the direct convolutions (cpu_direct) beat im2col + GEMM while the weight is small; see kernels/__init__
 DIRECT_CONV_MAX_WEIGHT = 4096
 # chunks of images whose columns stay in cache (the GEMMs then run from cache)
 IM2COL_CHUNK_BYTES = 2 << 20
@@ -109,6 +109,31 @@ def _max_pool_2x2(x, out, argmax):
 
 
 @numba.njit(cache=True, nogil=True)
+def _max_pool_2x2_values(x, out):
+    """:func:`_max_pool_2x2` without the indices (no backward will run): the same maxima, about 1.5x faster."""
+    N, C, H, W = x.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    check = x.dtype.type(0)
+    for n in range(N):
+        for c in range(C):
+            for oh in range(Ho):
+                top, bottom, row = x[n, c, 2 * oh], x[n, c, 2 * oh + 1], out[n, c, oh]
+                for ow in range(Wo):
+                    w0 = 2 * ow
+                    a, b, d, e = top[w0], top[w0 + 1], bottom[w0], bottom[w0 + 1]
+                    check += (a - a) + (b - b) + (d - d) + (e - e)
+                    best = a
+                    if b > best:
+                        best = b
+                    if d > best:
+                        best = d
+                    if e > best:
+                        best = e
+                    row[ow] = best
+    return check == 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _max_pool_backward(grad, argmax, out):
     """out[n, c].flat[argmax] += grad: out is (N, C, H*W), so no index arithmetic per element."""
     N, C, Ho, Wo = grad.shape
@@ -144,11 +169,17 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: in
     _col2im(np.ascontiguousarray(cols), kh, kw, stride, padding, Ho, Wo, out)
 
 
-def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int, out: np.ndarray,
-                     argmax: np.ndarray) -> None:
+def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int, keep_argmax: bool, out: np.ndarray,
+                     argmax: np.ndarray | None) -> None:
     x = np.ascontiguousarray(x)
-    if not (kernel == 2 and stride == 2 and padding == 0 and _max_pool_2x2(x, out, argmax)):
-        _max_pool_forward(x, kernel, stride, padding, out, argmax)  # the general loop (and 2x2's NaN fallback)
+    if kernel == 2 and stride == 2 and padding == 0:
+        if argmax is None and _max_pool_2x2_values(x, out):
+            return
+        if argmax is not None and _max_pool_2x2(x, out, argmax):
+            return
+    if argmax is None:  # the general loop writes indices too: a scratch array here
+        argmax = np.empty(out.shape, dtype=np.int64)
+    _max_pool_forward(x, kernel, stride, padding, out, argmax)  # the general loop (and 2x2's NaN fallback)
 
 
 def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape, out: np.ndarray) -> None:

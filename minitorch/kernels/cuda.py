@@ -124,10 +124,13 @@ def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, p
 
 
 # ---------------------------------------------------------------- pooling
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, out: Any, argmax: Any) -> None:
-    """Window maxima and the flat (h*W + w) index of each window's first maximum (int64)."""
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax: bool, out: Any,
+                     argmax: Any) -> None:
+    """Window maxima and the flat (h*W + w) index of each window's first maximum (int64; not kept: scratch)."""
     if not _supported(x):
-        return reference.max_pool_forward(x, kernel, stride, padding, out, argmax)
+        return reference.max_pool_forward(x, kernel, stride, padding, keep_argmax, out, argmax)
+    if argmax is None:  # the kernel writes both; the indices go to a scratch array
+        argmax = cupy.empty(out.shape, dtype=cupy.int64)
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
     if out.size:

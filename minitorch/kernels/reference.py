@@ -67,7 +67,8 @@ def _new(xp: ModuleType, shape: tuple[int, ...], dtype: Any) -> Any:
     return xp.empty(shape, dtype=dtype)
 
 
-def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, out: Any, argmax: Any) -> None:
+def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax: bool, out: Any,
+                     argmax: Any) -> None:
     xp = get_array_module(x)
     N, C, H, W = x.shape
     Ho, Wo = conv_output_size(H, kernel, stride, padding), conv_output_size(W, kernel, stride, padding)
@@ -87,7 +88,8 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, out: Any, a
     h = xp.arange(Ho).reshape(Ho, 1) * stride - padding + i
     w = xp.arange(Wo).reshape(1, Wo) * stride - padding + j
     out[...] = maxima
-    argmax[...] = h * W + w
+    if keep_argmax:
+        argmax[...] = h * W + w
 
 
 def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...], out: Any) -> None:

@@ -6,30 +6,22 @@ from minitorch.ops import activation
 from minitorch.tensor import Tensor, apply
 
 
-def _float_input(input: Tensor, op: str) -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input has dtype {input.dtype}; expected a floating-point tensor")
-    return input
-
-
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x), Phi the standard normal CDF; ``approximate='tanh'`` for the tanh formula."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return apply(activation.GELU(approximate), _float_input(input, "gelu"))
+    return apply(activation.GELU(approximate), _args.float_tensor(input, "gelu"))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x * sigmoid(x).  ``inplace`` is accepted for PyTorch code; the result is always a new tensor."""
-    return apply(activation.SiLU(), _float_input(input, "silu"))
+    return apply(activation.SiLU(), _args.float_tensor(input, "silu"))
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, else alpha (exp(x) - 1)."""
     alpha = _args.finite_float(alpha, "alpha", "elu")
-    return apply(activation.ELU(alpha), _float_input(input, "elu"))
+    return apply(activation.ELU(alpha), _args.float_tensor(input, "elu"))
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
@@ -38,7 +30,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
     if beta == 0:
         raise ValueError("softplus: beta must not be 0")
     threshold = _args.finite_float(threshold, "threshold", "softplus")
-    return apply(activation.Softplus(beta, threshold), _float_input(input, "softplus"))
+    return apply(activation.Softplus(beta, threshold), _args.float_tensor(input, "softplus"))
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
@@ -47,7 +39,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace
     high = _args.finite_float(max_val, "max_val", "hardtanh")
     if low > high:
         raise ValueError(f"hardtanh: min_val {low} must not exceed max_val {high}")
-    return apply(activation.Hardtanh(low, high), _float_input(input, "hardtanh"))
+    return apply(activation.Hardtanh(low, high), _args.float_tensor(input, "hardtanh"))
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from minitorch.tensor import Tensor
+
 
 def pair(value: Any, name: str, op: str, minimum: int = 1) -> tuple[int, int]:
     """``3 -> (3, 3)``, ``(3, 5) -> (3, 5)``: a kernel size, stride, padding or dilation per spatial axis."""
@@ -63,3 +65,13 @@ def finite_float(value: Any, name: str, op: str) -> float:
             or not math.isfinite(value):
         raise ValueError(f"{op}: {name} must be a finite number, got {value!r}")
     return float(value)
+
+
+def float_tensor(input: Any, op: str) -> Tensor:
+    """``input`` itself, once checked to be a floating-point Tensor (the smooth activations and the
+    normalisations have no integer form, as in PyTorch)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input has dtype {input.dtype}; expected a floating-point tensor")
+    return input

@@ -21,19 +21,11 @@ from minitorch.ops import padding as padding_op
 from minitorch.tensor import Tensor, apply
 
 
-def _float_tensor(input: Any, op: str) -> Tensor:
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input has dtype {input.dtype}; expected a floating-point tensor")
-    return input
-
-
 # ----------------------------------------------------------------------------- normalisation
 def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims (biased variance), then scale and shift."""
-    input = _float_tensor(input, "layer_norm")
+    input = _args.float_tensor(input, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if not shape or input.shape[input.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} does not match the trailing dims of input "
@@ -51,7 +43,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
                eps: float = 1e-5) -> Tensor:
     """Normalise each sample's channels in ``num_groups`` groups (with their spatial dims), then apply the
     per-channel ``weight`` and ``bias``."""
-    input = _float_tensor(input, "group_norm")
+    input = _args.float_tensor(input, "group_norm")
     if input.ndim < 2:
         raise ValueError(f"group_norm: expected an input (N, C, ...), got shape {input.shape}")
     n, c = input.shape[0], input.shape[1]
@@ -78,7 +70,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
     """input / max(||input||_p along dim, eps)."""
     if out is not None:
         raise TypeError("normalize: out= is not supported")
-    input = _float_tensor(input, "normalize")
+    input = _args.float_tensor(input, "normalize")
     norm = input.norm(p, dim, keepdim=True)
     return input / _clamp_min(norm, eps)
 
@@ -86,7 +78,7 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12, o
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along ``dim`` (inputs broadcast first),
     as PyTorch computes it: each input is divided by its clamped norm, then the products are summed."""
-    x1, x2 = _float_tensor(x1, "cosine_similarity"), _float_tensor(x2, "cosine_similarity")
+    x1, x2 = _args.float_tensor(x1, "cosine_similarity"), _args.float_tensor(x2, "cosine_similarity")
     shape = np.broadcast_shapes(x1.shape, x2.shape)
     xp = get_array_module(x1._data)
     if x1.shape != shape:  # broadcast by adding zeros: the gradient then sums back over the broadcast dims
@@ -194,7 +186,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     """Zero whole channels of (N, C, H, W) (or unbatched (C, H, W)) with probability ``p`` and scale the
     rest by 1 / (1 - p); the identity unless ``training``."""
     p = _args.probability(p, "dropout2d")
-    input = _float_tensor(input, "dropout2d")
+    input = _args.float_tensor(input, "dropout2d")
     if not training or p == 0:
         return input
     if input.ndim not in (3, 4):
@@ -251,7 +243,7 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     """Resize the spatial dims of (N, C, L) (``nearest``, ``linear``) or (N, C, H, W) (``nearest``,
     ``bilinear``) to ``size`` or by ``scale_factor``, with PyTorch's source-index rules (``align_corners``
     for the linear modes)."""
-    input = _float_tensor(input, "interpolate")
+    input = _args.float_tensor(input, "interpolate")
     if mode not in INTERPOLATE_MODES:
         raise ValueError(f"interpolate: mode must be one of {', '.join(INTERPOLATE_MODES)}, got {mode!r}")
     if antialias:

@@ -101,12 +101,12 @@ class Conv2d(Function):
         for start in range(0, N, self.chunk):
             stop = min(start + self.chunk, N)
             g2 = g[start:stop].transpose(1, 0, 2, 3).reshape(O, -1)
-            if needs[1]:
+            if gw is not None:
                 gw += g2 @ im2col(self.x[start:stop], kh, kw, s, p).T
-            if needs[0]:
+            if gx is not None:
                 shape = (stop - start,) + self.x_shape[1:]
                 gx[start:stop] = col2im(w2t @ g2, shape, kh, kw, s, p)
-        return gx, (gw.reshape(self.w_shape) if needs[1] else None), gb
+        return gx, (gw.reshape(self.w_shape) if gw is not None else None), gb
 
 
 def _to_nchw(out, bias, N: int, Ho: int, Wo: int):

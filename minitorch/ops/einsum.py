@@ -15,6 +15,7 @@ in the forward, so its gradient is broadcast back along it.
 from __future__ import annotations
 
 import string
+from typing import Any
 
 from minitorch.autograd import Function
 from minitorch.backend import get_array_module
@@ -94,7 +95,7 @@ class Einsum(Function):
 
     def backward(self, g):
         xp = get_array_module(g)
-        grads = []
+        grads: list[Any] = []
         for k, (sub, a) in enumerate(zip(self.subs, self.arrays, strict=True)):
             if not self.needs_grad[k]:
                 grads.append(None)

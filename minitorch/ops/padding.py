@@ -84,12 +84,12 @@ class Blend1d(Function):
     def __init__(self, axis: int, i0: np.ndarray, i1: np.ndarray | None = None, w: np.ndarray | None = None) -> None:
         self.axis, self.i0, self.i1, self.w = axis, i0, i1, w
 
-    def _weights(self, like):
+    def _weights(self, w: np.ndarray, like):
+        """``w`` in ``like``'s dtype, on its device, shaped to broadcast along ``axis``."""
         xp = get_array_module(like)
         shape = [1] * like.ndim
         shape[self.axis] = -1
-        w = as_array(xp, self.w.astype(like.dtype)).reshape(shape)
-        return w
+        return as_array(xp, w.astype(like.dtype)).reshape(shape)
 
     def forward(self, a):
         xp = get_array_module(a)
@@ -97,12 +97,12 @@ class Blend1d(Function):
         near = xp.take(a, as_array(xp, self.i0), axis=self.axis)
         if self.w is None:
             return near
-        w = self._weights(a)
+        w = self._weights(self.w, a)
         return near * (1 - w) + xp.take(a, as_array(xp, self.i1), axis=self.axis) * w
 
     def backward(self, g):
         if self.w is None:
             return (_scatter_add(g, self.i0, self.axis, self.size),)
-        w = self._weights(g)
+        w = self._weights(self.w, g)
         return (_scatter_add(g * (1 - w), self.i0, self.axis, self.size)
                 + _scatter_add(g * w, self.i1, self.axis, self.size),)

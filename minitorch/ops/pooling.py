@@ -42,7 +42,7 @@ class MaxPool2d(Function):
             raise ValueError(f"max_pool2d: input of shape {x.shape} is smaller than the {kh}x{kw} window")
         square = kh == kw and sh == sw and ph == pw and dh == dw == 1
         if square and (Ho, Wo) == (output_size(H, kh, sh, ph, ph), output_size(W, kw, sw, pw, pw)):
-            out, argmax = max_pool_forward(x, kh, sh, ph)
+            out, argmax = max_pool_forward(x, kh, sh, ph, self.needs_grad[0] or self.keep_indices)
         else:
             out, argmax = _window_max(x, self.kernel, self.stride, self.padding, self.dilation, (Ho, Wo))
         if self.needs_grad[0] or self.keep_indices:

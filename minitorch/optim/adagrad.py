@@ -53,11 +53,7 @@ class Adagrad(Optimizer):
         xp = get_array_module(param)
         if not state:  # a parameter of a group added after construction
             _init_state(param, state, group["initial_accumulator_value"])
-        if group["maximize"]:
-            grad = -grad
-        state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
+        grad = _common.prepare_grad(param, grad, state, group)
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state_sum = state["sum"]
         state_sum += grad * grad

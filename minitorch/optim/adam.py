@@ -39,10 +39,7 @@ class Adam(Optimizer):
     ) -> None:
         name = type(self).__name__
         defaults = dict(
-            lr=_common.number(lr, "lr", name),
-            betas=_common.betas(betas, name),
-            eps=_common.number(eps, "eps", name),
-            weight_decay=_common.number(weight_decay, "weight_decay", name),
+            **_common.adam_defaults(name, lr, betas, eps, weight_decay),
             amsgrad=bool(amsgrad),
             maximize=bool(maximize),
             decoupled_weight_decay=bool(decoupled_weight_decay),
@@ -52,27 +49,12 @@ class Adam(Optimizer):
     @staticmethod
     def _update(param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
-        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+        lr, (beta1, beta2), eps, amsgrad = group["lr"], group["betas"], group["eps"], group["amsgrad"]
         if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-            if amsgrad:
-                state["max_exp_avg_sq"] = xp.zeros_like(param)
-        if group["maximize"]:
-            grad = -grad
-        state["step"] += 1
+            _common.init_adam_state(param, state, amsgrad)
+        grad = _common.prepare_grad(param, grad, state, group)
         step = state["step"]
-        if weight_decay:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        _common.lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        exp_avg, exp_avg_sq = _common.update_moments_(state, grad, beta1, beta2)
         if amsgrad:
             xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
             exp_avg_sq = state["max_exp_avg_sq"]

@@ -41,10 +41,7 @@ class NAdam(Optimizer):
     ) -> None:
         name = type(self).__name__
         defaults = dict(
-            lr=_common.number(lr, "lr", name),
-            betas=_common.betas(betas, name),
-            eps=_common.number(eps, "eps", name),
-            weight_decay=_common.number(weight_decay, "weight_decay", name),
+            **_common.adam_defaults(name, lr, betas, eps, weight_decay),
             momentum_decay=_common.number(momentum_decay, "momentum_decay", name),
             decoupled_weight_decay=bool(decoupled_weight_decay),
             maximize=bool(maximize),
@@ -55,30 +52,17 @@ class NAdam(Optimizer):
     def _update(param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         xp = get_array_module(param)
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        weight_decay, momentum_decay = group["weight_decay"], group["momentum_decay"]
+        momentum_decay = group["momentum_decay"]
         if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-        if group["maximize"]:
-            grad = -grad
-        state["step"] += 1
+            _common.init_adam_state(param, state, mu_product=1.0)
+        grad = _common.prepare_grad(param, grad, state, group)
         step = state["step"]
         bias_correction2 = 1 - beta2 ** step
-        if weight_decay:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        _common.lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        exp_avg, exp_avg_sq = _common.update_moments_(state, grad, beta1, beta2)
         denom = xp.sqrt(exp_avg_sq / bias_correction2)
         denom += eps
         param -= (lr * (1.0 - mu) / (1.0 - mu_product)) * (grad / denom)

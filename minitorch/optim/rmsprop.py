@@ -60,14 +60,9 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = xp.zeros_like(param)
             if group["centered"]:
                 state["grad_avg"] = xp.zeros_like(param)
-        if group["maximize"]:
-            grad = -grad
-        state["step"] += 1
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param
+        grad = _common.prepare_grad(param, grad, state, group)
         square_avg = state["square_avg"]
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
+        _common.square_average_(square_avg, grad, alpha)
         if group["centered"]:
             grad_avg = state["grad_avg"]
             _common.lerp_(grad_avg, grad, 1 - alpha)

@@ -12,6 +12,7 @@ import importlib
 import numpy as np
 import pytest
 from mt_core_helpers import assert_close, reference
+from reference_io import from_json_array
 
 import minitorch as mt
 
@@ -37,7 +38,7 @@ def stored_case(name: str) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]
 
 
 def test_stored_cases_are_current():
-    assert MER.from_json_array(stored()["cases"]) == MER.case_names(), \
+    assert from_json_array(stored()["cases"]) == MER.case_names(), \
         "everyday.npz is stale: rerun tests/reference/make_everyday_references.py"
 
 

@@ -94,8 +94,8 @@ def test_max_pool_forward_matches_reference(seed, dtype):
     rng = np.random.default_rng(200 + seed)
     shape, k, s, p = random_pool_geometry(rng)
     x = rng.standard_normal(shape).astype(dtype)
-    out, arg = CPU.max_pool_forward(x, k, s, p)
-    rout, rarg = REF.max_pool_forward(x, k, s, p)
+    out, arg = CPU.max_pool_forward(x, k, s, p, True)
+    rout, rarg = REF.max_pool_forward(x, k, s, p, True)
     N, C, H, W = shape
     assert out.shape == (N, C, out_size(H, k, s, p), out_size(W, k, s, p))
     assert out.dtype == rout.dtype == dtype
@@ -135,7 +135,7 @@ def test_max_pool_ties_pick_first_maximum(k, s, p, dtype):
     x[0, 0] = 1  # a constant plane: every window a full tie
     want_out, want_arg = brute_force_first_max(x, k, s, p)
     for impl in (cpu, reference):
-        out, arg = kernels.max_pool_forward.on(impl)(x, k, s, p)
+        out, arg = kernels.max_pool_forward.on(impl)(x, k, s, p, True)
         np.testing.assert_array_equal(out, want_out, err_msg=impl.__name__)
         np.testing.assert_array_equal(arg, want_arg, err_msg=impl.__name__)
 
@@ -143,7 +143,7 @@ def test_max_pool_ties_pick_first_maximum(k, s, p, dtype):
 def test_max_pool_negative_inputs_with_padding_never_pick_padding():
     x = -np.arange(1, 1 + 2 * 5 * 5, dtype=np.float64).reshape(1, 2, 5, 5)  # all negative: padding 0 is not -inf
     for impl in (cpu, reference):
-        out, arg = kernels.max_pool_forward.on(impl)(x, 3, 2, 1)
+        out, arg = kernels.max_pool_forward.on(impl)(x, 3, 2, 1, True)
         np.testing.assert_array_equal(out[0, 0, 0], [-1, -2, -4])
         assert (arg >= 0).all()
 
@@ -154,7 +154,7 @@ def test_max_pool_backward_matches_reference(seed, dtype):
     rng = np.random.default_rng(300 + seed)
     shape, k, s, p = random_pool_geometry(rng)
     x = rng.integers(0, 4, shape).astype(dtype) if seed % 3 == 0 else rng.standard_normal(shape).astype(dtype)
-    _, arg = CPU.max_pool_forward(x, k, s, p)
+    _, arg = CPU.max_pool_forward(x, k, s, p, True)
     grad = rng.standard_normal(arg.shape).astype(dtype)
     got, want = CPU.max_pool_backward(grad, arg, shape), REF.max_pool_backward(grad, arg, shape)
     assert got.dtype == want.dtype == dtype
@@ -167,7 +167,7 @@ def test_max_pool_backward_matches_reference(seed, dtype):
 def test_max_pool_backward_overlapping_windows_accumulate():
     x = np.zeros((1, 1, 3, 3))
     x[0, 0, 1, 1] = 5.0  # the centre is the max of all four 2x2 windows (stride 1)
-    out, arg = CPU.max_pool_forward(x, 2, 1, 0)
+    out, arg = CPU.max_pool_forward(x, 2, 1, 0, True)
     assert (arg == 4).all()
     g = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     for impl in (cpu, reference):
@@ -187,7 +187,7 @@ def test_dispatch_uses_cpu_kernels_for_numpy(monkeypatch):
 
     monkeypatch.setitem(kernels.BACKENDS, "cpu", Spy())
     x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
-    out, arg = kernels.max_pool_forward(x, 2, 2, 0)
+    out, arg = kernels.max_pool_forward(x, 2, 2, 0, True)
     kernels.max_pool_backward(out, arg, x.shape)
     kernels.col2im(kernels.im2col(x, 2, 2, 1, 0), x.shape, 2, 2, 1, 0)
     assert calls == ["max_pool_forward", "max_pool_backward", "im2col", "col2im"]
@@ -195,9 +195,9 @@ def test_dispatch_uses_cpu_kernels_for_numpy(monkeypatch):
 
 def test_max_pool_all_minus_inf_window_with_padding():
     x = np.full((1, 1, 3, 3), -np.inf)
-    _, want = CPU.max_pool_forward(x, 3, 2, 1)
+    _, want = CPU.max_pool_forward(x, 3, 2, 1, True)
     np.testing.assert_array_equal(want, [[[[0, 1], [3, 4]]]])
-    _, got = REF.max_pool_forward(x, 3, 2, 1)
+    _, got = REF.max_pool_forward(x, 3, 2, 1, True)
     np.testing.assert_array_equal(got, want)
 
 
@@ -239,7 +239,7 @@ def test_outputs_are_filled_whatever_they_held():
     logits, target = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
     calls = [("im2col", (x, 3, 3, 1, 1)), ("col2im", (rng.standard_normal((27, 72)), x.shape, 3, 3, 1, 1)),
              ("conv2d_forward", (x, w, None, 1)), ("conv2d_weight_grad", (x, g, (3, 3), 1)),
-             ("conv2d_input_grad", (g, w, x.shape, 1)), ("max_pool_forward", (x, 2, 2, 0)),
+             ("conv2d_input_grad", (g, w, x.shape, 1)), ("max_pool_forward", (x, 2, 2, 0, True)),
              ("max_pool_backward", (g[:, :, :3, :3], np.zeros((2, 4, 3, 3), np.int64), (2, 4, 6, 6))),
              ("batch_norm_forward", (x.reshape(2, 3, 36), np.ones(3), np.zeros(3), None, None, 1e-5, True)),
              ("batch_norm_backward", (x.reshape(2, 3, 36), x.reshape(2, 3, 36), np.ones(3), True)),
@@ -355,7 +355,7 @@ def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
     out = np.empty((shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
     arg = np.empty(out.shape, np.int64)
     assert cpu._max_pool_2x2(x, out, arg)  # finite input: no fallback
-    rout, rarg = REF.max_pool_forward(x, 2, 2, 0)
+    rout, rarg = REF.max_pool_forward(x, 2, 2, 0, True)
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
 
@@ -368,11 +368,26 @@ def test_max_pool_2x2_with_nan_or_inf_falls_back_and_matches_reference(bad):
     x[1, 0, 2, 2] = x[1, 0, 2, 3] = np.nan   # two NaNs in one window: the first is picked
     out, arg = np.empty((2, 2, 3, 3)), np.empty((2, 2, 3, 3), np.int64)
     assert not cpu._max_pool_2x2(x, out, arg)
-    out, arg = CPU.max_pool_forward(x, 2, 2, 0)
-    rout, rarg = REF.max_pool_forward(x, 2, 2, 0)
+    out, arg = CPU.max_pool_forward(x, 2, 2, 0, True)
+    rout, rarg = REF.max_pool_forward(x, 2, 2, 0, True)
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
     assert np.isnan(out[0, 0, 0, 0]) == (bad != bad) and np.isnan(out[1, 1, 1, 1])
+
+
+@pytest.mark.parametrize("bad", [None, np.nan, -np.inf])
+@pytest.mark.parametrize("geometry", [(2, 2, 0), (3, 2, 1)], ids=["2x2", "3x3s2p1"])
+@pytest.mark.parametrize("module", ["cpu", "reference"])
+def test_max_pool_without_argmax_gives_the_same_maxima(bad, geometry, module):
+    """keep_argmax=False (evaluation under no_grad) makes no indices and the very same maxima, the 2x2
+    values-only loop included (and its fall back on a NaN or inf)."""
+    x = np.random.default_rng(2).standard_normal((3, 2, 6, 8)).astype(np.float32)
+    if bad is not None:
+        x[1, 1, 2, 3] = bad
+    impl = CPU if module == "cpu" else REF
+    out, arg = impl.max_pool_forward(x, *geometry, False)
+    assert arg is None
+    np.testing.assert_array_equal(out, REF.max_pool_forward(x, *geometry, True)[0])
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -469,3 +484,23 @@ def test_running_stats_loop_is_bit_identical_to_the_reference(dtype):
     for got, expected in zip(stats, want, strict=True):
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, expected)
+
+
+def test_max_pool_op_keeps_indices_only_where_needed(monkeypatch):
+    """Under no_grad the op asks for no indices unless return_indices does; the maxima are the same."""
+    import minitorch as mt
+    import minitorch.nn.functional as F
+    from minitorch.ops import pooling
+
+    asked: list[bool] = []
+    real = pooling.max_pool_forward
+    monkeypatch.setattr(pooling, "max_pool_forward", lambda *args: asked.append(args[-1]) or real(*args))
+    x = mt.tensor(np.random.default_rng(3).standard_normal((2, 3, 8, 8)).astype(np.float32), requires_grad=True)
+    with_grad = F.max_pool2d(x, 2)
+    with mt.no_grad():
+        without = F.max_pool2d(x, 2)
+        out, indices = F.max_pool2d(x, 2, return_indices=True)
+    assert asked == [True, False, True]
+    np.testing.assert_array_equal(without.numpy(), with_grad.numpy())
+    np.testing.assert_array_equal(out.numpy(), with_grad.numpy())
+    assert indices.shape == out.shape

@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pytest
 from mt_core_helpers import assert_close, reference
+from reference_io import from_json_array
 
 import minitorch as mt
 import minitorch.nn as nn
@@ -36,7 +37,7 @@ def stored(prefix: str) -> dict[str, np.ndarray]:
 
 
 def test_stored_cases_are_current_and_cover_every_new_layer():
-    assert MNR.from_json_array(STORED["specs"]) == MNR.CASES, "nn_surface.npz is stale: rerun its script"
+    assert from_json_array(STORED["specs"]) == MNR.CASES, "nn_surface.npz is stale: rerun its script"
     covered = {c.get("cls") or c.get("fn") for c in MNR.CASES}
     assert covered >= {"GELU", "SiLU", "ELU", "Softplus", "Hardtanh", "ReLU6", "LayerNorm", "GroupNorm", "Embedding",
                        "Conv1d", "MaxPool1d", "AvgPool1d", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
@@ -98,7 +99,7 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
 
 # ----------------------------------------------------------------------------- containers and Module.apply
 def test_container_state_dict_names_match_pytorch():
-    assert [list(e) for e in MNR.container_state(FW)] == MNR.from_json_array(STORED["containers"])
+    assert [list(e) for e in MNR.container_state(FW)] == from_json_array(STORED["containers"])
 
 
 def test_module_list_and_dict_register_their_members():

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 from mt_core_helpers import TOL, assert_close, make_references, reference
+from reference_io import from_json_array
 
 import minitorch as mt
 import minitorch.nn as nn
@@ -14,7 +15,7 @@ from minitorch.optim.lr_scheduler import StepLR
 
 MR = make_references()
 OPTIM = reference("optim")
-CONFIGS = MR.from_json_array(OPTIM["configs"])
+CONFIGS = from_json_array(OPTIM["configs"])
 
 
 def run_mt_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 from mt_core_helpers import assert_close, reference
+from reference_io import from_json_array
 
 import minitorch as mt
 import minitorch.nn as nn
@@ -36,7 +37,7 @@ def esc(text: str) -> str:
 
 
 def test_stored_cases_are_current_and_cover_every_schedule():
-    specs = MOR.from_json_array(STORED["specs"])
+    specs = from_json_array(STORED["specs"])
     assert specs["sched"] == MOR.SCHEDULE_CASES and specs["opt"] == MOR.OPT_CONFIGS, \
         "optim_surface.npz is stale: rerun make_optim_surface_references.py"
     kinds = {s["kind"] for case in MOR.SCHEDULE_CASES for s in case["schedulers"]}
@@ -52,7 +53,7 @@ def test_schedule_matches_stored_torch(case):
     actual, expected = MOR.run_schedule(FW, case), stored(f"sched:{case['name']}")
     for key in ("lrs", "last_lr", "momenta"):
         np.testing.assert_allclose(actual[key], expected[key], rtol=1e-13, atol=1e-17, err_msg=key)
-    assert MOR.from_json_array(actual["state_keys"]) == MOR.from_json_array(expected["state_keys"])
+    assert from_json_array(actual["state_keys"]) == from_json_array(expected["state_keys"])
 
 
 def sgd(*lrs):

@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pytest
 from mt_core_helpers import COOLNET_ZERO_GRAD, TOL, assert_close, coolnet, make_references, reference
+from reference_io import from_json_array
 
 import minitorch as mt
 import minitorch.nn as nn
@@ -111,7 +112,7 @@ def compare(actual: dict, expected: dict, dtype, label: str, zero_grad: set[str]
 
 # ----------------------------------------------------------------------------- stored references
 LAYERS = reference("layers")
-SPECS = MR.from_json_array(LAYERS["specs"])
+SPECS = from_json_array(LAYERS["specs"])
 
 
 def stored_layer(name: str):

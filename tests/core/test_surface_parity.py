@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 from mt_core_helpers import TOL, assert_close
 from mt_surface_helpers import make_surface_references, minitorch_framework, stored, surface
+from reference_io import from_json_array
 
 import minitorch as mt
 
 pytestmark = pytest.mark.usefixtures("single_thread_blas")
 
 MSR = make_surface_references()
-SPECS = MSR.from_json_array(surface()["specs"])
+SPECS = from_json_array(surface()["specs"])
 FW = minitorch_framework()
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["f64", "f32"]
@@ -130,7 +131,7 @@ def test_scheduler_matches_stored_torch(name):
     actual, expected = MSR.run_scheduler(FW, case), stored(f"sched:{name}")
     np.testing.assert_allclose(actual["lrs"], expected["lrs"], rtol=1e-13, atol=0)
     np.testing.assert_allclose(actual["last_lr"], expected["last_lr"], rtol=1e-13, atol=0)
-    assert MSR.from_json_array(actual["state_keys"]) == MSR.from_json_array(expected["state_keys"])
+    assert from_json_array(actual["state_keys"]) == from_json_array(expected["state_keys"])
 
 
 def test_cosine_reference_goes_past_t_max():

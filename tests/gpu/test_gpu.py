@@ -148,8 +148,8 @@ class TestKernels:
         x = rng.standard_normal(shape).astype(dtype)
         if seed % 2:
             x = np.round(x)  # many ties: the first maximum in row-major window order must win
-        out, argmax = on(self.cuda).max_pool_forward(self.cp.asarray(x), k, s, p)
-        want_out, want_arg = REF.max_pool_forward(x, k, s, p)
+        out, argmax = on(self.cuda).max_pool_forward(self.cp.asarray(x), k, s, p, True)
+        want_out, want_arg = REF.max_pool_forward(x, k, s, p, True)
         assert out.dtype == dtype and argmax.dtype == np.int64
         np.testing.assert_array_equal(host(out), want_out)
         np.testing.assert_array_equal(host(argmax), want_arg)
@@ -165,8 +165,8 @@ class TestKernels:
         rng = np.random.default_rng(7)
         x = rng.standard_normal((2, 3, 7, 7)).astype(dtype)
         x[0, 0, 1, 1] = x[1, 2, 4, 5] = x[1, 2, 5, 5] = np.nan
-        out, argmax = on(self.cuda).max_pool_forward(self.cp.asarray(x), 3, 2, 1)
-        want_out, want_arg = kernels.max_pool_forward.on(cpu)(x, 3, 2, 1)
+        out, argmax = on(self.cuda).max_pool_forward(self.cp.asarray(x), 3, 2, 1, True)
+        want_out, want_arg = kernels.max_pool_forward.on(cpu)(x, 3, 2, 1, True)
         np.testing.assert_array_equal(host(out), want_out)  # NaNs in the same places
         np.testing.assert_array_equal(host(argmax), want_arg)
 
@@ -212,7 +212,7 @@ class TestKernels:
             assert kernels.backend(x) is self.cuda
         cols = kernels.im2col(x, 3, 3, 1, 1)
         assert is_cupy(cols)
-        out, argmax = kernels.max_pool_forward(x, 2, 2, 0)
+        out, argmax = kernels.max_pool_forward(x, 2, 2, 0, True)
         assert is_cupy(out) and is_cupy(argmax)
 
 

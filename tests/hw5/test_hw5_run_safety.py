@@ -3,7 +3,6 @@ and damaged or foreign state fails in one line (exit status 2) without touching 
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import random
@@ -14,39 +13,12 @@ import sys
 import time
 
 import pytest
-from hw5_helpers import TINY_ARGS, hw5, hw5_env, tiny
+from hw5_helpers import TINY_ARGS, hw5, hw5_env, one_line_error, snapshot, tiny, without_timing
 
 import hw5.train as train_module
 import minitorch as mt
 from hw5.runfiles import RunFiles, RunStateError
 from hw5.train import train
-
-TIMING = {"time", "train_time", "elapsed"}
-
-
-def _numbers(records):
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
-
-
-def _snapshot(folder) -> dict[str, str]:
-    """Every file under ``folder`` by its hash: to prove that a refused command changed nothing."""
-    out = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            if name == ".lock":
-                continue
-            path = os.path.join(root, name)
-            out[os.path.relpath(path, folder)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    return out
-
-
-def _one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture
@@ -71,7 +43,7 @@ def test_a_second_process_on_the_same_run_exits_2_naming_the_holder(tmp_path):
             time.sleep(0.05)
         for extra in ([], ["--resume"], ["--overwrite"]):
             result = hw5("run", "fig1a", "--epochs", "1000", "--runs-dir", runs, *TINY_ARGS, *extra)
-            _one_line_error(result, os.path.join(runs, "fig1a"), f"pid {first.pid}")
+            one_line_error(result, os.path.join(runs, "fig1a"), f"pid {first.pid}")
             assert first.poll() is None                       # the first writer runs on, undisturbed
         assert os.path.isfile(os.path.join(runs, "fig1a", "checkpoint.npz"))
     finally:
@@ -98,12 +70,12 @@ def test_the_lock_is_released_when_the_holder_dies(tmp_path):
 
 # --------------------------------------------------------- no silent overwrite
 def test_run_over_records_refuses_and_names_the_ways_out(finished):
-    before = _snapshot(finished)
-    line = _one_line_error(hw5("run", "fig1a", "--epochs", "1", "--runs-dir", finished, *TINY_ARGS),
+    before = snapshot(finished)
+    line = one_line_error(hw5("run", "fig1a", "--epochs", "1", "--runs-dir", finished, *TINY_ARGS),
                            "already holds a run (2 epoch(s) recorded)")
     for option in ("--resume", "--overwrite", "--runs-dir"):
         assert option in line
-    assert _snapshot(finished) == before
+    assert snapshot(finished) == before
     assert hw5("run", "fig1a", "--epochs", "1", "--overwrite", "--runs-dir", finished, *TINY_ARGS).returncode == 0
     assert [r["epoch"] for r in RunFiles(finished, "fig1a").epochs()] == [1]
 
@@ -111,10 +83,10 @@ def test_run_over_records_refuses_and_names_the_ways_out(finished):
 def test_resume_of_a_committed_run_without_its_checkpoint_refuses(finished):
     """A fresh clone has config.json and metrics.jsonl but no checkpoint: --resume must not truncate them."""
     os.remove(os.path.join(finished, "fig1a", "checkpoint.npz"))
-    before = _snapshot(finished)
-    _one_line_error(hw5("run", "fig1a", "--resume", "--runs-dir", finished, "--quiet"),
+    before = snapshot(finished)
+    one_line_error(hw5("run", "fig1a", "--resume", "--runs-dir", finished, "--quiet"),
                     "holds 2 epoch(s) of records but no checkpoint.npz", "--overwrite")
-    assert _snapshot(finished) == before
+    assert snapshot(finished) == before
 
 
 def test_a_stale_checkpoint_is_not_paired_with_other_metrics(tmp_path):
@@ -124,9 +96,9 @@ def test_a_stale_checkpoint_is_not_paired_with_other_metrics(tmp_path):
     stale = open(os.path.join(runs, "fig1a", "checkpoint.npz"), "rb").read()
     assert hw5("run", "fig1a", "--epochs", "3", "--overwrite", "--runs-dir", runs, *TINY_ARGS).returncode == 0
     open(os.path.join(runs, "fig1a", "checkpoint.npz"), "wb").write(stale)
-    before = _snapshot(runs)
-    _one_line_error(hw5("run", "fig1a", "--resume", "--runs-dir", runs, "--quiet"), "metrics.jsonl does not match")
-    assert _snapshot(runs) == before
+    before = snapshot(runs)
+    one_line_error(hw5("run", "fig1a", "--resume", "--runs-dir", runs, "--quiet"), "metrics.jsonl does not match")
+    assert snapshot(runs) == before
 
 
 # ---------------------------------------------------- damaged or foreign state
@@ -166,16 +138,16 @@ DAMAGE = {
 def test_damaged_or_foreign_state_is_a_one_line_error_that_changes_nothing(finished, case):
     filename, damage, message = DAMAGE[case]
     damage(os.path.join(finished, "fig1a", filename))
-    before = _snapshot(finished)
-    _one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "3", "--runs-dir", finished, "--quiet"), message)
-    assert _snapshot(finished) == before
+    before = snapshot(finished)
+    one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "3", "--runs-dir", finished, "--quiet"), message)
+    assert snapshot(finished) == before
     assert not os.path.exists(os.path.join(os.path.dirname(finished), "escaped"))
 
 
 def test_a_checkpoint_of_another_model_is_refused(finished):
     assert hw5("run", "fig1b", "--epochs", "1", "--runs-dir", finished, *TINY_ARGS).returncode == 0
     shutil.copy(os.path.join(finished, "fig1b", "checkpoint.npz"), os.path.join(finished, "fig1a", "checkpoint.npz"))
-    _one_line_error(hw5("run", "fig1a", "--resume", "--runs-dir", finished, "--quiet"), "model='boringnet'")
+    one_line_error(hw5("run", "fig1a", "--resume", "--runs-dir", finished, "--quiet"), "model='boringnet'")
 
 
 @pytest.mark.parametrize("command", [["list"], ["report", "--out", "REPORT-OUT"]])
@@ -185,7 +157,7 @@ def test_a_torn_metrics_line_is_reported_not_dropped(finished, tmp_path, command
     with open(path, "a") as f:
         f.write('{"type": "iteration", "epo')                # what a kill during an append leaves
     args = [a.replace("REPORT-OUT", str(tmp_path / "report")) for a in command]
-    _one_line_error(hw5(*args, "--runs-dir", finished), f"metrics.jsonl, line {torn}, is damaged", "--resume")
+    one_line_error(hw5(*args, "--runs-dir", finished), f"metrics.jsonl, line {torn}, is damaged", "--resume")
 
 
 def test_resume_repairs_a_torn_line_after_the_checkpoint_and_says_so(finished):
@@ -199,12 +171,12 @@ def test_resume_repairs_a_torn_line_after_the_checkpoint_and_says_so(finished):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_runs_folder_is_a_one_line_error(tmp_path):
+def test_a_read_only_runs_folder_is_aone_line_error(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
     runs.chmod(0o555)
     try:
-        _one_line_error(hw5("run", "fig1a", "--runs-dir", str(runs), *TINY_ARGS), "Permission denied", str(runs))
+        one_line_error(hw5("run", "fig1a", "--runs-dir", str(runs), *TINY_ARGS), "Permission denied", str(runs))
     finally:
         runs.chmod(0o755)
 
@@ -221,7 +193,7 @@ def test_report_over_no_runs_exits_2_and_leaves_the_report(tmp_path):
     out = tmp_path / "report"
     out.mkdir()
     (out / "REPORT.md").write_text("kept")
-    _one_line_error(hw5("report", "--runs-dir", str(tmp_path / "nonexistent"), "--out", str(out)), "no runs in")
+    one_line_error(hw5("report", "--runs-dir", str(tmp_path / "nonexistent"), "--out", str(out)), "no runs in")
     assert (out / "REPORT.md").read_text() == "kept"
 
 
@@ -252,7 +224,7 @@ def test_a_full_disk_during_a_checkpoint_loses_only_that_epoch(tmp_path, monkeyp
     monkeypatch.setattr(mt, "save", save)
     assert train(config, runs, resume=True, quiet=True).status == "finished"
     assert not any(name.startswith(".tmp-") for name in os.listdir(files.dir))   # cleaned up on the next start
-    assert _numbers(files.records()) == _numbers(RunFiles(whole, "fig1d").records())
+    assert without_timing(files.records()) == without_timing(RunFiles(whole, "fig1d").records())
 
 
 def test_checkpoint_has_the_permissions_of_the_other_run_files(finished):
@@ -328,7 +300,7 @@ def test_twenty_kills_at_random_moments_end_bit_identical(tmp_path):
         proc.wait()
     result = hw5("run", "fig1d", "--resume", "--runs-dir", runs, *args)
     assert result.returncode == 0, result.stderr
-    assert _numbers(RunFiles(runs, "fig1d").records()) == _numbers(RunFiles(whole, "fig1d").records())
+    assert without_timing(RunFiles(runs, "fig1d").records()) == without_timing(RunFiles(whole, "fig1d").records())
     a, b = mt.load(os.path.join(runs, "fig1d", "checkpoint.npz")), mt.load(os.path.join(whole, "fig1d",
                                                                                       "checkpoint.npz"))
     for key, value in b["model"].items():

@@ -9,7 +9,6 @@ images; 4. links planted among a run's files; 8. a run stopped inside its first 
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import pickle
@@ -22,39 +21,13 @@ import sys
 import time
 
 import pytest
-from hw5_helpers import TINY_ARGS, hw5, hw5_env, tiny
+from hw5_helpers import TINY_ARGS, hw5, hw5_env, one_line_error, snapshot, tiny, without_timing
 from test_hw5_data import write_fake_cifar10
 
 import minitorch as mt
 from hw5.cli import main
 from hw5.runfiles import RunFiles, RunStateError
 from hw5.train import train
-
-TIMING = {"time", "train_time", "elapsed"}
-
-
-def _numbers(records):
-    return [{k: v for k, v in r.items() if k not in TIMING} for r in records]
-
-
-def _snapshot(folder) -> dict[str, str]:
-    out = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            if name == ".lock" or os.path.islink(path):
-                continue
-            out[os.path.relpath(path, folder)] = hashlib.sha256(open(path, "rb").read()).hexdigest()
-    return out
-
-
-def _one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr + result.stdout, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def _epochs(runs, name):
@@ -117,11 +90,11 @@ def test_a_run_whose_folder_is_taken_away_stops_and_never_writes_into_the_new_on
 def test_quick_refuses_to_replace_earlier_runs(tmp_path):
     runs = str(tmp_path / "Q")
     assert main(["run", "fig1a", "fig1b", "--epochs", "3", "--runs-dir", runs, *TINY_ARGS]) == 0
-    before = _snapshot(runs)
-    _one_line_error(hw5("quick", "--runs-dir", runs, "--out", str(tmp_path / "report"), "--dataset", "synthetic",
+    before = snapshot(runs)
+    one_line_error(hw5("quick", "--runs-dir", runs, "--out", str(tmp_path / "report"), "--dataset", "synthetic",
                         "--set", "train_size=40", "--set", "test_size=20"),
                     "fig1a already holds a run (3 epoch(s) recorded)", "--overwrite")
-    assert _snapshot(runs) == before
+    assert snapshot(runs) == before
     assert _epochs(runs, "fig1a") == [1, 2, 3]
 
 
@@ -135,12 +108,12 @@ def test_resume_refuses_other_images_naming_both(tmp_path):
     shutil.copytree(first, other)
     batch = os.path.join(other, "cifar-10-batches-py", "data_batch_1")   # another batch in its place
     shutil.copy(os.path.join(other, "cifar-10-batches-py", "data_batch_2"), batch)
-    before = _snapshot(runs)
-    line = _one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "2", "--data-dir", other, "--runs-dir", runs,
+    before = snapshot(runs)
+    line = one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "2", "--data-dir", other, "--runs-dir", runs,
                                "--quiet"), "other images than", os.path.join(other, "cifar-10-batches-py"))
     trained = json.load(open(os.path.join(runs, "fig1a", "config.json")))["data"]["fingerprint"]
     assert trained[:16] in line
-    assert _snapshot(runs) == before
+    assert snapshot(runs) == before
     same = str(tmp_path / "same")
     shutil.copytree(first, same)                                     # the same images elsewhere: fine
     result = hw5("run", "fig1a", "--resume", "--epochs", "2", "--data-dir", same, "--runs-dir", runs, "--quiet")
@@ -165,10 +138,10 @@ def test_links_among_a_runs_files_are_not_followed(finished, tmp_path, filename,
         outside.write_text("precious\n")
     content = outside.read_bytes()
     os.symlink(outside, path)
-    before = _snapshot(finished)
-    _one_line_error(hw5(*command, "--runs-dir", finished, *TINY_ARGS), path, "link")
+    before = snapshot(finished)
+    one_line_error(hw5(*command, "--runs-dir", finished, *TINY_ARGS), path, "link")
     assert outside.read_bytes() == content
-    assert _snapshot(finished) == before
+    assert snapshot(finished) == before
 
 
 # --------------------------------------------------- 8. stopped inside the first epoch
@@ -191,7 +164,7 @@ def test_a_run_stopped_in_its_first_epoch_continues_with_the_command_it_prints(t
     assert command[:3] == ["python", "-m", "hw5"]
     result = hw5(*command[3:], *[a for a in args if a not in ("--epochs", "1")])
     assert result.returncode == 0, result.stderr
-    assert _numbers(RunFiles(runs, "fig1a").records()) == _numbers(RunFiles(whole, "fig1a").records())
+    assert without_timing(RunFiles(runs, "fig1a").records()) == without_timing(RunFiles(whole, "fig1a").records())
 
 
 def test_a_full_disk_at_the_first_checkpoint_can_be_resumed(tmp_path, monkeypatch):
@@ -207,7 +180,7 @@ def test_a_full_disk_at_the_first_checkpoint_can_be_resumed(tmp_path, monkeypatc
         train(config, runs, quiet=True)
     monkeypatch.setattr(mt, "save", save)
     assert train(config, runs, resume=True, quiet=True).status == "finished"
-    assert _numbers(RunFiles(runs, "fig1a").records()) == _numbers(RunFiles(whole, "fig1a").records())
+    assert without_timing(RunFiles(runs, "fig1a").records()) == without_timing(RunFiles(whole, "fig1a").records())
 
 
 # ---------------------------------------------------------------- 9. crafted checkpoints
@@ -242,10 +215,10 @@ def test_a_crafted_checkpoint_is_refused_whole_before_anything_changes(finished,
     state = mt.load(path)
     change(state)
     mt.save(state, path)
-    before = _snapshot(finished)
-    _one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "3", "--runs-dir", finished, "--quiet"),
+    before = snapshot(finished)
+    one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "3", "--runs-dir", finished, "--quiet"),
                     path, message)
-    assert _snapshot(finished) == before
+    assert snapshot(finished) == before
 
 
 def test_honest_hyper_parameters_resume_including_a_learning_rate_schedule(tmp_path):
@@ -255,7 +228,7 @@ def test_honest_hyper_parameters_resume_including_a_learning_rate_schedule(tmp_p
     train(config, whole, quiet=True)
     train(tiny("fig2e", epochs=2, lr_step=1, lr_gamma=0.7, momentum=0.5), runs, quiet=True)
     assert train(config, runs, resume=True, quiet=True).status == "finished"
-    assert _numbers(RunFiles(runs, "fig2e").records()) == _numbers(RunFiles(whole, "fig2e").records())
+    assert without_timing(RunFiles(runs, "fig2e").records()) == without_timing(RunFiles(whole, "fig2e").records())
     state = mt.load(os.path.join(runs, "fig2e", "checkpoint.npz"))
     state["scheduler"]["gamma"] = 0.9
     mt.save(state, os.path.join(runs, "fig2e", "checkpoint.npz"))
@@ -277,19 +250,19 @@ def test_non_finite_numbers_are_refused(tmp_path, capsys, args, message):
     assert os.listdir(tmp_path) == []
 
 
-def test_a_runs_folder_whose_name_is_not_utf8_is_a_one_line_error(tmp_path):
+def test_a_runs_folder_whose_name_is_not_utf8_is_aone_line_error(tmp_path):
     runs = os.path.join(os.fsencode(tmp_path), b"runs-\xff")
     result = subprocess.run([sys.executable, "-m", "hw5", "run", "fig1a", "--runs-dir", runs, *TINY_ARGS],
                             capture_output=True, text=True, env=hw5_env(), timeout=120)
-    _one_line_error(result, "--runs-dir", "is not valid UTF-8")
+    one_line_error(result, "--runs-dir", "is not valid UTF-8")
     assert not os.path.exists(runs)
 
 
-def test_label_names_that_are_not_utf8_are_a_one_line_error(tmp_path):
+def test_label_names_that_are_not_utf8_are_aone_line_error(tmp_path):
     folder = write_fake_cifar10(str(tmp_path / "data"))
     with open(os.path.join(folder, "batches.meta"), "wb") as f:
         pickle.dump({b"label_names": [b"\xff\xfe"] * 10}, f, protocol=2)
-    _one_line_error(hw5("run", "fig1a", "--dataset", "cifar10", "--data-dir", str(tmp_path / "data"),
+    one_line_error(hw5("run", "fig1a", "--dataset", "cifar10", "--data-dir", str(tmp_path / "data"),
                         "--runs-dir", str(tmp_path / "runs"), "--quiet"), "batches.meta", "not UTF-8")
 
 
@@ -300,14 +273,14 @@ def test_a_write_that_fails_names_its_file(tmp_path):
     runs = str(tmp_path / "runs")
     result = subprocess.run([sys.executable, "-m", "hw5", "run", "fig1a", "--runs-dir", runs, *TINY_ARGS],
                             capture_output=True, text=True, env=hw5_env(), timeout=120, preexec_fn=limit)
-    _one_line_error(result, "File too large", os.path.join(runs, "fig1a", "config.json"))
+    one_line_error(result, "File too large", os.path.join(runs, "fig1a", "config.json"))
 
 
 def test_a_text_file_given_as_a_checkpoint_is_named_without_pickle_advice(finished):
     path = os.path.join(finished, "fig1a", "checkpoint.npz")
     with open(path, "w") as f:
         f.write("these are my notes\n")
-    line = _one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "3", "--runs-dir", finished, "--quiet"),
+    line = one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "3", "--runs-dir", finished, "--quiet"),
                            path, "not a minitorch checkpoint")
     assert "pickle" not in line
 
@@ -323,7 +296,7 @@ def test_a_synthetic_fallback_run_resumes_on_synthetic_once_cifar10_appears(tmp_
     result = hw5("run", "fig1a", "--epochs", "2", "--resume", "--runs-dir", runs, *args)
     assert result.returncode == 0, result.stderr
     assert "goes on with the synthetic set" in result.stderr
-    assert _numbers(RunFiles(runs, "fig1a").records()) == _numbers(RunFiles(whole, "fig1a").records())
+    assert without_timing(RunFiles(runs, "fig1a").records()) == without_timing(RunFiles(whole, "fig1a").records())
     assert RunFiles(runs, "fig1a").read_config()["data"]["name"] == "synthetic"
 
 
@@ -348,7 +321,7 @@ def test_report_on_a_read_only_runs_folder_writes_only_to_out(finished, tmp_path
     with open(os.path.join(finished, "fig1a", "metrics.jsonl"), "a") as f:   # now its drawing is out of date
         f.write(open(os.path.join(finished, "fig1a", "metrics.jsonl")).readlines()[-1].replace('"epoch": 2',
                                                                                                 '"epoch": 3'))
-    before = _snapshot(finished)
+    before = snapshot(finished)
     replace, runs = os.replace, os.path.abspath(finished)
 
     def read_only(src, dst, *args, **kwargs):
@@ -357,17 +330,17 @@ def test_report_on_a_read_only_runs_folder_writes_only_to_out(finished, tmp_path
         return replace(src, dst, *args, **kwargs)
     monkeypatch.setattr(os, "replace", read_only)
     assert main(["report", "--runs-dir", finished, "--out", out]) == 0, capsys.readouterr().err
-    assert _snapshot(finished) == before
+    assert snapshot(finished) == before
     assert not [n for n in os.listdir(os.path.join(finished, "fig1a")) if n.startswith(".tmp-")]
     report = open(os.path.join(out, "REPORT.md")).read()
     assert "[png](curves/fig1a.png)" in report and os.path.isfile(os.path.join(out, "curves", "fig1a.png"))
 
 
 def test_lowering_epochs_below_those_run_is_refused(finished):
-    before = _snapshot(finished)
-    _one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "1", "--runs-dir", finished, "--quiet"),
+    before = snapshot(finished)
+    one_line_error(hw5("run", "fig1a", "--resume", "--epochs", "1", "--runs-dir", finished, "--quiet"),
                     "has run 2 epochs already", "--epochs 2 or more")
-    assert _snapshot(finished) == before
+    assert snapshot(finished) == before
 
 
 def test_report_clears_what_a_killed_report_left(finished, tmp_path):

@@ -19,14 +19,13 @@ tie-free where ties would make the chosen index arbitrary (``topk``, ``median`` 
 """
 from __future__ import annotations
 
-import json
 import os
-import sys
 import zlib
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from reference_io import json_array, meta_array, warn_if_other_torch, write_npz
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = "2.13"
@@ -332,14 +331,6 @@ def run_case(m, spec: dict, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarr
 
 
 # --------------------------------------------------------------------------- file
-def json_array(obj) -> np.ndarray:
-    return np.frombuffer(json.dumps(obj).encode(), dtype=np.uint8)
-
-
-def from_json_array(arr: np.ndarray):
-    return json.loads(arr.tobytes().decode())
-
-
 def case_names() -> list[str]:
     return [c["name"] for c in CASES]
 
@@ -347,9 +338,7 @@ def case_names() -> list[str]:
 def main() -> None:
     import torch
 
-    if not torch.__version__.startswith(TORCH_VERSION):
-        print(f"warning: references were specified for torch {TORCH_VERSION}, running {torch.__version__}",
-              file=sys.stderr)
+    warn_if_other_torch(torch.__version__, TORCH_VERSION)
     torch.set_default_dtype(torch.float32)
     out: dict[str, np.ndarray] = {}
     for spec in CASES:
@@ -359,10 +348,9 @@ def main() -> None:
         for k, v in run_case(torch, spec, arrays).items():
             out[f"{spec['name']}:{k}"] = v
     out["cases"] = json_array(case_names())
-    out["meta"] = json_array({"torch": torch.__version__, "numpy": np.__version__})
+    out["meta"] = meta_array(torch.__version__)
     path = os.path.join(HERE, "everyday.npz")
-    np.savez_compressed(path, **out)
-    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB, {len(out)} arrays)")
+    write_npz(path, out)
 
 
 if __name__ == "__main__":

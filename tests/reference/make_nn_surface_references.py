@@ -14,12 +14,11 @@ this module.
 """
 from __future__ import annotations
 
-import json
 import os
-import sys
 from types import SimpleNamespace
 
 import numpy as np
+from reference_io import json_array, meta_array, warn_if_other_torch, write_npz
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = "2.13.0"
@@ -211,14 +210,6 @@ def to_array(value) -> np.ndarray:
     return np.array(value.numpy(), dtype=np.float64)
 
 
-def json_array(obj) -> np.ndarray:
-    return np.frombuffer(json.dumps(obj).encode(), dtype=np.uint8)
-
-
-def from_json_array(arr: np.ndarray):
-    return json.loads(arr.tobytes().decode())
-
-
 def torch_framework() -> Framework:
     import torch
 
@@ -233,9 +224,7 @@ def torch_framework() -> Framework:
 def main() -> None:
     import torch
 
-    if not torch.__version__.startswith(TORCH_VERSION):
-        print(f"warning: references were specified for torch {TORCH_VERSION}, running {torch.__version__}",
-              file=sys.stderr)
+    warn_if_other_torch(torch.__version__, TORCH_VERSION)
     torch.manual_seed(0)
     fw = torch_framework()
     out: dict[str, np.ndarray] = {}
@@ -245,10 +234,9 @@ def main() -> None:
         out.update({f"{case['name']}:out:{k}": v for k, v in run_case(fw, case, arrays).items()})
     out["containers"] = json_array(container_state(fw))
     out["specs"] = json_array(CASES)
-    out["meta"] = json_array({"torch": torch.__version__, "numpy": np.__version__})
+    out["meta"] = meta_array(torch.__version__)
     path = os.path.join(HERE, "nn_surface.npz")
-    np.savez_compressed(path, **out)
-    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB, {len(out)} arrays)")
+    write_npz(path, out)
 
 
 if __name__ == "__main__":

@@ -21,13 +21,12 @@ minitorch.  Only NumPy is needed to import this module.
 """
 from __future__ import annotations
 
-import json
 import os
-import sys
 import warnings
 from types import SimpleNamespace
 
 import numpy as np
+from reference_io import json_array, meta_array, warn_if_other_torch, write_npz
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = "2.13.0"
@@ -232,15 +231,6 @@ def to_array(value) -> np.ndarray:
 OPT_SEED = 9001
 
 
-def json_array(obj) -> np.ndarray:
-    """JSON text as a uint8 array (loads without pickle); read back with :func:`from_json_array`."""
-    return np.frombuffer(json.dumps(obj).encode(), dtype=np.uint8)
-
-
-def from_json_array(arr: np.ndarray):
-    return json.loads(arr.tobytes().decode())
-
-
 def torch_framework() -> Framework:
     import torch
 
@@ -254,9 +244,7 @@ def torch_framework() -> Framework:
 def main() -> None:
     import torch
 
-    if not torch.__version__.startswith(TORCH_VERSION):
-        print(f"warning: references were specified for torch {TORCH_VERSION}, running {torch.__version__}",
-              file=sys.stderr)
+    warn_if_other_torch(torch.__version__, TORCH_VERSION)
     torch.set_default_dtype(torch.float64)  # the optimizers' scalar state (step, mu_product) in float64
     fw = torch_framework()
     out: dict[str, np.ndarray] = {}
@@ -271,10 +259,9 @@ def main() -> None:
         for k, v in run_optimizer(fw, config, inputs).items():
             out[f"opt:{config['name']}:{k}"] = v
     out["specs"] = json_array({"sched": SCHEDULE_CASES, "opt": OPT_CONFIGS})
-    out["meta"] = json_array({"torch": torch.__version__, "numpy": np.__version__})
+    out["meta"] = meta_array(torch.__version__)
     path = os.path.join(HERE, "optim_surface.npz")
-    np.savez_compressed(path, **out)
-    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB, {len(out)} arrays)")
+    write_npz(path, out)
 
 
 if __name__ == "__main__":

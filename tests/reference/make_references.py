@@ -38,11 +38,10 @@ the ``run_torch_*`` functions.
 """
 from __future__ import annotations
 
-import json
 import os
-import sys
 
 import numpy as np
+from reference_io import json_array, warn_if_other_torch, write_npz
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = "2.13.0"
@@ -540,26 +539,10 @@ SGD_SEED = 77
 TENSOR_OP_SEED = 555  # case i uses TENSOR_OP_SEED + i
 
 
-def json_array(obj) -> np.ndarray:
-    """JSON text as a uint8 array (loads without pickle); read back with :func:`from_json_array`."""
-    return np.frombuffer(json.dumps(obj).encode(), dtype=np.uint8)
-
-
-def from_json_array(arr: np.ndarray):
-    return json.loads(arr.tobytes().decode())
-
-
-def _write(path: str, arrays: dict[str, np.ndarray]) -> None:
-    np.savez_compressed(path, **arrays)
-    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB, {len(arrays)} arrays)")
-
-
 def main() -> None:
     import torch
 
-    if not torch.__version__.startswith(TORCH_VERSION):
-        print(f"warning: references were specified for torch {TORCH_VERSION}, running {torch.__version__}",
-              file=sys.stderr)
+    warn_if_other_torch(torch.__version__, TORCH_VERSION)
     torch.use_deterministic_algorithms(True)
     meta = {"torch": torch.__version__, "numpy": np.__version__}
 
@@ -572,7 +555,7 @@ def main() -> None:
             out[f"{spec['name']}:f64:{k}"] = v
     out["specs"] = json_array(LAYER_SPECS)
     out["meta"] = json_array(meta)
-    _write(os.path.join(HERE, "layers.npz"), out)
+    write_npz(os.path.join(HERE, "layers.npz"), out)
 
     case = coolnet_case(COOLNET_SEED)
     out = {f"in:{k}": v for k, v in case.items()}
@@ -583,7 +566,7 @@ def main() -> None:
     out["state_dict_keys"] = np.array(list(net.state_dict().keys()))
     out["named_parameters"] = np.array([n for n, _ in net.named_parameters()])
     out["meta"] = json_array(meta)
-    _write(os.path.join(HERE, "coolnet.npz"), out)
+    write_npz(os.path.join(HERE, "coolnet.npz"), out)
 
     case = sgd_case(SGD_SEED)
     out = {f"in:{k}": v for k, v in case.items()}
@@ -593,7 +576,7 @@ def main() -> None:
     out["steplr:lrs"] = run_torch_steplr()
     out["configs"] = json_array({"sgd": SGD_CONFIGS, "steplr": STEPLR_CASE})
     out["meta"] = json_array(meta)
-    _write(os.path.join(HERE, "optim.npz"), out)
+    write_npz(os.path.join(HERE, "optim.npz"), out)
     write_tensor_ops(torch, meta)
 
 
@@ -607,7 +590,7 @@ def write_tensor_ops(torch, meta: dict) -> None:
             out[f"{name}:{k}"] = v
     out["sgd_first_step_without_grad"] = sgd_first_step_without_grad(torch)
     out["meta"] = json_array(meta)
-    _write(os.path.join(HERE, "tensor_ops.npz"), out)
+    write_npz(os.path.join(HERE, "tensor_ops.npz"), out)
 
 
 if __name__ == "__main__":

@@ -31,14 +31,13 @@ module; torch is imported by :func:`torch_framework`.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
-import sys
 from types import SimpleNamespace
 
 import numpy as np
 from make_references import tie_free  # values with no ties, as for the core references
+from reference_io import json_array, meta_array, warn_if_other_torch, write_npz
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_VERSION = "2.13.0"
@@ -411,15 +410,6 @@ OPTIM_SEED = 2718
 CLIP_SEED = 31
 
 
-def json_array(obj) -> np.ndarray:
-    """JSON text as a uint8 array (loads without pickle); read back with :func:`from_json_array`."""
-    return np.frombuffer(json.dumps(obj).encode(), dtype=np.uint8)
-
-
-def from_json_array(arr: np.ndarray):
-    return json.loads(arr.tobytes().decode())
-
-
 def torch_framework() -> Framework:
     import torch
 
@@ -435,9 +425,7 @@ def torch_framework() -> Framework:
 def main() -> None:
     import torch
 
-    if not torch.__version__.startswith(TORCH_VERSION):
-        print(f"warning: references were specified for torch {TORCH_VERSION}, running {torch.__version__}",
-              file=sys.stderr)
+    warn_if_other_torch(torch.__version__, TORCH_VERSION)
     torch.use_deterministic_algorithms(True)
     torch.manual_seed(0)
     fw = torch_framework()
@@ -466,10 +454,9 @@ def main() -> None:
             out[f"init:{case['name']}:{k}"] = v
     out["specs"] = json_array({"layers": LAYER_SPECS, "optim": OPTIM_CONFIGS, "sched": SCHEDULER_CASES,
                                "clip": CLIP_CASES, "gains": GAIN_CASES, "init": INIT_CASES})
-    out["meta"] = json_array({"torch": torch.__version__, "numpy": np.__version__})
+    out["meta"] = meta_array(torch.__version__)
     path = os.path.join(HERE, "surface.npz")
-    np.savez_compressed(path, **out)
-    print(f"wrote {os.path.relpath(path)} ({os.path.getsize(path) / 1024:.1f} KiB, {len(out)} arrays)")
+    write_npz(path, out)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""2-D convolution layer."""
+"""The 2-D convolution layer, and the base that it and the 1-D one share."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,11 +7,52 @@ from minitorch.nn import _args, init
 from minitorch.nn import functional as F
 from minitorch.nn._args import positive_int
 from minitorch.nn.modules.module import Module
-from minitorch.nn.parameter import new_parameter
+from minitorch.nn.parameter import Parameter, new_parameter
 from minitorch.tensor import Tensor
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What the convolution layers of every dimension share: the channel and padding-mode checks,
+    PyTorch's default initialisation and PyTorch's ``repr`` text.  A subclass sets ``in_channels``,
+    ``out_channels``, ``kernel_size``, ``stride``, ``padding``, ``dilation``, ``groups``, ``weight`` and ``bias``."""
+
+    in_channels: int
+    out_channels: int
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: str | tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    weight: Parameter
+    bias: Parameter | None
+
+    def _check_groups_and_padding_mode(self, in_channels: int, out_channels: int, padding_mode: str) -> None:
+        owner = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f"{owner}: padding_mode {padding_mode!r} is not supported; only 'zeros'")
+        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if count % self.groups:
+                raise ValueError(f"{owner}: {name} ({count}) must be divisible by groups ({self.groups})")
+
+    def reset_parameters(self) -> None:
+        init.default_layer_init_(self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        """PyTorch's text: options left at their defaults are not shown."""
+        dims = len(self.kernel_size)
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * dims:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * dims:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class Conv2d(_ConvNd):
     """Convolution with weight (out_channels, in_channels / groups, kh, kw), PyTorch's arguments.
 
     ``kernel_size``, ``stride``, ``padding`` and ``dilation`` are ints or
@@ -46,31 +87,11 @@ class Conv2d(Module):
             self.padding = padding
         else:
             self.padding = _args.pair(padding, "padding", "Conv2d", minimum=0)
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv2d: padding_mode {padding_mode!r} is not supported; only 'zeros'")
-        for name, count in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if count % self.groups:
-                raise ValueError(f"Conv2d: {name} ({count}) must be divisible by groups ({self.groups})")
+        self._check_groups_and_padding_mode(in_channels, out_channels, padding_mode)
         self.in_channels, self.out_channels, self.padding_mode = in_channels, out_channels, padding_mode
         self.weight = new_parameter(out_channels, in_channels // self.groups, *self.kernel_size, device=device)
         self.bias = new_parameter(out_channels, device=device) if bias else None
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        init.default_layer_init_(self.weight, self.bias)
-
     def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-
-    def extra_repr(self) -> str:
-        """PyTorch's text: options left at their defaults are not shown."""
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from minitorch.nn import _args, init
+from minitorch.nn import _args
 from minitorch.nn import functional as F
+from minitorch.nn.modules.conv import _ConvNd
 from minitorch.nn.modules.module import Module
 from minitorch.nn.parameter import new_parameter
 from minitorch.tensor import Tensor
@@ -17,7 +18,7 @@ def _one(value: Any, name: str, owner: str, minimum: int = 1) -> int:
     return _args.pair(items[0], name, owner, minimum)[0]
 
 
-class Conv1d(Module):
+class Conv1d(_ConvNd):
     """Convolution with weight (out_channels, in_channels / groups, kernel_size), PyTorch's arguments and
     initialisation; ``padding`` an int, ``'valid'`` or ``'same'``."""
 
@@ -38,35 +39,16 @@ class Conv1d(Module):
             self.padding = padding
         else:
             self.padding = (_one(padding, "padding", "Conv1d", minimum=0),)
-        if padding_mode != "zeros":
-            raise ValueError(f"Conv1d: padding_mode {padding_mode!r} is not supported; only 'zeros'")
-        for name, count in (("in_channels", self.in_channels), ("out_channels", self.out_channels)):
-            if count % self.groups:
-                raise ValueError(f"Conv1d: {name} ({count}) must be divisible by groups ({self.groups})")
+        self._check_groups_and_padding_mode(self.in_channels, self.out_channels, padding_mode)
         self.padding_mode = padding_mode
         self.weight = new_parameter(self.out_channels, self.in_channels // self.groups, *self.kernel_size,
                                     device=device)
         self.bias = new_parameter(self.out_channels, device=device) if bias else None
         self.reset_parameters()
 
-    def reset_parameters(self) -> None:
-        init.default_layer_init_(self.weight, self.bias)
-
     def forward(self, input: Tensor) -> Tensor:
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]
         return F.conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0], self.groups)
-
-    def extra_repr(self) -> str:
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,):
-            text += f", padding={self.padding}"
-        if self.dilation != (1,):
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
 
 
 class MaxPool1d(Module):
