@@ -99,7 +99,7 @@ def cuda(emulated, monkeypatch):
         return run
 
     fake = SimpleNamespace(ascontiguousarray=np.ascontiguousarray, empty=np.empty, empty_like=np.empty_like,
-                           matmul=np.matmul, log=np.log, exp=np.exp, arange=np.arange,
+                           matmul=np.matmul, log=np.log, exp=np.exp, arange=np.arange, int64=np.int64,
                            cuda=SimpleNamespace(get_current_stream=_Stream))
     monkeypatch.setattr(module, "cupy", fake)
     monkeypatch.setattr(module, "_kernel", kernel)
@@ -136,9 +136,12 @@ def test_max_pool_equals_the_reference(cuda, dtype):
         Ho, Wo = reference.conv_output_size(7, k, s, p), reference.conv_output_size(8, k, s, p)
         got = (np.empty((2, 3, Ho, Wo), dtype), np.empty((2, 3, Ho, Wo), np.int64))
         want = (np.empty_like(got[0]), np.empty_like(got[1]))
-        cuda.max_pool_forward(x, k, s, p, *got)
-        reference.max_pool_forward(x, k, s, p, *want)
+        cuda.max_pool_forward(x, k, s, p, True, *got)
+        reference.max_pool_forward(x, k, s, p, True, *want)
         assert np.array_equal(got[0], want[0], equal_nan=True) and np.array_equal(got[1], want[1])
+        alone = np.full_like(got[0], np.nan)
+        cuda.max_pool_forward(x, k, s, p, False, alone, None)  # no indices kept: the maxima all the same
+        assert np.array_equal(alone, want[0], equal_nan=True)
         g = rng.standard_normal(got[0].shape).astype(dtype)
         gx, wx = np.full(x.shape, np.nan, dtype), np.empty(x.shape, dtype)
         cuda.max_pool_backward(g, got[1], x.shape, gx)

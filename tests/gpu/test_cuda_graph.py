@@ -251,7 +251,7 @@ def _training_program(cp, batch: int = 4):
     steps = [
         (cuda.conv2d_forward, (A["x"], A["w"], A["b"], 0, A["conv"]), {}),
         (cuda.relu_forward, (A["conv"], True, A["relu"], A["mask"]), {}),
-        (cuda.max_pool_forward, (A["relu"], 2, 2, 0, A["pool"], A["argmax"]), {}),
+        (cuda.max_pool_forward, (A["relu"], 2, 2, 0, True, A["pool"], A["argmax"]), {}),
         (cuda.linear_forward, (flat, A["W"], A["logits"]), {}),
         (cuda.cross_entropy_forward, (A["logits"], A["t"], A["losses"], A["probs"]), {}),
         (cuda.cross_entropy_backward, (A["probs"], A["t"], A["scale"], A["glogits"]), {}),
