@@ -125,7 +125,7 @@ def bench_coolnet_modes(args: Any, torch: Any, log: Log, deadline: float) -> lis
             model, twin = make_models("coolnet", torch)
             steps["eager"] = rotating_step(model, mt_batches, mt.optim, F)
             captured_model, _ = make_models("coolnet", None)
-            captured = {}
+            captured: dict[str, Any] = {}
 
             def wrap(step, captured=captured):
                 captured["step"] = mt.capture(step, strict=False)
