@@ -6,6 +6,9 @@ Run from the repository root on a machine with an NVIDIA GPU, CuPy and PyTorch (
 
 Sections (each time-boxed; the whole run stays within ``--budget``):
 
+0. CoolNet at batch 4 and 256 on distinct batches (16 per batch size, CIFAR-10 where present): minitorch
+   eager, minitorch captured (``minitorch.capture``, replayed as CUDA graphs where it records) and
+   PyTorch eager, with the captured / PyTorch targets of the GPU issue (<= 0.5 at batch 4, <= 1.0 at 256);
 1. one training step (forward, cross-entropy, backward, SGD with momentum 0.9) of LazyNet,
    BoringNet and CoolNet at batch 4, 32 and 256, float32, both frameworks from the same weights
    and data.  The interleaved harness of the CPU benchmark (``benchmarks/timing.py``) times
@@ -20,7 +23,8 @@ Sections (each time-boxed; the whole run stays within ``--budget``):
 PyTorch runs with TF32 off (``allow_tf32 = False`` for matmul and cuDNN), so both frameworks compute
 in full float32.  The log, ``results.json`` and ``table.md`` go to ``--out`` (default: ``$GPU_RESULTS``
 or ``gpu-results/``); the table is printed last.  Without a GPU the script says so and exits 0.
-The measurements are in ``gpu_cases.py``, the table in ``render.py``; this file is the command line.
+The measurements are in ``gpu_cases.py``, the table in ``render.py`` (and :func:`modes_table` here for
+section 0); this file is the command line.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from typing import Any
 from benchmarks.cases import BATCHES
 from benchmarks.gpu_cases import (
     TARGETS,
+    bench_coolnet_modes,
     bench_epoch,
     bench_kernel_backends,
     bench_steps,
@@ -58,6 +63,38 @@ class Tee:
         self.file.write(text + "\n")
 
 
+def table(results: dict[str, Any]) -> str:
+    """``table.md``: a pure function of ``results.json`` (section 0's table, then render.py's GPU table)."""
+    modes = results.get("coolnet_modes") or []
+    head = modes_table(modes) + "\n" if modes else ""
+    return head + gpu_table(results["versions"], results["steps"], results["kernel_backends"], results["epoch"],
+                            TARGETS)
+
+
+def modes_table(rows: list[dict[str, Any]]) -> str:
+    """Section 0 as markdown: CoolNet step ms eager / captured / PyTorch, and captured / PyTorch against target."""
+    lines = ["CoolNet training step on distinct batches, float32, median ms; ratios over PyTorch eager.", "",
+             "| batch | eager ms | captured ms | PyTorch ms | eager/PyTorch | captured/PyTorch | target | notes |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+
+    def ms(r: dict[str, Any], key: str) -> str:
+        return f"{r[key]:.3f}" if key in r else "n/a"
+
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['batch']} | {r['error']} | | | | | | |")
+            continue
+        ratio = r.get("captured_over_torch")
+        target = r["target_captured_over_torch"]
+        verdict = f"<= {target:g} " + ("n/a" if ratio is None else ("met" if ratio <= target else "MISSED"))
+        notes = r.get("captured_error") or (f"launches/replay {r.get('graph_launches_per_replay')}, "
+                                            f"fallback {r.get('graph_fallback')}, calls {r.get('capture_counts')}")
+        lines.append(f"| {r['batch']} | {ms(r, 'eager_ms')} | {ms(r, 'captured_ms')} | {ms(r, 'torch_ms')} | "
+                     f"{r.get('eager_over_torch', float('nan')):.2f} | "
+                     f"{'n/a' if ratio is None else f'{ratio:.2f}'} | {verdict} | {notes} |")
+    return "\n".join(lines) + "\n"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks.gpu_bench", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -66,10 +103,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--budget", type=float, default=200.0, help="seconds for the whole benchmark (default 200)")
     p.add_argument("--nets", default=",".join(NETS), help="comma-separated subset of " + ",".join(NETS))
     p.add_argument("--batches", default=",".join(map(str, BATCHES)), help="comma-separated batch sizes")
+    p.add_argument("--no-modes", action="store_true", help="skip section 0 (CoolNet eager / captured / PyTorch)")
     p.add_argument("--repeats", type=int, default=7, help="interleaved repeats per configuration (median)")
     p.add_argument("--target-ms", type=float, default=40.0, help="length of one timed block, in ms")
     p.add_argument("--epoch-size", type=int, default=50_000, help="images in the epoch section (0: skip it)")
-    p.add_argument("--epoch-batch", type=int, default=32)
+    p.add_argument("--epoch-batch", type=int, default=4, help="batch size of the epoch (default 4, fig1d's)")
     p.add_argument("--epoch-seconds", type=float, default=45.0,
                    help="stop an epoch after this many seconds per framework and extrapolate")
     return p.parse_args(argv)
@@ -82,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     reason = gpu_or_reason()
     if reason is not None:
         print(f"gpu_bench: no GPU for minitorch, nothing measured: {reason}")
-        return 0
+        return 0  # a CPU-only machine is not an error here; gpu_check.sh stops earlier, saying so
     os.makedirs(args.out, exist_ok=True)
     log = Tee(os.path.join(args.out, "log.txt"))
     torch, why_not = load_torch()
@@ -93,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     log(f"budget {args.budget:.0f} s; TF32 off in PyTorch")
 
     results: dict[str, Any] = {"versions": info, "args": vars(args)}
-    rows = bench_steps(args, torch, log, start + 0.55 * args.budget)
+    modes = [] if args.no_modes else bench_coolnet_modes(args, torch, log, start + 0.35 * args.budget)
+    results["coolnet_modes"] = modes
+    rows = bench_steps(args, torch, log, start + 0.6 * args.budget)
     results["steps"] = rows
     backends = []
     if "coolnet" in args.nets:
@@ -110,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     results["epoch"] = epoch
     results["seconds"] = time.perf_counter() - start
 
-    text = gpu_table(info, rows, backends, epoch, TARGETS)
+    text = table(results)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=2, default=str)
     with open(os.path.join(args.out, "table.md"), "w") as f:

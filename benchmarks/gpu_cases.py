@@ -1,4 +1,5 @@
-"""The GPU measurements of ``gpu_bench.py``: training steps, the kernel backends, one epoch.
+"""The GPU measurements of ``gpu_bench.py``: CoolNet eager / captured / PyTorch, training steps, the kernel
+backends, one epoch.
 
 Both frameworks run on the same GPU from the same weights and data; the networks and the
 training step are those of the CPU benchmark (``benchmarks/models.py``), timed by the same
@@ -26,6 +27,7 @@ from benchmarks.models import (
 from benchmarks.timing import loop, run_interleaved
 
 TARGETS = {("coolnet", 4): 1.0, ("coolnet", 256): 1.5}   # step time ratio minitorch / PyTorch
+GRAPH_TARGETS = {4: 0.5, 256: 1.0}  # CoolNet step time ratio, captured (CUDA graph) minitorch / PyTorch eager
 Log = Callable[..., None]
 
 
@@ -84,6 +86,86 @@ def compare(steps: dict[str, Callable[[], Any]], repeats: int, block_s: float, b
     res = run_interleaved({name: loop(fn) for name, fn in steps.items()}, block_s, repeats, budget_s,
                           warmup_s=0.5, warmup_min=5, settle_s=0.0, sync=device_sync)
     return {name: r["time"]["median"] for name, r in res.items()}
+
+
+def _device_batches(batch: int, count: int, move: Callable[[np.ndarray], Any]) -> list[tuple[Any, Any]]:
+    """``count`` distinct batches of ``batch`` images (CIFAR-10 where present), moved to the GPU once."""
+    from benchmarks.models import batch_pool
+
+    pool, _ = batch_pool(batch, images=count * batch)
+    return [(move(x), move(y)) for x, y in pool[:count]]
+
+
+def bench_coolnet_modes(args: Any, torch: Any, log: Log, deadline: float) -> list[dict[str, Any]]:
+    """Section 1: a CoolNet training step at batch 4 and 256 on distinct batches: minitorch eager,
+    minitorch captured (``minitorch.capture``: replayed as CUDA graphs where it records), PyTorch eager.
+
+    Each variant starts from the same weights and trains on the same rotation of batches (hw5's SGD,
+    lr 0.01).  A variant that fails (capture refusing the step, say) gets its error in the row and the
+    others are still timed.  The captured row also reports how its calls went (recorded, replayed, eager)
+    and how many graph launches a replay takes, so a fast row is known to be a graph and not a fallback.
+    """
+    import minitorch as mt
+    import minitorch.nn.functional as F
+    from benchmarks.models import rotating_step
+
+    rows = []
+    log("\n== 1. CoolNet training step on distinct batches: minitorch eager / captured (CUDA graph) / PyTorch ==")
+    for batch in (4, 256):
+        row: dict[str, Any] = {"batch": batch, "target_captured_over_torch": GRAPH_TARGETS[batch]}
+        rows.append(row)
+        if time.perf_counter() > deadline - 5:
+            row["error"] = "skipped: out of time"
+            log(f"CoolNet batch {batch}: skipped (out of time)")
+            continue
+        steps: dict[str, Callable[[], Any]] = {}
+        try:
+            count = 16
+            mt_batches = _device_batches(batch, count, lambda a: mt.tensor(a, device="cuda"))
+            model, twin = make_models("coolnet", torch)
+            steps["eager"] = rotating_step(model, mt_batches, mt.optim, F)
+            captured_model, _ = make_models("coolnet", None)
+            captured: dict[str, Any] = {}
+
+            def wrap(step, captured=captured):
+                captured["step"] = mt.capture(step, strict=False)
+                return captured["step"]
+
+            candidate = rotating_step(captured_model, mt_batches, mt.optim, F, wrap)
+            try:
+                for _ in range(4):  # discover, record, replay: a captured step replays from its third call
+                    float(candidate().item())
+                if not captured["step"].counts["replayed"]:  # it runs eagerly: not a captured row to time
+                    why = next(iter(captured["step"].eager.values()), "no replay")
+                    raise RuntimeError(f"the step is not replayed ({captured['step'].counts}): {why}")
+                steps["captured"] = candidate
+                row["capture_counts"] = dict(captured["step"].counts)
+                graphs = [r.program for rs in captured["step"].recordings.values() for r in rs]
+                row["graph_launches_per_replay"] = [getattr(g, "launches", None) for g in graphs]
+                row["graph_fallback"] = [getattr(g, "fallback", None) for g in graphs]
+            except Exception as exc:  # the captured variant is reported, not allowed to stop the others
+                row["captured_error"] = f"{type(exc).__name__}: {exc}"
+                log(f"CoolNet batch {batch}: captured step failed: {row['captured_error']}")
+            if twin is not None:
+                torch_batches = _device_batches(batch, count, lambda a: torch.from_numpy(a).cuda())
+                steps["torch"] = rotating_step(twin, torch_batches, torch.optim, torch.nn.functional)
+            times = compare(steps, args.repeats, args.target_ms / 1000, 0.9 * (deadline - time.perf_counter()) / 2)
+            row.update({f"{name}_ms": t for name, t in times.items()})
+            for name in ("eager", "captured"):
+                if f"{name}_ms" in row and "torch_ms" in row:
+                    row[f"{name}_over_torch"] = row[f"{name}_ms"] / row["torch_ms"]
+            log(f"CoolNet batch {batch:4d}: " + "   ".join(f"{n} {row[n + '_ms']:8.3f} ms" for n in steps)
+                + "".join(f"   {n}/torch {row[n + '_over_torch']:.2f}" for n in ("eager", "captured")
+                          if n + "_over_torch" in row)
+                + f"   (captured target <= {GRAPH_TARGETS[batch]})")
+            if "capture_counts" in row:
+                log(f"    capture counts {row['capture_counts']}, graph launches per replay "
+                    f"{row['graph_launches_per_replay']}, fallback {row['graph_fallback']}")
+        except Exception as exc:
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            log(f"CoolNet batch {batch}: ERROR {row['error']}")
+            log(traceback.format_exc())
+    return rows
 
 
 def bench_steps(args: Any, torch: Any, log: Log, deadline: float) -> list[dict[str, Any]]:

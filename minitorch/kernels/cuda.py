@@ -22,6 +22,11 @@ arguments declared in :mod:`minitorch.kernels` followed by the outputs it fills.
   writes the elementwise result, and in training the batch mean and variance
   it returns (the caller updates the running statistics), as the CPU kernel does.
 
+* ``gemm``: a tiled GEMM (64 x 64 tiles of the result, each of 256 threads
+  summing in ascending k), for Linear's products and the im2col convolutions
+  while kernels are :func:`capturable` (CuPy refuses cuBLAS inside a CUDA-graph
+  stream capture); otherwise those products are cuBLAS's (``cupy.matmul``).
+
 The source is compiled lazily, once per dtype (float32 or float64), on first
 use; CuPy also caches the binary on disk.  Other dtypes fall back to the
 array-module code in :mod:`.reference`.  This module imports CuPy at import
@@ -29,6 +34,9 @@ time: :mod:`minitorch.kernels` imports it only when it first sees a CuPy array.
 """
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import cupy
@@ -39,6 +47,9 @@ from minitorch.kernels import cu, reference
 _THREADS = 256          # threads per block, every kernel (a power of two: the tree reductions need it)
 _BN_CHUNK = 4096        # elements of one channel per block in the batch-norm kernels
 _BN_MAX_CHUNKS = 64     # at most this many blocks per channel
+
+_GEMM_TILE = 64         # rows and columns of the result per block of the gemm kernel (GEMM_BM, GEMM_BN)
+_GEMM_THREADS = 256     # its threads per block (GEMM_THREADS): fixed by its 16 x 16 thread layout
 
 _OPTIONS = ("--fmad=false",)
 _modules: dict[str, Any] = {}
@@ -229,27 +240,175 @@ def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> N
     return None
 
 
-# Cross-entropy on the GPU runs the array-module code: a handful of small
-# element-wise launches, and one host sync for the target range check.
-cross_entropy_forward = reference.cross_entropy_forward
+# ------------------------------------------------------ CUDA-graph capture
+class _Mode(threading.local):
+    """Per thread (a capture is): whether kernels take their capturable paths, where deferred checks go."""
+
+    depth = 0
+    checks: list[tuple[Any, str]] | None = None
+
+
+_mode = _Mode()
+
+
+def capturable_mode() -> bool:
+    """Whether the calls being made now must be capturable into a CUDA graph (inside :func:`capturable`)."""
+    return _mode.depth > 0
+
+
+@contextlib.contextmanager
+def capturable(checks: list[tuple[Any, str]] | None = None) -> Iterator[None]:
+    """Within: every kernel of this module takes a path that CUDA stream capture accepts.
+
+    That means no cuBLAS (the products run the ``gemm`` kernel, so they round
+    differently from cuBLAS, but the same in a graph replay as in an eager run
+    under this mode) and no host synchronisation: a check that would read a
+    device value on the host (cross-entropy's target range) instead appends
+    ``(flag, message)`` to ``checks``, a device boolean that the caller reads
+    after running the work (:mod:`minitorch.step_capture.cuda_graph` does,
+    after each graph launch).  Outside a stream capture, checks run at once.
+    The ``conv2d_*`` kernels below are capturable too (im2col, then the gemm
+    kernel); the convolution layer calls them only where
+    ``kernels.direct_conv_applies`` says so, which on the GPU is never
+    (:data:`DIRECT_CONV_MAX_WEIGHT` is 0): the layer's own im2col + ``@`` is
+    cuBLAS, so a step that records it replays without a graph, with a warning.
+    """
+    outer = _mode.checks
+    _mode.depth += 1
+    if checks is not None:
+        _mode.checks = checks
+    try:
+        yield
+    finally:
+        _mode.depth -= 1
+        _mode.checks = outer
+
+
+def _defer_or_raise(flag: Any, message: str) -> None:
+    """Raise ValueError(message) when the device boolean ``flag`` is set: now, or after the graph runs."""
+    if not cupy.cuda.get_current_stream().is_capturing():
+        if bool(flag):
+            raise ValueError(message)
+        return
+    if _mode.checks is None:
+        raise RuntimeError("CUDA kernels: a check on device values inside a stream capture needs "
+                           "capturable(checks=[...]) to collect it")
+    _mode.checks.append((flag, message))
+
+
+def matmul(a: Any, b: Any, out: Any) -> None:
+    """out (M, N), C-contiguous, = a (M, K) @ b (K, N): cuBLAS, or the ``gemm`` kernel when capturable."""
+    if not capturable_mode() or not _supported(a, b, out) or a.ndim != 2 or b.ndim != 2:
+        cupy.matmul(a, b, out=out)
+        return None
+    M, K = a.shape
+    N = b.shape[1]
+    if b.shape[0] != K or out.shape != (M, N) or not out.flags.c_contiguous:
+        raise ValueError(f"gemm: shapes {a.shape} @ {b.shape} -> out {out.shape} (C-contiguous) do not fit")
+    if out.size == 0:
+        return None
+    if K == 0:
+        out.fill(0)
+        return None
+    item = a.itemsize
+    grid = (-(-N // _GEMM_TILE), -(-M // _GEMM_TILE))
+    _kernel("gemm", a.dtype)(
+        grid, (_GEMM_THREADS,),
+        (a, b, out, _i32(M), _i32(N), _i32(K), np.int64(a.strides[0] // item), np.int64(a.strides[1] // item),
+         np.int64(b.strides[0] // item), np.int64(b.strides[1] // item)),
+    )
+    return None
+
+
+# ------------------------------------------------------------------ Linear
+def linear_forward(x: Any, weight: Any, out: Any) -> None:
+    """x (N, K) @ weight (J, K).T: a Linear layer's product, without its bias."""
+    matmul(x, weight.T, out)
+
+
+def linear_weight_grad(g: Any, x: Any, out: Any) -> None:
+    """g (N, J).T @ x (N, K): the weight gradient (J, K) of :func:`linear_forward`."""
+    matmul(g.T, x, out)
+
+
+# ----------------------------------------------------- convolution (GEMM)
+def _columns(x: Any, kh: int, kw: int, padding: int) -> Any:
+    N, C, H, W = x.shape
+    Ho, Wo = conv_output_size(H, kh, 1, padding), conv_output_size(W, kw, 1, padding)
+    cols = cupy.empty((C * kh * kw, N * Ho * Wo), dtype=x.dtype)
+    im2col(x, kh, kw, 1, padding, cols)
+    return cols
+
+
+def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int, out: Any) -> None:
+    """Stride-1 convolution of x (N, C, H, W) with weight (O, C, kh, kw), plus bias: im2col, then a GEMM."""
+    if not _supported(x, weight) or (bias is not None and bias.dtype != x.dtype):
+        return reference.conv2d_forward(x, weight, bias, padding, out)
+    N = x.shape[0]
+    O, _, kh, kw = weight.shape
+    Ho, Wo = out.shape[2], out.shape[3]
+    rows = cupy.empty((O, N * Ho * Wo), dtype=x.dtype)
+    matmul(weight.reshape(O, -1), _columns(x, kh, kw, padding), rows)
+    if bias is not None:
+        rows += bias[:, None]
+    out[...] = rows.reshape(O, N, Ho, Wo).transpose(1, 0, 2, 3)
+    return None
+
+
+def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int, out: Any) -> None:
+    """d loss / d weight of :func:`conv2d_forward`: g's rows times the columns of x, transposed."""
+    if not _supported(x, g):
+        return reference.conv2d_weight_grad(x, g, kernel_size, padding, out)
+    kh, kw = kernel_size
+    O = g.shape[1]
+    g_rows = cupy.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(O, -1)
+    matmul(g_rows, _columns(x, kh, kw, padding).T, out.reshape(O, -1))
+    return None
+
+
+def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int, out: Any) -> None:
+    """d loss / d x of :func:`conv2d_forward`: the weight's transpose times g's rows, then col2im."""
+    if not _supported(g, weight):
+        return reference.conv2d_input_grad(g, weight, x_shape, padding, out)
+    O, C, kh, kw = weight.shape
+    g_rows = cupy.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(O, -1)
+    cols = cupy.empty((C * kh * kw, g_rows.shape[1]), dtype=g.dtype)
+    matmul(weight.reshape(O, -1).T, g_rows, cols)
+    col2im(cols, x_shape, kh, kw, 1, padding, out)
+    return None
+
+
+# ------------------------------------------------------------ cross-entropy
+def cross_entropy_forward(logits: Any, target: Any, losses: Any, probs: Any) -> None:
+    """(per-row losses -log softmax(logits)[target], softmax probabilities), as :mod:`.reference` computes them.
+
+    Out of a capture this is the reference code (one host sync for the target range check); while
+    capturable the check is deferred (see :func:`capturable`) and the rest is the same array code.
+    """
+    if not capturable_mode():
+        return reference.cross_entropy_forward(logits, target, losses, probs)
+    C = logits.shape[1]
+    _defer_or_raise(((target < 0) | (target >= C)).any(),
+                    f"cross_entropy: a target is out of range for {C} classes")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - cupy.log(cupy.exp(shifted).sum(axis=1, keepdims=True))
+    losses[...] = -logp[cupy.arange(logits.shape[0]), target]
+    probs[...] = cupy.exp(logp)
+    return None
+
+
 cross_entropy_backward = reference.cross_entropy_backward
 
 # The running statistics are two element-wise launches per tensor; the array-module code serves.
 batch_norm_running_stats = reference.batch_norm_running_stats
 
-# A Linear layer's products are cuBLAS GEMMs at every size.
-linear_forward = reference.linear_forward
-linear_weight_grad = reference.linear_weight_grad
-
 # ReLU is two element-wise launches either way; the array-module code serves.
 relu_forward = reference.relu_forward
 relu_backward = reference.relu_backward
 
-# Convolution on the GPU is im2col + cuBLAS GEMM at every size (no direct kernels), and SGD over the flat
-# parameter array is a handful of element-wise launches: the array-module code serves for both.
-DIRECT_CONV_MAX_WEIGHT = reference.DIRECT_CONV_MAX_WEIGHT
-IM2COL_CHUNK_BYTES = 0   # chunks would only multiply kernel launches
-conv2d_forward = reference.conv2d_forward
-conv2d_weight_grad = reference.conv2d_weight_grad
-conv2d_input_grad = reference.conv2d_input_grad
+# SGD over the flat parameter array is a handful of element-wise launches: the array-module code serves.
 sgd_update = reference.sgd_update
+
+# Convolution layers on the GPU do im2col + their own cuBLAS GEMM (conv2d_* above serve capturable programs).
+DIRECT_CONV_MAX_WEIGHT = 0
+IM2COL_CHUNK_BYTES = 0   # chunks would only multiply kernel launches

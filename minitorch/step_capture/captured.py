@@ -32,6 +32,7 @@ from minitorch import autograd
 from minitorch.backend import get_default_dtype, observed_by, observer
 from minitorch.nn.modules.module import register_module_forward_pre_hook
 from minitorch.optim.optimizer import register_optimizer_step_pre_hook
+from minitorch.step_capture import cuda_graph
 from minitorch.step_capture.errors import CaptureError, StepStopped
 from minitorch.step_capture.program import Program, Stop, build
 from minitorch.step_capture.recorder import Recorder
@@ -81,7 +82,7 @@ class Recording:
                  output: Any, stops: list) -> None:
         self.guard = guard
         self.grad_copies = grad_copies  # [(tensor, gradient array the program reads)]
-        self.program = program
+        self.program = cuda_graph.for_device(program)  # a GPU program replays as CUDA graphs
         self.rebinding = rebinding
         self.output = output
         self.stops = stops              # per stop_if_not_finite guard: (rebinding, output) where it stops
@@ -90,7 +91,7 @@ class Recording:
         for position, buf in inputs:
             uses = None
             if buf.flags.c_contiguous and buf.size and not any(_holds(v, buf) for v in kept):
-                uses = program.uses_of(buf)
+                uses = self.program.uses_of(buf)
             self.inputs.append((position, buf, uses))
         self._bound: list[Any] = [None] * len(self.inputs)  # the caller's array each input's uses view
 
@@ -172,6 +173,10 @@ class Captured:
 
     # -------------------------------------------------------------- recording
     def _record(self, key: tuple, flat: list, args: tuple, kwargs: dict) -> Any:
+        if not self.strict and any(_on_gpu(a) for a in flat):  # not recordable: run it, as strict=False promises
+            self._run_eagerly_from_now_on(key, "capture: a GPU (CuPy) argument; capture records NumPy (CPU) "
+                                               "steps only")
+            return run_stoppable(self.fn, *args, **kwargs)
         reads, read_roots = reads_of(self.fn)
         roots = [r for r in (ref() for ref in self._roots) if r is not None]
         roots += [r for r in read_roots if all(r is not o for o in roots)]
@@ -351,7 +356,7 @@ def _traced_arguments(flat: list, args: tuple, kwargs: dict) -> tuple[list, tupl
     for position, a in enumerate(flat):
         array = a._data if isinstance(a, Tensor) else a
         if not isinstance(array, np.ndarray):
-            if type(array).__module__.partition(".")[0] == "cupy":
+            if _on_gpu(a):
                 raise CaptureError("capture: a GPU (CuPy) argument; capture records NumPy (CPU) steps only")
             values.append(a)
             continue
@@ -364,6 +369,12 @@ def _traced_arguments(flat: list, args: tuple, kwargs: dict) -> tuple[list, tupl
         values.append(Tensor(traced(buf)) if isinstance(a, Tensor) else traced(buf))
     n = len(args)
     return inputs, tuple(values[:n]), dict(zip(sorted(kwargs), values[n:], strict=True))
+
+
+def _on_gpu(value: Any) -> bool:
+    """Whether an argument is (or is a Tensor of) a CuPy array."""
+    array = value._data if isinstance(value, Tensor) else value
+    return type(array).__module__.partition(".")[0] == "cupy"
 
 
 def _holds(value: Any, buf: np.ndarray) -> bool:

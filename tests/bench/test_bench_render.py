@@ -10,8 +10,9 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks import render
-from benchmarks.gpu_cases import TARGETS as GPU_TARGETS
 
 REPO = Path(__file__).resolve().parents[2]
 GPU_DIR = REPO / "benchmarks" / "gpu_results"
@@ -22,7 +23,7 @@ def committed_results() -> dict:
 
 
 def full_report(res: dict) -> str:
-    table = (GPU_DIR / "table.md").read_text()
+    table = (GPU_DIR / "table.md").read_text() if (GPU_DIR / "table.md").exists() else None
     return render.markdown(res) + render.gpu_section(table, "benchmarks/gpu_results/table.md") + "\n"
 
 
@@ -97,9 +98,12 @@ def _torch_spelling(obj):
 
 
 def test_committed_gpu_results_render_to_their_table():
+    from benchmarks import gpu_bench
+
+    if not (GPU_DIR / "results.json").exists():
+        pytest.skip("no GPU results are committed (benchmarks/gpu_results/README.md says why)")
     res = _torch_spelling(json.loads((GPU_DIR / "results.json").read_text()))
-    text = render.gpu_table(res["versions"], res["steps"], res["kernel_backends"], res["epoch"], GPU_TARGETS)
-    assert text == (GPU_DIR / "table.md").read_text()
+    assert gpu_bench.table(res) == (GPU_DIR / "table.md").read_text()
 
 
 def test_method_says_what_the_training_rows_train_on():

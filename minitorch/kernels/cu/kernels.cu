@@ -282,3 +282,63 @@ extern "C" __global__ void bn_backward_apply(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// GEMM for the small products of Linear and im2col convolution, used where cuBLAS cannot be
+// (inside a CUDA-graph stream capture, which CuPy refuses cuBLAS calls in).
+//
+// C (M, N), C-contiguous, = A (M, K) @ B (K, N), with A[m, k] at A[m * sam + k * sak] and B[k, n]
+// at B[k * sbk + n * sbn] (element strides: a transposed operand is the same memory, other strides).
+// Block (bx, by) computes the GEMM_BM x GEMM_BN tile of C at (by * GEMM_BM, bx * GEMM_BN) with
+// GEMM_THREADS = 256 threads, each a 4 x 4 sub-tile (rows ty + 16 i, columns tx + 16 j), stepping
+// through K GEMM_BK at a time via shared memory.  Every element of C is one thread's sum over k in
+// ascending order, so the result is deterministic (but not cuBLAS's rounding, which sums in
+// another order).  Out-of-range tile entries load as 0, and only in-range elements are stored.
+#define GEMM_BM 64
+#define GEMM_BN 64
+#define GEMM_BK 16
+#define GEMM_THREADS 256
+
+extern "C" __global__ void __launch_bounds__(GEMM_THREADS) gemm(
+    const T* __restrict__ A, const T* __restrict__ B, T* __restrict__ C,
+    const int M, const int N, const int K,
+    const i64 sam, const i64 sak, const i64 sbk, const i64 sbn)
+{
+    __shared__ T As[GEMM_BK][GEMM_BM];
+    __shared__ T Bs[GEMM_BK][GEMM_BN];
+    const int tid = threadIdx.x;
+    const int tx = tid % 16, ty = tid / 16;
+    const int m0 = blockIdx.y * GEMM_BM, n0 = blockIdx.x * GEMM_BN;
+    T acc[4][4];
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) acc[i][j] = (T)0;
+    for (int k0 = 0; k0 < K; k0 += GEMM_BK) {
+        for (int e = tid; e < GEMM_BK * GEMM_BM; e += GEMM_THREADS) {
+            const int kk = e / GEMM_BM, mm = e % GEMM_BM;
+            const int m = m0 + mm, k = k0 + kk;
+            As[kk][mm] = (m < M && k < K) ? A[(i64)m * sam + (i64)k * sak] : (T)0;
+        }
+        for (int e = tid; e < GEMM_BK * GEMM_BN; e += GEMM_THREADS) {
+            const int kk = e / GEMM_BN, nn = e % GEMM_BN;
+            const int n = n0 + nn, k = k0 + kk;
+            Bs[kk][nn] = (n < N && k < K) ? B[(i64)k * sbk + (i64)n * sbn] : (T)0;
+        }
+        __syncthreads();
+        for (int kk = 0; kk < GEMM_BK; ++kk) {
+            T a[4], b[4];
+            for (int i = 0; i < 4; ++i) a[i] = As[kk][ty + 16 * i];
+            for (int j = 0; j < 4; ++j) b[j] = Bs[kk][tx + 16 * j];
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+        }
+        __syncthreads();
+    }
+    for (int i = 0; i < 4; ++i) {
+        const int m = m0 + ty + 16 * i;
+        if (m >= M) continue;
+        for (int j = 0; j < 4; ++j) {
+            const int n = n0 + tx + 16 * j;
+            if (n < N) C[(i64)m * N + n] = acc[i][j];
+        }
+    }
+}
