@@ -5,9 +5,9 @@ ends, ELU's 0) the gradient is PyTorch's choice, said per op.
 """
 from __future__ import annotations
 
+import functools
 import math
 
-import numba
 import numpy as np
 
 from minitorch.autograd import Function
@@ -18,15 +18,23 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _TANH_SCALE = math.sqrt(2.0 / math.pi)
 
 
-@numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
-def _erf_cpu(x):  # pragma: no cover - compiled
-    return math.erf(x)
+@functools.cache
+def _erf_cpu():
+    """numba's ufunc of math.erf, compiled (or loaded from the cache) on first use: importing numba costs
+    ~0.3 s, which ``import minitorch`` should not pay for an op few programs call."""
+    import numba
+
+    @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
+    def erf(x):  # pragma: no cover - compiled
+        return math.erf(x)
+
+    return erf
 
 
 def erf(a):
     """The error function elementwise (NumPy has none): numba's math.erf on the CPU, CuPy's on the GPU."""
     if get_array_module(a) is np:
-        return _erf_cpu(a)
+        return _erf_cpu()(a)
     from cupyx.scipy.special import erf as cupy_erf  # a GPU array means CuPy is installed
 
     return cupy_erf(a)
