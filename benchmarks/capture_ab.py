@@ -26,6 +26,7 @@ On a shared machine the numbers are indicative only: compare rows of one run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import statistics
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     torch: Any = None
     if not args.no_torch:
         try:
-            import torch
+            torch = importlib.import_module("torch")   # optional: with or without it installed, one type (Any)
             torch.set_num_threads(args.threads)
         except ImportError:
             log("PyTorch is not installed: minitorch eager against captured only")
