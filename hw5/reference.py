@@ -16,6 +16,7 @@ import json
 import os
 from typing import Any
 
+from hw5.claims import pct
 from hw5.results import RunResults
 
 FOLDER = "reference"
@@ -50,10 +51,6 @@ def _last5(records: list[dict[str, Any]]) -> float:
     return sum(tail) / len(tail)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.1f}%"
-
-
 def reference_section(runs_dir: str, raw: dict[str, RunResults]) -> str:
     """The report's section on the PyTorch reference runs ('' when there are none)."""
     references = load_references(runs_dir)
@@ -67,8 +64,8 @@ def reference_section(runs_dir: str, raw: dict[str, RunResults]) -> str:
         last_ours, last_theirs = ours[-1], theirs[-1]
         version = theirs[-1].get("torch", "?")
         rows.append(
-            f"| `{name}` | {n} | {_pct(last_ours['test_acc'])} | {_pct(last_theirs['test_acc'])} | "
-            f"{_pct(_last5(ours))} | {_pct(_last5(theirs))} | "
+            f"| `{name}` | {n} | {pct(last_ours['test_acc'])} | {pct(last_theirs['test_acc'])} | "
+            f"{pct(_last5(ours))} | {pct(_last5(theirs))} | "
             f"{100 * (_last5(ours) - _last5(theirs)):+.1f} | "
             f"{last_ours['train_loss']:.3f} / {last_ours['train_eval_loss']:.3f} | "
             f"{last_theirs['train_loss']:.3f} / {last_theirs['train_eval_loss']:.3f} | {version} |")
