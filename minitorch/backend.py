@@ -227,6 +227,13 @@ def as_array(xp: ModuleType, value: Any, dtype: Any = None) -> Any:
     return xp.asarray(value, dtype=dtype) if seen is None else seen.as_array(xp, value, dtype)
 
 
+
+def may_share_memory(a: Any, b: Any) -> bool:
+    """``xp.may_share_memory`` for ops: a fact about memory, not about values, so no observer is told."""
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):  # plain views: a recorder's arrays are subclasses
+        a, b = a.view(np.ndarray), b.view(np.ndarray)
+    return bool(get_array_module(a).may_share_memory(a, b))
+
 # ----------------------------------------------------------------- dtypes
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 

@@ -82,7 +82,8 @@ def torch_index(index: Any) -> Any:
         elif isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_)):
             basic.append(item)  # its dimension is gone after the first step
         else:
-            mask_dims = np.ndim(item) if get_array_module(item).asarray(item).dtype.kind == "b" else 1
+            index = get_array_module(item).asarray(item)
+            mask_dims = index.ndim if index.dtype.kind == "b" else 1
             basic.extend([slice(None)] * mask_dims)  # a k-d bool mask indexes k dimensions
             advanced.append(item)
     return _TwoStep(tuple(basic), tuple(advanced))

@@ -16,11 +16,10 @@ no graph, no module calls.  The pieces, in the order a recording uses them:
 * :mod:`.program` and :mod:`.relocation`: the recording turned into a flat
   list of calls;
 * :mod:`.captured`: ``capture`` itself: signatures, recordings, replays;
-* :mod:`.training`: a training step for loops such as hw5's.
+  and a training step for loops such as hw5's.
 """
-from minitorch.step_capture.captured import Captured, capture, run_stoppable, stop_if_not_finite
+from minitorch.step_capture.captured import Captured, capture, run_stoppable, stop_if_not_finite, training_step
 from minitorch.step_capture.errors import CaptureError, StepStopped
-from minitorch.step_capture.training import training_step
 
 __all__ = ["CaptureError", "Captured", "StepStopped", "capture", "run_stoppable", "stop_if_not_finite",
            "training_step"]

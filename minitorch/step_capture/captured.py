@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from minitorch import autograd
-from minitorch.backend import get_default_dtype, observed_by, observer
+from minitorch.backend import get_default_dtype, is_device_array, observed_by, observer
 from minitorch.nn.modules.module import register_module_forward_pre_hook
 from minitorch.optim.optimizer import register_optimizer_step_pre_hook
 from minitorch.step_capture import cuda_graph
@@ -46,25 +46,19 @@ from minitorch.step_capture.state import (
     untrace,
     walk,
 )
-from minitorch.step_capture.traced import TracedArray, plain, traced
+from minitorch.step_capture.traced import TracedArray, leaves, plain, traced, tree_map
 from minitorch.tensor import Tensor
 
 
-def _saw_module(module: Any, args: tuple) -> None:
+def _saw(root: Any, *args: Any) -> None:
     rec = observer()
     if rec is not None:
-        rec.saw_module(module)
-
-
-def _saw_optimizer(optimizer: Any, args: tuple, kwargs: dict) -> None:
-    rec = observer()
-    if rec is not None:
-        rec.saw_optimizer(optimizer)
+        rec.saw(root)
 
 
 # a step's modules and optimizers are state its replays depend on: the recorder learns them from these hooks
-register_module_forward_pre_hook(_saw_module)
-register_optimizer_step_pre_hook(_saw_optimizer)
+register_module_forward_pre_hook(_saw)
+register_optimizer_step_pre_hook(_saw)
 
 # Recordings in a row for one signature, none replayed, before capture gives up on it and runs it eagerly.
 MAX_RECORDINGS_WITHOUT_REPLAY = 4
@@ -173,7 +167,7 @@ class Captured:
 
     # -------------------------------------------------------------- recording
     def _record(self, key: tuple, flat: list, args: tuple, kwargs: dict) -> Any:
-        if not self.strict and any(_on_gpu(a) for a in flat):  # not recordable: run it, as strict=False promises
+        if not self.strict and any(is_device_array(getattr(a, "_data", a)) for a in flat):  # run it, as promised
             self._run_eagerly_from_now_on(key, "capture: a GPU (CuPy) argument; capture records NumPy (CPU) "
                                                "steps only")
             return run_stoppable(self.fn, *args, **kwargs)
@@ -197,8 +191,7 @@ class Captured:
                 except StepStopped as stop:
                     result, stopped = stop.value, True
         finally:
-            met = (*rec.modules.values(), *rec.optimizers.values(), *rec.outside.values())
-            found = [o for o in met if id(o) not in before.seen]
+            found = [o for o in rec.met.values() if id(o) not in before.seen]
             untrace(walk(roots + found, refuse_tuples=False))
             for tensor, _ in rec.leaves:
                 _untrace_tensor(tensor)
@@ -237,9 +230,7 @@ class Captured:
         _relocate_tensors(output, relocate)
         stops = []
         for snap, value in stop_points:
-            stop_output = _freeze(value)
-            _relocate_tensors(stop_output, relocate)
-            stops.append((Rebinding(before, snap, relocate), stop_output))
+            stops.append((Rebinding(before, snap, relocate), _relocate_tensors(_freeze(value), relocate)))
         return Recording(guard, inputs, [entry_grads[i] for i in grads_read], program,
                          Rebinding(before, after, relocate), output, stops)
 
@@ -356,7 +347,7 @@ def _traced_arguments(flat: list, args: tuple, kwargs: dict) -> tuple[list, tupl
     for position, a in enumerate(flat):
         array = a._data if isinstance(a, Tensor) else a
         if not isinstance(array, np.ndarray):
-            if _on_gpu(a):
+            if is_device_array(array):
                 raise CaptureError("capture: a GPU (CuPy) argument; capture records NumPy (CPU) steps only")
             values.append(a)
             continue
@@ -371,35 +362,18 @@ def _traced_arguments(flat: list, args: tuple, kwargs: dict) -> tuple[list, tupl
     return inputs, tuple(values[:n]), dict(zip(sorted(kwargs), values[n:], strict=True))
 
 
-def _on_gpu(value: Any) -> bool:
-    """Whether an argument is (or is a Tensor of) a CuPy array."""
-    array = value._data if isinstance(value, Tensor) else value
-    return type(array).__module__.partition(".")[0] == "cupy"
-
-
 def _holds(value: Any, buf: np.ndarray) -> bool:
     """Whether ``value`` (a result, a state value) holds an array over ``buf``'s memory."""
-    if isinstance(value, Tensor):
-        value = value._data
-    if isinstance(value, np.ndarray):
-        return bool(np.may_share_memory(value, buf))
-    if isinstance(value, (tuple, list)):
-        return any(_holds(v, buf) for v in value)
-    if isinstance(value, dict):
-        return any(_holds(v, buf) for v in value.values())
-    return False
+    return any(np.may_share_memory(getattr(v, "_data", v), buf) for v in leaves(value)
+               if isinstance(getattr(v, "_data", v), np.ndarray))
 
 
-def _relocate_tensors(value: Any, relocate: Callable[[Any], Any]) -> None:
-    """Point the output tensors at the memory their arrays were moved to (same values)."""
-    if isinstance(value, Tensor):
-        value._data = relocate(value._data)
-    elif isinstance(value, (tuple, list)):
-        for v in value:
-            _relocate_tensors(v, relocate)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _relocate_tensors(v, relocate)
+def _relocate_tensors(value: Any, relocate: Callable[[Any], Any]) -> Any:
+    """Point the output tensors at the memory their arrays were moved to (same values); returns ``value``."""
+    for t in leaves(value):
+        if isinstance(t, Tensor):
+            t._data = relocate(t._data)
+    return value
 
 
 def _untrace_tensor(tensor: Tensor) -> None:
@@ -410,12 +384,32 @@ def _untrace_tensor(tensor: Tensor) -> None:
 
 def _freeze(value: Any) -> Any:
     """The step's result with plain arrays: each tensor computed in the step becomes an output tensor."""
-    if isinstance(value, Tensor):
-        return Tensor(plain(value._data)) if type(value._data) is TracedArray else value
-    if type(value) is TracedArray:
-        return plain(value)
-    if type(value) in (tuple, list):
-        return type(value)(_freeze(v) for v in value)
-    if type(value) is dict:
-        return {k: _freeze(v) for k, v in value.items()}
-    return value
+    return tree_map(lambda v: Tensor(plain(v._data)) if isinstance(v, Tensor) and type(v._data) is TracedArray
+                    else plain(v), value)
+
+
+def training_step(model: Any, loss_fn: Callable[[Tensor, Tensor], Tensor], optimizer: Any,
+                  capture: bool = True, strict: bool = False) -> Callable[[Tensor, Tensor], Tensor]:
+    """``step(inputs, targets) -> loss``: forward, loss, backward and ``optimizer.step()`` on one batch.
+
+    When the loss is NaN or infinite the step stops before the backward pass
+    (parameters untouched) and returns the loss, so the caller can record the
+    divergence, exactly as a loop that checks ``loss.item()`` before stepping.
+
+    With ``capture`` (the default) the step is recorded and replayed (see
+    :func:`minitorch.capture`); the loss it returns is then refilled by the
+    next call, so take ``.item()`` before calling again.  ``strict=False``:
+    a step the recorder cannot replay (say, a loss that checks its targets'
+    values in Python) runs uncaptured, with a warning, instead of raising.
+    """
+    def step(inputs: Tensor, targets: Tensor) -> Tensor:
+        loss = loss_fn(model(inputs), targets)
+        stop_if_not_finite(loss)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    if capture:
+        return Captured(step, strict=strict)
+    return functools.partial(run_stoppable, step)

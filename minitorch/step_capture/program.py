@@ -29,8 +29,9 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from minitorch.step_capture.errors import CaptureError
-from minitorch.step_capture.recorder import Op, Recorder, arrays_in
+from minitorch.step_capture.recorder import Op, Recorder
 from minitorch.step_capture.relocation import Relocate, relocate_into_concatenations
+from minitorch.step_capture.traced import arrays_in
 
 
 class Stop(Exception):

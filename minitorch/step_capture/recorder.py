@@ -22,14 +22,19 @@ while the step runs, and is told, by minitorch itself:
 * the modules called and the optimizers stepped, through their global pre-hooks.
 
 NumPy itself reports the rest, through :class:`~.traced.TracedArray`: the
-ufuncs and functions that ops apply to the step's arrays.  Nothing of NumPy's
-or anyone else's is replaced.  It refuses (:class:`~.errors.CaptureError`):
-Python values made from the data (``float``, ``bool``, ``.item()``), shapes
-that depend on the data, and tensors whose graph began before the step.
+ufuncs, functions and methods that ops apply to the step's arrays.  What such
+a call did is read off its result, not looked up: an array over its operands'
+memory is a view (nothing to replay), any other array is new memory (a
+buffer), nothing at all means it wrote its first operand (``copyto``,
+``fill``, ``a[i] = v``), and a Python value made from the data (``float``,
+``bool``, ``.item()``) cannot be replayed.  Nothing of NumPy's or anyone
+else's is replaced.  It refuses (:class:`~.errors.CaptureError`) Python values
+made from the data, shapes that depend on the data, and tensors whose graph
+began before the step.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +42,7 @@ import numpy as np
 
 from minitorch.backend import observed_by
 from minitorch.step_capture.errors import CaptureError
-from minitorch.step_capture.traced import (
-    MUTATING_METHODS,
-    PYTHON_VALUE_METHODS,
-    TracedArray,
-    plain,
-    plain_all,
-    traced,
-)
+from minitorch.step_capture.traced import TracedArray, arrays_in, leaves, plain, plain_all, traced, tree_map
 
 
 @dataclass
@@ -69,32 +67,16 @@ class Op:
     writes: list = field(default_factory=list)
 
 
-# Functions that return facts about shapes, dtypes or memory, never about values.
-STATIC_FUNCTIONS = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory, np.shares_memory,
-                    np.iscomplexobj, np.isrealobj}
-# Functions whose result's shape depends on the values of their input.
-DATA_SHAPED_FUNCTIONS = {np.nonzero, np.argwhere, np.flatnonzero, np.unique, np.extract, np.compress, np.trim_zeros}
-# Functions that write into their first argument.
-MUTATING_FUNCTIONS = {np.copyto, np.place, np.put, np.putmask, np.put_along_axis, np.fill_diagonal}
-# Functions that make a new array of another's shape, and what they fill it with (full_like: its argument).
+# What NumPy cannot tell from a result: calls whose result's shape depends on the values of their input.
+DATA_SHAPED = {"numpy.nonzero", "numpy.argwhere", "numpy.flatnonzero", "numpy.unique", "numpy.extract",
+               "numpy.compress", "numpy.trim_zeros", "ndarray.nonzero"}
+# New arrays shaped like another (ops make theirs with backend.new_array; the optimizers' state, say, uses
+# these), and what they fill it with (full_like: its argument).
 _LIKE: dict[Any, Any] = {np.empty_like: None, np.zeros_like: 0, np.ones_like: 1, np.full_like: None}
 
 
-def arrays_in(value: Any) -> Iterator[np.ndarray]:
-    """Every array in ``value`` and the tuples, lists and dicts in it."""
-    t = type(value)
-    if isinstance(value, np.ndarray):
-        yield value
-    elif t is tuple or t is list:
-        for v in value:
-            yield from arrays_in(v)
-    elif t is dict:
-        for v in value.values():
-            yield from arrays_in(v)
-
-
 def _any_traced(value: Any) -> bool:
-    return any(type(a) is TracedArray for a in arrays_in(value))
+    return any(type(a) is TracedArray for a in leaves(value))
 
 
 class Recorder:
@@ -106,11 +88,9 @@ class Recorder:
         self.buffers: list[np.ndarray] = []     # memory allocated during the recording, kept alive with it
         self.empties: list[np.ndarray] = []     # the buffers made without starting values
         self.failure: str | None = None         # why the step cannot be replayed (strict=False)
-        self.modules: dict[int, Any] = {}       # id -> module called during the step
-        self.optimizers: dict[int, Any] = {}    # id -> optimizer stepped during the step
+        self.met: dict[int, Any] = {}           # id -> module called, optimizer stepped, or tensor from before
         self.leaves: list[tuple[Any, np.ndarray]] = []  # (tensor, its own array) traced on first use
         self.made: dict[int, Any] = {}          # id -> tensor constructed during the step
-        self.outside: dict[int, Any] = {}       # id -> leaf tensor from before the step, met by an op
         self.twins: dict[int, TracedArray] = {}  # id(plain array) -> its traced twin
         self.stops: list[int] = []              # indices of the guard ops (stop_if_not_finite)
         self.on_stop: Callable[[Any], None] | None = None  # told the value of each guard as it is recorded
@@ -145,7 +125,7 @@ class Recorder:
         self.buffers.append(value)
         return value
 
-    def _adopt(self, result: Any, operands: list, name: str, static: bool) -> tuple[Any, list]:
+    def _adopt(self, result: Any, operands: list, name: str) -> tuple[Any, list]:
         """(what the step gets back, [(position, buffer)] of the new memory in ``result``)."""
         if isinstance(result, np.ndarray):
             result = plain(result)
@@ -159,22 +139,13 @@ class Recorder:
             values: list[Any] = []
             slots: list[tuple[int, np.ndarray]] = []
             for i, r in enumerate(result):
-                v, s = self._adopt(r, operands, name, static)
+                v, s = self._adopt(r, operands, name)
                 values.append(v)
                 slots.extend((i, buf) for _, buf in s)
             return (type(result)(*values) if hasattr(result, "_fields") else tuple(values)), slots
-        if result is not None and not static:
+        if result is not None:
             self.python_value(f"{name}()")
         return result, []
-
-    def _run(self, name: str, fn: Callable, args: tuple, kwargs: dict, writes: list, static: bool = False) -> Any:
-        """Call ``fn`` on the plain arrays, adopt its results, and record it unless it only made views."""
-        with observed_by(None):
-            result = fn(*args, **kwargs)
-        value, results = self._adopt(result, list(arrays_in((args, kwargs))), name, static)
-        if results or writes:
-            self.ops.append(Op("call", name, fn, args, kwargs, results, writes))
-        return value
 
     # ------------------------------------------------------- what TracedArray hands over
     def ufunc(self, ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -200,33 +171,29 @@ class Recorder:
         values = tuple(traced(b) for b in buffers)
         return values if several else values[0]
 
-    def function(self, func: Callable, args: tuple, kwargs: dict) -> Any:
-        name = f"numpy.{getattr(func, '__name__', repr(func))}"
-        if func in DATA_SHAPED_FUNCTIONS or (func is np.where and len(args) + len(kwargs) == 1):
+    def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        """A NumPy function or ndarray method (``name``: ``numpy.concatenate``, ``ndarray.reshape``): run on the
+        plain arrays, and recorded unless it only made views (see the module docstring)."""
+        if fn in _LIKE:
+            fill = args[1] if fn is np.full_like and len(args) > 1 else kwargs.get("fill_value", _LIKE[fn])
+            if not _any_traced(fill):
+                return self.created(fn(*plain_all(args), **plain_all(kwargs)), fill)
+        if name == "ndarray.__getitem__":
+            return self._getitem(plain(args[0]), args[1])
+        if name in DATA_SHAPED or (name == "numpy.where" and len(args) + len(kwargs) == 1) or (
+                name == "ndarray.compress" and _any_traced(args[1:2])):
             self.data_shaped(name)
         pargs, pkw = plain_all(args), plain_all(kwargs)
-        if func in _LIKE:
-            fill = _LIKE[func]
-            if func is np.full_like:
-                fill = pargs[1] if len(pargs) > 1 else pkw.get("fill_value")
-            if not _any_traced(fill):
-                return self.created(func(*pargs, **pkw), fill)
-        writes = [pargs[0]] if func in MUTATING_FUNCTIONS else []
-        if pkw.get("out") is not None:
-            writes.extend(arrays_in(pkw["out"]))
-        return self._run(name, func, pargs, pkw, writes, static=func in STATIC_FUNCTIONS)
-
-    def method(self, name: str, unbound: Callable, array: TracedArray, args: tuple, kwargs: dict) -> Any:
-        p = plain(array)
-        if name in PYTHON_VALUE_METHODS:
-            self.python_value(f"ndarray.{name}")
-            return unbound(p, *plain_all(args), **plain_all(kwargs))
-        if name == "__getitem__":
-            return self._getitem(p, args[0])
-        if name == "nonzero" or (name == "compress" and _any_traced(args[:1])):
-            self.data_shaped(f"ndarray.{name}")
-        writes = [p] if name in MUTATING_METHODS else []
-        return self._run(f"ndarray.{name}", unbound, (p,) + plain_all(args), plain_all(kwargs), writes)
+        with observed_by(None):
+            result = fn(*pargs, **pkw)
+        operands = list(arrays_in((pargs, pkw)))
+        writes = list(arrays_in(pkw.get("out")))
+        if result is None and operands:  # NumPy's calls that return nothing write their first operand
+            writes.append(operands[0])
+        value, results = self._adopt(result, operands, name)
+        if results or writes:
+            self.ops.append(Op("call", name, fn, pargs, pkw, results, writes))
+        return value
 
     def _getitem(self, p: np.ndarray, index: Any) -> Any:
         pidx = plain_all(index)
@@ -263,7 +230,7 @@ class Recorder:
     def as_array(self, xp: Any, value: Any, dtype: Any) -> Any:
         """``backend.as_array``: a conversion of the step's arrays is a recorded call; anything else a constant."""
         if next(arrays_in(value), None) is not None:  # read on every replay: a view, or a recorded conversion
-            return self._run("numpy.asarray", np.asarray, (plain_all(value),), {"dtype": dtype}, [])
+            return self.call("numpy.asarray", np.asarray, (value,), {"dtype": dtype})
         array = np.asarray(value, dtype=dtype)
         return self.created(array, array.copy())
 
@@ -284,9 +251,7 @@ class Recorder:
         direct = impl.replay(*call) if hasattr(impl, "replay") else None  # the backend's quicker form, if any
         fn, call = direct if direct is not None else (impl, call)
         self.ops.append(Op("kernel", kernel.name, fn, call, {}, [], writes))
-        if type(result) is tuple:
-            return tuple(None if r is None else traced(r) for r in result)
-        return None if result is None else traced(result)
+        return tree_map(lambda r: r if r is None else traced(r), result)
 
     def on_apply(self, inputs: tuple) -> None:
         """Every tensor an op runs on gets a traced array, so that work on it is recorded from then on."""
@@ -303,16 +268,14 @@ class Recorder:
             t._data = self.twin(data)
             self.leaves.append((t, data))
             if id(t) not in self.made:  # made before the step (a free parameter, say): state to guard
-                self.outside.setdefault(id(t), t)
+                self.met.setdefault(id(t), t)
 
     def saw_new_tensor(self, tensor: Any) -> None:
         self.made[id(tensor)] = tensor
 
-    def saw_module(self, module: Any) -> None:
-        self.modules.setdefault(id(module), module)
-
-    def saw_optimizer(self, optimizer: Any) -> None:
-        self.optimizers.setdefault(id(optimizer), optimizer)
+    def saw(self, root: Any) -> None:
+        """A module called or an optimizer stepped (their global pre-hooks): state a replay depends on."""
+        self.met.setdefault(id(root), root)
 
     def guard_finite(self, array: TracedArray) -> None:
         """Replays check here that ``array`` is finite, and stop the step where it is not."""

@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from minitorch.step_capture.recorder import Op, arrays_in
+from minitorch.step_capture.recorder import Op
+from minitorch.step_capture.traced import arrays_in, tree_map
 
 Relocate = Callable[[Any], Any]
 
@@ -103,14 +104,7 @@ def relocate_into_concatenations(ops: list[Op], buffers: list[np.ndarray]) -> tu
         return a
 
     def relocate(value: Any) -> Any:
-        t = type(value)
-        if isinstance(value, np.ndarray):
-            return move(value)
-        if t is tuple or t is list:
-            return t(relocate(v) for v in value)
-        if t is dict:
-            return {k: relocate(v) for k, v in value.items()}
-        return value
+        return tree_map(lambda a: move(a) if isinstance(a, np.ndarray) else a, value)
 
     kept = []
     for index, op in enumerate(ops):

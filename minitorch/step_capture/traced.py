@@ -5,23 +5,47 @@ optimizer's arrays, and everything computed from them) is a ``TracedArray``:
 an ndarray subclass that shares memory with a plain array, its *twin*.  NumPy
 hands the subclass's operations to it: ufuncs through ``__array_ufunc__``,
 most functions through ``__array_function__``; the methods that NumPy runs in
-C without either protocol (``copy``, ``astype``, ``dot``, indexing ...) are
-overridden below.  Each is passed to the active :class:`~.recorder.Recorder`,
-which runs it on the twins and notes the call.
+C without either protocol (``copy``, ``astype``, indexing ...) are overridden
+below.  Each is passed to the active :class:`~.recorder.Recorder`, which runs
+it on the twins and notes the call.  A traced array that outlives its
+recording behaves as a plain ndarray.
 
-Python values computed from the data (``float(a)``, ``a.item()``,
-``bool(a > 0)``) cannot be replayed, so they raise
-:class:`~minitorch.step_capture.CaptureError` (the recorder decides).
-
-A traced array that outlives its recording behaves as a plain ndarray.
+This module also holds the one walker of the tuples, lists and dicts that
+calls take and steps return (:func:`tree_map`, :func:`leaves`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from minitorch.backend import observer as active_recorder  # this thread's recorder, or None
+
+
+def tree_map(fn: Callable[[Any], Any], value: Any) -> Any:
+    """``value`` with ``fn`` applied to each leaf of its (nested) tuples, lists and dicts."""
+    t = type(value)
+    if t is tuple or t is list:
+        return t(tree_map(fn, v) for v in value)
+    if t is dict:
+        return {k: tree_map(fn, v) for k, v in value.items()}
+    return fn(value)
+
+
+def leaves(value: Any) -> Iterator[Any]:
+    """The leaves of ``value``'s (nested) tuples, lists and dicts, in order."""
+    t = type(value)
+    if t is tuple or t is list or t is dict:
+        for v in (value.values() if t is dict else value):
+            yield from leaves(v)
+    else:
+        yield value
+
+
+def arrays_in(value: Any) -> Iterator[np.ndarray]:
+    """The arrays among ``value``'s leaves."""
+    return (a for a in leaves(value) if isinstance(a, np.ndarray))
 
 
 def plain(x: Any) -> Any:
@@ -35,15 +59,7 @@ def plain(x: Any) -> Any:
 
 
 def plain_all(value: Any) -> Any:
-    """``plain`` through the lists, tuples and dicts that NumPy functions take (``concatenate([a, b])``)."""
-    t = type(value)
-    if t is TracedArray:
-        return plain(value)
-    if t is tuple or t is list:
-        return t(plain_all(v) for v in value)
-    if t is dict:
-        return {k: plain_all(v) for k, v in value.items()}
-    return value
+    return tree_map(plain, value)
 
 
 def traced(array: np.ndarray) -> TracedArray:
@@ -68,7 +84,7 @@ class TracedArray(np.ndarray):
         rec = active_recorder()
         if rec is None:
             return func(*plain_all(args), **plain_all(kwargs))
-        return rec.function(func, args, kwargs)
+        return rec.call(f"numpy.{getattr(func, '__name__', repr(func))}", func, args, kwargs)
 
     def __iter__(self):
         # ndarray's own iterator would hand out NumPy scalars, which escape the recording
@@ -81,19 +97,15 @@ class TracedArray(np.ndarray):
     __str__ = __repr__
 
 
-# ndarray methods that NumPy runs without either protocol, by what they do.  Methods left out
-# (sum, max, mean, clip, round, the arithmetic operators ...) are built on ufuncs and arrive
-# through __array_ufunc__.
-VIEW_OR_COPY_METHODS = (
-    "__getitem__", "reshape", "ravel", "flatten", "transpose", "swapaxes", "squeeze", "diagonal",
-    "copy", "__copy__", "__deepcopy__", "astype", "conj", "conjugate", "repeat", "take", "choose",
-    "compress", "dot", "argmax", "argmin", "argsort", "argpartition", "searchsorted", "nonzero",
-)
-MUTATING_METHODS = ("__setitem__", "fill", "sort", "partition", "put", "byteswap", "resize", "setfield")
-# These turn data into Python values (or bytes), which a replay could not reproduce.
-PYTHON_VALUE_METHODS = (
-    "item", "tolist", "tobytes", "tofile", "dump", "dumps", "__float__", "__int__", "__bool__", "__index__",
-    "__complex__", "__contains__", "__format__", "__dlpack__", "__reduce__", "__reduce_ex__", "getfield",
+# The ndarray methods that NumPy runs in C without either protocol.  What each did is read off its result
+# (see Recorder.call).  Those left out (sum, max, clip, the operators ...) are built on ufuncs.
+METHODS = (
+    "__getitem__", "__setitem__", "reshape", "ravel", "flatten", "transpose", "swapaxes", "squeeze", "diagonal",
+    "copy", "__copy__", "__deepcopy__", "astype", "conj", "conjugate", "repeat", "take", "choose", "compress",
+    "dot", "argmax", "argmin", "argsort", "argpartition", "searchsorted", "nonzero", "fill", "sort", "partition",
+    "put", "resize", "setfield", "getfield", "item", "tolist", "tobytes", "tofile", "dump", "dumps", "__float__",
+    "__int__", "__bool__", "__index__", "__complex__", "__contains__", "__format__", "__dlpack__", "__reduce__",
+    "__reduce_ex__",
 )
 
 
@@ -104,16 +116,15 @@ def _method(name: str):
         rec = active_recorder()
         if rec is None:
             return unbound(plain(self), *plain_all(args), **plain_all(kwargs))
-        return rec.method(name, unbound, self, args, kwargs)
+        return rec.call(f"ndarray.{name}", unbound, (self, *args), kwargs)
 
     method.__name__ = name
     method.__doc__ = unbound.__doc__
     return method
 
 
-for _name in VIEW_OR_COPY_METHODS + MUTATING_METHODS + PYTHON_VALUE_METHODS:
-    if hasattr(np.ndarray, _name):
-        setattr(TracedArray, _name, _method(_name))
+for _name in METHODS:
+    setattr(TracedArray, _name, _method(_name))
 
 
 def _escaping_property(name: str) -> property:
