@@ -8,11 +8,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# the direct stride-1 convolutions (cpu_simd's for float32, else cpu_conv's) complete this module's kernels
+# the direct stride-1 convolutions (cpu_simd's for float32, else cpu_conv's) and max pooling complete this
+# module's kernels
 from minitorch.kernels.cpu_conv import zero_padded
 from minitorch.kernels.cpu_direct import conv2d_forward as conv2d_forward
 from minitorch.kernels.cpu_direct import conv2d_input_grad as conv2d_input_grad
 from minitorch.kernels.cpu_direct import conv2d_weight_grad as conv2d_weight_grad
+from minitorch.kernels.cpu_pool import max_pool_backward as max_pool_backward
+from minitorch.kernels.cpu_pool import max_pool_forward as max_pool_forward
 from minitorch.kernels.loops import contiguous, loop_dtype, loop_kernel
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
@@ -21,8 +24,6 @@ from minitorch.kernels.reference import sgd_update as reference_sgd_update
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
 # (no NaN, no inf) is left out, so a NaN still reaches the loss.
 _REASSOC = {"reassoc", "contract"}
-
-
 
 # the direct convolutions (cpu_direct) beat im2col + GEMM while the weight is small; see kernels/__init__
 DIRECT_CONV_MAX_WEIGHT = 4096
@@ -49,102 +50,6 @@ def _col2im(cols, kh, kw, stride, pad, Ho, Wo, out):
                                 out[n, c, h, w] += cols[row, base + ow]
 
 
-@numba.njit(cache=True, nogil=True)
-def _max_pool_forward(x, k, stride, pad, out, argmax):
-    N, C, H, W = x.shape
-    Ho, Wo = out.shape[2], out.shape[3]
-    for n in range(N):
-        for c in range(C):
-            for oh in range(Ho):
-                for ow in range(Wo):
-                    best = -np.inf
-                    best_index = -1
-                    for i in range(k):
-                        h = oh * stride - pad + i
-                        if h < 0 or h >= H:
-                            continue
-                        for j in range(k):
-                            w = ow * stride - pad + j
-                            if w < 0 or w >= W:
-                                continue
-                            v = x[n, c, h, w]
-                            # strict '>' keeps the first maximum; a NaN wins and stays
-                            if best_index < 0 or v > best or (v != v and best == best):
-                                best = v
-                                best_index = h * W + w
-                    out[n, c, oh, ow] = best
-                    argmax[n, c, oh, ow] = best_index
-
-
-@numba.njit(cache=True, nogil=True)
-def _max_pool_2x2(x, out, argmax):
-    """The common 2x2, stride-2, unpadded pool, unrolled; returns False if the input held a NaN or inf.
-
-    Plain ``>`` comparisons vectorise where the NaN-aware ones of
-    :func:`_max_pool_forward` do not (about 10x faster), but they let a NaN
-    lose.  So the kernel also sums x - x, which is 0 unless some x is NaN or
-    inf; then the caller redoes the pool with the general kernel.
-    """
-    N, C, H, W = x.shape
-    Ho, Wo = out.shape[2], out.shape[3]
-    check = x.dtype.type(0)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(Ho):
-                top, bottom = x[n, c, 2 * oh], x[n, c, 2 * oh + 1]
-                for ow in range(Wo):
-                    w0 = 2 * ow
-                    a, b, d, e = top[w0], top[w0 + 1], bottom[w0], bottom[w0 + 1]
-                    check += (a - a) + (b - b) + (d - d) + (e - e)
-                    best, at = a, 0
-                    if b > best:
-                        best, at = b, 1
-                    if d > best:
-                        best, at = d, W
-                    if e > best:
-                        best, at = e, W + 1
-                    out[n, c, oh, ow] = best
-                    argmax[n, c, oh, ow] = 2 * oh * W + w0 + at
-    return check == 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _max_pool_2x2_values(x, out):
-    """:func:`_max_pool_2x2` without the indices (no backward will run): the same maxima, about 1.5x faster."""
-    N, C, H, W = x.shape
-    Ho, Wo = out.shape[2], out.shape[3]
-    check = x.dtype.type(0)
-    for n in range(N):
-        for c in range(C):
-            for oh in range(Ho):
-                top, bottom, row = x[n, c, 2 * oh], x[n, c, 2 * oh + 1], out[n, c, oh]
-                for ow in range(Wo):
-                    w0 = 2 * ow
-                    a, b, d, e = top[w0], top[w0 + 1], bottom[w0], bottom[w0 + 1]
-                    check += (a - a) + (b - b) + (d - d) + (e - e)
-                    best = a
-                    if b > best:
-                        best = b
-                    if d > best:
-                        best = d
-                    if e > best:
-                        best = e
-                    row[ow] = best
-    return check == 0
-
-
-@numba.njit(cache=True, nogil=True)
-def _max_pool_backward(grad, argmax, out):
-    """out[n, c].flat[argmax] += grad: out is (N, C, H*W), so no index arithmetic per element."""
-    N, C, Ho, Wo = grad.shape
-    for n in range(N):
-        for c in range(C):
-            plane = out[n, c]
-            for oh in range(Ho):
-                for ow in range(Wo):
-                    plane[argmax[n, c, oh, ow]] += grad[n, c, oh, ow]
-
-
 def im2col(x: np.ndarray, kh: int, kw: int, stride: int, padding: int, cols: np.ndarray) -> None:
     """im2col as one NumPy strided copy (a numba gather was measured slower on this layout).
 
@@ -167,25 +72,6 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: in
     Ho, Wo = conv_output_size(H, kh, stride, padding), conv_output_size(W, kw, stride, padding)
     out.fill(0)
     _col2im(np.ascontiguousarray(cols), kh, kw, stride, padding, Ho, Wo, out)
-
-
-def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int, keep_argmax: bool, out: np.ndarray,
-                     argmax: np.ndarray | None) -> None:
-    x = np.ascontiguousarray(x)
-    if kernel == 2 and stride == 2 and padding == 0:
-        if argmax is None and _max_pool_2x2_values(x, out):
-            return
-        if argmax is not None and _max_pool_2x2(x, out, argmax):
-            return
-    if argmax is None:  # the general loop writes indices too: a scratch array here
-        argmax = np.empty(out.shape, dtype=np.int64)
-    _max_pool_forward(x, kernel, stride, padding, out, argmax)  # the general loop (and 2x2's NaN fallback)
-
-
-def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape, out: np.ndarray) -> None:
-    N, C, H, W = x_shape
-    out.fill(0)
-    _max_pool_backward(np.ascontiguousarray(grad), np.ascontiguousarray(argmax), out.reshape(N, C, H * W))
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minitorch import kernels
-from minitorch.kernels import cpu, reference
+from minitorch.kernels import cpu, cpu_pool, reference
 
 
 def on(module):
@@ -354,7 +354,7 @@ def test_max_pool_2x2_fast_path_matches_reference(shape, dtype):
     x = np.random.default_rng(sum(shape)).standard_normal(shape).astype(dtype)
     out = np.empty((shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype)
     arg = np.empty(out.shape, np.int64)
-    assert cpu._max_pool_2x2(x, out, arg)  # finite input: no fallback
+    assert cpu_pool._max_pool_2x2(x, out, arg)  # finite input: no fallback
     rout, rarg = REF.max_pool_forward(x, 2, 2, 0, True)
     np.testing.assert_array_equal(out, rout)
     np.testing.assert_array_equal(arg, rarg)
@@ -367,7 +367,7 @@ def test_max_pool_2x2_with_nan_or_inf_falls_back_and_matches_reference(bad):
     x[1, 1, 3, 3] = np.nan     # last in its window
     x[1, 0, 2, 2] = x[1, 0, 2, 3] = np.nan   # two NaNs in one window: the first is picked
     out, arg = np.empty((2, 2, 3, 3)), np.empty((2, 2, 3, 3), np.int64)
-    assert not cpu._max_pool_2x2(x, out, arg)
+    assert not cpu_pool._max_pool_2x2(x, out, arg)
     out, arg = CPU.max_pool_forward(x, 2, 2, 0, True)
     rout, rarg = REF.max_pool_forward(x, 2, 2, 0, True)
     np.testing.assert_array_equal(out, rout)
