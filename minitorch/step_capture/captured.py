@@ -192,9 +192,7 @@ class Captured:
                     result, stopped = stop.value, True
         finally:
             found = [o for o in rec.met.values() if id(o) not in before.seen]
-            untrace(walk(roots + found, refuse_tuples=False))
-            for tensor, _ in rec.leaves:
-                _untrace_tensor(tensor)
+            untrace(walk(roots + found + [t for t, _ in rec.leaves], refuse_tuples=False))
             after = walk(roots, refuse_tuples=False)
         drawn = [name for name, state_now in random_states(reads, before).items() if rng_before.get(name) != state_now]
         if drawn:
@@ -374,12 +372,6 @@ def _relocate_tensors(value: Any, relocate: Callable[[Any], Any]) -> Any:
         if isinstance(t, Tensor):
             t._data = relocate(t._data)
     return value
-
-
-def _untrace_tensor(tensor: Tensor) -> None:
-    for holder in (tensor, tensor._grad):
-        if holder is not None and type(holder._data) is TracedArray:
-            holder._data = plain(holder._data)
 
 
 def _freeze(value: Any) -> Any:

@@ -1,51 +1,24 @@
 """A replay program on the GPU, run as CUDA graphs: one launch per run of steps between guards.
 
-A :class:`~.program.Program` is a flat list of calls into preallocated arrays:
-the same functions, on the same arrays, with the same Python arguments, on
-every replay.  That is what a CUDA graph needs.  :class:`GraphProgram` runs the
-program's steps once eagerly (the *warm-up*, which is also that call's step),
-then records them with CUDA stream capture (``stream.begin_capture()`` /
-``end_capture()``; nothing runs while capturing) into one ``cupy.cuda.Graph``
-per *segment*, and from then on each :meth:`GraphProgram.run` launches the
-graphs in order.  The segments are the runs of steps between the program's
-finiteness guards (``stop_if_not_finite``): a guard reads a device value on the
-host, which a graph cannot, so it runs between two launches as it does in a
-plain replay, and a failed guard ends the step at the same point.
+A :class:`~.program.Program` calls the same functions on the same arrays with
+the same Python arguments on every replay, which is what a CUDA graph needs.
+:class:`GraphProgram` runs the steps once eagerly (the *warm-up*, which is that
+call's step), then records them with stream capture into one ``cupy.cuda.Graph``
+per *segment* (the steps between two ``stop_if_not_finite`` guards: a guard
+reads a device value on the host, so it runs between launches), and from then
+on launches the graphs.  A graph freezes device pointers, shapes and scalar
+arguments; that is safe because the recording's guard already re-records on
+any change of arrays, hyper-parameters, shapes or modes, inputs are copied
+into the recording's buffers (never bound: :meth:`GraphProgram.uses_of`), and
+the temporaries the steps allocate come from a memory pool private to the
+program, taken in the same order by the warm-up and the capture.
 
-What a graph freezes, and why that is safe
-------------------------------------------
-A graph replays the recorded kernel launches with the recorded *device
-pointers*, *shapes and launch geometry*, and *scalar arguments* (learning rate,
-momentum, eps, ...); it reads whatever the memory at those pointers holds at
-launch time.  The replay program already promises all of that:
-
-* every array a step reads or writes is a buffer of the recording or an array
-  of the state (parameters, buffers, optimizer state), whose identity the
-  recording's guard checks before each replay; a changed parameter array,
-  hyper-parameter, shape, dtype or mode makes the captured step record anew,
-  i.e. build a new program and a new graph;
-* the step's inputs are copied into the recording's input buffers before the
-  program runs (:meth:`GraphProgram.uses_of` says no step may be handed the
-  caller's array instead: the graph would keep reading the old address);
-* temporaries that the steps allocate (the scratch columns of im2col, CuPy's
-  intermediate results) come from a memory pool private to this program: the
-  warm-up fills it, the capture takes the same blocks in the same order, and
-  nothing else ever allocates from it, so the addresses baked into the graph
-  stay this program's for its lifetime (the pool lives as long as the graphs).
-
-The warm-up and the capture run with the CUDA kernels :func:`capturable
-<minitorch.kernels.cuda.capturable>`: the products run the RawKernel ``gemm``
-instead of cuBLAS (which CuPy refuses inside a capture), so a graph launch
-computes bit for bit what the warm-up computed, and within float32 rounding
-what a plain replay computes with cuBLAS.  Checks of device values that would
-synchronise (cross-entropy's target range) are deferred: read after the last
-launch, raising the same ValueError, but after the step has run.
-
-When a step cannot be captured (a host synchronisation in it, a library call
-that refuses capture, an allocation the capture cannot make), the capture is
-abandoned and the program runs as a plain replay from then on, with a
-RuntimeWarning saying which step and why.  CuPy is imported only here, on
-first use: this module is imported on CPU-only machines too.
+Both run with :func:`minitorch.kernels.cuda.capturable` kernels: products by
+the RawKernel ``gemm`` instead of cuBLAS (which refuses capture), so launches
+compute bit for bit what the warm-up did; device checks that would synchronise
+(cross-entropy's target range) are read after the last launch.  A step that
+cannot be captured makes the program fall back to a plain replay, with a
+RuntimeWarning naming it.  CuPy is imported only on first use.
 """
 from __future__ import annotations
 
@@ -186,7 +159,7 @@ class GraphProgram:
             graph.upload(stream)  # instantiate now, not on the first launch
             return graph
         except Exception as exc:  # noqa: BLE001 - any failure: fall back to the plain replay, saying why
-            name = _name_of(self.program, current)
+            name = next((n for s, n in zip(self.steps, self.names, strict=False) if s is current), "a step")
             self._give_up(f"{name}: {type(exc).__name__}: {exc}")
             return None
 
@@ -196,9 +169,3 @@ class GraphProgram:
         warnings.warn(f"CUDA graph: the captured step cannot be recorded into a graph ({why}); it is replayed "
                       "step by step instead", RuntimeWarning, stacklevel=4)
 
-
-def _name_of(program: Program, step: Step | None) -> str:
-    for i, s in enumerate(program.steps):
-        if s is step:
-            return program.names[i] if i < len(program.names) else f"step {i}"
-    return "a step"
