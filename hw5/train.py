@@ -9,7 +9,9 @@ A run can stop three ways besides finishing, and each leaves a usable state:
 * diverged (the loss became NaN or infinite, as it does at learning rate 10):
   the epoch is recorded with ``"diverged": true`` and the run ends;
 * killed outright: the last checkpoint and every complete line of
-  ``metrics.jsonl`` survive, since both are written whole or not at all.
+  ``metrics.jsonl`` survive, since both are written whole or not at all
+  (the unfinished epoch's last loss points, written every couple of seconds,
+  may be missing: a resume drops that epoch's lines anyway).
 """
 from __future__ import annotations
 
