@@ -320,7 +320,12 @@ class RunFiles:
                         os.unlink(self.path(filename))
 
     def append(self, record: dict[str, Any]) -> None:
-        self._append(METRICS, (json.dumps(_finite_or_none(record)) + "\n").encode())
+        self.append_all([record])
+
+    def append_all(self, records: list[dict[str, Any]]) -> None:
+        """Append one line per record, in a single write (the training loop saves its loss points up)."""
+        if records:
+            self._append(METRICS, "".join(json.dumps(_finite_or_none(r)) + "\n" for r in records).encode())
 
     def size(self) -> int:
         """The byte length of ``metrics.jsonl``: where :meth:`cut_back_to` returns to."""

@@ -9,7 +9,9 @@ A run can stop three ways besides finishing, and each leaves a usable state:
 * diverged (the loss became NaN or infinite, as it does at learning rate 10):
   the epoch is recorded with ``"diverged": true`` and the run ends;
 * killed outright: the last checkpoint and every complete line of
-  ``metrics.jsonl`` survive, since both are written whole or not at all.
+  ``metrics.jsonl`` survive, since both are written whole or not at all
+  (the unfinished epoch's last loss points, written every couple of seconds,
+  may be missing: a resume drops that epoch's lines anyway).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +34,7 @@ import minitorch as mt
 import minitorch.nn.functional as F
 from hw5.checkpoint import Position, check_checkpoint
 from hw5.data import Data, load_data
-from hw5.epoch_batches import applies, epoch_batches
+from hw5.epoch_batches import applies, epoch_batches, epoch_chunks
 from hw5.experiments import Config, differing_fields
 from hw5.models import build_model
 from hw5.provenance import provenance
@@ -59,6 +61,9 @@ class RunResult:
 # (every epoch of a real run; tiny test runs are not slowed down by matplotlib), and always at the end.
 REDRAW_SECONDS = 10.0
 
+# The iteration records of an epoch are written at least this often (and when it ends): `watch` follows them.
+FLUSH_SECONDS = 2.0
+
 
 def progress(iterable: Iterable[Any] | None = None, desc: str = "", total: int | None = None,
              disable: bool = False) -> tqdm:
@@ -83,8 +88,9 @@ def evaluate(model: mt.nn.Module, loader: mt.data.DataLoader, loss_fn: LossFn,
     model.eval()
     total_loss, correct = 0.0, np.zeros(num_classes)
     seen = np.zeros(num_classes)
+    batches = epoch_batches(loader) if applies(loader) else loader   # the same batches, made faster
     with mt.no_grad():
-        for images, labels in loader:
+        for images, labels in batches:
             outputs = model(images)
             total_loss += loss_fn(outputs, labels).item() * len(labels)
             truth = labels.numpy()
@@ -175,28 +181,54 @@ class Run:
         return float(self.optimizer.param_groups[0]["lr"])
 
     def train_epoch(self, epoch: int) -> tuple[float, bool]:
-        """One pass over the training set; returns (mean batch loss, diverged)."""
-        config, p = self.config, self.position
+        """One pass over the training set; returns (mean batch loss, diverged).
+
+        A step of a small net takes well under a millisecond, so the loop does per step only what
+        must be done per step: the step, its loss read back (it is refilled by the next step, and a
+        NaN must end the epoch at once) and the sums behind the records, in the same order as ever
+        (so the recorded numbers are those of a loop that writes every line at once).  The progress
+        bar moves, and the iteration records are written, a chunk of batches at a time
+        (:func:`hw5.epoch_batches.epoch_chunks`); the records at least every :data:`FLUSH_SECONDS`,
+        and in any case before the epoch ends, however it ends.
+        """
+        config, p, step = self.config, self.position, self.train_step
+        log_every, lr = config.log_every, self.lr
         total, steps = 0.0, 0
-        batches = epoch_batches(self.loader) if applies(self.loader) else self.loader   # the same batches, faster
-        bar = progress(batches, desc=f"{config.name} {epoch}/{config.epochs}", total=len(self.loader),
-                       disable=self.quiet)
-        for images, labels in bar:
-            value = self.train_step(images, labels).item()   # a NaN or infinite loss stops before backward
-            total, steps = total + value, steps + 1
-            if not math.isfinite(value):
-                bar.close()
-                return total / steps, True
-            p.iteration += 1
-            p.window_sum += value
-            p.window_count += 1
-            if p.window_count == config.log_every:
-                self.files.append({"type": "iteration", "epoch": epoch, "iteration": p.iteration,
-                                   "loss": p.window_sum / p.window_count, "lr": self.lr})
-                p.window_sum, p.window_count = 0.0, 0
-            if steps % 10 == 0:
-                bar.set_postfix(loss=total / steps)
-        return total / max(steps, 1), False
+        iteration, window_sum, window_count = p.iteration, p.window_sum, p.window_count
+        points: list[tuple[int, float]] = []   # (iteration, mean loss) of the records not yet written
+        flushed = time.monotonic()
+        chunks = epoch_chunks(self.loader) if applies(self.loader) else _one_by_one(self.loader)
+        bar = progress(desc=f"{config.name} {epoch}/{config.epochs}", total=len(self.loader), disable=self.quiet)
+        try:
+            for chunk in chunks:
+                for images, labels in chunk:
+                    value = step(images, labels).item()   # a NaN or infinite loss stops before backward
+                    total += value
+                    steps += 1
+                    if not math.isfinite(value):
+                        return total / steps, True
+                    iteration += 1
+                    window_sum += value
+                    window_count += 1
+                    if window_count == log_every:
+                        points.append((iteration, window_sum / window_count))
+                        window_sum, window_count = 0.0, 0
+                bar.update(len(chunk))
+                bar.set_postfix(loss=total / steps, refresh=False)
+                if points and time.monotonic() - flushed >= FLUSH_SECONDS:
+                    self._write_points(epoch, lr, points)
+                    flushed = time.monotonic()
+            return total / max(steps, 1), False
+        finally:
+            p.iteration, p.window_sum, p.window_count = iteration, window_sum, window_count
+            bar.close()
+            self._write_points(epoch, lr, points)
+
+    def _write_points(self, epoch: int, lr: float, points: list[tuple[int, float]]) -> None:
+        """Append the saved-up iteration records (and forget them)."""
+        self.files.append_all([{"type": "iteration", "epoch": epoch, "iteration": iteration, "loss": loss, "lr": lr}
+                               for iteration, loss in points])
+        points.clear()
 
     def run_epoch(self, epoch: int) -> dict[str, Any]:
         start = time.perf_counter()
@@ -334,6 +366,12 @@ def _interrupts_deferred():
         signal.signal(signal.SIGINT, previous)
         if pending and callable(previous):
             previous(*pending[0])
+
+
+def _one_by_one(loader: Iterable[Any]) -> Iterator[list[Any]]:
+    """A loader's batches as chunks of one (a loader :func:`epoch_chunks` cannot reproduce)."""
+    for batch in loader:
+        yield [batch]
 
 
 def _earlier_sessions(files: RunFiles) -> list[Any]:

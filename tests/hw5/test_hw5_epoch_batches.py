@@ -7,7 +7,7 @@ from hw5_helpers import tiny
 
 import minitorch as mt
 from hw5.data import load_data
-from hw5.epoch_batches import epoch_batches
+from hw5.epoch_batches import applies, epoch_batches
 
 
 def _loader(config, subset: int | None = None):
@@ -43,7 +43,7 @@ def test_a_subset_of_the_images():
 
 @pytest.mark.parametrize("flip", [True, False])
 def test_a_run_trains_on_the_chunked_batches_with_the_numbers_of_the_loader(tmp_path, monkeypatch, flip):
-    """Run.train_epoch takes its batches from epoch_batches where it applies; the records are those of the
+    """Run.train_epoch takes its batches from epoch_chunks where it applies (evaluate too); the records are those of the
     loader's own batches, bit for bit (only the wall times differ)."""
     import hw5.train as train_module
     from hw5.runfiles import RunFiles
@@ -51,8 +51,8 @@ def test_a_run_trains_on_the_chunked_batches_with_the_numbers_of_the_loader(tmp_
 
     config = tiny("fig1d", flip=flip, train_size=90, epochs=2, batch_size=4)
     used = []
-    real = train_module.epoch_batches
-    monkeypatch.setattr(train_module, "epoch_batches", lambda loader: used.append(1) or real(loader))
+    real = train_module.epoch_chunks
+    monkeypatch.setattr(train_module, "epoch_chunks", lambda loader: used.append(1) or real(loader))
     train(config, str(tmp_path / "chunked"), quiet=True)
     assert used == [1, 1]
     monkeypatch.setattr(train_module, "applies", lambda loader: False)
@@ -62,3 +62,16 @@ def test_a_run_trains_on_the_chunked_batches_with_the_numbers_of_the_loader(tmp_
         return [{k: v for k, v in r.items() if "time" not in k and k != "elapsed"}
                 for r in RunFiles(str(tmp_path / runs), "fig1d").records()]
     assert numbers("chunked") == numbers("loader")
+
+
+def test_an_evaluation_loader_in_order_with_a_short_last_batch():
+    """The evaluation loaders do not shuffle: the same batches, in order, the last one short."""
+    config = tiny("fig1d", dataset="synthetic", train_size=50, test_size=23)
+    data = load_data(config)
+    loader = mt.data.DataLoader(data.test, 10)
+    assert applies(loader)
+    got = list(epoch_batches(loader))
+    assert [len(y) for _, y in got] == [10, 10, 3]
+    for (x, y), (wx, wy) in zip(got, loader, strict=True):
+        np.testing.assert_array_equal(x.numpy(), wx.numpy())
+        np.testing.assert_array_equal(y.numpy(), wy.numpy())

@@ -16,7 +16,7 @@ from hw5.experiments import with_overrides
 from hw5.plots import plot_run
 from hw5.results import load_run
 from hw5.runfiles import RunFiles, RunStateError, split_records
-from hw5.train import evaluate, make_loss, progress, train
+from hw5.train import evaluate, make_loss, train
 
 
 def test_coolnet_learns_the_synthetic_set(runs_dir):
@@ -65,20 +65,27 @@ def test_mse_loss_uses_one_hot_targets():
 
 
 def _interrupt_epoch(monkeypatch, epoch: int, after: int) -> None:
-    """Make epoch ``epoch`` raise KeyboardInterrupt after ``after`` steps, as Ctrl-C would."""
-    def interrupting(iterable=None, desc="", **kwargs):
-        if f" {epoch}/" not in desc or iterable is None:   # another epoch, or the evaluation bar
-            return progress(iterable, desc=desc, **kwargs)
+    """Make epoch ``epoch`` raise KeyboardInterrupt after ``after`` steps, as Ctrl-C would (counted from the
+    start of the run: the runs interrupted here start afresh)."""
+    make_step = train_module.training_step
 
-        def steps():
-            for i, item in enumerate(iterable):
-                if i == after:
-                    raise KeyboardInterrupt
-                yield item
-        if "total" not in kwargs:
-            kwargs["total"] = len(iterable)
-        return progress(steps(), desc=desc, **kwargs)
-    monkeypatch.setattr(train_module, "progress", interrupting)
+    def interrupting(model, loss_fn, optimizer, **kwargs):
+        step, calls = make_step(model, loss_fn, optimizer, **kwargs), []
+
+        def counted(images, labels):
+            if len(calls) == steps_per_epoch[0] * (epoch - 1) + after:
+                raise KeyboardInterrupt
+            calls.append(1)
+            return step(images, labels)
+        return counted
+    steps_per_epoch = []
+    make_run = train_module.Run.__init__
+
+    def noting_the_epoch_length(self, *args, **kwargs):
+        make_run(self, *args, **kwargs)
+        steps_per_epoch.append(len(self.loader))
+    monkeypatch.setattr(train_module, "training_step", interrupting)
+    monkeypatch.setattr(train_module.Run, "__init__", noting_the_epoch_length)
 
 
 def test_interrupted_and_resumed_run_ends_with_the_samewithout_timing(tmp_path, monkeypatch):
@@ -223,3 +230,65 @@ def test_captured_training_equals_eager_training(tmp_path, monkeypatch):
     a, b = mt.load(RunFiles(runs[True], "fig1d").checkpoint), mt.load(RunFiles(runs[False], "fig1d").checkpoint)
     for key, value in b["model"].items():
         np.testing.assert_array_equal(a["model"][key].numpy(), value.numpy(), err_msg=key)
+
+
+def _textbook_records(config, runs_dir) -> list[dict]:
+    """The iteration records and epoch losses of the plainest loop over the DataLoader's own batches: a line
+    written as soon as its ``log_every`` steps are done, the sums kept step by step."""
+    run = train_module.Run(config, runs_dir, quiet=True)
+    records, iteration, window, epoch_losses = [], 0, [], []
+    for epoch in range(1, config.epochs + 1):
+        losses = []
+        for images, labels in run.loader:
+            value = run.train_step(images, labels).item()
+            losses.append(value)
+            iteration += 1
+            window.append(value)
+            if len(window) == config.log_every:
+                records.append({"type": "iteration", "epoch": epoch, "iteration": iteration,
+                                "loss": _sequential_sum(window) / len(window), "lr": run.lr})
+                window = []
+        epoch_losses.append(_sequential_sum(losses) / len(losses))
+        evaluate(run.model, run.eval_loaders["test"], run.loss_fn, 10)   # as the real loop: eval-mode passes
+        evaluate(run.model, run.eval_loaders["train"], run.loss_fn, 10)  # between epochs touch no weights
+    return records + [{"train_loss": loss} for loss in epoch_losses]
+
+
+def _sequential_sum(values: list[float]) -> float:
+    total = 0.0
+    for v in values:
+        total += v
+    return total
+
+
+@pytest.mark.parametrize("model,flip", [("coolnet", True), ("boringnet", False)])
+def test_the_records_are_those_of_the_textbook_loop(tmp_path, model, flip):
+    """The loop saves its records up and moves its bar a chunk at a time; the numbers are those of a loop that
+    writes each line at once, bit for bit (a window of 7 steps carries over the end of the epoch)."""
+    config = tiny("fig1d", model=model, flip=flip, train_size=90, epochs=2, batch_size=4, log_every=7)
+    train(config, str(tmp_path / "loop"), quiet=True)
+    records = RunFiles(str(tmp_path / "loop"), "fig1d").records()
+    got = [r for r in records if r["type"] == "iteration"] + [{"train_loss": r["train_loss"]}
+                                                              for r in records if r["type"] == "epoch"]
+    want = _textbook_records(config, str(tmp_path / "textbook"))
+    assert len(got) == 46 // 7 + 2 and got == want
+
+
+def test_the_loss_points_are_written_while_the_epoch_runs(runs_dir, monkeypatch):
+    """`watch` follows a run through its iteration records: they reach the file during the epoch."""
+    monkeypatch.setattr(train_module, "FLUSH_SECONDS", 0.0)
+    seen = []
+    make_step = train_module.training_step
+
+    def looking(model, loss_fn, optimizer, **kwargs):
+        step = make_step(model, loss_fn, optimizer, **kwargs)
+
+        def counted(images, labels):
+            seen.append(len(RunFiles(runs_dir, "fig1a").records()))
+            return step(images, labels)
+        return counted
+    monkeypatch.setattr(train_module, "training_step", looking)
+    # batches of 256 come 4 to a chunk: 10 steps in chunks of 4, 4 and 2, a record every 4 steps
+    train(tiny("fig1a", train_size=2560, batch_size=256, log_every=4), runs_dir, quiet=True)
+    assert seen == [0] * 4 + [1] * 4 + [2] * 2
+    assert [r["iteration"] for r in RunFiles(runs_dir, "fig1a").records() if r["type"] == "iteration"] == [4, 8]
