@@ -214,9 +214,12 @@ class Captured:
 
     def _finish(self, rec: Recorder, roots: list, guard: Guard, before: Snapshot, after: Snapshot, state: list,
                 inputs: list, entry_grads: list, stop_points: list, output: Any) -> Recording:
-        leaves = [original for _, original in rec.leaves]
-        program, grads_read, relocate = build(rec, state + leaves, [buf for _, buf in inputs],
-                                              [g for _, g in entry_grads])
+        originals = [original for _, original in rec.leaves]
+        kept = [a for snap in [after, *(s for s, _ in stop_points)] for _, a in snap.arrays()]  # outlive a replay
+        kept += [a for v in leaves([output, [value for _, value in stop_points]])
+                 if isinstance(a := getattr(v, "_data", v), np.ndarray)]
+        program, grads_read, relocate = build(rec, state + originals, [buf for _, buf in inputs],
+                                              [g for _, g in entry_grads], kept)
         moved = False
         for slot, array in after.arrays():  # the state now holds the arrays where the program writes them
             where = relocate(array)

@@ -12,6 +12,7 @@ a replay.  On the way it
   (constants keep the values they were recorded with), and the ufuncs and
   copies computed from constants alone;
 * has the gradients SGD concatenates computed in place (:mod:`.relocation`);
+* lets buffers whose lifetimes do not overlap share memory (:mod:`.memory_plan`);
 * gives each op its cheapest faithful form: a ufunc gets its buffer as
   ``out=``, a copy becomes ``np.copyto``, a kernel runs its implementation
   into the outputs it wrote when recorded; anything else is called as
@@ -29,6 +30,7 @@ import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from minitorch.step_capture.errors import CaptureError
+from minitorch.step_capture.memory_plan import share_storage
 from minitorch.step_capture.recorder import Op, Recorder
 from minitorch.step_capture.relocation import Relocate, relocate_into_concatenations
 from minitorch.step_capture.traced import arrays_in
@@ -116,10 +118,11 @@ def _overlaps(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(a.size and b.size) and np.may_share_memory(a, b)
 
 
-def build(rec: Recorder, state: list[np.ndarray], inputs: list[np.ndarray],
-          entry_grads: list[np.ndarray]) -> tuple[Program, list[int], Relocate]:
+def build(rec: Recorder, state: list[np.ndarray], inputs: list[np.ndarray], entry_grads: list[np.ndarray],
+          kept: list[np.ndarray]) -> tuple[Program, list[int], Relocate]:
     """The program of a finished recording, the indices of the ``entry_grads`` it reads, and where arrays
-    that the program now computes elsewhere went (see :mod:`.relocation`)."""
+    that the program now computes elsewhere went (see :mod:`.relocation`).  ``kept``: the arrays that
+    outlive a replay (the state after it, what it returns), which keep their own memory (:mod:`.memory_plan`)."""
     owners = _Owners({"state": state, "input": inputs, "buffer": rec.buffers})
     for op in rec.ops:
         for w in op.writes:
@@ -141,6 +144,7 @@ def build(rec: Recorder, state: list[np.ndarray], inputs: list[np.ndarray],
     ops, constants = _drop_unwritten_inits(rec.ops)
     ops = _fold_constants(ops, constants)
     ops, relocate = relocate_into_concatenations(ops, rec.buffers)
+    ops = share_storage(ops, rec.buffers, kept)
     grads_read = [i for i, g in enumerate(entry_grads)
                   if any(_overlaps(a, g) for op in ops for a in arrays_in((op.args, op.kwargs)))]
     steps = [_step(op) for op in ops]

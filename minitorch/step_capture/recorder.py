@@ -66,6 +66,13 @@ class Op:
     results: list = field(default_factory=list)
     writes: list = field(default_factory=list)
 
+    def moved(self, move: Callable[[np.ndarray], np.ndarray]) -> Op:
+        """The same call with every array in it replaced by ``move(array)`` (the same view, elsewhere)."""
+        def each(value: Any) -> Any:
+            return tree_map(lambda a: move(a) if isinstance(a, np.ndarray) else a, value)
+        return Op(self.kind, self.name, self.fn, each(self.args), each(self.kwargs),
+                  [(position, move(buf)) for position, buf in self.results], [move(w) for w in self.writes])
+
 
 # What NumPy cannot tell from a result: calls whose result's shape depends on the values of their input.
 DATA_SHAPED = {"numpy.nonzero", "numpy.argwhere", "numpy.flatnonzero", "numpy.unique", "numpy.extract",

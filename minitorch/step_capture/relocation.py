@@ -106,13 +106,7 @@ def relocate_into_concatenations(ops: list[Op], buffers: list[np.ndarray]) -> tu
     def relocate(value: Any) -> Any:
         return tree_map(lambda a: move(a) if isinstance(a, np.ndarray) else a, value)
 
-    kept = []
-    for index, op in enumerate(ops):
-        if index in dropped:
-            continue
-        kept.append(Op(op.kind, op.name, op.fn, relocate(op.args), relocate(op.kwargs),
-                       [(position, move(buf)) for position, buf in op.results], [move(w) for w in op.writes]))
-    return kept, relocate
+    return [op.moved(move) for index, op in enumerate(ops) if index not in dropped], relocate
 
 
 def _unchanged(value: Any) -> Any:
