@@ -199,6 +199,7 @@ class Captured:
             rec.refuse(f"capture: the step draws random numbers from {drawn[0]}; a replay would repeat the recorded "
                        "ones. Draw them outside the step and pass them in, or run the step uncaptured")
         output = _freeze(result)
+        result = None  # the tensors the step made are now held only by what outlives it (see _finish)
         if rec.failure is not None:
             self._run_eagerly_from_now_on(key, rec.failure)
             return output
@@ -216,7 +217,7 @@ class Captured:
                 inputs: list, entry_grads: list, stop_points: list, output: Any) -> Recording:
         originals = [original for _, original in rec.leaves]
         kept = [a for snap in [after, *(s for s, _ in stop_points)] for _, a in snap.arrays()]  # outlive a replay
-        kept += [a for v in leaves([output, [value for _, value in stop_points]])
+        kept += [a for v in leaves([output, [value for _, value in stop_points], rec.held_elsewhere()])
                  if isinstance(a := getattr(v, "_data", v), np.ndarray)]
         program, grads_read, relocate = build(rec, state + originals, [buf for _, buf in inputs],
                                               [g for _, g in entry_grads], kept)

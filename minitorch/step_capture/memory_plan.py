@@ -17,25 +17,38 @@ Never moved (each keeps its own memory): buffers that outlive the program
 (``kept``: the state after the step, with the gradients bound into ``.grad``;
 what the step returns; what a stop returns), buffers the program reads
 before writing (constants, whose values must last from one replay to the
-next), and buffers that are views of other memory.  Every array over a moved
-buffer becomes the same view of its block, so a replay runs the same calls
-on the same values in the same order: bit-identical results, less memory.
-An array of the step held where the recording cannot see (not in the state,
-not returned) keeps the recording's values: no replay writes it again.
+next), and buffers that are views of other memory; nothing at all where a
+call's argument is an object that could hold arrays out of sight (a closure,
+say).  Every array over a moved buffer becomes the same view of its block,
+so a replay runs the same calls on the same values in the same order:
+bit-identical results, less memory.  An array of the step held where the
+recording cannot see (not in the state, not returned) keeps the recording's
+values: no replay writes it again.
 """
 from __future__ import annotations
 
 import bisect
+import types
 
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from minitorch.step_capture.recorder import Op
-from minitorch.step_capture.traced import arrays_in
+from minitorch.step_capture.traced import arrays_in, leaves
+
+# What may stand in a call's arguments without hiding an array: arrays, scalars, and compiled functions.
+_PLAIN = (np.ndarray, np.generic, np.dtype, np.ufunc, int, float, complex, str, bytes, slice, type(None),
+          type(Ellipsis), types.BuiltinFunctionType)
+
+
+def _plain_leaf(value: object) -> bool:
+    return isinstance(value, _PLAIN) or hasattr(value, "overloads")  # a numba dispatcher
 
 
 def share_storage(ops: list[Op], buffers: list[np.ndarray], kept: list[np.ndarray]) -> list[Op]:
     """The ops with the buffers that may share storage moved into shared blocks (see the module docstring)."""
+    if any(not _plain_leaf(v) for op in ops for v in leaves((op.args, op.kwargs))):
+        return ops  # an argument that could hold arrays out of sight: their live ranges are unknown
     owned = sorted((b for b in buffers if b.size and b.base is None), key=lambda b: byte_bounds(b)[0])
     starts, ends = zip(*(byte_bounds(b) for b in owned)) if owned else ((), ())
 

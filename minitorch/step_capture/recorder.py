@@ -34,6 +34,7 @@ began before the step.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -279,6 +280,13 @@ class Recorder:
 
     def saw_new_tensor(self, tensor: Any) -> None:
         self.made[id(tensor)] = tensor
+
+    def held_elsewhere(self) -> list[Any]:
+        """The arrays of the tensors made in the step that something besides the recorder still holds (a module
+        attribute the state does not reach, say), once the recorder lets go of them (call it after the step)."""
+        refs = [weakref.ref(t) for t in self.made.values()]
+        self.made.clear()
+        return [t._data for ref in refs if (t := ref()) is not None]
 
     def saw(self, root: Any) -> None:
         """A module called or an optimizer stepped (their global pre-hooks): state a replay depends on."""

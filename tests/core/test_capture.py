@@ -822,3 +822,88 @@ def test_two_nets_train_through_capture_on_a_cold_numba_cache(tmp_path):
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     done = subprocess.run([sys.executable, "-c", _COLD_SCRIPT], env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+# ------------------------------------------------------------------ memory planning: dead buffers share storage
+def _program_bytes(step) -> int:
+    """Bytes of the distinct memory (base arrays) that a captured step's first recording's program touches."""
+    from minitorch.step_capture.traced import arrays_in
+
+    def base(a: np.ndarray) -> np.ndarray:
+        while isinstance(a.base, np.ndarray):
+            a = a.base
+        return a
+
+    program = next(iter(step.recordings.values()))[0].program
+    bases = {id(b): b for _, args, kwargs in program.steps for b in map(base, arrays_in((list(args), kwargs)))}
+    return sum(b.nbytes for b in bases.values())
+
+
+def test_replays_share_dead_buffers_and_equal_eager_over_changing_batches(rng, monkeypatch):
+    """CoolNet at batch 16: the planned program touches far less memory than one buffer per intermediate,
+    and its replays (batches of 16 and 5, each its own recording) stay bit-identical to eager steps."""
+    import minitorch.step_capture.program as program
+
+    eager, other, step = pair("coolnet")
+    run_both(eager, step, rng, [16, 16, 16, 5, 16, 5, 5, 16])
+    assert_same_state(eager, other)
+    assert step.counts == {"recorded": 2, "replayed": 5, "eager": 0, "discovered": 1}
+    planned = _program_bytes(step)
+
+    monkeypatch.setattr(program, "share_storage", lambda ops, buffers, kept: ops)
+    eager, other, unplanned = pair("coolnet")
+    run_both(eager, unplanned, rng, [16, 16, 16])
+    assert planned < 0.7 * _program_bytes(unplanned)
+
+
+def test_a_returned_intermediate_is_never_shared(rng):
+    """A step that returns its hidden activation besides the loss: every replay returns eager's values."""
+    def make():
+        s = Setup("boringnet")
+
+        def step(x, y):
+            s.opt.zero_grad()
+            hidden = s.model[2](s.model[1](s.model[0](x)))  # the first ReLU's output: dead after backward
+            loss = F.cross_entropy(s.model[5](s.model[4](s.model[3](hidden))), y)
+            loss.backward()
+            s.opt.step()
+            return loss, hidden
+        return s, step
+
+    (a, step_a), (b, step_b) = make(), make()
+    step_b = mt.capture(step_b)
+    for _ in range(5):
+        x, y = batch(rng)
+        (loss_a, hidden_a), (loss_b, hidden_b) = step_a(x, y), step_b(x, y)
+        assert loss_a.item() == loss_b.item()
+        np.testing.assert_array_equal(hidden_a.numpy(), hidden_b.numpy())
+    assert step_b.counts["replayed"] >= 2
+    assert_same_state(a, b)
+
+
+def test_a_view_of_an_intermediate_kept_in_a_module_is_never_clobbered(rng):
+    """The step keeps a slice of an early activation in a module attribute: after each replay it holds what the
+    eager step left there, though the activation is dead in the program long before the step ends."""
+    def make():
+        s = Setup("coolnet")
+
+        def step(x, y):
+            s.opt.zero_grad()
+            h = s.model.relu(s.model.bn1(s.model.conv1(x)))
+            s.model.kept = h[:2, 1]  # a view of h
+            x = s.model.flatten(s.model.pool(s.model.relu(s.model.bn2(s.model.conv2(s.model.pool(h))))))
+            x = s.model.relu(s.model.bn3(s.model.fc1(x)))
+            loss = F.cross_entropy(s.model.fc3(s.model.relu(s.model.bn4(s.model.fc2(x)))), y)
+            loss.backward()
+            s.opt.step()
+            return loss
+        return s, step
+
+    (a, step_a), (b, step_b) = make(), make()
+    step_b = mt.capture(step_b)
+    for _ in range(6):
+        x, y = batch(rng, 8)
+        assert step_a(x, y).item() == step_b(x, y).item()
+        np.testing.assert_array_equal(a.model.kept.numpy(), b.model.kept.numpy())
+    assert step_b.counts["replayed"] >= 2
+    assert_same_state(a, b)
