@@ -13,8 +13,9 @@ no graph, no module calls.  The pieces, in the order a recording uses them:
 * :mod:`.state`: the Python state a recording depends on (guarded before each
   replay: modules, optimizers, tensors, the step's globals and closure
   variables) and the arrays in it (traced while recording);
-* :mod:`.program` and :mod:`.relocation`: the recording turned into a flat
-  list of calls;
+* :mod:`.program`, :mod:`.relocation` and :mod:`.memory_plan`: the
+  recording turned into a flat list of calls, with buffers whose lifetimes do
+  not overlap sharing memory;
 * :mod:`.captured`: ``capture`` itself: signatures, recordings, replays;
   and a training step for loops such as hw5's.
 """

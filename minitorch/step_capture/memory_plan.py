@@ -7,23 +7,22 @@ cache-warm memory back from the allocator; the same kernels then run slower
 on a replay.  So, once per recording, :func:`share_storage` computes each
 buffer's *live range*: from the first op that mentions it to the last one
 (reads and writes alike; any view of it counts, since a view keeps its base
-alive).  Taking the buffers in order of their first use, each gets a block
-of storage that is free by then: the smallest that fits, else the largest
-free one (grown), else a new one; a block is free again after the last use
-of the buffer it holds.  That is greedy best-fit, the classic static
-planning of XLA's buffer assignment or tinygrad's TinyJit.
+alive).  Taking the buffers in order of first use (larger first), each gets
+a block of storage that is free by then: the smallest that fits, else the
+largest free one (grown), else a new one; a block is free again after the
+last use of the buffer it holds.  That is greedy best-fit, the classic
+static planning of XLA's buffer assignment or tinygrad's TinyJit.
 
 Never moved (each keeps its own memory): buffers that outlive the program
 (``kept``: the state after the step, with the gradients bound into ``.grad``;
-what the step returns; what a stop returns), buffers the program reads
-before writing (constants, whose values must last from one replay to the
-next), and buffers that are views of other memory; nothing at all where a
-call's argument is an object that could hold arrays out of sight (a closure,
-say).  Every array over a moved buffer becomes the same view of its block,
-so a replay runs the same calls on the same values in the same order:
-bit-identical results, less memory.  An array of the step held where the
-recording cannot see (not in the state, not returned) keeps the recording's
-values: no replay writes it again.
+what the step returns or a stop returns; any array of the step that
+something still holds after it), buffers the program reads before writing
+(constants, whose values must last from one replay to the next), and
+buffers that are views of other memory; nothing at all where a call's
+argument is an object that could hold arrays out of sight (a closure, say).
+Every array over a moved buffer becomes the same view of its block, so a
+replay runs the same calls on the same values in the same order:
+bit-identical results, in less memory.
 """
 from __future__ import annotations
 
@@ -50,7 +49,8 @@ def share_storage(ops: list[Op], buffers: list[np.ndarray], kept: list[np.ndarra
     if any(not _plain_leaf(v) for op in ops for v in leaves((op.args, op.kwargs))):
         return ops  # an argument that could hold arrays out of sight: their live ranges are unknown
     owned = sorted((b for b in buffers if b.size and b.base is None), key=lambda b: byte_bounds(b)[0])
-    starts, ends = zip(*(byte_bounds(b) for b in owned)) if owned else ((), ())
+    bounds = [byte_bounds(b) for b in owned]
+    starts = [lo for lo, _ in bounds]
 
     def owner(a: np.ndarray) -> int | None:
         """The index in ``owned`` of the buffer whose memory ``a`` lies in, or None."""
@@ -58,7 +58,7 @@ def share_storage(ops: list[Op], buffers: list[np.ndarray], kept: list[np.ndarra
             return None
         lo, hi = byte_bounds(a)
         i = bisect.bisect_right(starts, lo) - 1
-        return i if i >= 0 and hi <= ends[i] else None
+        return i if i >= 0 and hi <= bounds[i][1] else None
 
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -76,7 +76,7 @@ def share_storage(ops: list[Op], buffers: list[np.ndarray], kept: list[np.ndarra
             last[o] = index
     blocks: list[list[int]] = []  # [size in bytes, index of the last op that uses what it holds]
     block_of: dict[int, int] = {}
-    for o in sorted(set(first) - pinned, key=first.__getitem__):
+    for o in sorted(set(first) - pinned, key=lambda o: (first[o], -owned[o].nbytes)):
         need = owned[o].nbytes
         free = [k for k, (_, until) in enumerate(blocks) if until < first[o]]
         fits = [k for k in free if blocks[k][0] >= need]
@@ -93,7 +93,7 @@ def share_storage(ops: list[Op], buffers: list[np.ndarray], kept: list[np.ndarra
         o = owner(a) if isinstance(a, np.ndarray) else None
         if o not in block_of:
             return a
-        offset = a.__array_interface__["data"][0] - owned[o].__array_interface__["data"][0]  # type: ignore[index]
-        return np.ndarray(a.shape, a.dtype, storage[block_of[o]], offset, a.strides)  # type: ignore[index]
+        offset = a.__array_interface__["data"][0] - owned[o].__array_interface__["data"][0]
+        return np.ndarray(a.shape, a.dtype, storage[block_of[o]], offset, a.strides)
 
     return [op.moved(move) for op in ops] if block_of else ops

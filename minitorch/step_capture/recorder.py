@@ -7,7 +7,8 @@ memory under it is refreshed) or new memory, which the recording keeps as a
 *buffer* that the replay writes into again.  Keeping every buffer alive for as
 long as the recording lives is what makes this work: no two buffers share
 memory, so every view made during the recording still points at the right
-values on a replay.
+values on a replay.  (The program then lets buffers whose lifetimes do not
+overlap share memory, each view moving with its buffer: :mod:`.memory_plan`.)
 
 The recorder is this thread's observer (:func:`minitorch.backend.observer`)
 while the step runs, and is told, by minitorch itself:
@@ -99,11 +100,19 @@ class Recorder:
         self.met: dict[int, Any] = {}           # id -> module called, optimizer stepped, or tensor from before
         self.leaves: list[tuple[Any, np.ndarray]] = []  # (tensor, its own array) traced on first use
         self.made: dict[int, Any] = {}          # id -> tensor constructed during the step
+        self.handed: list[weakref.ref] = []     # the traced arrays handed out to the step (see hand_out)
         self.twins: dict[int, TracedArray] = {}  # id(plain array) -> its traced twin
         self.stops: list[int] = []              # indices of the guard ops (stop_if_not_finite)
         self.on_stop: Callable[[Any], None] | None = None  # told the value of each guard as it is recorded
 
     # ---------------------------------------------------------------- helpers
+    def hand_out(self, array: np.ndarray) -> TracedArray:
+        """A traced array over ``array``, for the step; the recorder remembers it (weakly) to learn, after the
+        step, which of its arrays something still holds (:meth:`held_elsewhere`)."""
+        t = traced(array)
+        self.handed.append(weakref.ref(t))
+        return t
+
     def twin(self, array: np.ndarray) -> TracedArray:
         """The traced twin of a plain array, the same object every time it is asked for."""
         t = self.twins.get(id(array))
@@ -138,11 +147,11 @@ class Recorder:
         if isinstance(result, np.ndarray):
             result = plain(result)
             if any(np.may_share_memory(result, a) for a in operands):
-                return traced(result), []
-            return traced(self._new_buffer(result)), [(None, result)]
+                return self.hand_out(result), []
+            return self.hand_out(self._new_buffer(result)), [(None, result)]
         if isinstance(result, np.generic):
             buf = self._new_buffer(result)
-            return traced(buf), [(None, buf)]
+            return self.hand_out(buf), [(None, buf)]
         if isinstance(result, tuple) and any(isinstance(r, (np.ndarray, np.generic)) for r in result):
             values: list[Any] = []
             slots: list[tuple[int, np.ndarray]] = []
@@ -176,7 +185,7 @@ class Recorder:
         kw["out"] = buffers if method == "__call__" else buffers[0]
         results = [(i if several else None, b) for i, b in enumerate(buffers)]
         self.ops.append(Op("ufunc", name, fn, args, kw, results, writes=list(buffers)))
-        values = tuple(traced(b) for b in buffers)
+        values = tuple(self.hand_out(b) for b in buffers)
         return values if several else values[0]
 
     def call(self, name: str, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -210,7 +219,7 @@ class Recorder:
             if not isinstance(result, np.ndarray):  # one element: a 0-d view, not a NumPy scalar
                 result = p[(pidx if isinstance(pidx, tuple) else (pidx,)) + (Ellipsis,)]
             if np.may_share_memory(result, p):
-                return traced(result)
+                return self.hand_out(result)
         else:
             parts = index if type(index) is tuple else (index,)
             if any(type(i) is TracedArray and i.dtype == np.bool_ for i in parts):
@@ -218,7 +227,7 @@ class Recorder:
             result = np.array(p[pidx], copy=True)  # a gather, into a buffer of its own even where NumPy made a view
         buf = self._new_buffer(result)
         self.ops.append(Op("call", "ndarray.__getitem__", np.ndarray.__getitem__, (p, pidx), {}, [(None, buf)]))
-        return traced(buf)
+        return self.hand_out(buf)
 
     # ------------------------------------------------------- what minitorch tells
     def created(self, array: np.ndarray, fill: Any) -> Any:
@@ -233,7 +242,7 @@ class Recorder:
             self.empties.append(array)
         else:
             self.ops.append(Op("init", "fill", np.copyto, (array, fill), writes=[array]))
-        return traced(array)
+        return self.hand_out(array)
 
     def as_array(self, xp: Any, value: Any, dtype: Any) -> Any:
         """``backend.as_array``: a conversion of the step's arrays is a recorded call; anything else a constant."""
@@ -259,7 +268,7 @@ class Recorder:
         direct = impl.replay(*call) if hasattr(impl, "replay") else None  # the backend's quicker form, if any
         fn, call = direct if direct is not None else (impl, call)
         self.ops.append(Op("kernel", kernel.name, fn, call, {}, [], writes))
-        return tree_map(lambda r: r if r is None else traced(r), result)
+        return tree_map(lambda r: r if r is None else self.hand_out(r), result)
 
     def on_apply(self, inputs: tuple) -> None:
         """Every tensor an op runs on gets a traced array, so that work on it is recorded from then on."""
@@ -281,12 +290,12 @@ class Recorder:
     def saw_new_tensor(self, tensor: Any) -> None:
         self.made[id(tensor)] = tensor
 
-    def held_elsewhere(self) -> list[Any]:
-        """The arrays of the tensors made in the step that something besides the recorder still holds (a module
-        attribute the state does not reach, say), once the recorder lets go of them (call it after the step)."""
-        refs = [weakref.ref(t) for t in self.made.values()]
+    def held_elsewhere(self) -> list[np.ndarray]:
+        """The arrays handed out to the step that something still holds once the recorder lets go of the tensors
+        the step made (a tensor or array kept in an attribute that the state does not reach, say); call it
+        after the step, when no frame of the step holds them any more."""
         self.made.clear()
-        return [t._data for ref in refs if (t := ref()) is not None]
+        return [a for ref in self.handed if (a := ref()) is not None]
 
     def saw(self, root: Any) -> None:
         """A module called or an optimizer stepped (their global pre-hooks): state a replay depends on."""
