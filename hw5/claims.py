@@ -10,7 +10,8 @@ numbers.  The verdict follows from the parts alone:
   run, say, does not count).
 
 Every number a rule compares is the mean over the seeds counted (the complete
-runs of the panel; :func:`hw5.results.seed_mean`), and accuracies and losses
+runs of the panel whose seed every other seeded panel of the claim has too, so
+that seeds are compared with the same seeds; :func:`hw5.results.seed_mean`), and accuracies and losses
 are compared on their mean over the last 5 epochs, so that neither one seed
 nor one epoch's noise decides a verdict.  The margins are the same everywhere:
 "better" or "worse" by at least 1 point, "significantly" by at least 2.
@@ -24,7 +25,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hw5.experiments import PREFIX_OF, differing_fields, get_experiment, run_name, split_seed
+from hw5.experiments import PREFIX_OF, differing_fields, get_experiment, is_seeded, run_name, split_seed
 from hw5.results import RunResults, seed_mean, seeds_of
 
 HOLDS, PARTLY, FAILS, PENDING = "holds", "partly holds", "does not hold", "not yet measurable"
@@ -373,21 +374,33 @@ def missing(panel: str) -> str:
 def judge(claim: Claim, runs: dict[str, RunResults]) -> Verdict:
     """The claim's verdict on these runs (a :func:`hw5.results.views` result), by the module docstring's rule.
 
-    Each panel is judged on the mean of its seeds that can be counted; seeds still running, or trained
-    otherwise, are named and left out.  A panel with no seed that can be counted leaves the claim not yet
+    Each panel is judged on the mean of its seeds that can be counted and that every other seeded panel
+    of the claim has too (paired seeds); seeds still running, trained otherwise, or without a partner are
+    named and left out.  A panel with no seed that can be counted leaves the claim not yet
     measurable."""
-    counted: dict[str, RunResults] = {}
+    ready: dict[str, list[RunResults]] = {}
     waiting: list[str] = []
     not_counted: list[str] = []
     for panel in claim.panels:
         seeds = seeds_of(runs, panel)
-        ready = [run for run in seeds if not_ready(run) is None]
+        ready[panel] = [run for run in seeds if not_ready(run) is None]
         reasons = [reason for run in seeds if (reason := not_ready(run))]
-        if ready:
-            counted[panel] = seed_mean(ready)
+        if ready[panel]:
             not_counted += reasons
         else:
             waiting += reasons or [missing(panel)]
+    counted: dict[str, RunResults] = {}
+    if not waiting:
+        # The seeded panels are compared seed for seed: a seed counts only where every seeded panel of
+        # the claim has it ready, so that a mean over three seeds is never set against one seed's luck.
+        # (A panel trained with one seed by design, like LazyNet, is compared with the others' means.)
+        seed_sets = [{run.seed for run in seeds} for panel, seeds in ready.items() if is_seeded(panel)]
+        common = set.intersection(*seed_sets) if seed_sets else set()
+        for panel, seeds in ready.items():
+            paired = [run for run in seeds if run.seed in common or not is_seeded(panel)] or seeds
+            not_counted += [f"`{run.name}` (the claim's other panels have no seed {run.seed} yet)"
+                            for run in seeds if run not in paired]
+            counted[panel] = seed_mean(paired)
     waiting, not_counted = list(dict.fromkeys(waiting)), list(dict.fromkeys(not_counted))
     if waiting:
         return Verdict(claim, PENDING, waiting=waiting, not_counted=not_counted)

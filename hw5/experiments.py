@@ -166,6 +166,12 @@ def run_name(panel: str) -> str:
     return seeded_name(SAME_AS.get(base, base), seed)
 
 
+def is_seeded(panel: str) -> bool:
+    """Whether the panel is meant to have every seed in SEEDS (its own run, or the longer run it is the start of)."""
+    base = run_name(panel)
+    return base in SEEDED or PREFIX_OF.get(base) in SEEDED
+
+
 def get_experiment(name: str) -> Config:
     """A fresh copy of the registered config ``name`` (``<panel>-seed<N>``: the panel's, with seed N)."""
     panel, seed = split_seed(name)

@@ -27,6 +27,7 @@ from hw5.experiments import (
     SEEDED,
     SEEDS,
     get_experiment,
+    is_seeded,
     run_name,
     seed_runs,
     split_seed,
@@ -98,12 +99,6 @@ def _names(names: list[str]) -> str:
 def needed_runs() -> list[str]:
     """The run folders that make the panels with seed 0: one per setting (fig1d is fig3a's first 50 epochs)."""
     return list(dict.fromkeys(PREFIX_OF.get(run_name(p), run_name(p)) for p in EXPERIMENTS))
-
-
-def is_seeded(panel: str) -> bool:
-    """Whether the panel is meant to have every seed in SEEDS (its own run, or the longer run it is the start of)."""
-    base = run_name(panel)
-    return base in SEEDED or PREFIX_OF.get(base) in SEEDED
 
 
 def synthetic_warning(runs: dict[str, RunResults]) -> str:

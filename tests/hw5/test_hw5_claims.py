@@ -121,3 +121,19 @@ def test_a_panel_whose_only_seeds_are_unfinished_is_not_yet_measurable(runs_dir)
     panel_run(runs_dir, "fig1e-seed1", **WORLD["fig1e"], done=12)
     v = judge(CLAIMS[4], load_runs(runs_dir))
     assert v.verdict == PENDING and v.waiting == ["`fig1e-seed1` is at epoch 12/50, stopped"]
+
+
+def test_seeded_panels_are_compared_seed_for_seed(runs_dir):
+    """fig3a has seeds 0, 1, 2 and fig3b only seed 0: flips are judged on seed 0 against seed 0, and fig3a's
+    other seeds are named as not counted; LazyNet, trained with one seed by design, does not pair fig1d down."""
+    world(runs_dir, fig3b=dict(test=(0.45, 0.69, 30)))                      # seed 0: +3 points
+    for seed in (1, 2):
+        panel_run(runs_dir, f"fig3a-seed{seed}", **{**WORLD["fig3a"], "test": (0.45, 0.75, 30)})
+    runs = load_runs(runs_dir)
+    v = judge(CLAIMS[7], runs)
+    assert v.counted["fig3a"].seeds == (0,) and v.counted["fig3b"].seeds == (0,)
+    assert v.parts[0].holds and "+3.0 points" in v.parts[0].text
+    assert v.not_counted == ["`fig3a-seed1` (the claim's other panels have no seed 1 yet)",
+                             "`fig3a-seed2` (the claim's other panels have no seed 2 yet)"]
+    coolnet_wins = judge(CLAIMS[3], runs)                                  # fig1a-fig1c: seed 0 by design
+    assert coolnet_wins.counted["fig1d"].seeds == (0, 1, 2) and not coolnet_wins.not_counted
