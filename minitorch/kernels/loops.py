@@ -57,7 +57,7 @@ _POOL: list[ThreadPoolExecutor] = []
 
 def split_threads() -> int:
     """Threads a large batch-wise loop is split over: ``numba.config.NUMBA_NUM_THREADS``."""
-    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
 
 
 def _pool() -> ThreadPoolExecutor:
