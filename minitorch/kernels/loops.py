@@ -46,11 +46,11 @@ def contiguous(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous
 
 
-
 # ------------------------------------------------------------------ batch-wise threads
-# Loops over a large batch (evaluation at batch 1000) run in parts on this many threads; a part's values are
-# those the whole call gives (each element is computed by the same code whatever part it falls in).
-# NUMBA_NUM_THREADS sets it (1: serial), as it would numba's own threads.
+# Loops over a large batch (evaluation at batch 1000) run in parts on NUMBA_NUM_THREADS threads (1: serial);
+# a part's values are those the whole call gives (each element is computed by the same code whatever part it
+# falls in).  Python threads that block while they wait, not numba's OpenMP ones, which spin (see
+# benchmarks/README.md, "Threads do not help here").
 SPLIT_MIN_VALUES = 1 << 19  # below this many values in the split array a loop runs whole (training steps)
 _POOL: list[ThreadPoolExecutor] = []
 
