@@ -1,7 +1,9 @@
 """numba-compiled CPU kernels (``cache=True``: a second process pays no compile time).
 
-Serial on purpose: the GEMMs around them already use the BLAS threads, and
-numba threads on top would oversubscribe the cores.
+No numba threads: the GEMMs around them already use the BLAS threads, and
+numba's (OpenMP) threads on top would oversubscribe the cores.  Only a large
+batch (evaluation at batch 1000) has its elementwise loops split into parts on
+Python threads (:func:`.loops.run_split`), one after another with the GEMMs.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from minitorch.kernels.cpu_direct import conv2d_input_grad as conv2d_input_grad
 from minitorch.kernels.cpu_direct import conv2d_weight_grad as conv2d_weight_grad
 from minitorch.kernels.cpu_pool import max_pool_backward as max_pool_backward
 from minitorch.kernels.cpu_pool import max_pool_forward as max_pool_forward
-from minitorch.kernels.loops import contiguous, loop_dtype, loop_kernel
+from minitorch.kernels.loops import contiguous, in_parts, loop_dtype, loop_kernel, run_split
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 from minitorch.kernels.reference import conv_output_size
 from minitorch.kernels.reference import sgd_update as reference_sgd_update
@@ -75,8 +77,13 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: in
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
-def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means, variances, keep_xhat):
-    """Training: writes each channel's batch mean and biased variance into means, variances; else reads them."""
+def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means, variances, keep_xhat, k, shift):
+    """Training: writes each channel's batch mean and biased variance into means, variances; else reads them.
+
+    With ``keep_xhat`` it writes out and xhat; without, only each channel's
+    coefficients k = weight / std and shift = bias - mean * k (float64), for
+    :func:`_normalise_rows` to make out = x * k + shift in a pass of its own.
+    """
     N, C, L = x.shape
     count = N * L
     for c in range(C):
@@ -107,11 +114,39 @@ def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means,
                     xhat[n, c, i] = h
                     out[n, c, i] = h * w + b
         else:  # no backward will need xhat (evaluation under no_grad): one multiply-add per value
-            k = invstd * w
-            shift = b - mean * k
-            for n in range(N):
-                for i in range(L):
-                    out[n, c, i] = x[n, c, i] * k + shift
+            k[c] = invstd * w
+            shift[c] = b - mean * k[c]
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+def _normalise_rows(x, k, shift, out):
+    """out[n, c, :] = x[n, c, :] * k[c] + shift[c] in float64 (k's dtype), rounded once to out's dtype.
+
+    Row by row in memory order (one pass over x and out); BatchNorm1d's rows
+    of one value go along the channels instead, so that the loop vectorises.
+    """
+    N, C, L = x.shape
+    if L == 1:
+        x2, out2 = x.reshape(N, C), out.reshape(N, C)
+        for n in range(N):
+            for c in range(C):
+                out2[n, c] = x2[n, c] * k[c] + shift[c]
+        return
+    for n in range(N):
+        for c in range(C):
+            kc, sc = k[c], shift[c]
+            row, out_row = x[n, c], out[n, c]
+            for i in range(L):
+                out_row[i] = row[i] * kc + sc
+
+
+def _batch_norm_without_xhat(x, weight, bias, training, eps, out, scale, means, variances) -> None:
+    """The coefficients (and in training the batch statistics) in one compiled pass over the channels, then
+    out = x * k + shift, split over threads along the batch when it is large (see :func:`.loops.run_split`)."""
+    C = x.shape[1]
+    k, shift = np.empty(C), np.empty(C)
+    _batch_norm_forward(x, weight, bias, training, eps, out, out, scale, means, variances, False, k, shift)
+    run_split(_normalise_rows, (x, k, shift, out), batched=(0, 3))
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
@@ -145,9 +180,12 @@ def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool, 
     training = mean is None
     if training:  # the kernel writes the batch's statistics here
         mean, var = batch_mean, batch_var
-    # numba wants an array in every slot: out stands in for an xhat not kept (unwritten then)
-    return _batch_norm_forward, (np.ascontiguousarray(x), weight, bias, training, eps, out,
-                                 xhat if keep_xhat else out, scale, mean, var, keep_xhat)
+    x = np.ascontiguousarray(x)
+    if not keep_xhat:
+        return _batch_norm_without_xhat, (x, weight, bias, training, eps, out, scale, mean, var)
+    # numba wants an array in every slot: scale stands in for the coefficients (unused with xhat kept)
+    return _batch_norm_forward, (x, weight, bias, training, eps, out, xhat, scale, mean, var, keep_xhat,
+                                 scale, scale)
 
 
 @loop_kernel
@@ -355,8 +393,8 @@ _NO_MASK = np.empty(0, dtype=np.bool_)
 @loop_kernel
 def relu_forward(a: np.ndarray, keep_mask: bool, out: np.ndarray, mask: np.ndarray | None) -> tuple:
     """max(a, 0) and a > 0 (when kept) in one pass instead of NumPy's three (compare, cast, multiply)."""
-    flat_mask = _NO_MASK if mask is None else mask.reshape(-1)
-    return _relu_forward, (contiguous(a).reshape(-1), out.reshape(-1), flat_mask, keep_mask)
+    flat_mask = _NO_MASK if mask is None else mask.reshape(-1)  # an empty part of _NO_MASK is empty too
+    return in_parts(_relu_forward, (contiguous(a).reshape(-1), out.reshape(-1), flat_mask, keep_mask), (0, 1, 2))
 
 
 @loop_kernel

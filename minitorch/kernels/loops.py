@@ -1,7 +1,10 @@
-"""Helpers of the compiled CPU kernels (:mod:`.cpu`): which arrays a loop takes, and kernels written as loops."""
+"""Helpers of the compiled CPU kernels (:mod:`.cpu`): which arrays a loop takes, kernels written as
+loops, and large batches split over threads."""
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -25,6 +28,8 @@ def loop_kernel(bind: Any) -> Any:
 
     def replay(*args: Any) -> tuple | None:
         loop, loop_args = bind(*args)
+        if loop is run_split:  # a replay runs the loop whole, in the recording thread
+            loop, loop_args = loop_args[0], loop_args[1]
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         if not all(any(np.may_share_memory(b, a) for a in arrays) for b in loop_args if isinstance(b, np.ndarray)):
             return None
@@ -40,3 +45,49 @@ def contiguous(a: np.ndarray) -> np.ndarray:
     """C-contiguous, keeping a 0-d array 0-d (``np.ascontiguousarray`` makes it 1-d)."""
     return np.ascontiguousarray(a) if a.ndim else a  # a 0-d array is contiguous
 
+
+# ------------------------------------------------------------------ batch-wise threads
+# Loops over a large batch (evaluation at batch 1000) run in parts on NUMBA_NUM_THREADS threads (1: serial);
+# a part's values are those the whole call gives (each element is computed by the same code whatever part it
+# falls in).  Python threads that block while they wait, not numba's OpenMP ones, which spin (see
+# benchmarks/README.md, "Threads do not help here").
+SPLIT_MIN_VALUES = 1 << 19  # below this many values in the split array a loop runs whole (training steps)
+_POOL: list[ThreadPoolExecutor] = []
+
+
+def split_threads() -> int:
+    """Threads a large batch-wise loop is split over: ``numba.config.NUMBA_NUM_THREADS``."""
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=split_threads() - 1, thread_name_prefix="minitorch-kernel"))
+    return _POOL[0]
+
+
+os.register_at_fork(after_in_child=_POOL.clear)  # a forked child has none of its parent's threads
+
+
+def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
+    """``loop(*args)`` in parts along the first axis of the arguments at the positions ``batched``: part 0 in
+    this thread, the others on a pool's threads (compiled loops release the GIL, ``nogil=True``); the parts'
+    results, in order.  One part (the whole call) where the batch is small or threads are 1."""
+    first = args[batched[0]]
+    parts = min(split_threads(), first.shape[0])
+    if parts < 2 or first.size < SPLIT_MIN_VALUES:
+        return [loop(*args)]
+    edges = [first.shape[0] * p // parts for p in range(parts + 1)]
+
+    def part(p: int) -> tuple:
+        lo, hi = edges[p], edges[p + 1]
+        return tuple(a[lo:hi] if i in batched else a for i, a in enumerate(args))
+
+    futures = [_pool().submit(loop, *part(p)) for p in range(1, parts)]
+    results = [loop(*part(0))]
+    return results + [f.result() for f in futures]
+
+
+def in_parts(loop: Any, args: tuple, batched: tuple[int, ...]) -> tuple:
+    """A :func:`loop_kernel` binding that runs ``loop`` through :func:`run_split` (a replay runs it whole)."""
+    return run_split, (loop, args, batched)
