@@ -218,11 +218,14 @@ def record(fn: Function, inputs: Sequence[Any], result: Any) -> Function:
     versions = None
     if fn.saved:  # plain loops: this runs for most ops, and comprehensions cost more here
         versions = []
+        tensors = (*inputs, result)
         for array in fn.saved:
             if array is None:
                 continue
-            owner = array if array.base is None else array.base
-            for t in (*inputs, result):
+            owner = array.base
+            if owner is None:
+                owner = array
+            for t in tensors:
                 data = t._data
                 if owner is data or owner is data.base:
                     counter = t._version

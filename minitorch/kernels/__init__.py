@@ -28,11 +28,11 @@ import importlib
 import os
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from minitorch.backend import get_array_module, observer
+from minitorch.backend import _observer, get_array_module
 from minitorch.kernels.reference import conv_output_size
 
 __all__ = ["Kernel", "Out", "backend", "conv_output_size", "direct_conv_applies", "im2col_chunk"]  # and the kernels
@@ -60,20 +60,23 @@ def backend(array: Any) -> ModuleType:
     return module if module is not None else _load(device)
 
 
-class Out(NamedTuple):
-    """One output of a kernel: its shape and dtype."""
+# One output of a kernel: its (shape, dtype).  A plain pair, made by out(): declarations run on every kernel
+# call, and a NamedTuple costs several times as much to make.
+Out = tuple[tuple[int, ...], Any]
 
-    shape: tuple[int, ...]
-    dtype: Any
+
+def out(shape: tuple[int, ...], dtype: Any) -> Out:
+    """The :data:`Out` of an output of this shape and dtype."""
+    return (shape, dtype)
 
 
 class Kernel:
     """A kernel's declaration; calling it runs the backend's implementation (see the module docstring).
 
-    ``outputs(*args)`` gives an :class:`Out` (the kernel returns one array), a
-    tuple of them, with None for an output not made this time (the kernel
-    returns a tuple), or None (the kernel returns nothing, it only changes the
-    arguments at the positions ``writes``).
+    ``outputs(*args)`` gives an :data:`Out` (the kernel returns one array), a
+    tuple of two or more of them, with None for an output not made this time
+    (the kernel returns a tuple), or None (the kernel returns nothing, it only
+    changes the arguments at the positions ``writes``).
     """
 
     def __init__(self, outputs: Callable[..., Any], writes: tuple[int, ...] = ()) -> None:
@@ -83,8 +86,16 @@ class Kernel:
         self.__doc__ = outputs.__doc__
 
     def __call__(self, *args: Any) -> Any:
+        seen = _observer.get()
+        if seen is None and type(args[0]) is np.ndarray:  # the common case, in as few calls as it can be
+            impl = getattr(BACKENDS.get("cpu") or _load("cpu"), self.name)
+            specs = self.outputs(*args)
+            if specs is not None and specs[1] is not None and type(specs[1]) is not tuple:  # one output (see _run)
+                result = np.empty(*specs)
+                impl(*args, result)
+                return result
+            return self._run(impl, args, specs, np.empty)
         impl = getattr(backend(args[0]), self.name)
-        seen = observer()
         if seen is not None:
             return seen.kernel(self, impl, args)
         return self.run(impl, args, get_array_module(args[0]))
@@ -96,12 +107,24 @@ class Kernel:
 
     def run(self, impl: Callable[..., Any], args: tuple, xp: Any, new: Callable[..., Any] | None = None) -> Any:
         """Allocate the outputs (``new(shape, dtype)``, by default ``xp.empty``), run ``impl``; the results."""
-        specs = self.outputs(*args)
-        new = new or (lambda shape, dtype: xp.empty(shape, dtype=dtype))
-        single = isinstance(specs, Out)
-        outs = (new(*specs),) if single else tuple(None if s is None else new(*s) for s in specs or ())
+        return self._run(impl, args, self.outputs(*args), new or xp.empty)  # numpy's and cupy's take (shape, dtype)
+
+    @staticmethod
+    def _run(impl: Callable[..., Any], args: tuple, specs: Any, new: Callable[..., Any]) -> Any:
+        """:meth:`run` once the outputs are known (``specs``, what ``outputs`` gave)."""
+        if specs is None:
+            impl(*args)
+            return None
+        second = specs[1]
+        if second is not None and type(second) is not tuple:  # one (shape, dtype) pair: its second is a dtype
+            result = new(*specs)
+            impl(*args, result)
+            return result
+        outs = []
+        for spec in specs:  # a plain loop: a comprehension is one more call per kernel
+            outs.append(None if spec is None else new(*spec))
         impl(*args, *outs)
-        return outs[0] if single else (outs if specs is not None else None)
+        return tuple(outs)
 
 
 def kernel(writes: tuple[int, ...] = ()) -> Callable[[Callable[..., Any]], Kernel]:
@@ -119,13 +142,13 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Out:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
     N, C, H, W = x.shape
     Ho, Wo = _conv_hw(H, W, kh, kw, stride, padding)
-    return Out((C * kh * kw, N * Ho * Wo), x.dtype)
+    return out((C * kh * kw, N * Ho * Wo), x.dtype)
 
 
 @kernel()
 def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Out:
     """Adjoint of :func:`im2col`: scatter-add columns back into an (N, C, H, W) array."""
-    return Out(tuple(x_shape), cols.dtype)
+    return out(tuple(x_shape), cols.dtype)
 
 
 @kernel()
@@ -133,19 +156,19 @@ def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Out:
     """Stride-1 convolution of x with weight, plus bias (None: none) (direct on the CPU; else im2col + GEMM)."""
     N, _, H, W = x.shape
     O, _, kh, kw = weight.shape
-    return Out((N, O, *_conv_hw(H, W, kh, kw, 1, padding)), x.dtype)
+    return out((N, O, *_conv_hw(H, W, kh, kw, 1, padding)), x.dtype)
 
 
 @kernel()
 def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Out:
     """d loss / d weight of :func:`conv2d_forward`, for the output gradient g (N, O, Ho, Wo)."""
-    return Out((g.shape[1], x.shape[1], *kernel_size), x.dtype)
+    return out((g.shape[1], x.shape[1], *kernel_size), x.dtype)
 
 
 @kernel()
 def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Out:
     """d loss / d x of :func:`conv2d_forward`, for x of shape ``x_shape``."""
-    return Out(tuple(x_shape), g.dtype)
+    return out(tuple(x_shape), g.dtype)
 
 
 # ------------------------------------------------------------------ pooling
@@ -155,13 +178,13 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax
     None when ``keep_argmax`` is False (no backward will run and no indices are asked for)."""
     N, C, H, W = x.shape
     shape = (N, C, *_conv_hw(H, W, kernel, kernel, stride, padding))
-    return Out(shape, x.dtype), (Out(shape, np.dtype(np.int64)) if keep_argmax else None)
+    return out(shape, x.dtype), (out(shape, np.dtype(np.int64)) if keep_argmax else None)
 
 
 @kernel()
 def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Out:
     """Route each output's gradient to the input element that was its maximum."""
-    return Out(tuple(x_shape), grad.dtype)
+    return out(tuple(x_shape), grad.dtype)
 
 
 # ------------------------------------------------------------------ batch norm
@@ -176,14 +199,14 @@ def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps:
     xhat is None.
     """
     C = (x.shape[1],)
-    stats = Out(C, x.dtype) if mean is None else None
-    return Out(x.shape, x.dtype), (Out(x.shape, x.dtype) if keep_xhat else None), Out(C, x.dtype), stats, stats
+    stats = out(C, x.dtype) if mean is None else None
+    return out(x.shape, x.dtype), (out(x.shape, x.dtype) if keep_xhat else None), out(C, x.dtype), stats, stats
 
 
 @kernel()
 def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Out, Out, Out]:
     """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
-    return Out(g.shape, g.dtype), Out((g.shape[1],), g.dtype), Out((g.shape[1],), g.dtype)
+    return out(g.shape, g.dtype), out((g.shape[1],), g.dtype), out((g.shape[1],), g.dtype)
 
 
 @kernel(writes=(0, 1))
@@ -197,37 +220,37 @@ def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var
 @kernel()
 def cross_entropy_forward(logits: Any, target: Any) -> tuple[Out, Out]:
     """(per-row losses, softmax probabilities) of logits (N, C) against class indices (N,)."""
-    return Out((logits.shape[0],), logits.dtype), Out(logits.shape, logits.dtype)
+    return out((logits.shape[0],), logits.dtype), out(logits.shape, logits.dtype)
 
 
 @kernel()
 def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Out:
     """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
-    return Out(probs.shape, probs.dtype)
+    return out(probs.shape, probs.dtype)
 
 
 @kernel()
 def relu_forward(a: Any, keep_mask: bool) -> tuple[Out, Out | None]:
     """(max(a, 0), the mask a > 0 for backward, or None when ``keep_mask`` is False)."""
-    return Out(a.shape, a.dtype), (Out(a.shape, np.dtype(np.bool_)) if keep_mask else None)
+    return out(a.shape, a.dtype), (out(a.shape, np.dtype(np.bool_)) if keep_mask else None)
 
 
 @kernel()
 def relu_backward(g: Any, mask: Any) -> Out:
     """g where the mask is set, else 0."""
-    return Out(g.shape, g.dtype)
+    return out(g.shape, g.dtype)
 
 
 @kernel()
 def linear_forward(x: Any, weight: Any) -> Out:
     """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
-    return Out((x.shape[0], weight.shape[0]), np.result_type(x.dtype, weight.dtype))
+    return out((x.shape[0], weight.shape[0]), np.promote_types(x.dtype, weight.dtype))
 
 
 @kernel()
 def linear_weight_grad(g: Any, x: Any) -> Out:
     """g (N, J).T @ x (N, K): the Linear layer's weight gradient."""
-    return Out((g.shape[1], x.shape[1]), np.result_type(g.dtype, x.dtype))
+    return out((g.shape[1], x.shape[1]), np.promote_types(g.dtype, x.dtype))
 
 
 @kernel(writes=(0, 2))

@@ -10,11 +10,18 @@ from typing import Any
 import numba
 import numpy as np
 
+_LOOP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def loop_dtype(*arrays: np.ndarray) -> bool:
     """Whether a compiled loop takes these arrays: one float dtype, all C-contiguous."""
     dtype = arrays[0].dtype
-    return dtype in (np.float32, np.float64) and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+    if dtype not in _LOOP_DTYPES:
+        return False
+    for a in arrays:  # a plain loop: asked before every loop kernel, and a generator costs more
+        if a.dtype != dtype or not a.flags.c_contiguous:
+            return False
+    return True
 
 
 def loop_kernel(bind: Any) -> Any:

@@ -12,28 +12,24 @@ from minitorch.backend import to_device
 from minitorch.nn.parameter import data_array, grad_array
 from minitorch.optim._common import number
 from minitorch.tensor import Tensor
+from minitorch.utils.hooks import GlobalHooks, RemovableHandle
 
 # Called before every optimizer's step as hook(optimizer, args, kwargs); see register_optimizer_step_pre_hook.
-_global_step_pre_hooks: dict[int, Callable[[Any, tuple, dict], None]] = {}
+_global_step_pre_hooks = GlobalHooks()
 
 
-def register_optimizer_step_pre_hook(hook: Callable[[Any, tuple, dict], None]) -> Any:
+def register_optimizer_step_pre_hook(hook: Callable[[Any, tuple, dict], None]) -> RemovableHandle:
     """Call ``hook(optimizer, args, kwargs)`` before every optimizer's ``step`` (PyTorch's function of this name);
     returns a handle whose ``remove()`` unregisters it.  minitorch.capture learns from it which optimizers a
     step uses."""
-    from minitorch.nn.modules.module import RemovableHandle
-
-    key = max(_global_step_pre_hooks, default=-1) + 1
-    _global_step_pre_hooks[key] = hook
-    return RemovableHandle(_global_step_pre_hooks, key)
+    return _global_step_pre_hooks.add(hook)
 
 
 def _with_step_hooks(step: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(step)
     def hooked_step(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if _global_step_pre_hooks:
-            for hook in list(_global_step_pre_hooks.values()):
-                hook(self, args, kwargs)
+        for hook in _global_step_pre_hooks.all:
+            hook(self, args, kwargs)
         return step(self, *args, **kwargs)
 
     hooked_step.__hooked__ = True  # type: ignore[attr-defined]

@@ -1,6 +1,7 @@
 """Shape methods: views and rearrangements (``reshape``, ``flatten``, ``squeeze``, ``transpose``, indexing)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -34,9 +35,7 @@ class ShapeMethods(TensorBase):
         start, end = start_dim % nd, end_dim % nd
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
-        merged = 1
-        for n in shape[start:end + 1]:
-            merged *= n  # not -1: with a zero-size dim elsewhere NumPy cannot infer it
+        merged = math.prod(shape[start:end + 1])  # not -1: with a zero-size dim elsewhere NumPy cannot infer it
         return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
 
     def unsqueeze(self, dim: int) -> Tensor:

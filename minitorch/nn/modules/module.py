@@ -15,29 +15,17 @@ import numpy as np
 from minitorch.backend import as_float_dtype, check_device, get_array_module, is_device, to_device
 from minitorch.nn.parameter import Parameter
 from minitorch.tensor import Tensor
-
-
-class RemovableHandle:
-    """What registering a hook returns: ``handle.remove()`` unregisters it."""
-
-    def __init__(self, hooks: dict[int, Any], key: int) -> None:
-        self._hooks, self._key = hooks, key
-
-    def remove(self) -> None:
-        self._hooks.pop(self._key, None)
-
+from minitorch.utils.hooks import GlobalHooks, RemovableHandle
 
 # Called before every module's forward (through ``module(...)``) as hook(module, args); see
 # register_module_forward_pre_hook.  minitorch.capture learns from it which modules a step uses.
-_global_forward_pre_hooks: dict[int, Callable[[Any, tuple], None]] = {}
+_global_forward_pre_hooks = GlobalHooks()
 
 
 def register_module_forward_pre_hook(hook: Callable[[Any, tuple], None]) -> RemovableHandle:
     """Call ``hook(module, args)`` before the forward of every module called as ``module(*args)``
     (PyTorch's ``torch.nn.modules.module.register_module_forward_pre_hook``, without replacing args)."""
-    key = max(_global_forward_pre_hooks, default=-1) + 1
-    _global_forward_pre_hooks[key] = hook
-    return RemovableHandle(_global_forward_pre_hooks, key)
+    return _global_forward_pre_hooks.add(hook)
 
 
 class IncompatibleKeys(NamedTuple):
@@ -97,9 +85,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _global_forward_pre_hooks:
-            for hook in list(_global_forward_pre_hooks.values()):
-                hook(self, args)
+        for hook in _global_forward_pre_hooks.all:
+            hook(self, args)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------ traversal
