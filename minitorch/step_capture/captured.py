@@ -19,11 +19,12 @@ captured step is meant to be called from one thread at a time.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -56,9 +57,16 @@ def _saw(root: Any, *args: Any) -> None:
         rec.saw(root)
 
 
-# a step's modules and optimizers are state its replays depend on: the recorder learns them from these hooks
-register_module_forward_pre_hook(_saw)
-register_optimizer_step_pre_hook(_saw)
+@contextlib.contextmanager
+def _roots_told() -> Iterator[None]:
+    """A step's modules and optimizers are state its replays depend on: while it records, their hooks tell
+    the recorder (this thread's observer) which ones ran.  Hooked only then, so eager steps pay nothing."""
+    handles = register_module_forward_pre_hook(_saw), register_optimizer_step_pre_hook(_saw)
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 # Recordings in a row for one signature, none replayed, before capture gives up on it and runs it eagerly.
 MAX_RECORDINGS_WITHOUT_REPLAY = 4
@@ -185,7 +193,7 @@ class Captured:
         rng_before = random_states(reads, before)
         stopped = False
         try:
-            with observed_by(rec):
+            with observed_by(rec), _roots_told():
                 try:
                     result = self.fn(*targs, **tkwargs)
                 except StepStopped as stop:

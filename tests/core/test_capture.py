@@ -909,3 +909,31 @@ def test_a_view_of_an_intermediate_kept_in_a_module_is_never_clobbered(as_array,
         np.testing.assert_array_equal(np.asarray(a.model.kept), np.asarray(b.model.kept))
     assert step_b.counts["replayed"] >= 2
     assert_same_state(a, b)
+
+
+def test_module_and_optimizer_hooks_are_set_only_while_a_step_records():
+    """Eager steps pay nothing for capture: its hooks on module calls and optimizer steps exist only while it
+    records (and they still tell the recorder which modules and optimizers the step used)."""
+    from minitorch.nn.modules import module
+    from minitorch.optim import optimizer
+    model = nn.Linear(3, 2)
+    opt = mt.optim.SGD(model.parameters(), lr=0.1)
+    seen: list[tuple[int, int]] = []
+
+    @mt.capture
+    def step(x, y):
+        seen.append((len(module._global_forward_pre_hooks.all), len(optimizer._global_step_pre_hooks.all)))
+        opt.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    assert module._global_forward_pre_hooks.all == () and optimizer._global_step_pre_hooks.all == ()
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        step(mt.tensor(rng.standard_normal((4, 3)), dtype=mt.float32),
+             mt.tensor(rng.standard_normal((4, 2)), dtype=mt.float32))
+    assert seen[0] == (1, 1)                       # recording: hooked
+    assert module._global_forward_pre_hooks.all == () and optimizer._global_step_pre_hooks.all == ()
+    assert step.counts["replayed"] >= 1            # the recorder learned the roots: later steps replay
