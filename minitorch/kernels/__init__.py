@@ -60,14 +60,11 @@ def backend(array: Any) -> ModuleType:
     return module if module is not None else _load(device)
 
 
-# One output of a kernel: its (shape, dtype).  A plain pair, made by out(): declarations run on every kernel
-# call, and a NamedTuple costs several times as much to make.
+# One output of a kernel: its (shape, dtype), a plain pair written out in each declaration: declarations run
+# on every kernel call, and a helper function or a NamedTuple costs several times as much as the pair itself.
 Out = tuple[tuple[int, ...], Any]
 
-
-def out(shape: tuple[int, ...], dtype: Any) -> Out:
-    """The :data:`Out` of an output of this shape and dtype."""
-    return (shape, dtype)
+_INT64, _BOOL = np.dtype(np.int64), np.dtype(np.bool_)  # made once: np.dtype(...) is a call per kernel call
 
 
 class Kernel:
@@ -90,7 +87,10 @@ class Kernel:
         if seen is None and type(args[0]) is np.ndarray:  # the common case, in as few calls as it can be
             impl = getattr(BACKENDS.get("cpu") or _load("cpu"), self.name)
             specs = self.outputs(*args)
-            if specs is not None and specs[1] is not None and type(specs[1]) is not tuple:  # one output (see _run)
+            if specs is None:  # in place only (see _run)
+                impl(*args)
+                return None
+            if specs[1] is not None and type(specs[1]) is not tuple:  # one output
                 result = np.empty(*specs)
                 impl(*args, result)
                 return result
@@ -142,13 +142,13 @@ def im2col(x: Any, kh: int, kw: int, stride: int, padding: int) -> Out:
     """(N, C, H, W) -> (C*kh*kw, N*Ho*Wo): row (c, i, j), column (n, oh, ow)."""
     N, C, H, W = x.shape
     Ho, Wo = _conv_hw(H, W, kh, kw, stride, padding)
-    return out((C * kh * kw, N * Ho * Wo), x.dtype)
+    return ((C * kh * kw, N * Ho * Wo), x.dtype)
 
 
 @kernel()
 def col2im(cols: Any, x_shape: tuple[int, ...], kh: int, kw: int, stride: int, padding: int) -> Out:
     """Adjoint of :func:`im2col`: scatter-add columns back into an (N, C, H, W) array."""
-    return out(tuple(x_shape), cols.dtype)
+    return (tuple(x_shape), cols.dtype)
 
 
 @kernel()
@@ -156,19 +156,19 @@ def conv2d_forward(x: Any, weight: Any, bias: Any, padding: int) -> Out:
     """Stride-1 convolution of x with weight, plus bias (None: none) (direct on the CPU; else im2col + GEMM)."""
     N, _, H, W = x.shape
     O, _, kh, kw = weight.shape
-    return out((N, O, *_conv_hw(H, W, kh, kw, 1, padding)), x.dtype)
+    return ((N, O, *_conv_hw(H, W, kh, kw, 1, padding)), x.dtype)
 
 
 @kernel()
 def conv2d_weight_grad(x: Any, g: Any, kernel_size: tuple[int, int], padding: int) -> Out:
     """d loss / d weight of :func:`conv2d_forward`, for the output gradient g (N, O, Ho, Wo)."""
-    return out((g.shape[1], x.shape[1], *kernel_size), x.dtype)
+    return ((g.shape[1], x.shape[1], *kernel_size), x.dtype)
 
 
 @kernel()
 def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: int) -> Out:
     """d loss / d x of :func:`conv2d_forward`, for x of shape ``x_shape``."""
-    return out(tuple(x_shape), g.dtype)
+    return (tuple(x_shape), g.dtype)
 
 
 # ------------------------------------------------------------------ pooling
@@ -178,13 +178,13 @@ def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax
     None when ``keep_argmax`` is False (no backward will run and no indices are asked for)."""
     N, C, H, W = x.shape
     shape = (N, C, *_conv_hw(H, W, kernel, kernel, stride, padding))
-    return out(shape, x.dtype), (out(shape, np.dtype(np.int64)) if keep_argmax else None)
+    return (shape, x.dtype), ((shape, _INT64) if keep_argmax else None)
 
 
 @kernel()
 def max_pool_backward(grad: Any, argmax: Any, x_shape: tuple[int, ...]) -> Out:
     """Route each output's gradient to the input element that was its maximum."""
-    return out(tuple(x_shape), grad.dtype)
+    return (tuple(x_shape), grad.dtype)
 
 
 # ------------------------------------------------------------------ batch norm
@@ -199,14 +199,14 @@ def batch_norm_forward(x: Any, weight: Any, bias: Any, mean: Any, var: Any, eps:
     xhat is None.
     """
     C = (x.shape[1],)
-    stats = out(C, x.dtype) if mean is None else None
-    return out(x.shape, x.dtype), (out(x.shape, x.dtype) if keep_xhat else None), out(C, x.dtype), stats, stats
+    stats = (C, x.dtype) if mean is None else None
+    return (x.shape, x.dtype), ((x.shape, x.dtype) if keep_xhat else None), (C, x.dtype), stats, stats
 
 
 @kernel()
 def batch_norm_backward(g: Any, xhat: Any, scale: Any, training: bool) -> tuple[Out, Out, Out]:
     """(grad_x, grad_weight, grad_bias) of :func:`batch_norm_forward`."""
-    return out(g.shape, g.dtype), out((g.shape[1],), g.dtype), out((g.shape[1],), g.dtype)
+    return (g.shape, g.dtype), ((g.shape[1],), g.dtype), ((g.shape[1],), g.dtype)
 
 
 @kernel(writes=(0, 1))
@@ -220,37 +220,37 @@ def batch_norm_running_stats(running_mean: Any, running_var: Any, mean: Any, var
 @kernel()
 def cross_entropy_forward(logits: Any, target: Any) -> tuple[Out, Out]:
     """(per-row losses, softmax probabilities) of logits (N, C) against class indices (N,)."""
-    return out((logits.shape[0],), logits.dtype), out(logits.shape, logits.dtype)
+    return ((logits.shape[0],), logits.dtype), (logits.shape, logits.dtype)
 
 
 @kernel()
 def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Out:
     """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
-    return out(probs.shape, probs.dtype)
+    return (probs.shape, probs.dtype)
 
 
 @kernel()
 def relu_forward(a: Any, keep_mask: bool) -> tuple[Out, Out | None]:
     """(max(a, 0), the mask a > 0 for backward, or None when ``keep_mask`` is False)."""
-    return out(a.shape, a.dtype), (out(a.shape, np.dtype(np.bool_)) if keep_mask else None)
+    return (a.shape, a.dtype), ((a.shape, _BOOL) if keep_mask else None)
 
 
 @kernel()
 def relu_backward(g: Any, mask: Any) -> Out:
     """g where the mask is set, else 0."""
-    return out(g.shape, g.dtype)
+    return (g.shape, g.dtype)
 
 
 @kernel()
 def linear_forward(x: Any, weight: Any) -> Out:
     """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
-    return out((x.shape[0], weight.shape[0]), np.promote_types(x.dtype, weight.dtype))
+    return ((x.shape[0], weight.shape[0]), np.promote_types(x.dtype, weight.dtype))
 
 
 @kernel()
 def linear_weight_grad(g: Any, x: Any) -> Out:
     """g (N, J).T @ x (N, K): the Linear layer's weight gradient."""
-    return out((g.shape[1], x.shape[1]), np.promote_types(g.dtype, x.dtype))
+    return ((g.shape[1], x.shape[1]), np.promote_types(g.dtype, x.dtype))
 
 
 @kernel(writes=(0, 2))

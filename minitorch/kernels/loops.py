@@ -81,8 +81,10 @@ def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
     this thread, the others on a pool's threads (compiled loops release the GIL, ``nogil=True``); the parts'
     results, in order.  One part (the whole call) where the batch is small or threads are 1."""
     first = args[batched[0]]
+    if first.size < SPLIT_MIN_VALUES:  # asked first: training steps stop here
+        return [loop(*args)]
     parts = min(split_threads(), first.shape[0])
-    if parts < 2 or first.size < SPLIT_MIN_VALUES:
+    if parts < 2:
         return [loop(*args)]
     edges = [first.shape[0] * p // parts for p in range(parts + 1)]
 

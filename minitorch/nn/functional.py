@@ -212,11 +212,12 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise TypeError(f"cross_entropy: ignore_index must be an int, got {ignore_index!r}")
     target = _as_tensor(target, input)
-    if input.ndim == 1:  # unbatched: one row of C logits
+    ndim = input.ndim
+    if ndim == 1:  # unbatched: one row of C logits
         out = cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index=ignore_index,
                             reduction=reduction, label_smoothing=label_smoothing)
         return out.squeeze(0) if reduction == "none" else out
-    if input.ndim > 2:  # (N, C, d1, ...): every position is a row of C logits
+    if ndim > 2:  # (N, C, d1, ...): every position is a row of C logits
         C, spatial = input.shape[1], (input.shape[0],) + input.shape[2:]
         last = (0,) + tuple(range(2, input.ndim)) + (1,)
         rows = input.permute(*last).reshape(-1, C)
@@ -240,7 +241,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
 def _probabilities(input: Tensor, target: Tensor) -> bool:
     """Whether ``target`` holds class probabilities (a float tensor of the input's shape), as PyTorch decides."""
-    return target.dtype.kind == "f" and target.shape == input.shape
+    return target._data.dtype.kind == "f" and target.shape == input.shape
 
 
 def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,

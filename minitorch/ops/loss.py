@@ -165,8 +165,9 @@ class CrossEntropy(Function):
             return grad, None
         if self.reduction == "none":
             scale = g
-        else:
-            scale = xp.broadcast_to(g / n if self.reduction == "mean" else g, (n,))
+        else:  # every row's scale is g / n (mean) or g (sum): one ufunc into a new array
+            scale = new_array(xp, n, g.dtype)
+            xp.divide(g, n if self.reduction == "mean" else 1, out=scale)
         return cross_entropy_backward(self.probs, self.target, scale), None
 
 

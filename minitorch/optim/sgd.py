@@ -125,10 +125,16 @@ class _FlatGroup:
 
     def still_valid(self) -> bool:
         """False once someone replaced a parameter's array (``Module.to``, ``load``...)."""
-        return all(p._data is v for p, v in zip(self.params, self.views, strict=False))
+        for p, v in zip(self.params, self.views, strict=True):  # plain loops: asked on every step
+            if p._data is not v:
+                return False
+        return True
 
     def all_have_grads(self) -> bool:
-        return all(p._grad is not None for p in self.params)
+        for p in self.params:
+            if p._grad is None:
+                return False
+        return True
 
     def momentum_ready(self, group: dict[str, Any], state: dict[int, dict[str, Any]]) -> bool:
         """Whether the flat momentum can serve this step.
