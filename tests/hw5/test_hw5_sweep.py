@@ -215,7 +215,10 @@ def test_a_lost_scheduler_is_reported_with_the_command_that_continues(tmp_path, 
     assert re.search(r"lost +fig1a \(\d+s\): the connection to the Dask scheduler was lost", out), out
     assert "Continue with:\n    python -m hw5 run fig1a --runs-dir" in out and "Traceback" not in out
     # the worker lost the scheduler too and stopped the run after its checkpoint: the run can go on at once
-    assert training_processes(runs) == []
+    # (its lock is free when the driver says so; the process, past its lock, may still be exiting)
+    with RunFiles(runs, "fig1a").lock(probe=True):
+        pass
+    wait_for(lambda: training_processes(runs) == [], "the training process to exit", timeout=30)
     done = epochs_recorded(runs, "fig1a")[-1]
     result = hw5("run", "fig1a", "--resume", "--epochs", str(done + 1), "--runs-dir", runs, "--quiet")
     assert result.returncode == 0, result.stderr
