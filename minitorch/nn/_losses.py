@@ -28,6 +28,20 @@ def _tensor(value: Any, like: Tensor, name: str, op: str) -> Tensor:
     raise TypeError(f"{op}: {name} must be a Tensor, got {type(value).__name__}")
 
 
+def broadcast_target(input: Tensor, target: Tensor, op: str, stacklevel: int) -> tuple[int, ...]:
+    """The shape a target of another shape than the input broadcasts to with it, warning as PyTorch does
+    (``stacklevel`` as the caller would pass it to ``warnings.warn``); a clear error if they do not broadcast."""
+    try:
+        common = np.broadcast_shapes(input.shape, target.shape)
+    except ValueError:
+        raise ValueError(f"{op}: input of shape {input.shape} and target of shape {target.shape} do not "
+                         "broadcast together") from None
+    warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                  "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
+                  "same size.", UserWarning, stacklevel=stacklevel + 1)
+    return common
+
+
 def _check(input: Any, target: Any, reduction: str, op: str, allowed: tuple[str, ...] = REDUCTIONS,
            same_shape: bool = True, broadcast: bool = False) -> tuple[Tensor, Tensor]:
     """The input and the target as tensors, checked; with ``broadcast`` a target of another shape broadcasts
@@ -38,14 +52,7 @@ def _check(input: Any, target: Any, reduction: str, op: str, allowed: tuple[str,
         raise ValueError(f"{op}: reduction must be one of {', '.join(repr(r) for r in allowed)}, got {reduction!r}")
     target = _tensor(target, input, "target", op)
     if broadcast and target.shape != input.shape:
-        try:
-            common = np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ValueError(f"{op}: input of shape {input.shape} and target of shape {target.shape} do not "
-                             "broadcast together") from None
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
-                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
-                      "same size.", UserWarning, stacklevel=3)
+        common = broadcast_target(input, target, op, stacklevel=3)
         return input.expand(*common), target.expand(*common)
     if same_shape and target.shape != input.shape:
         raise ValueError(f"{op}: target size {target.shape} must be the same as input size {input.shape}")

@@ -10,6 +10,7 @@ from minitorch import random as _random
 from minitorch.autograd import Function
 from minitorch.backend import as_array, get_array_module, to_device
 from minitorch.nn import _args
+from minitorch.nn._losses import broadcast_target
 from minitorch.ops import elementwise, loss, normalization, pooling
 from minitorch.ops import linear as linear_op
 from minitorch.ops._windows import output_size
@@ -270,14 +271,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Squared error; a target of another shape broadcasts against the input, with PyTorch's warning."""
     target = _as_tensor(target, input)
     if target.shape != input.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ValueError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} do not "
-                             "broadcast together") from None
-        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
-                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
-                      "same size.", UserWarning, stacklevel=2)
+        broadcast_target(input, target, "mse_loss", stacklevel=2)
     return apply(loss.MSELoss(reduction), *promote(input, target))
 
 
