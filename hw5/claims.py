@@ -382,28 +382,28 @@ def judge(claim: Claim, runs: dict[str, RunResults]) -> Verdict:
     waiting: list[str] = []
     not_counted: list[str] = []
     for panel in claim.panels:
-        seeds = seeds_of(runs, panel)
-        ready[panel] = [run for run in seeds if not_ready(run) is None]
-        reasons = [reason for run in seeds if (reason := not_ready(run))]
+        judged = [(run, not_ready(run)) for run in seeds_of(runs, panel)]
+        ready[panel] = [run for run, reason in judged if reason is None]
+        reasons = [reason for _, reason in judged if reason]
         if ready[panel]:
             not_counted += reasons
         else:
             waiting += reasons or [missing(panel)]
-    counted: dict[str, RunResults] = {}
-    if not waiting:
-        # The seeded panels are compared seed for seed: a seed counts only where every seeded panel of
-        # the claim has it ready, so that a mean over three seeds is never set against one seed's luck.
-        # (A panel trained with one seed by design, like LazyNet, is compared with the others' means.)
-        seed_sets = [{run.seed for run in seeds} for panel, seeds in ready.items() if is_seeded(panel)]
-        common = set.intersection(*seed_sets) if seed_sets else set()
-        for panel, seeds in ready.items():
-            paired = [run for run in seeds if run.seed in common or not is_seeded(panel)] or seeds
-            not_counted += [f"`{run.name}` (the claim's other panels have no seed {run.seed} yet)"
-                            for run in seeds if run not in paired]
-            counted[panel] = seed_mean(paired)
-    waiting, not_counted = list(dict.fromkeys(waiting)), list(dict.fromkeys(not_counted))
     if waiting:
-        return Verdict(claim, PENDING, waiting=waiting, not_counted=not_counted)
+        return Verdict(claim, PENDING, waiting=list(dict.fromkeys(waiting)),
+                       not_counted=list(dict.fromkeys(not_counted)))
+    # The seeded panels are compared seed for seed: a seed counts only where every seeded panel of the
+    # claim has it ready, so that a mean over three seeds is never set against one seed's luck.  (A panel
+    # trained with one seed by design, like LazyNet, is compared with the others' means.)
+    seed_sets = [{run.seed for run in seeds} for panel, seeds in ready.items() if is_seeded(panel)]
+    common = set.intersection(*seed_sets) if seed_sets else set()
+    counted: dict[str, RunResults] = {}
+    for panel, seeds in ready.items():
+        paired = [run for run in seeds if run.seed in common or not is_seeded(panel)] or seeds
+        not_counted += [f"`{run.name}` (the claim's other panels have no seed {run.seed} yet)"
+                        for run in seeds if run not in paired]
+        counted[panel] = seed_mean(paired)
+    not_counted = list(dict.fromkeys(not_counted))
     parts = claim.check(lambda panel: counted[panel])
     held = sum(part.holds for part in parts)
     verdict = HOLDS if held == len(parts) else FAILS if held == 0 else PARTLY
