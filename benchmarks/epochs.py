@@ -13,7 +13,9 @@ step, logging), unlike the step rows.
   images preloaded as normalised tensors (hw5's own datasets, read by
   ``hw5.data.load_data``), a CoolNet twin, ``torch.randperm`` order, the same
   step, ``.item()`` per step as hw5 takes it, then the evaluation in batches of
-  1000 under ``no_grad``.
+  1000 under ``no_grad``.  ``--run NAME`` runs another hw5 experiment's epoch the
+  same way (its network, batch size, loss and flips), as ``benchmarks.whole_report``
+  projects PyTorch's whole report.
 
 Each process gets one thread (BLAS, OpenMP, numba, ``torch.set_num_threads``), as a
 ``--jobs 2`` sweep gives each of its runs.  "Two at a time" starts two processes of
@@ -57,13 +59,13 @@ def _sizes(train_size: int | None, test_size: int | None) -> list[str]:
     return out
 
 
-def minitorch_command(runs_dir: str, train_size: int | None, test_size: int | None) -> list[str]:
-    return [sys.executable, "-m", "hw5", "run", RUN, "--epochs", "1", "--runs-dir", runs_dir, "--quiet",
+def minitorch_command(runs_dir: str, train_size: int | None, test_size: int | None, run: str = RUN) -> list[str]:
+    return [sys.executable, "-m", "hw5", "run", run, "--epochs", "1", "--runs-dir", runs_dir, "--quiet",
             "--overwrite", *_sizes(train_size, test_size)]
 
 
-def torch_command(train_size: int | None, test_size: int | None) -> list[str]:
-    cmd = [sys.executable, "-m", "benchmarks.epochs", "torch"]
+def torch_command(train_size: int | None, test_size: int | None, run: str = RUN) -> list[str]:
+    cmd = [sys.executable, "-m", "benchmarks.epochs", "torch"] + (["--run", run] if run != RUN else [])
     if train_size:
         cmd += ["--train-size", str(train_size)]
     if test_size:
@@ -71,9 +73,9 @@ def torch_command(train_size: int | None, test_size: int | None) -> list[str]:
     return cmd
 
 
-def read_hw5_epoch(runs_dir: str) -> dict[str, Any]:
+def read_hw5_epoch(runs_dir: str, run: str = RUN) -> dict[str, Any]:
     """The epoch record and dataset of the run that :func:`minitorch_command` wrote."""
-    run_dir = Path(runs_dir) / RUN
+    run_dir = Path(runs_dir) / run
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
     epoch = next(r for r in records if r.get("type") == "epoch")
     data = json.loads((run_dir / "config.json").read_text())["data"]
@@ -91,14 +93,15 @@ def scaled(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def side_by_side(framework: str, copies: int, env: dict[str, str], repo: Path, train_size: int | None,
-                 test_size: int | None, timeout: float = 900) -> list[dict[str, Any]]:
-    """``copies`` epochs of ``framework`` started together, each in its own process; each one's scaled result."""
+                 test_size: int | None, timeout: float = 900, run: str = RUN) -> list[dict[str, Any]]:
+    """``copies`` epochs of ``framework`` (hw5's ``run``) started together, each in its own process; each one's
+    scaled result."""
     with tempfile.TemporaryDirectory(prefix="minitorch-epoch-") as tmp:
         procs = []
         for i in range(copies):
             runs_dir = os.path.join(tmp, f"runs{i}")
-            cmd = (minitorch_command(runs_dir, train_size, test_size) if framework == "minitorch"
-                   else torch_command(train_size, test_size))
+            cmd = (minitorch_command(runs_dir, train_size, test_size, run) if framework == "minitorch"
+                   else torch_command(train_size, test_size, run))
             procs.append((runs_dir, cmd, subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE,
                                                           stderr=subprocess.PIPE, text=True)))
         results = []
@@ -106,14 +109,17 @@ def side_by_side(framework: str, copies: int, env: dict[str, str], repo: Path, t
             out, err = proc.communicate(timeout=timeout)
             if proc.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-            raw = read_hw5_epoch(runs_dir) if framework == "minitorch" else json.loads(out.strip().splitlines()[-1])
+            raw = (read_hw5_epoch(runs_dir, run) if framework == "minitorch"
+                   else json.loads(out.strip().splitlines()[-1]))
             results.append(scaled(raw))
         return results
 
 
 # ------------------------------------------------------------------ PyTorch's epoch (run in its own process)
-def torch_epoch(train_size: int | None, test_size: int | None, seed: int = 0) -> dict[str, Any]:
-    """fig1d's epoch in PyTorch over preloaded tensors; its times and the dataset, as :func:`read_hw5_epoch`."""
+def torch_epoch(train_size: int | None, test_size: int | None, seed: int = 0, run: str = RUN) -> dict[str, Any]:
+    """hw5's ``run`` (fig1d by default) for one epoch in PyTorch over preloaded tensors: its network, batch
+    size, learning rate and momentum, loss (MSE on one-hot targets too) and random flips (one draw per image, as
+    hw5's transform); its times and the dataset, as :func:`read_hw5_epoch`."""
     import numpy as np
     import torch
     import torch.nn as tnn
@@ -124,17 +130,25 @@ def torch_epoch(train_size: int | None, test_size: int | None, seed: int = 0) ->
     from hw5.experiments import get_experiment, with_overrides
 
     torch.set_num_threads(1)
-    config = with_overrides(get_experiment(RUN), {"train_size": train_size, "test_size": test_size})
+    config = with_overrides(get_experiment(run), {"train_size": train_size, "test_size": test_size})
     data = load_data(config)
 
     def preload(dataset: Any) -> tuple[Any, Any]:
         x, y = dataset.get_batch(np.arange(len(dataset)))
         return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.asarray(y, dtype=np.int64))
 
-    train_x, train_y = preload(data.train_eval)   # fig1d has no flips: the training images as evaluated
+    def loss_of(outputs: Any, labels: Any, reduction: str = "mean") -> Any:
+        if config.loss == "mse":
+            return F.mse_loss(outputs, F.one_hot(labels, outputs.shape[1]).float(), reduction=reduction)
+        return F.cross_entropy(outputs, labels, reduction=reduction)
+
+    train_x, train_y = preload(data.train_eval)   # the training images as evaluated; flips are drawn per batch
     test_x, test_y = preload(data.test)
     torch.manual_seed(seed)
-    model = tnn.Sequential(*build_layers(tnn, "coolnet"))
+    layers = build_layers(tnn, config.model)
+    if not config.activation:
+        layers = [layer for layer in layers if not isinstance(layer, tnn.ReLU)]
+    model = tnn.Sequential(*layers)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     batch, n = config.batch_size, len(train_y)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
@@ -144,7 +158,11 @@ def torch_epoch(train_size: int | None, test_size: int | None, seed: int = 0) ->
     total = 0.0
     for i in range(0, n, batch):
         idx = order[i:i + batch]
-        loss = F.cross_entropy(model(train_x[idx]), train_y[idx])
+        images = train_x[idx]
+        if config.flip:
+            flip = torch.rand(len(idx)) < 0.5
+            images = torch.where(flip[:, None, None, None], images.flip(3), images)
+        loss = loss_of(model(images), train_y[idx])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -158,7 +176,7 @@ def torch_epoch(train_size: int | None, test_size: int | None, seed: int = 0) ->
             for i in range(0, len(ys), config.eval_batch_size):
                 out = model(xs[i:i + config.eval_batch_size])
                 labels = ys[i:i + config.eval_batch_size]
-                loss_sum += F.cross_entropy(out, labels, reduction="sum").item()
+                loss_sum += loss_of(out, labels, reduction="sum").item()
                 correct += int((out.argmax(1) == labels).sum())
             accuracy[split] = correct / len(ys)
     seconds = time.perf_counter() - start
@@ -170,10 +188,11 @@ def torch_epoch(train_size: int | None, test_size: int | None, seed: int = 0) ->
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.epochs", description=__doc__.split("\n\n")[0])
     p.add_argument("framework", choices=["torch"])
+    p.add_argument("--run", default=RUN, help=f"the hw5 experiment whose epoch to run (default: {RUN})")
     p.add_argument("--train-size", type=int, default=None)
     p.add_argument("--test-size", type=int, default=None)
     args = p.parse_args(argv)
-    print(json.dumps(torch_epoch(args.train_size, args.test_size)))
+    print(json.dumps(torch_epoch(args.train_size, args.test_size, run=args.run)))
 
 
 if __name__ == "__main__":

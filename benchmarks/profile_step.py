@@ -28,8 +28,9 @@ from threadpoolctl import threadpool_limits
 from benchmarks.models import NETS, batch_pool, make_batch, minitorch_net, minitorch_train_step, rotating_step
 
 
-def replay_breakdown(net: str, batch: int, replays: int) -> None:
-    """Time each call of a captured step's program over ``replays`` replays; print the sums by callee."""
+def replay_profile(net: str, batch: int, replays: int) -> dict[str, Any]:
+    """Time each call of a captured step's program over ``replays`` replays: the step's time, and per callee
+    its time and calls per step, largest first (what bounds a captured step)."""
     import minitorch as mt
     import minitorch.nn.functional as F
 
@@ -75,12 +76,20 @@ def replay_breakdown(net: str, batch: int, replays: int) -> None:
             fn(*args, **kwargs)
             spent[name] += perf() - t
             calls[name] += 1
-    total = sum(spent.values()) / replays
-    print(f"{net} batch {batch} captured step: {whole * 1e3:.3f} ms/step ({len(program)} calls; "
-          f"{total * 1e3:.3f} ms in them when timed one by one, over {replays} replays)")
+    callees = [{"name": name, "ms": s / replays * 1e3, "calls": calls[name] // replays}
+               for name, s in sorted(spent.items(), key=lambda kv: -kv[1])]
+    return {"net": net, "batch": batch, "replays": replays, "step_ms": whole * 1e3, "calls": len(program),
+            "in_calls_ms": sum(c["ms"] for c in callees), "callees": callees}
+
+
+def replay_breakdown(net: str, batch: int, replays: int) -> None:
+    """:func:`replay_profile`, printed."""
+    p = replay_profile(net, batch, replays)
+    print(f"{net} batch {batch} captured step: {p['step_ms']:.3f} ms/step ({p['calls']} calls; "
+          f"{p['in_calls_ms']:.3f} ms in them when timed one by one, over {replays} replays)")
     print(f"{'ms/step':>9} {'share':>6} {'calls':>5}  callee")
-    for name, s in sorted(spent.items(), key=lambda kv: -kv[1]):
-        print(f"{s / replays * 1e3:9.4f} {s / replays / total:6.1%} {calls[name] // replays:5d}  {name}")
+    for c in p["callees"]:
+        print(f"{c['ms']:9.4f} {c['ms'] / p['in_calls_ms']:6.1%} {c['calls']:5d}  {c['name']}")
 
 
 def main(argv: list[str] | None = None) -> None:

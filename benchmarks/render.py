@@ -241,8 +241,27 @@ def markdown(res: dict) -> str:
         if worst:
             parts += ["## Where minitorch loses most", "", "Layer passes with the largest time beyond PyTorch's:", "",
                       *worst, ""]
+    if res.get("bounds"):
+        parts += ["## What bounds the captured rows that miss their target", "",
+                  "Each such step replayed again after the timed rounds, its program's calls timed one by one "
+                  "(`python -m benchmarks.profile_step --captured --net NET --batch N` prints the same), beside the "
+                  "time its target allows (PyTorch's step times the target ratio).", "",
+                  *[bound_line(b) for b in res["bounds"]], ""]
     parts += ["## Method", "", *[f"- {m}" for m in method(res)], *[f"- Note: {n}." for n in res["notes"]], ""]
     return "\n".join(parts)
+
+
+def bound_line(b: dict) -> str:
+    """One missed row: its replay against its allowance, and the calls that take the most of it."""
+    top = b["callees"][:4]
+    calls = "; ".join(f"{c['name']} {_fmt(c['ms'])} ms ({c['ms'] / b['in_calls_ms']:.0%}, {c['calls']}×)"
+                      for c in top)
+    line = (f"- **{b['row']}**: {_fmt(b['step_ms'])} ms a replay; the target allows {_fmt(b['budget_ms'])} ms "
+            f"(≤ {b['target']:g}× PyTorch's {_fmt(b['torch_ms'])} ms). Its {b['calls']} calls, one by one, "
+            f"{_fmt(b['in_calls_ms'])} ms: {calls}.")
+    if top and top[0]["ms"] > b["budget_ms"]:
+        line += f" The largest call alone is {top[0]['ms'] / b['budget_ms']:.1f}× the whole allowance."
+    return line
 
 
 def contention_banner(res: dict) -> list[str]:
@@ -336,6 +355,14 @@ _METHOD_COMMON = [
     "The machine is shared and noisy (±30% is common): compare ratios rather than absolute times, and look at "
     "the load average above.",
 ]
+
+
+def document(res: dict, gpu_table: str | None, gpu_where: str, whole_report: str | None) -> str:
+    """``BENCHMARKS.md``: this run's results, then the sections kept from runs of their own (the whole report
+    end to end, ``benchmarks/whole_report.md``; the last GPU check)."""
+    whole = ("\n" + whole_report.strip() + "\n\n(Kept from its own run, `python -m benchmarks.whole_report`: "
+             "the run above did not measure it.)\n") if whole_report else ""
+    return markdown(res) + whole + gpu_section(gpu_table, gpu_where)
 
 
 def gpu_section(table: str | None, where: str) -> str:

@@ -111,7 +111,11 @@ def connect(spec: ClusterSpec, dashboard: bool = False) -> Iterator[Connection]:
     import dask
     from distributed import Client  # first: it adds its defaults to dask's configuration, which set() saves
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}), \
+    # A worker only waits on its run's training process: Dask's statistical profiler, which samples the worker's
+    # threads every 10 ms, would take CPU from the runs for a profile no one reads (the workers get this
+    # configuration from their nannies).
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                          "distributed.worker.profile.enabled": False}), \
             warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "port 8787 is in use": another is taken instead
         start = time.monotonic()

@@ -205,7 +205,8 @@ def _batch_norm_running_stats(running_mean, running_var, mean, var, keep, take, 
 @loop_kernel
 def batch_norm_running_stats(running_mean, running_var, mean, var, momentum: float, count: int) -> tuple:
     arrays = (running_mean, running_var, mean, var)
-    if not (loop_dtype(*arrays) and all(a.ndim == 1 for a in arrays)):  # mixed dtypes, not 1-d and contiguous
+    # the loop takes one float dtype, 1-d and contiguous (a chained comparison: no generator per call)
+    if not (loop_dtype(*arrays) and running_mean.ndim == running_var.ndim == mean.ndim == var.ndim == 1):
         return reference_batch_norm_running_stats, (*arrays, momentum, count)
     scalar = running_mean.dtype.type
     return _batch_norm_running_stats, (*arrays, scalar(1 - momentum), scalar(momentum),

@@ -24,7 +24,9 @@ def committed_results() -> dict:
 
 def full_report(res: dict) -> str:
     table = (GPU_DIR / "table.md").read_text() if (GPU_DIR / "table.md").exists() else None
-    return render.markdown(res) + render.gpu_section(table, "benchmarks/gpu_results/table.md") + "\n"
+    whole = REPO / "benchmarks" / "whole_report.md"
+    return render.document(res, table, "benchmarks/gpu_results/table.md",
+                           whole.read_text() if whole.exists() else None) + "\n"
 
 
 def test_committed_results_render_to_the_committed_report():
@@ -116,3 +118,15 @@ def test_method_says_what_the_training_rows_train_on():
     assert "learning rate 0.01, momentum 0" in step and "CIFAR-10 training images from /data" in step
     assert "4,096 images" in step and not any("the same batch every step" in m for m in items)
     assert any(m.startswith("Epoch rows") for m in items)
+
+
+def test_a_missed_row_names_what_bounds_it():
+    bound = {"row": "BoringNet train step, batch 4, captured", "step_ms": 0.30, "budget_ms": 0.12, "target": 0.3,
+             "torch_ms": 0.40, "calls": 20, "in_calls_ms": 0.25,
+             "callees": [{"name": "sgd_update", "ms": 0.15, "calls": 1}, {"name": "linear_weight_grad", "ms": 0.05,
+                                                                          "calls": 3}]}
+    line = render.bound_line(bound)
+    assert "0.300 ms a replay; the target allows 0.120 ms" in line
+    assert "sgd_update 0.150 ms (60%, 1×)" in line
+    assert "largest call alone is 1.2× the whole allowance" in line
+    assert "largest call" not in render.bound_line({**bound, "budget_ms": 0.2})

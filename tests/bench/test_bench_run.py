@@ -54,8 +54,10 @@ def test_quick_run_writes_the_committed_layout(tmp_path, capsys):
     res = run.main(["--quick", "--no-torch", "--threads", "1", "--rows", "train/lazynet/b4", "--out", str(tmp_path)])
     assert "LazyNet train step, batch 4" in capsys.readouterr().out
     written = json.loads((tmp_path / "results.json").read_text())
-    # the committed results may predate the "regime" entry (what the training rows train on)
-    assert [k for k in written if k in committed] == list(committed) and set(written) - set(committed) <= {"regime"}
+    # the committed results may predate the "regime" entry (what the training rows train on) and "bounds"
+    assert [k for k in written if k in committed] == list(committed)
+    assert set(written) - set(committed) <= {"regime", "bounds"}
+    assert written["bounds"] == []   # a quick run profiles no missed row
     assert set(written["regime"]) == {"batches", "pool_images", "lr", "momentum"}
     assert (written["regime"]["lr"], written["regime"]["momentum"]) == (0.01, 0.0)  # hw5's settings
     assert list(written["environment"]) == [k for k in committed["environment"] if not k.startswith("torch_")]
@@ -67,7 +69,8 @@ def test_quick_run_writes_the_committed_layout(tmp_path, capsys):
     # the report is a function of the results: re-rendering the written JSON gives the written Markdown
     md = (tmp_path / "BENCHMARKS.md").read_text()
     gpu = run.GPU_TABLE.read_text() if run.GPU_TABLE.exists() else None
-    assert md == render.markdown(written) + render.gpu_section(gpu, "benchmarks/gpu_results/table.md") + "\n"
+    whole = run.WHOLE_REPORT.read_text() if run.WHOLE_REPORT.exists() else None
+    assert md == render.document(written, gpu, "benchmarks/gpu_results/table.md", whole) + "\n"
     assert "**Quick smoke run: few repeats, not representative.**" in md
     assert res["rows"][0]["id"] == "train/lazynet/b4"
     assert (REPO / "BENCHMARKS.md").read_text() == committed_md  # the committed report is untouched

@@ -544,3 +544,14 @@ def test_slurm_workers_have_one_core_and_one_thread():
         cluster.close()
     assert "--cpus-per-task=1" in script and "--nthreads 1" in script and "--mem=" in script
     assert signal.getsignal(signal.SIGINT) is handler   # importing dask-jobqueue did not take Ctrl-C over
+
+
+def test_local_workers_run_without_dasks_profiler():
+    """A worker only waits on its training process; Dask's 10 ms stack sampler would take CPU from the runs."""
+    import dask
+
+    from hw5.cluster import connect
+
+    with connect(ClusterSpec("local", workers=1)) as connection:
+        settings = connection.client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert list(settings.values()) == [False]
