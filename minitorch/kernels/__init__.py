@@ -1,4 +1,5 @@
-"""The hot loops: convolution, pooling, batch norm, cross-entropy, ReLU, Linear's products, the SGD update.
+"""The hot loops: convolution, pooling, batch norm, cross-entropy, one-hot targets, ReLU, Linear's products, the
+SGD update.
 
 Each kernel is declared here once, as a :class:`Kernel`: its name, the
 outputs it makes (shapes and dtypes, computed from its arguments) and the
@@ -227,6 +228,13 @@ def cross_entropy_forward(logits: Any, target: Any) -> tuple[Out, Out]:
 def cross_entropy_backward(probs: Any, target: Any, scale: Any) -> Out:
     """Gradient of the per-row losses, each row scaled by ``scale[n]``."""
     return (probs.shape, probs.dtype)
+
+
+@kernel()
+def one_hot(target: Any, num_classes: int, dtype: Any) -> Out:
+    """Class indices (...) -> (..., num_classes) rows of zeros with a one, or ValueError naming the range where an
+    index lies outside [0, num_classes) (checked in the kernel: a captured step checks it on every replay)."""
+    return ((*target.shape, num_classes), np.dtype(dtype))
 
 
 @kernel()

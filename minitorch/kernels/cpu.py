@@ -20,7 +20,8 @@ from minitorch.kernels.cpu_pool import max_pool_backward as max_pool_backward
 from minitorch.kernels.cpu_pool import max_pool_forward as max_pool_forward
 from minitorch.kernels.loops import contiguous, in_parts, loop_dtype, loop_kernel, run_split
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
-from minitorch.kernels.reference import conv_output_size
+from minitorch.kernels.reference import conv_output_size, one_hot_range_message
+from minitorch.kernels.reference import one_hot as reference_one_hot
 from minitorch.kernels.reference import sgd_update as reference_sgd_update
 
 # Reassociation lets the sums over a channel vectorise; the rest of fastmath
@@ -389,6 +390,32 @@ def _relu_backward(g, mask, out):
 
 
 _NO_MASK = np.empty(0, dtype=np.bool_)
+
+
+@numba.njit(cache=True, nogil=True)
+def _one_hot(target, out):
+    """Each row of ``out`` (n, C) zero but a one at its class; the first out-of-range index's row, or -1."""
+    n, C = out.shape
+    for i in range(n):
+        k = target[i]
+        if k < 0 or k >= C:
+            return i
+        for c in range(C):
+            out[i, c] = 0
+        out[i, k] = 1
+    return -1
+
+
+_ONE_HOT_DTYPES = tuple(np.dtype(t) for t in (np.int64, np.int32, np.float32, np.float64))
+
+
+def one_hot(target: np.ndarray, num_classes: int, dtype, out: np.ndarray) -> None:
+    """One loop over the rows, the range checked as it goes (NumPy's eye-indexing makes a C x C identity too)."""
+    if not (target.size and num_classes and target.dtype.kind in "iu" and out.dtype in _ONE_HOT_DTYPES):
+        reference_one_hot(target, num_classes, dtype, out)
+        return
+    if _one_hot(np.ascontiguousarray(target).reshape(-1), out.reshape(-1, num_classes)) >= 0:
+        raise ValueError(one_hot_range_message(target, num_classes))
 
 
 @loop_kernel

@@ -167,6 +167,19 @@ def cross_entropy_backward(probs: Any, target: Any, scale: Any, grad: Any) -> No
     grad *= scale[:, None]
 
 
+def one_hot(target: Any, num_classes: int, dtype: Any, out: Any) -> None:
+    """Rows of the identity, one per class index (ValueError outside [0, num_classes))."""
+    xp = get_array_module(target)
+    if target.size and bool(((target < 0) | (target >= num_classes)).any()):
+        raise ValueError(one_hot_range_message(target, num_classes))
+    out[...] = xp.eye(num_classes, dtype=out.dtype)[target]
+
+
+def one_hot_range_message(target: Any, num_classes: int) -> str:
+    return (f"one_hot: class indices must lie in [0, {num_classes}), got min {int(target.min())} "
+            f"max {int(target.max())}")
+
+
 def relu_forward(a: Any, keep_mask: bool, out: Any, mask_out: Any) -> None:
     """(max(a, 0), the mask a > 0 if ``keep_mask``); a NaN stays NaN and -inf becomes 0, as in PyTorch."""
     xp = get_array_module(a)

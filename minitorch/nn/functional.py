@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from minitorch import kernels
 from minitorch import random as _random
 from minitorch.autograd import Function
 from minitorch.backend import as_array, get_array_module, to_device
@@ -282,13 +283,10 @@ def one_hot(target: Tensor, num_classes: int = -1, dtype: Any = None) -> Tensor:
     t = as_array(xp, t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected integer class indices, got dtype {t.dtype}")
-    if num_classes < 0:
+    if num_classes < 0:  # read from the data: a step that does this cannot be captured
         num_classes = int(t.max()) + 1 if t.size else 0
-    if t.size and (int(t.min()) < 0 or int(t.max()) >= num_classes):
-        raise ValueError(f"one_hot: class indices must lie in [0, {num_classes}), "
-                         f"got min {int(t.min())} max {int(t.max())}")
-    eye = as_array(xp, xp.eye(num_classes, dtype=np.int64 if dtype is None else dtype))
-    return Tensor(eye[t])
+    # a kernel, which checks the range itself: a captured step (hw5's MSE runs) replays it, check included
+    return Tensor(kernels.one_hot(t, int(num_classes), np.dtype(np.int64 if dtype is None else dtype)))
 
 
 def _as_tensor(value: Any, like: Tensor) -> Tensor:

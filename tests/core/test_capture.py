@@ -640,23 +640,26 @@ def test_python_arguments_are_part_of_the_signature(rng):
     assert scaled.counts["recorded"] == 2 and scaled.counts["replayed"] == 2
 
 
-def test_mse_on_one_hot_targets_checks_them_in_python(rng):
-    """one_hot validates its targets with int(t.min()): refused when strict; the hw5 step then runs eagerly."""
+def test_mse_on_one_hot_targets_is_captured_and_checks_them_on_every_replay(rng):
+    """one_hot is a kernel that checks its range itself: hw5's MSE step replays (it ran eagerly while one_hot
+    checked in Python), equal to eager, and a label out of range in a replay raises as the eager step does."""
     def mse(out, y):
         return F.mse_loss(out, F.one_hot(y, 10))
 
-    s = Setup("lazynet")
-    with pytest.raises(CaptureError):
-        mt.capture(lambda x, y: mse(s.model(x), y))(*batch(rng))
-
     eager, other = Setup("lazynet"), Setup("lazynet")
     plain = training_step(eager.model, mse, eager.opt, capture=False)
-    captured = training_step(other.model, mse, other.opt)
-    with pytest.warns(RuntimeWarning, match=r"uncaptured"):
-        for _ in range(3):
-            x, y = batch(rng)
-            assert plain(x, y).item() == captured(x, y).item()
+    captured = training_step(other.model, mse, other.opt, strict=True)
+    for _ in range(4):
+        x, y = batch(rng)
+        assert plain(x, y).item() == captured(x, y).item()
     assert_same_state(eager, other)
+    assert captured.counts["replayed"] >= 2 and captured.counts["eager"] == 0
+    x, y = batch(rng)
+    y._data[2] = 10
+    with pytest.raises(ValueError, match=r"one_hot: class indices must lie in \[0, 10\), got min \d+ max 10"):
+        captured(x, y)
+    with pytest.raises(CaptureError):  # the number of classes read from the data: a data-dependent shape
+        mt.capture(lambda x, y: F.mse_loss(other.model(x), F.one_hot(y)))(*batch(rng))
 
 
 def test_inputs_that_require_grad_are_refused(rng):

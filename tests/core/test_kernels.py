@@ -245,7 +245,8 @@ def test_outputs_are_filled_whatever_they_held():
              ("batch_norm_backward", (x.reshape(2, 3, 36), x.reshape(2, 3, 36), np.ones(3), True)),
              ("cross_entropy_forward", (logits, target)), ("cross_entropy_backward", (logits, target, np.ones(5))),
              ("relu_forward", (x, True)), ("relu_backward", (x, x > 0)),
-             ("linear_forward", (logits, w.reshape(4, -1)[:, :4])), ("linear_weight_grad", (logits, logits))]
+             ("linear_forward", (logits, w.reshape(4, -1)[:, :4])), ("linear_weight_grad", (logits, logits)),
+             ("one_hot", (target, 4, np.dtype(np.float32))), ("one_hot", (target[::2], 6, np.dtype(np.int64)))]
     for name, args in calls:
         for module in (reference, cpu):
             kernel = kernels.KERNELS[name]
@@ -504,3 +505,18 @@ def test_max_pool_op_keeps_indices_only_where_needed(monkeypatch):
     np.testing.assert_array_equal(without.numpy(), with_grad.numpy())
     np.testing.assert_array_equal(out.numpy(), with_grad.numpy())
     assert indices.shape == out.shape
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float32, np.float64, np.bool_])
+def test_one_hot_kernel_matches_the_reference_and_names_the_range(dtype):
+    rng = np.random.default_rng(4)
+    target = rng.integers(0, 7, (3, 5)).astype(np.int32)[:, ::2]   # not contiguous, not int64
+    got = kernels.one_hot.on(cpu)(target, 7, np.dtype(dtype))
+    np.testing.assert_array_equal(got, kernels.one_hot.on(reference)(target, 7, np.dtype(dtype)))
+    assert got.shape == (3, 3, 7) and got.dtype == dtype
+    for mod in (reference, cpu):
+        for bad in (7, -1):
+            t = target.copy()
+            t[1, 1] = bad
+            with pytest.raises(ValueError, match=rf"\[0, 7\), got min {t.min()} max {t.max()}$"):
+                kernels.one_hot.on(mod)(t, 7, np.dtype(dtype))
