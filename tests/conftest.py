@@ -5,14 +5,22 @@
 * ``rng``: a seeded NumPy generator; ``seeded``: minitorch's global generator reseeded;
 * ``single_thread_blas``: BLAS limited to one thread.  The gradient checks run thousands of tiny GEMMs, for
   which OpenBLAS' threads cost far more than they save (5-15x slower on a busy 2-core machine).
+
+Ctrl-C is Python's KeyboardInterrupt for the whole session, and its processes' default: a suite started as a
+shell's background job (``make test &``) inherits SIGINT *ignored*, and the tests of what a run does on Ctrl-C
+would then see runs that never hear it.
 """
 from __future__ import annotations
+
+import signal
 
 import numpy as np
 import pytest
 
 import minitorch
 from minitorch import autograd
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # see the module docstring; children then get SIG_DFL
 
 
 @pytest.fixture(autouse=True)
