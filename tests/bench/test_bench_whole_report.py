@@ -68,3 +68,18 @@ def test_wall_clock_needs_the_runs_it_timed(capsys):
     with pytest.raises(SystemExit):
         whole_report.main(["--wall-s", "100"])
     assert "--runs-dir" in capsys.readouterr().err
+
+
+def test_a_run_is_timed_read_and_written(tmp_path, monkeypatch):
+    """The command's path end to end, on one tiny run in place of the report's twelve."""
+    import sys
+
+    tiny = [sys.executable, "-m", "hw5", "run", "fig1a", "--epochs", "2", "--dataset", "synthetic", "--quiet",
+            "--set", "train_size=40", "--set", "test_size=20"]
+    monkeypatch.setattr(whole_report, "report_command", lambda runs_dir: [*tiny, "--runs-dir", runs_dir])
+    runs = tmp_path / "runs"
+    res = whole_report.main(["--runs-dir", str(runs), "--no-torch", "--out", str(tmp_path)])
+    assert [(r["run"], r["epochs"]) for r in res["runs"]] == [("fig1a", 2)]
+    assert 0 < res["compute_s"] < res["wall_s"] and "torch_compute_s" not in res
+    assert json.loads((tmp_path / "whole_report.json").read_text())["epochs"] == 2
+    assert "| fig1a | 2 |" in (tmp_path / "whole_report.md").read_text()
