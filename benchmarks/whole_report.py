@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="training images in each measured PyTorch epoch (with 2,000 test images), scaled to a whole "
                         "epoch (default 10,000)")
     p.add_argument("--note", default="", help="a line to print under the table (e.g. what else ran)")
-    p.add_argument("--out", default=str(OUT_DIR), help="the folder for whole_report.json and .md (default: benchmarks/)")
+    p.add_argument("--out", default=str(OUT_DIR),
+                   help="the folder for whole_report.json and .md (default: benchmarks/)")
     args = p.parse_args(argv)
     if args.wall_s is not None and not args.runs_dir:
         p.error("--wall-s summarises a finished run: name its --runs-dir")
