@@ -74,11 +74,13 @@ def torch_command(train_size: int | None, test_size: int | None, run: str = RUN)
 
 
 def read_hw5_epoch(runs_dir: str, run: str = RUN) -> dict[str, Any]:
-    """The epoch record and dataset of the run that :func:`minitorch_command` wrote."""
-    run_dir = Path(runs_dir) / run
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    epoch = next(r for r in records if r.get("type") == "epoch")
-    data = json.loads((run_dir / "config.json").read_text())["data"]
+    """The epoch record and dataset of the run that :func:`minitorch_command` wrote (read by hw5's own
+    :class:`~hw5.runfiles.RunFiles`)."""
+    from hw5.runfiles import RunFiles
+
+    files = RunFiles(runs_dir, run)
+    epoch = files.epochs()[0]
+    data = files.read_config()["data"]
     return {"time_s": epoch["time"], "train_s": epoch["train_time"], "eval_s": epoch["time"] - epoch["train_time"],
             "dataset": data["name"], "train_images": data["train_images"], "test_images": data["test_images"]}
 

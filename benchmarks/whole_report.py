@@ -47,12 +47,14 @@ def setting(config: Any) -> tuple:
 
 
 def trained_runs(runs_dir: Path) -> list[dict[str, Any]]:
-    """Each run folder's name, epochs trained and their summed times (training and evaluation)."""
+    """Each run's name, epochs trained and their summed times (training and evaluation), read by hw5's own
+    :class:`~hw5.runfiles.RunFiles`."""
+    from hw5.runfiles import find_runs
+
     runs = []
-    for folder in sorted(p for p in runs_dir.iterdir() if (p / "metrics.jsonl").exists()):
-        records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line.strip()]
-        done = [r for r in records if r.get("type") == "epoch"]
-        runs.append({"run": folder.name, "epochs": len(done), "seconds": sum(r["time"] for r in done),
+    for files in find_runs(str(runs_dir)):
+        done = files.epochs()
+        runs.append({"run": files.name, "epochs": len(done), "seconds": sum(r["time"] for r in done),
                      "train_seconds": sum(r["train_time"] for r in done),
                      "diverged": bool(done and done[-1].get("diverged"))})
     return runs

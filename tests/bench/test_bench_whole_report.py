@@ -19,12 +19,14 @@ def _run(tmp_path, name, times, diverged=False):
     lines += [{"type": "epoch", "epoch": i + 1, "time": t, "train_time": t - 1, "diverged": diverged and i == last}
               for i, t in enumerate(times)]
     (folder / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (folder / "config.json").write_text(json.dumps({"name": name}))
 
 
 def test_runs_are_read_from_their_epoch_records(tmp_path):
     _run(tmp_path, "fig1a", [3.0, 4.0])
     _run(tmp_path, "fig2a", [10.0], diverged=True)
     (tmp_path / "not-a-run").mkdir()
+    (tmp_path / "not-a-run" / "metrics.jsonl").write_text("")   # no config.json: not a run
     runs = whole_report.trained_runs(tmp_path)
     assert runs == [{"run": "fig1a", "epochs": 2, "seconds": 7.0, "train_seconds": 5.0, "diverged": False},
                     {"run": "fig2a", "epochs": 1, "seconds": 10.0, "train_seconds": 9.0, "diverged": True}]
