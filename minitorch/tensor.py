@@ -418,17 +418,7 @@ def apply(fn: Function, *inputs: Tensor) -> Tensor:
         seen.on_apply(inputs)
     track = autograd.start(fn, inputs)
     data = fn.forward(*[t._data for t in inputs])
-    version = inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None
-    if seen is None and type(data) is np.ndarray:  # the common case: _wrap's work, inlined (one call less per op)
-        result = _new(Tensor)
-        result._data = data
-        result._grad = None
-        result._ctx = None
-        result.requires_grad = False
-        result.retains_grad = False
-        result._version = version
-    else:
-        result = _wrap(data, version)
+    result = _wrap(data, inputs[0]._shared_version() if fn.is_view and _same_memory(data, inputs[0]._data) else None)
     if track:
         result.requires_grad = True
         result._ctx = autograd.record(fn, inputs, result)
