@@ -323,9 +323,11 @@ class RunFiles:
         self.append_all([record])
 
     def append_all(self, records: list[dict[str, Any]]) -> None:
-        """Append one line per record, in a single write (the training loop saves its loss points up)."""
+        """Append one line per record, in a single write (the training loop saves its loss points up); compact
+        JSON (no spaces after separators): a 200-epoch run logs ~10,000 lines, and the spaces were a tenth of them."""
         if records:
-            self._append(METRICS, "".join(json.dumps(_finite_or_none(r)) + "\n" for r in records).encode())
+            self._append(METRICS, "".join(json.dumps(_finite_or_none(r), separators=(",", ":")) + "\n"
+                                          for r in records).encode())
 
     def size(self) -> int:
         """The byte length of ``metrics.jsonl``: where :meth:`cut_back_to` returns to."""

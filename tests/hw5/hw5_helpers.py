@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -64,3 +65,17 @@ def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+def metric_records(path: str) -> list[dict]:
+    """The whole lines of a run's metrics.jsonl, parsed (a line being written is left out); [] if it is absent."""
+    try:
+        text = open(path).read()
+    except FileNotFoundError:
+        return []
+    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
+
+
+def has_epoch(path: str) -> bool:
+    """Whether a run's metrics.jsonl holds a finished epoch's record yet."""
+    return any(r.get("type") == "epoch" for r in metric_records(path))

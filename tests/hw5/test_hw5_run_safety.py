@@ -13,7 +13,17 @@ import sys
 import time
 
 import pytest
-from hw5_helpers import TINY_ARGS, hw5, hw5_env, one_line_error, snapshot, tiny, without_timing
+from hw5_helpers import (
+    TINY_ARGS,
+    has_epoch,
+    hw5,
+    hw5_env,
+    metric_records,
+    one_line_error,
+    snapshot,
+    tiny,
+    without_timing,
+)
 
 import hw5.train as train_module
 import minitorch as mt
@@ -38,7 +48,7 @@ def test_a_second_process_on_the_same_run_exits_2_naming_the_holder(tmp_path):
     try:
         metrics = os.path.join(runs, "fig1a", "metrics.jsonl")
         deadline = time.monotonic() + 60
-        while not (os.path.isfile(metrics) and '"type": "epoch"' in open(metrics).read()):
+        while not (os.path.isfile(metrics) and has_epoch(metrics)):
             assert first.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         for extra in ([], ["--resume"], ["--overwrite"]):
@@ -271,7 +281,7 @@ def test_the_synthetic_banner_is_printed_once_per_command(tmp_path):
 # ------------------------------------------------------------------- kill -9
 def _epochs_written(path) -> int:
     try:
-        return open(path, "rb").read().count(b'"type": "epoch"')
+        return sum(r.get("type") == "epoch" for r in metric_records(path))
     except FileNotFoundError:
         return 0
 

@@ -319,8 +319,9 @@ def test_report_on_a_read_only_runs_folder_writes_only_to_out(finished, tmp_path
     assert main(["report", "--runs-dir", finished, "--out", out]) == 0
     assert os.stat(curves).st_ino == inode                       # the run drew it: not written again
     with open(os.path.join(finished, "fig1a", "metrics.jsonl"), "a") as f:   # now its drawing is out of date
-        f.write(open(os.path.join(finished, "fig1a", "metrics.jsonl")).readlines()[-1].replace('"epoch": 2',
-                                                                                                '"epoch": 3'))
+        last = json.loads(open(os.path.join(finished, "fig1a", "metrics.jsonl")).readlines()[-1])
+        assert last["epoch"] == 2
+        f.write(json.dumps({**last, "epoch": 3}) + "\n")
     before = snapshot(finished)
     replace, runs = os.replace, os.path.abspath(finished)
 
