@@ -11,12 +11,17 @@ checkouts.  It uses only the API both sides have (``nn`` layers, ``optim.SGD``,
 ``minitorch.capture``), builds the three networks with the layers of
 ``benchmarks/models.py`` (written out here so that an old checkout runs it
 unchanged), and steps over distinct synthetic batches at hw5's settings (SGD,
-lr 0.01, no momentum).  Each round times ``--steps`` steps per row; the summary
-gives per row the median of the rounds' means for each label.
+lr 0.01, no momentum).  Each round times ``--steps`` steps per row, after a
+``gc.collect()`` outside the timer (without it, a 30 ms full collection that
+the earlier rows' allocations made due lands in whichever row comes next: eager
+CoolNet at batch 4 read 1.29x in one commit and 1.0x in the other, depending
+only on where it fell); the summary gives per row the median of the rounds'
+means for each label.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import statistics
 import time
@@ -64,6 +69,7 @@ def time_rows(steps: int, captured: bool) -> dict[str, float]:
         n = max(3, steps // max(1, batch // 4))
         for i in range(5):
             run(*pool[i % 16]).item()
+        gc.collect()  # as the suite does (timing.py): a full collection owed to earlier rows lands outside the timer
         start = time.perf_counter()
         for i in range(n):
             run(*pool[i % 16]).item()
