@@ -535,6 +535,16 @@ def _from_block(ys, n0, nb, Wr, out):
 
 
 @numba.njit(nogil=True, cache=True)
+def _zero_border(xb, top, left, h, w):
+    """Zero a staged block (C, Hb, Wb, nb) outside rows [top, top + h) and columns [left, left + w), the part
+    that :func:`_to_block` leaves as it is (zeroing the whole block wrote every value twice)."""
+    xb[:, :top] = 0.0
+    xb[:, top + h:] = 0.0
+    xb[:, top:top + h, :left] = 0.0
+    xb[:, top:top + h, left + w:] = 0.0
+
+
+@numba.njit(nogil=True, cache=True)
 def _view(flat, a, b, c, d):
     """The first a*b*c*d values of ``flat`` as an (a, b, c, d) array."""
     return flat[:a * b * c * d].reshape(a, b, c, d)
@@ -556,7 +566,8 @@ def conv2d_forward_into(x, weight, bias, out):
     n = 0
     first = _block_size(N)   # the largest block: the buffers' size
     if first > 0:
-        xflat = np.zeros(C * H * W * first + LANES, dtype=np.float32)  # + one vector a row's last tile may read
+        xflat = np.empty(C * H * W * first + LANES, dtype=np.float32)  # + one vector a row's last tile may read
+        xflat[C * H * W * first:] = 0.0  # each block writes all of its view: only what lies past it is zeroed
         yflat = np.empty(O * Ho * (Wo * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
         offs = np.empty(C * kh * kw, dtype=np.int64)
         while _block_size(N - n) > 0:
@@ -650,7 +661,8 @@ def conv2d_input_grad_into(g, weight, out):
     first = _block_size(N)   # the largest block: the buffers' size
     if first > 0:
         Hp, Wp = H + kh - 1, W + kw - 1
-        gflat = np.zeros(O * Hp * Wp * first + 2 * LANES, dtype=np.float32)
+        gflat = np.empty(O * Hp * Wp * first + 2 * LANES, dtype=np.float32)
+        gflat[O * Hp * Wp * first:] = 0.0
         yflat = np.empty(C * H * (W * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
         offs = np.empty(kh * O * kw, dtype=np.int64)
         while _block_size(N - n) > 0:
@@ -661,7 +673,7 @@ def conv2d_input_grad_into(g, weight, out):
                     for j in range(kw):
                         offs[(i * O + o) * kw + j] = ((o * Hp + i) * Wp + j) * nb
             gb = _view(gflat, O, Hp, Wp, nb)
-            gb[:] = 0.0   # the border (its layout changes with nb)
+            _zero_border(gb, kh - 1, kw - 1, Ho, Wo)   # its layout changes with nb; _to_block fills the inside
             _to_block(g, n, gb, kh - 1, kw - 1)
             yb = yflat[:C * H * Wr * nb].reshape(C, H * Wr * nb)
             _block_input_grad(gflat, offs, packed, init, yb, C, H, Wr, Wp, kh, kw, O, Ho, nb)
@@ -755,14 +767,16 @@ def conv2d_weight_grad_into(x, g, out):
     n = 0
     first = _block_size(N)   # the largest block: the buffers' size
     if first > 0:
-        xflat = np.zeros(C * H * W * first + 2 * LANES, dtype=np.float32)  # + what a row's last vector reads
-        gflat = np.zeros(O * Ho * (Wo * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
+        xflat = np.empty(C * H * W * first + 2 * LANES, dtype=np.float32)  # + what a row's last vector reads
+        xflat[C * H * W * first:] = 0.0  # each block writes all of its view: only what lies past it is zeroed
+        gflat = np.empty(O * Ho * (Wo * first + LANES), dtype=np.float32)   # bounds Wr * nb for every block
+        gflat[O * Ho * _round_up(Wo, LANES // first) * first:] = 0.0
         while _block_size(N - n) > 0:
             nb = _block_size(N - n)
             Wr = _round_up(Wo, LANES // nb)
             _to_block(x, n, _view(xflat, C, H, W, nb), 0, 0)
             gb = _view(gflat, O, Ho, Wr, nb)
-            gb[:] = 0.0   # columns Wo..Wr stay zero: their products drop out
+            _zero_border(gb, 0, 0, Ho, Wo)   # columns Wo..Wr stay zero: their products drop out
             _to_block(g, n, gb, 0, 0)
             _weight_pass(gflat, Ho * Wr * nb, Wr * nb, xflat, H * W * nb, W * nb, nb, pflat, O, C, kh, kw,
                          Ho, Wr * nb // LANES, W)

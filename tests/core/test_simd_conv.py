@@ -106,6 +106,35 @@ def test_the_out_forms_overwrite_what_they_are_handed():
     np.testing.assert_array_equal(gx, cpu_simd.conv2d_input_grad(g, w, x.shape, 0))
 
 
+def _freed_memory_holding(value: float, shape: tuple) -> None:
+    """Leave freed blocks filled with ``value`` at every size the kernels' scratch buffers take, so that an
+    uninitialised buffer (np.empty) the kernel then allocates likely holds it."""
+    N, C, H, W, O, kh, kw, p = shape
+    for size in (C * (H + 2 * p) * (W + 2 * p) * 16 + 64, O * (H + kh) * (W + kw) * 16 + 64, 1 << 16):
+        for quarter in range(1, 5):
+            block = np.full(size * quarter // 4, value, np.float32)
+            del block
+
+
+@pytest.mark.parametrize("shape", [SHAPES[1], SHAPES[2], SHAPES[4]], ids=lambda s: "x".join(map(str, s)))
+def test_scratch_memory_left_uninitialised_is_never_read(shape):
+    """The kernels stage blocks in buffers they do not zero whole (only what a block leaves unwritten): the
+    results are the same bits whatever freed memory held before, NaN included."""
+    N, C, H, W, O, kh, kw, p = shape
+    x, w, b, g = _data(shape, seed=7)
+    runs = []
+    for value in (0.0, np.nan, np.inf):
+        _freed_memory_holding(value, shape)
+        y = cpu_simd.conv2d_forward(x, w, b, p)
+        _freed_memory_holding(value, shape)
+        gw = cpu_simd.conv2d_weight_grad(x, g, (kh, kw), p)
+        _freed_memory_holding(value, shape)
+        gx = cpu_simd.conv2d_input_grad(g, w, (N, C, H, W), p)
+        assert np.isfinite(y).all() and np.isfinite(gw).all() and np.isfinite(gx).all()
+        runs.append(b"".join(a.tobytes() for a in (y, gw, gx)))
+    assert runs[0] == runs[1] == runs[2]
+
+
 def test_an_image_gets_the_same_bits_in_any_batch():
     """Forward and input gradient: one FMA chain per output in a fixed tap order, whichever path (block of
     16, 8 or 4, or wide rows) the image takes; so a batch's results are those of its images alone."""
