@@ -78,45 +78,101 @@ def col2im(cols: np.ndarray, x_shape, kh: int, kw: int, stride: int, padding: in
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+def _channel_stats(x, c):
+    """(mean, biased variance) of channel c of x (N, C, L) in one pass: float64 sums of d = x - s and d * d,
+    shifted by the channel's first value s, so that a mean far from zero does not cancel the variance away
+    (one read of x where a pass for the mean and another for the variance took two)."""
+    N, _, L = x.shape
+    s = np.float64(x[0, c, 0])
+    t1 = 0.0
+    t2 = 0.0
+    for n in range(N):
+        row = x[n, c]
+        for i in range(L):
+            d = row[i] - s
+            t1 += d
+            t2 += d * d
+    count = N * L
+    m1 = t1 / count
+    var = t2 / count - m1 * m1
+    if var < 0.0:  # rounding below zero (a NaN stays NaN)
+        var = 0.0
+    return s + m1, var
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})  # reassociation only in the sums (_channel_stats)
 def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means, variances, keep_xhat, k, shift):
     """Training: writes each channel's batch mean and biased variance into means, variances; else reads them.
 
-    With ``keep_xhat`` it writes out and xhat; without, only each channel's
-    coefficients k = weight / std and shift = bias - mean * k (float64), for
+    With ``keep_xhat`` it writes out and xhat, in x's dtype: xhat = (x - m) * a + r, where m is the mean
+    rounded to that dtype, a = 1 / std and r = (m - mean) * a puts back what the rounding took (float32
+    vectors hold twice the values of float64 ones; the statistics stay float64).  Without, only each
+    channel's coefficients k = weight / std and shift = bias - mean * k (float64), for
     :func:`_normalise_rows` to make out = x * k + shift in a pass of its own.
     """
     N, C, L = x.shape
-    count = N * L
+    T = x.dtype.type
     for c in range(C):
         if training:
-            total = 0.0  # float64 accumulators, whatever the input dtype
-            for n in range(N):
-                for i in range(L):
-                    total += x[n, c, i]
-            mean = total / count
-            total = 0.0
-            for n in range(N):
-                for i in range(L):
-                    d = x[n, c, i] - mean
-                    total += d * d
-            var = total / count
+            mean, var = _channel_stats(x, c)
             means[c] = mean
             variances[c] = var
         else:
-            mean = means[c]
-            var = variances[c]
+            mean = np.float64(means[c])
+            var = np.float64(variances[c])
         invstd = 1.0 / np.sqrt(var + eps)
         w, b = weight[c], bias[c]
         scale[c] = invstd * w
         if keep_xhat:
+            m = T(mean)
+            a, r, wc, bc = T(invstd), T((np.float64(m) - mean) * invstd), T(w), T(b)
             for n in range(N):
+                row, hrow, orow = x[n, c], xhat[n, c], out[n, c]
                 for i in range(L):
-                    h = (x[n, c, i] - mean) * invstd
-                    xhat[n, c, i] = h
-                    out[n, c, i] = h * w + b
+                    h = (row[i] - m) * a + r
+                    hrow[i] = h
+                    orow[i] = h * wc + bc
         else:  # no backward will need xhat (evaluation under no_grad): one multiply-add per value
             k[c] = invstd * w
             shift[c] = b - mean * k[c]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})  # the sums vectorise across channels, in order
+def _batch_norm_forward_columns(x, weight, bias, training, eps, out, xhat, scale, means, variances):
+    """:func:`_batch_norm_forward` with xhat kept, for one value per channel and image (BatchNorm1d's (N, C),
+    L = 1): the same sums and formulas, each pass running along the channels, which vectorises (channel by
+    channel, each loop ran over a handful of values with a square root apiece)."""
+    N, C = x.shape
+    T = x.dtype.type
+    mean, var = np.empty(C), np.empty(C)
+    if training:
+        t1, t2 = np.zeros(C), np.zeros(C)
+        for n in range(N):
+            for c in range(C):
+                d = x[n, c] - np.float64(x[0, c])
+                t1[c] += d
+                t2[c] += d * d
+        for c in range(C):
+            m1 = t1[c] / N
+            v = t2[c] / N - m1 * m1
+            mean[c], var[c] = np.float64(x[0, c]) + m1, v if not v < 0.0 else 0.0
+            means[c], variances[c] = mean[c], var[c]
+    else:
+        for c in range(C):
+            mean[c], var[c] = means[c], variances[c]
+    coefficients = np.empty((5, C), dtype=x.dtype)
+    m, a, r, wc, bc = coefficients[0], coefficients[1], coefficients[2], coefficients[3], coefficients[4]
+    for c in range(C):
+        invstd = 1.0 / np.sqrt(var[c] + eps)
+        scale[c] = invstd * weight[c]
+        m[c] = T(mean[c])
+        a[c], r[c] = T(invstd), T((np.float64(m[c]) - mean[c]) * invstd)
+        wc[c], bc[c] = weight[c], bias[c]
+    for n in range(N):
+        for c in range(C):
+            h = (x[n, c] - m[c]) * a[c] + r[c]
+            xhat[n, c] = h
+            out[n, c] = h * wc[c] + bc[c]
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
@@ -152,27 +208,58 @@ def _batch_norm_without_xhat(x, weight, bias, training, eps, out, scale, means, 
 
 @numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
 def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
+    """The two channel sums in float64, then grad_x = g * a + (xhat * e + b) in g's dtype (two multiply-adds a
+    value, with a = scale, b = -scale * sum_g / count, e = -scale * sum(g * xhat) / count)."""
     N, C, L = g.shape
     count = N * L
+    T = g.dtype.type
     for c in range(C):
         sum_g = 0.0
         sum_gx = 0.0
         for n in range(N):
+            g_row, h_row = g[n, c], xhat[n, c]
             for i in range(L):
-                sum_g += g[n, c, i]
-                sum_gx += g[n, c, i] * xhat[n, c, i]
+                v = g_row[i]
+                sum_g += v
+                sum_gx += v * h_row[i]
         gbias[c] = sum_g
         gweight[c] = sum_gx
+        k = np.float64(scale[c])
+        a = T(k)
         if training:
-            k = scale[c] / count
+            b, e = T(-k * sum_g / count), T(-k * sum_gx / count)
             for n in range(N):
+                g_row, h_row, out_row = g[n, c], xhat[n, c], gx[n, c]
                 for i in range(L):
-                    gx[n, c, i] = k * (count * g[n, c, i] - sum_g - xhat[n, c, i] * sum_gx)
+                    out_row[i] = g_row[i] * a + (h_row[i] * e + b)
         else:
-            k = scale[c]
             for n in range(N):
+                g_row, out_row = g[n, c], gx[n, c]
                 for i in range(L):
-                    gx[n, c, i] = k * g[n, c, i]
+                    out_row[i] = g_row[i] * a
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _batch_norm_backward_columns(g, xhat, scale, training, gx, gweight, gbias):
+    """:func:`_batch_norm_backward` for BatchNorm1d's (N, C), each pass running along the channels."""
+    N, C = g.shape
+    T = g.dtype.type
+    sum_g, sum_gx = np.zeros(C), np.zeros(C)
+    for n in range(N):
+        for c in range(C):
+            v = g[n, c]
+            sum_g[c] += v
+            sum_gx[c] += v * xhat[n, c]
+    a, b, e = np.empty(C, dtype=g.dtype), np.zeros(C, dtype=g.dtype), np.zeros(C, dtype=g.dtype)
+    for c in range(C):
+        gbias[c], gweight[c] = sum_g[c], sum_gx[c]
+        k = np.float64(scale[c])
+        a[c] = T(k)
+        if training:
+            b[c], e[c] = T(-k * sum_g[c] / N), T(-k * sum_gx[c] / N)
+    for n in range(N):
+        for c in range(C):
+            gx[n, c] = g[n, c] * a[c] + (xhat[n, c] * e[c] + b[c])
 
 
 @loop_kernel
@@ -184,6 +271,10 @@ def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool, 
     x = np.ascontiguousarray(x)
     if not keep_xhat:
         return _batch_norm_without_xhat, (x, weight, bias, training, eps, out, scale, mean, var)
+    N, C, L = x.shape
+    if L == 1:  # BatchNorm1d: along the channels
+        return _batch_norm_forward_columns, (x.reshape(N, C), weight, bias, training, eps, out.reshape(N, C),
+                                             xhat.reshape(N, C), scale, mean, var)
     # numba wants an array in every slot: scale stands in for the coefficients (unused with xhat kept)
     return _batch_norm_forward, (x, weight, bias, training, eps, out, xhat, scale, mean, var, keep_xhat,
                                  scale, scale)
@@ -191,7 +282,12 @@ def batch_norm_forward(x, weight, bias, mean, var, eps: float, keep_xhat: bool, 
 
 @loop_kernel
 def batch_norm_backward(g, xhat, scale, training: bool, gx, gweight, gbias) -> tuple:
-    return _batch_norm_backward, (np.ascontiguousarray(g), xhat, scale, training, gx, gweight, gbias)
+    g = np.ascontiguousarray(g)
+    N, C, L = g.shape
+    if L == 1:
+        return _batch_norm_backward_columns, (g.reshape(N, C), xhat.reshape(N, C), scale, training,
+                                              gx.reshape(N, C), gweight, gbias)
+    return _batch_norm_backward, (g, xhat, scale, training, gx, gweight, gbias)
 
 
 @numba.njit(cache=True, nogil=True)
