@@ -69,6 +69,11 @@ Out = tuple[tuple[int, ...], Any]
 _INT64, _BOOL = np.dtype(np.int64), np.dtype(np.bool_)  # made once: np.dtype(...) is a call per kernel call
 
 
+def _promoted(a: Any, b: Any) -> Any:
+    """The dtype two dtypes promote to; a comparison where they are the same one (every training step)."""
+    return a if a == b else np.promote_types(a, b)
+
+
 class Kernel:
     """A kernel's declaration; calling it runs the backend's implementation (see the module docstring).
 
@@ -249,13 +254,13 @@ def relu_backward(g: Any, mask: Any) -> Out:
 @kernel()
 def linear_forward(x: Any, weight: Any) -> Out:
     """x (N, K) @ weight (J, K).T, a Linear layer's product (a GEMM, or on the CPU a loop at a few rows)."""
-    return ((x.shape[0], weight.shape[0]), np.promote_types(x.dtype, weight.dtype))
+    return ((x.shape[0], weight.shape[0]), _promoted(x.dtype, weight.dtype))
 
 
 @kernel()
 def linear_weight_grad(g: Any, x: Any) -> Out:
     """g (N, J).T @ x (N, K): the Linear layer's weight gradient."""
-    return ((g.shape[1], x.shape[1]), np.promote_types(g.dtype, x.dtype))
+    return ((g.shape[1], x.shape[1]), _promoted(g.dtype, x.dtype))
 
 
 @kernel(writes=(0, 2))

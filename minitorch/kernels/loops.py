@@ -98,5 +98,8 @@ def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
 
 
 def in_parts(loop: Any, args: tuple, batched: tuple[int, ...]) -> tuple:
-    """A :func:`loop_kernel` binding that runs ``loop`` through :func:`run_split` (a replay runs it whole)."""
+    """A :func:`loop_kernel` binding that runs ``loop`` through :func:`run_split` (a replay runs it whole), or
+    ``loop`` itself where the batch is too small to split (training steps: one call less)."""
+    if args[batched[0]].size < SPLIT_MIN_VALUES:
+        return loop, args
     return run_split, (loop, args, batched)
