@@ -101,7 +101,8 @@ class Recording:
         for i, (position, buf, uses) in enumerate(self.inputs):
             arg = flat_args[position]
             array = arg._data if isinstance(arg, Tensor) else arg
-            if uses is not None and array.flags.c_contiguous and array.flags.writeable and array.flags.aligned:
+            flags = array.flags  # one flags object (each .flags makes a new one)
+            if uses is not None and flags.c_contiguous and flags.writeable and flags.aligned:
                 if array is not self._bound[i]:
                     for use in uses:
                         use.bind(array)
@@ -157,7 +158,8 @@ class Captured:
                 if change is None:
                     if i:  # the one that fits goes first next time
                         recordings.insert(0, recordings.pop(i))
-                    self.recordings.move_to_end(key)
+                    if len(self.recordings) > 1:  # most recently used last (the oldest is dropped first)
+                        self.recordings.move_to_end(key)
                     self._misses[key] = 0
                     self.counts["replayed"] += 1
                     return recording.replay(flat)
@@ -332,8 +334,8 @@ def run_stoppable(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 # ------------------------------------------------------------------ helpers
 def _signature(args: tuple, kwargs: dict) -> tuple[list, tuple]:
     """(arguments in order, the key that decides which recordings may replay them)."""
-    names = tuple(sorted(kwargs))
-    flat = list(args) + [kwargs[k] for k in names]
+    names = tuple(sorted(kwargs)) if kwargs else ()
+    flat = list(args) + [kwargs[k] for k in names] if kwargs else list(args)
     parts: list[Any] = [names]
     for a in flat:
         if isinstance(a, Tensor):

@@ -84,17 +84,29 @@ class Program:
 class InputUse:
     """One argument of a step that is a view of an input buffer, and how to make it a view of another array."""
 
-    __slots__ = ("args", "index", "original", "shape", "strides", "offset")
+    __slots__ = ("args", "index", "original", "shape", "strides", "offset", "form")
 
     def __init__(self, args: list, index: int, buf: np.ndarray) -> None:
         view = args[index]
         self.args, self.index, self.original = args, index, view
         self.shape, self.strides = view.shape, view.strides
         self.offset = view.__array_interface__["data"][0] - buf.__array_interface__["data"][0]
+        # the cheapest way to make it (a replay binds every use of every new batch): the array itself, a
+        # reshape of it (what Flatten made), or the general view
+        if self.offset == 0 and view.dtype == buf.dtype and view.size == buf.size and view.flags.c_contiguous:
+            self.form = "whole" if view.shape == buf.shape else "reshape"
+        else:
+            self.form = "view"
 
     def bind(self, array: np.ndarray) -> None:
         """The same view, of ``array`` (C-contiguous, of the buffer's shape and dtype)."""
-        self.args[self.index] = np.ndarray(self.shape, self.original.dtype, array, self.offset, self.strides)
+        form = self.form
+        if form == "whole":
+            self.args[self.index] = array
+        elif form == "reshape":
+            self.args[self.index] = array.reshape(self.shape)
+        else:
+            self.args[self.index] = np.ndarray(self.shape, self.original.dtype, array, self.offset, self.strides)
 
     def unbind(self) -> None:
         self.args[self.index] = self.original
