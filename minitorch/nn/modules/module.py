@@ -35,35 +35,38 @@ class IncompatibleKeys(NamedTuple):
 
 class Module:
     training: bool
-    # names, in order, of the attributes that hold parameters, buffers and sub-modules
-    _param_names: list[str]
-    _buffer_names: list[str]
-    _module_names: list[str]
+    # names, in order, of the attributes that hold parameters, buffers and sub-modules: tuples, replaced whole
+    # when a name comes or goes, so that a captured step's guard compares one object each, not a list's items
+    _param_names: tuple[str, ...]
+    _buffer_names: tuple[str, ...]
+    _module_names: tuple[str, ...]
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
-        object.__setattr__(self, "_param_names", [])
-        object.__setattr__(self, "_buffer_names", [])
-        object.__setattr__(self, "_module_names", [])
+        object.__setattr__(self, "_param_names", ())
+        object.__setattr__(self, "_buffer_names", ())
+        object.__setattr__(self, "_module_names", ())
+
+    def _register(self, registry: str, name: str, present: bool) -> None:
+        """Add ``name`` to (``present``) or drop it from the registry ``registry`` (``"_param_names"`` ...)."""
+        names = self.__dict__[registry]
+        if present and name not in names:
+            object.__setattr__(self, registry, (*names, name))
+        elif not present and name in names:
+            object.__setattr__(self, registry, tuple(n for n in names if n != name))
 
     def __setattr__(self, name: str, value: Any) -> None:
         if "_param_names" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        for registry in (self._param_names, self._module_names):
-            if name in registry and not isinstance(value, (Parameter, Module)):
-                registry.remove(name)
-        if isinstance(value, Parameter) and name not in self._param_names:
-            self._param_names.append(name)
-        elif isinstance(value, Module) and name not in self._module_names:
-            self._module_names.append(name)
-        elif name in self._buffer_names and value is not None and not isinstance(value, Tensor):
+        self._register("_param_names", name, isinstance(value, Parameter))
+        self._register("_module_names", name, isinstance(value, Module))
+        if name in self._buffer_names and value is not None and not isinstance(value, Tensor):
             raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor, got {type(value).__name__}")
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        for registry in (self._param_names, self._buffer_names, self._module_names):
-            if name in registry:
-                registry.remove(name)
+        for registry in ("_param_names", "_buffer_names", "_module_names"):
+            self._register(registry, name, False)
         object.__delattr__(self, name)
 
     def add_module(self, name: str, module: Module | None) -> None:
@@ -77,8 +80,7 @@ class Module:
 
     def register_buffer(self, name: str, tensor: Tensor | None) -> None:
         """State that is saved with the module but not trained (e.g. running statistics)."""
-        if name not in self._buffer_names:
-            self._buffer_names.append(name)
+        self._register("_buffer_names", name, True)
         setattr(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
