@@ -80,6 +80,18 @@ def test_reassigning_a_parameter_attribute():
     assert [n for n, _ in layer.named_parameters()] == ["bias"]
 
 
+def test_an_attribute_changing_kind_is_registered_as_its_new_kind_only():
+    m = nn.Module()
+    m.a = nn.Parameter(mt.zeros(2))
+    m.b = nn.Linear(2, 2)
+    m.a, m.b = nn.Linear(3, 1), nn.Parameter(mt.ones(1))   # a parameter becomes a module and the reverse
+    assert [name for name, _ in m.named_parameters()] == ["b", "a.weight", "a.bias"]
+    assert [name for name, _ in m.named_children()] == ["a"]
+    m.register_buffer("c", mt.zeros(1))
+    del m.c, m.a
+    assert list(m.state_dict()) == ["b"]
+
+
 def test_module_needs_super_init():
     class Broken(nn.Module):
         def __init__(self):
