@@ -21,14 +21,10 @@ from minitorch.kernels.cpu_norm import batch_norm_forward as batch_norm_forward
 from minitorch.kernels.cpu_norm import batch_norm_running_stats as batch_norm_running_stats
 from minitorch.kernels.cpu_pool import max_pool_backward as max_pool_backward
 from minitorch.kernels.cpu_pool import max_pool_forward as max_pool_forward
-from minitorch.kernels.loops import contiguous, in_parts, loop_dtype, loop_kernel
+from minitorch.kernels.loops import REASSOC, contiguous, in_parts, loop_dtype, loop_kernel
 from minitorch.kernels.reference import conv_output_size, one_hot_range_message
 from minitorch.kernels.reference import one_hot as reference_one_hot
 from minitorch.kernels.reference import sgd_update as reference_sgd_update
-
-# Reassociation lets the sums over a channel vectorise; the rest of fastmath
-# (no NaN, no inf) is left out, so a NaN still reaches the loss.
-_REASSOC = {"reassoc", "contract"}
 
 # the direct convolutions (cpu_direct) beat im2col + GEMM while the weight is small; see kernels/__init__
 DIRECT_CONV_MAX_WEIGHT = 4096
@@ -89,7 +85,7 @@ SMALL_BATCH_FORWARD_ROWS = range(3, 9)
 SMALL_BATCH_WEIGHT_GRAD_ROWS = 4
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+@numba.njit(cache=True, nogil=True, fastmath=REASSOC)
 def _linear_forward_rows(x, weight, out):
     """out = x @ weight.T, two weight rows by four input rows per pass over K (eight sums, each load used
     four or two times).  A last odd row (of either) is computed twice into the same place."""
@@ -118,7 +114,7 @@ def _linear_forward_rows(x, weight, out):
             out[n3, j], out[n3, j1] = a30, a31
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+@numba.njit(cache=True, nogil=True, fastmath=REASSOC)
 def _linear_weight_grad_rows(g, x, out):
     """out = g.T @ x: each weight-gradient row is written in one pass over the first one or two batch rows,
     then the rest are added two at a time."""

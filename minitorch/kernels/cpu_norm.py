@@ -11,14 +11,41 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from minitorch.kernels.loops import loop_dtype, loop_kernel, run_split
+from minitorch.kernels.loops import REASSOC, loop_dtype, loop_kernel, run_split
 from minitorch.kernels.reference import batch_norm_running_stats as reference_batch_norm_running_stats
 
-# Reassociation lets the sums over a channel vectorise (as in .cpu); the rest of fastmath is left out.
-_REASSOC = {"reassoc", "contract"}
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _mean_var(s, t1, t2, count):
+    """(mean, biased variance) from the sums t1, t2 of d = x - s and d * d over ``count`` values."""
+    m1 = t1 / count
+    var = t2 / count - m1 * m1
+    if var < 0.0:  # rounding below zero (a NaN stays NaN)
+        var = 0.0
+    return s + m1, var
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _normaliser(x, mean, var, eps, w, b):
+    """A channel's (scale = w / std in float64, m, a, r, w, b in x's dtype): xhat = (x - m) * a + r, where m is
+    the mean rounded to x's dtype, a = 1 / std and r = (m - mean) * a puts back what the rounding took; out =
+    xhat * w + b (float32 vectors hold twice the values of float64 ones; the statistics stay float64)."""
+    T = x.dtype.type
+    invstd = 1.0 / np.sqrt(var + eps)
+    m = T(mean)
+    return invstd * w, m, T(invstd), T((np.float64(m) - mean) * invstd), T(w), T(b)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _grad_coefficients(g, scale, sum_g, sum_gx, count):
+    """grad_x = g * a + (xhat * e + b) in training, in g's dtype: (a, b, e) = scale * (1, -sum_g / count,
+    -sum(g * xhat) / count)."""
+    T = g.dtype.type
+    k = np.float64(scale)
+    return T(k), T(-k * sum_g / count), T(-k * sum_gx / count)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=REASSOC)
 def _channel_stats(x, c):
     """(mean, biased variance) of channel c of x (N, C, L) in one pass: float64 sums of d = x - s and d * d,
     shifted by the channel's first value s, so that a mean far from zero does not cancel the variance away
@@ -33,26 +60,18 @@ def _channel_stats(x, c):
             d = row[i] - s
             t1 += d
             t2 += d * d
-    count = N * L
-    m1 = t1 / count
-    var = t2 / count - m1 * m1
-    if var < 0.0:  # rounding below zero (a NaN stays NaN)
-        var = 0.0
-    return s + m1, var
+    return _mean_var(s, t1, t2, N * L)
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})  # reassociation only in the sums (_channel_stats)
 def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means, variances, keep_xhat, k, shift):
     """Training: writes each channel's batch mean and biased variance into means, variances; else reads them.
 
-    With ``keep_xhat`` it writes out and xhat, in x's dtype: xhat = (x - m) * a + r, where m is the mean
-    rounded to that dtype, a = 1 / std and r = (m - mean) * a puts back what the rounding took (float32
-    vectors hold twice the values of float64 ones; the statistics stay float64).  Without, only each
+    With ``keep_xhat`` it writes out and xhat, in x's dtype (:func:`_normaliser`).  Without, only each
     channel's coefficients k = weight / std and shift = bias - mean * k (float64), for
     :func:`_normalise_rows` to make out = x * k + shift in a pass of its own.
     """
     N, C, L = x.shape
-    T = x.dtype.type
     for c in range(C):
         if training:
             mean, var = _channel_stats(x, c)
@@ -61,12 +80,9 @@ def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means,
         else:
             mean = np.float64(means[c])
             var = np.float64(variances[c])
-        invstd = 1.0 / np.sqrt(var + eps)
-        w, b = weight[c], bias[c]
-        scale[c] = invstd * w
+        w_std, m, a, r, wc, bc = _normaliser(x, mean, var, eps, weight[c], bias[c])
+        scale[c] = w_std
         if keep_xhat:
-            m = T(mean)
-            a, r, wc, bc = T(invstd), T((np.float64(m) - mean) * invstd), T(w), T(b)
             for n in range(N):
                 row, hrow, orow = x[n, c], xhat[n, c], out[n, c]
                 for i in range(L):
@@ -74,8 +90,8 @@ def _batch_norm_forward(x, weight, bias, training, eps, out, xhat, scale, means,
                     hrow[i] = h
                     orow[i] = h * wc + bc
         else:  # no backward will need xhat (evaluation under no_grad): one multiply-add per value
-            k[c] = invstd * w
-            shift[c] = b - mean * k[c]
+            k[c] = w_std
+            shift[c] = bias[c] - mean * k[c]
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})  # the sums vectorise across channels, in order
@@ -84,8 +100,6 @@ def _batch_norm_forward_columns(x, weight, bias, training, eps, out, xhat, scale
     L = 1): the same sums and formulas, each pass running along the channels, which vectorises (channel by
     channel, each loop ran over a handful of values with a square root apiece)."""
     N, C = x.shape
-    T = x.dtype.type
-    mean, var = np.empty(C), np.empty(C)
     if training:
         t1, t2 = np.zeros(C), np.zeros(C)
         for n in range(N):
@@ -93,22 +107,15 @@ def _batch_norm_forward_columns(x, weight, bias, training, eps, out, xhat, scale
                 d = x[n, c] - np.float64(x[0, c])
                 t1[c] += d
                 t2[c] += d * d
-        for c in range(C):
-            m1 = t1[c] / N
-            v = t2[c] / N - m1 * m1
-            mean[c], var[c] = np.float64(x[0, c]) + m1, v if not v < 0.0 else 0.0
-            means[c], variances[c] = mean[c], var[c]
-    else:
-        for c in range(C):
-            mean[c], var[c] = means[c], variances[c]
     coefficients = np.empty((5, C), dtype=x.dtype)
     m, a, r, wc, bc = coefficients[0], coefficients[1], coefficients[2], coefficients[3], coefficients[4]
     for c in range(C):
-        invstd = 1.0 / np.sqrt(var[c] + eps)
-        scale[c] = invstd * weight[c]
-        m[c] = T(mean[c])
-        a[c], r[c] = T(invstd), T((np.float64(m[c]) - mean[c]) * invstd)
-        wc[c], bc[c] = weight[c], bias[c]
+        if training:
+            mean, var = _mean_var(np.float64(x[0, c]), t1[c], t2[c], N)
+            means[c], variances[c] = mean, var
+        else:
+            mean, var = np.float64(means[c]), np.float64(variances[c])
+        scale[c], m[c], a[c], r[c], wc[c], bc[c] = _normaliser(x, mean, var, eps, weight[c], bias[c])
     for n in range(N):
         for c in range(C):
             h = (x[n, c] - m[c]) * a[c] + r[c]
@@ -116,7 +123,7 @@ def _batch_norm_forward_columns(x, weight, bias, training, eps, out, xhat, scale
             out[n, c] = h * wc[c] + bc[c]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+@numba.njit(cache=True, nogil=True, fastmath=REASSOC)
 def _normalise_rows(x, k, shift, out):
     """out[n, c, :] = x[n, c, :] * k[c] + shift[c] in float64 (k's dtype), rounded once to out's dtype.
 
@@ -147,13 +154,12 @@ def _batch_norm_without_xhat(x, weight, bias, training, eps, out, scale, means, 
     run_split(_normalise_rows, (x, k, shift, out), batched=(0, 3))
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_REASSOC)
+@numba.njit(cache=True, nogil=True, fastmath=REASSOC)
 def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
     """The two channel sums in float64, then grad_x = g * a + (xhat * e + b) in g's dtype (two multiply-adds a
     value, with a = scale, b = -scale * sum_g / count, e = -scale * sum(g * xhat) / count)."""
     N, C, L = g.shape
     count = N * L
-    T = g.dtype.type
     for c in range(C):
         sum_g = 0.0
         sum_gx = 0.0
@@ -165,10 +171,8 @@ def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
                 sum_gx += v * h_row[i]
         gbias[c] = sum_g
         gweight[c] = sum_gx
-        k = np.float64(scale[c])
-        a = T(k)
+        a, b, e = _grad_coefficients(g, scale[c], sum_g, sum_gx, count)
         if training:
-            b, e = T(-k * sum_g / count), T(-k * sum_gx / count)
             for n in range(N):
                 g_row, h_row, out_row = g[n, c], xhat[n, c], gx[n, c]
                 for i in range(L):
@@ -184,23 +188,21 @@ def _batch_norm_backward(g, xhat, scale, training, gx, gweight, gbias):
 def _batch_norm_backward_columns(g, xhat, scale, training, gx, gweight, gbias):
     """:func:`_batch_norm_backward` for BatchNorm1d's (N, C), each pass running along the channels."""
     N, C = g.shape
-    T = g.dtype.type
     sum_g, sum_gx = np.zeros(C), np.zeros(C)
     for n in range(N):
         for c in range(C):
             v = g[n, c]
             sum_g[c] += v
             sum_gx[c] += v * xhat[n, c]
-    a, b, e = np.empty(C, dtype=g.dtype), np.zeros(C, dtype=g.dtype), np.zeros(C, dtype=g.dtype)
+    coefficients = np.empty((3, C), dtype=g.dtype)
+    a, b, e = coefficients[0], coefficients[1], coefficients[2]
     for c in range(C):
         gbias[c], gweight[c] = sum_g[c], sum_gx[c]
-        k = np.float64(scale[c])
-        a[c] = T(k)
-        if training:
-            b[c], e[c] = T(-k * sum_g[c] / N), T(-k * sum_gx[c] / N)
+        a[c], b[c], e[c] = _grad_coefficients(g, scale[c], sum_g[c], sum_gx[c], N)
     for n in range(N):
         for c in range(C):
-            gx[n, c] = g[n, c] * a[c] + (xhat[n, c] * e[c] + b[c])
+            # evaluation: g * a alone, as the general loop (xhat * 0 would turn an inf xhat into NaN)
+            gx[n, c] = g[n, c] * a[c] + (xhat[n, c] * e[c] + b[c]) if training else g[n, c] * a[c]
 
 
 @loop_kernel

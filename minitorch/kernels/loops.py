@@ -12,6 +12,10 @@ import numpy as np
 
 _LOOP_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# numba's fastmath flags for loops that sum: reassociation lets a sum vectorise; the rest of fastmath (no NaN,
+# no inf) is left out, so a NaN still reaches the loss.
+REASSOC = {"reassoc", "contract"}
+
 
 def loop_dtype(*arrays: np.ndarray) -> bool:
     """Whether a compiled loop takes these arrays: one float dtype, all C-contiguous."""

@@ -329,6 +329,20 @@ def test_batch_norm_kernels_match_reference(seed, training, dtype):
         assert results[0][6] is results[0][7] is None
 
 
+@pytest.mark.parametrize("L", [1, 5], ids=["1d", "2d"])
+def test_batch_norm_backward_in_evaluation_is_g_times_scale_even_where_xhat_is_not_finite(L):
+    # evaluation's gradient does not read xhat: an inf or NaN there (an inf input) must not reach grad_x
+    rng = np.random.default_rng(11)
+    g = rng.standard_normal((4, 3, L)).astype(np.float32)
+    xhat = rng.standard_normal((4, 3, L)).astype(np.float32)
+    xhat[0, 0, 0], xhat[1, 2, -1] = np.inf, np.nan
+    scale = rng.uniform(0.5, 2, 3).astype(np.float32)
+    gx, gw, gb = CPU.batch_norm_backward(g, xhat, scale, False)
+    want, _, _ = REF.batch_norm_backward(g, xhat, scale, False)
+    np.testing.assert_array_equal(gx, want)
+    assert np.isfinite(gx).all()
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
 def test_batch_norm_forward_without_xhat_gives_the_same_output(training, dtype):
