@@ -334,8 +334,11 @@ def run_stoppable(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 # ------------------------------------------------------------------ helpers
 def _signature(args: tuple, kwargs: dict) -> tuple[list, tuple]:
     """(arguments in order, the key that decides which recordings may replay them)."""
-    names = tuple(sorted(kwargs)) if kwargs else ()
-    flat = list(args) + [kwargs[k] for k in names] if kwargs else list(args)
+    if kwargs:
+        names = tuple(sorted(kwargs))
+        flat = [*args, *(kwargs[k] for k in names)]
+    else:  # the common case, without sorting or a comprehension
+        names, flat = (), list(args)
     parts: list[Any] = [names]
     for a in flat:
         if isinstance(a, Tensor):
