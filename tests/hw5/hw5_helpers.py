@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
 
 from hw5.experiments import Config, get_experiment, with_overrides
+from hw5.runfiles import RunFiles
 
 TINY = dict(dataset="synthetic", train_size=120, test_size=60, epochs=1, batch_size=10,
             eval_batch_size=50, log_every=5)
@@ -67,15 +67,8 @@ def one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
     return lines[0]
 
 
-def metric_records(path: str) -> list[dict]:
-    """The whole lines of a run's metrics.jsonl, parsed (a line being written is left out); [] if it is absent."""
-    try:
-        text = open(path).read()
-    except FileNotFoundError:
-        return []
-    return [json.loads(line) for line in text.splitlines(keepends=True) if line.endswith("\n")]
-
-
-def has_epoch(path: str) -> bool:
-    """Whether a run's metrics.jsonl holds a finished epoch's record yet."""
-    return any(r.get("type") == "epoch" for r in metric_records(path))
+def epochs_in(metrics: str) -> list[dict]:
+    """The finished epochs' records in a run's ``metrics.jsonl``, read by hw5's own reader (a line still being
+    written is left out); [] while there is no file."""
+    folder = os.path.dirname(metrics)
+    return RunFiles(os.path.dirname(folder), os.path.basename(folder)).epochs(torn_end=True)
