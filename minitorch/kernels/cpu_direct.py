@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from minitorch.kernels import cpu_conv, cpu_simd
+from minitorch.kernels import loops
 from minitorch.kernels.loops import run_split
 
 
@@ -139,10 +140,11 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, p
     The SIMD kernel computes each image the same way whatever images share its
     call, so a large batch (evaluation) goes in parts over threads.
     """
-    if simd_applies(x, weight, bias):
+    # the size asked first: a training step's batch is below it, and runs whole without more questions
+    if x.size >= loops.SPLIT_MIN_VALUES and simd_applies(x, weight, bias):
         run_split(_forward_part, (x, weight, bias, padding, out), batched=(0, 4))
     else:
-        _run(forward_call(x, weight, bias, padding, out))
+        _forward_part(x, weight, bias, padding, out)
 
 
 def _forward_part(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: int,
