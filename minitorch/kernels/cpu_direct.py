@@ -22,8 +22,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from minitorch.kernels import cpu_conv, cpu_simd
-from minitorch.kernels import loops
+from minitorch.kernels import cpu_conv, cpu_simd, loops
 from minitorch.kernels.loops import run_split
 
 
