@@ -222,17 +222,21 @@ def record(fn: Function, inputs: Sequence[Any], result: Any) -> Function:
         for array in fn.saved:
             if array is None:
                 continue
-            owner = array.base
-            if owner is None:
-                owner = array
-            for t in tensors:
-                data = t._data
-                if owner is data or owner is data.base:
-                    counter = t._version
-                    if counter is None:
-                        counter = t._version = Version()
-                    versions.append((counter, counter.value))
+            for t in tensors:  # most often a tensor's very array: asked first, without reading .base
+                if t._data is array:
                     break
+            else:  # a view: the tensor whose array has the same owner
+                owner = array if array.base is None else array.base
+                for t in tensors:
+                    data = t._data
+                    if owner is data or owner is data.base:
+                        break
+                else:
+                    continue
+            counter = t._version
+            if counter is None:
+                counter = t._version = Version()
+            versions.append((counter, counter.value))
     fn.versions = versions or None
     return fn
 

@@ -18,12 +18,12 @@ OPTIM = reference("optim")
 CONFIGS = from_json_array(OPTIM["configs"])
 
 
-def run_mt_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64) -> dict[str, np.ndarray]:
-    """minitorch's counterpart of make_references.run_torch_sgd."""
+def run_mt_sgd(case: dict[str, np.ndarray], config: dict, dtype=np.float64, **more) -> dict[str, np.ndarray]:
+    """minitorch's counterpart of make_references.run_torch_sgd (``more``: further SGD arguments)."""
     net = nn.Sequential(nn.Linear(6, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3)).to(dtype)
     for name, p in net.named_parameters():
         p.data[...] = case[name].astype(dtype)
-    opt = mt.optim.SGD(net.parameters(), **MR.sgd_kwargs(config))
+    opt = mt.optim.SGD(net.parameters(), **MR.sgd_kwargs(config), **more)
     sched = StepLR(opt, step_size=config["step_size"], gamma=config["gamma"]) if "step_size" in config else None
     return MR.sgd_trajectory(net, opt, sched, case, dtype, mt.tensor, F.cross_entropy)
 
@@ -241,3 +241,22 @@ def test_sgd_momentum_of_a_parameter_without_grad_on_the_first_step():
     opt.step()  # buffers 0.9 * 1.9 + 1 = 2.71 and 0.9 * 1 + 1 = 1.9
     np.testing.assert_allclose(p0.numpy(), [0.71 - 0.271], rtol=1e-14)
     np.testing.assert_allclose(p1.numpy(), [0.9 - 0.19], rtol=1e-14)
+
+
+@pytest.mark.parametrize("maximize", [False, True], ids=["descend", "maximize"])
+@pytest.mark.parametrize("config", CONFIGS["sgd"], ids=[c["name"] for c in CONFIGS["sgd"]])
+def test_sgd_by_parameter_gives_the_bits_of_the_gathered_update(config, maximize, monkeypatch):
+    """A group of large parameters is updated one call per parameter, each reading its gradient in place;
+    small ones in one call over a gathered flat gradient (``sgd.GATHER_BELOW`` decides).  Forced either
+    way, ten steps of each stored configuration (momentum, Nesterov, weight decay, a scheduler) give the
+    same bits, parameters and momentum buffers alike, as the rule is elementwise."""
+    from minitorch.optim import sgd
+
+    runs = []
+    for gather_below in (0, 1 << 40):  # by parameter; gathered
+        monkeypatch.setattr(sgd, "GATHER_BELOW", gather_below)
+        runs.append(run_mt_sgd(stored_case(), config, np.float32, maximize=maximize))
+    by_parameter, gathered = runs
+    assert set(by_parameter) == set(gathered)
+    for key in gathered:
+        np.testing.assert_array_equal(by_parameter[key], gathered[key], err_msg=key)
