@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from minitorch.backend import get_array_module
+from minitorch.backend import get_array_module, observer
 from minitorch.kernels import sgd_update
 from minitorch.optim.optimizer import Optimizer
 
@@ -27,8 +27,10 @@ class SGD(Optimizer):
     call, after gathering their gradients into one flat array; a few large
     ones (an MLP's weight matrices) each in a call of their own, where they
     lie, reading their gradients in place: gathering a 1.5 MB gradient costs
-    more than the update itself.  The update is elementwise, so the two give
-    the same bits.  Like PyTorch's in-place
+    more than the update itself.  A step being captured always gathers: its
+    program computes each gradient straight into the flat array, so there
+    the gather copies nothing (:mod:`minitorch.step_capture.relocation`).
+    The update is elementwise, so both ways give the same bits.  Like PyTorch's in-place
     update, a step moves every parameter's version counter, so a backward
     through a graph built before the step is refused.
     """
@@ -106,11 +108,13 @@ GATHER_BELOW = 8192
 
 class _FlatGroup:
     """One parameter group laid out contiguously: params and momentum as flat arrays, updated in one call over a
-    gathered flat gradient (``grad``), or, when ``grad`` is None, one call per parameter over its own part."""
+    gathered flat gradient (``grad``), or, unless ``gathers`` or a step is captured, one call per parameter
+    over its own part."""
 
     def __init__(self, params: list, data, views: list, momentum) -> None:
         self.params, self.data, self.views, self.momentum = params, data, views, momentum
-        self.grad = get_array_module(data).empty_like(data) if data.size < GATHER_BELOW * len(params) else None
+        self.gathers = data.size < GATHER_BELOW * len(params)  # else only while a step is captured
+        self.grad = get_array_module(data).empty_like(data)  # made here, before any recording begins
         bounds = [0]
         for v in views:
             bounds.append(bounds[-1] + v.size)
@@ -182,8 +186,8 @@ class _FlatGroup:
             _share_momentum(self.params, self.views, self.momentum, state)
         rule = (group["lr"], momentum, group["dampening"], group["weight_decay"], group["nesterov"], first)
         maximize = group.get("maximize")
-        g = self.grad
-        if g is not None:  # gathered: one call over the flat arrays
+        if self.gathers or observer() is not None:  # gathered: one call over the flat arrays
+            g = self.grad
             xp.concatenate([p._grad._data.reshape(-1) for p in self.params], out=g)
             if maximize:  # ascend: the rule applied to -g, as PyTorch's
                 xp.negative(g, out=g)
