@@ -93,6 +93,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                                "(default: repo root and benchmarks/)")
     p.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP/torch threads for both (default 2)")
     p.add_argument("--no-torch", action="store_true", help="time minitorch alone")
+    p.add_argument("--default-malloc", action="store_true",
+                   help="leave glibc's malloc as it is (by default the process keeps freed memory for reuse, "
+                        "as hw5's training processes do: minitorch.utils.keep_freed_memory; both frameworks share it)")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="soft time budget: past half of it the remaining rows get fewer rounds "
                         "(default 8, quick: none; 0 disables)")
@@ -169,7 +172,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.list:
         print("\n".join(all_row_ids()))
         return {}
-    import minitorch  # noqa: F401  (loaded before threadpool_limits so that its BLAS is limited)
+    import minitorch  # (loaded before threadpool_limits so that its BLAS is limited)
+
+    kept_memory = False if args.default_malloc else minitorch.utils.keep_freed_memory()
 
     t_start = time.perf_counter()
     torch = None if args.no_torch else load_torch(args.threads)
@@ -179,6 +184,7 @@ def main(argv: list[str] | None = None) -> dict:
     contention = {}
     with threadpool_limits(args.threads):
         env = environment(torch, args.threads)
+        env["keep_freed_memory"] = kept_memory
         log(f"[env] {env['cpu']}, {env['logical_cores']} cores, threads {args.threads}, "
             f"BLAS {[b['internal_api'] + '/' + str(b['architecture']) for b in env['blas']]}, "
             f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']}, torch {env['torch']}")
