@@ -175,6 +175,12 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
     return (tuple(x_shape), g.dtype)
 
 
+@kernel()
+def conv2d_bias_grad(g: Any) -> Out:
+    """d loss / d bias of a convolution: the output gradient g (N, O, Ho, Wo) summed over all but O."""
+    return ((g.shape[1],), g.dtype)
+
+
 # ------------------------------------------------------------------ pooling
 @kernel()
 def max_pool_forward(x: Any, kernel: int, stride: int, padding: int, keep_argmax: bool) -> tuple[Out, Out | None]:

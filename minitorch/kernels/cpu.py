@@ -22,6 +22,7 @@ from minitorch.kernels.cpu_norm import batch_norm_running_stats as batch_norm_ru
 from minitorch.kernels.cpu_pool import max_pool_backward as max_pool_backward
 from minitorch.kernels.cpu_pool import max_pool_forward as max_pool_forward
 from minitorch.kernels.loops import REASSOC, contiguous, in_parts, loop_dtype, loop_kernel
+from minitorch.kernels.reference import conv2d_bias_grad as reference_conv2d_bias_grad
 from minitorch.kernels.reference import conv_output_size, one_hot_range_message
 from minitorch.kernels.reference import one_hot as reference_one_hot
 from minitorch.kernels.reference import sgd_update as reference_sgd_update
@@ -284,6 +285,31 @@ def relu_forward(a: np.ndarray, keep_mask: bool, out: np.ndarray, mask: np.ndarr
     """max(a, 0) and a > 0 (when kept) in one pass instead of NumPy's three (compare, cast, multiply)."""
     flat_mask = _NO_MASK if mask is None else mask.reshape(-1)  # an empty part of _NO_MASK is empty too
     return in_parts(_relu_forward, (contiguous(a).reshape(-1), out.reshape(-1), flat_mask, keep_mask), (0, 1, 2))
+
+
+@numba.njit(cache=True, nogil=True, fastmath=REASSOC)
+def _channel_sums(g, out):
+    """out[c] = the sum of g[:, c, :] (N, C, L), in float64 in memory order, rounded once."""
+    N, C, L = g.shape
+    totals = np.zeros(C)
+    for n in range(N):
+        for c in range(C):
+            row = g[n, c]
+            total = 0.0
+            for i in range(L):
+                total += row[i]
+            totals[c] += total
+    for c in range(C):
+        out[c] = totals[c]
+
+
+@loop_kernel
+def conv2d_bias_grad(g: np.ndarray, out: np.ndarray) -> tuple:
+    """One pass in memory order, where NumPy's sum over axes (0, 2, 3) took 3-12x as long (strided)."""
+    if not loop_dtype(g):
+        return reference_conv2d_bias_grad, (g, out)
+    N, C, H, W = g.shape
+    return _channel_sums, (g.reshape(N, C, H * W), out)
 
 
 @loop_kernel

@@ -228,6 +228,11 @@ def conv2d_input_grad(g: Any, weight: Any, x_shape: tuple[int, ...], padding: in
     col2im(cols, x_shape, kh, kw, 1, padding, out)
 
 
+def conv2d_bias_grad(g: Any, out: Any) -> None:
+    """d loss / d bias of :func:`conv2d_forward`: g summed over the images and positions."""
+    get_array_module(g).sum(g, axis=(0, 2, 3), out=out)
+
+
 # ------------------------------------------------------------------ linear
 def linear_forward(x: Any, weight: Any, out: Any) -> None:
     """x (N, K) @ weight (J, K).T: a Linear layer's product, without its bias."""

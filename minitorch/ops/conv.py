@@ -5,6 +5,7 @@ from minitorch.autograd import Function
 from minitorch.backend import get_array_module, new_array
 from minitorch.kernels import (
     col2im,
+    conv2d_bias_grad,
     conv2d_forward,
     conv2d_input_grad,
     conv2d_weight_grad,
@@ -84,7 +85,7 @@ class Conv2d(Function):
         needs = self.needs_grad
         kh, kw = self.w_shape[2], self.w_shape[3]
         s, p = self.stride, self.padding
-        gb = g.sum(axis=(0, 2, 3)) if len(needs) > 2 and needs[2] else None
+        gb = conv2d_bias_grad(g) if len(needs) > 2 and needs[2] else None
         if self.direct:
             gw = conv2d_weight_grad(self.x, g, (kh, kw), p) if needs[1] else None
             gx = conv2d_input_grad(g, self.weight, self.x_shape, p) if needs[0] else None

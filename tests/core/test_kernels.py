@@ -239,7 +239,8 @@ def test_outputs_are_filled_whatever_they_held():
     logits, target = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
     calls = [("im2col", (x, 3, 3, 1, 1)), ("col2im", (rng.standard_normal((27, 72)), x.shape, 3, 3, 1, 1)),
              ("conv2d_forward", (x, w, None, 1)), ("conv2d_weight_grad", (x, g, (3, 3), 1)),
-             ("conv2d_input_grad", (g, w, x.shape, 1)), ("max_pool_forward", (x, 2, 2, 0, True)),
+             ("conv2d_input_grad", (g, w, x.shape, 1)), ("conv2d_bias_grad", (g,)),
+             ("max_pool_forward", (x, 2, 2, 0, True)),
              ("max_pool_backward", (g[:, :, :3, :3], np.zeros((2, 4, 3, 3), np.int64), (2, 4, 6, 6))),
              ("batch_norm_forward", (x.reshape(2, 3, 36), np.ones(3), np.zeros(3), None, None, 1e-5, True)),
              ("batch_norm_backward", (x.reshape(2, 3, 36), x.reshape(2, 3, 36), np.ones(3), True)),
@@ -430,6 +431,27 @@ def test_cross_entropy_kernel_names_the_out_of_range_target(bad):
     for impl in (cpu, reference):
         with pytest.raises(ValueError, match=f"target {bad} is out of range for 3 classes"):
             kernels.cross_entropy_forward.on(impl)(logits, target)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 6, 28, 28), (3, 16, 5, 5), (1, 1, 1, 1), (0, 3, 2, 2), (2, 3, 0, 4)])
+def test_conv_bias_grad_matches_reference(shape, dtype):
+    """Per channel, the sum over images and positions: float64 sums rounded once, within float32 rounding of
+    NumPy's pairwise float32 sum (float64 data: within a few ulps), NaN and inf carried as in a sum."""
+    rng = np.random.default_rng(9)
+    g = (rng.standard_normal(shape) * 10).astype(dtype)
+    want = g.astype(np.float64).sum(axis=(0, 2, 3))
+    got, ref = CPU.conv2d_bias_grad(g), REF.conv2d_bias_grad(g)
+    assert got.dtype == ref.dtype == dtype and got.shape == ref.shape == (shape[1],)
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-4)
+    np.testing.assert_allclose(got, ref, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-3)
+    if g.size:
+        g[0, 0, 0, 0], g[-1, -1, -1, -1] = np.nan, np.inf
+        got, ref = CPU.conv2d_bias_grad(g), REF.conv2d_bias_grad(g)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(ref))
+    strided = g[:, ::2]  # not contiguous: the reference serves
+    np.testing.assert_array_equal(CPU.conv2d_bias_grad(strided), REF.conv2d_bias_grad(strided))
 
 
 @pytest.mark.parametrize("dtype", DTYPES + [np.int64], ids=["f32", "f64", "i64"])
