@@ -7,6 +7,8 @@ Python threads (:func:`.loops.run_split`), one after another with the GEMMs.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
 
@@ -21,7 +23,15 @@ from minitorch.kernels.cpu_norm import batch_norm_forward as batch_norm_forward
 from minitorch.kernels.cpu_norm import batch_norm_running_stats as batch_norm_running_stats
 from minitorch.kernels.cpu_pool import max_pool_backward as max_pool_backward
 from minitorch.kernels.cpu_pool import max_pool_forward as max_pool_forward
-from minitorch.kernels.loops import REASSOC, contiguous, in_parts, loop_dtype, loop_kernel
+from minitorch.kernels.loops import (
+    REASSOC,
+    contiguous,
+    in_parts,
+    loop_dtype,
+    loop_kernel,
+    matmul_beside_split,
+    splitting,
+)
 from minitorch.kernels.reference import conv2d_bias_grad as reference_conv2d_bias_grad
 from minitorch.kernels.reference import conv_output_size, one_hot_range_message
 from minitorch.kernels.reference import one_hot as reference_one_hot
@@ -149,15 +159,21 @@ def linear_weight_grad_by_rows(g: np.ndarray, x: np.ndarray) -> bool:
             and loop_dtype(g, x))
 
 
+def _gemm() -> Any:
+    """The GEMM to bind: NumPy's, or while loops run split over minitorch's threads one that keeps BLAS to one
+    thread as long as they do (loops.matmul_beside_split)."""
+    return matmul_beside_split if splitting() else np.matmul
+
+
 @loop_kernel
 def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
-    return (_linear_forward_rows, (x, weight, out)) if linear_forward_by_rows(x, weight) else (np.matmul,
+    return (_linear_forward_rows, (x, weight, out)) if linear_forward_by_rows(x, weight) else (_gemm(),
                                                                                               (x, weight.T, out))
 
 
 @loop_kernel
 def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
-    return (_linear_weight_grad_rows, (g, x, out)) if linear_weight_grad_by_rows(g, x) else (np.matmul, (g.T, x, out))
+    return (_linear_weight_grad_rows, (g, x, out)) if linear_weight_grad_by_rows(g, x) else (_gemm(), (g.T, x, out))
 
 
 @numba.njit(cache=True, nogil=True)

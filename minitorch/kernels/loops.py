@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -64,6 +65,7 @@ def contiguous(a: np.ndarray) -> np.ndarray:
 # benchmarks/README.md, "Threads do not help here").
 SPLIT_MIN_VALUES = 1 << 19  # below this many values in the split array a loop runs whole (training steps)
 _POOL: list[ThreadPoolExecutor] = []
+_last_split = [float("-inf")]  # when a loop last ran in parts (time.monotonic())
 
 
 def split_threads() -> int:
@@ -96,6 +98,7 @@ def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
         lo, hi = edges[p], edges[p + 1]
         return tuple(a[lo:hi] if i in batched else a for i, a in enumerate(args))
 
+    _last_split[0] = time.monotonic()
     futures = [_pool().submit(loop, *part(p)) for p in range(1, parts)]
     results = [loop(*part(0))]
     return results + [f.result() for f in futures]
@@ -107,3 +110,34 @@ def in_parts(loop: Any, args: tuple, batched: tuple[int, ...]) -> tuple:
     if args[batched[0]].size < SPLIT_MIN_VALUES:
         return loop, args
     return run_split, (loop, args, batched)
+
+
+# ------------------------------------------------------------------ BLAS beside the split
+# OpenBLAS's worker threads, once a GEMM has woken them, spin on the other cores for a while before they sleep.
+# Loops split over minitorch's threads (above) then share those cores with spinning threads and gain nothing:
+# CoolNet's evaluation at batch 1000 on 2 cores took 224 ms per 10,000 images with its Linear layers' GEMMs on 2
+# BLAS threads, 104 ms with them on one.  So within BLAS_ALONE_AFTER_SPLIT_S of a split, GEMMs run on one BLAS
+# thread (the same bits: OpenBLAS parts a GEMM's output among its threads, never a sum).  Elsewhere (BoringNet's
+# large GEMMs, captured steps, which never split) BLAS keeps its threads; the window is short so that a GEMM-bound
+# step run right after an evaluation keeps them too.
+BLAS_ALONE_AFTER_SPLIT_S = 0.1
+_blas: list[Any] = []  # threadpoolctl's controller of the loaded BLAS libraries, made on first use
+
+
+def splitting() -> bool:
+    """Whether a loop ran in parts over minitorch's threads in the last :data:`BLAS_ALONE_AFTER_SPLIT_S`."""
+    return time.monotonic() - _last_split[0] < BLAS_ALONE_AFTER_SPLIT_S
+
+
+def matmul_beside_split(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``np.matmul(a, b, out)``, with BLAS limited to one thread for the call (threadpoolctl, ~8 us) while
+    :func:`splitting`: asked on every call, since a captured step keeps the function it was recorded with."""
+    if not splitting():
+        np.matmul(a, b, out)
+        return
+    if not _blas:
+        from threadpoolctl import ThreadpoolController
+        _blas.append(ThreadpoolController())
+    with _blas[0].limit(limits=1, user_api="blas"):
+        np.matmul(a, b, out)
+

@@ -160,3 +160,40 @@ def test_coolnet_evaluation_logits_do_not_depend_on_the_split(monkeypatch, dtype
     whole, split = whole_then_split(monkeypatch, logits)
     assert whole.dtype == (np.float32 if dtype is mt.float32 else np.float64)
     np.testing.assert_array_equal(split, whole)
+
+
+def test_gemms_run_on_one_blas_thread_for_a_while_after_a_split(monkeypatch):
+    """After a loop ran in parts, Linear's GEMMs bind a matmul on one BLAS thread (OpenBLAS's spinning workers
+    would take the cores the split needs), with the same bits; without a recent split, NumPy's own matmul."""
+    from threadpoolctl import threadpool_info
+
+    rng = np.random.default_rng(4)
+    x, w, g = (rng.standard_normal(s, dtype=np.float32) for s in [(300, 64), (48, 64), (300, 48)])
+    threads = []
+    real_matmul = np.matmul
+
+    def spy(*args):
+        threads.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+        return real_matmul(*args)
+
+    monkeypatch.setattr(loops, "_last_split", [float("-inf")])
+    assert not loops.splitting()
+    assert cpu.linear_forward.__wrapped__(x, w, np.empty((300, 48), np.float32))[0] is np.matmul
+    plain = CPU.linear_forward(x, w), CPU.linear_weight_grad(g, x)
+    loops.run_split(lambda a: None, (np.zeros((2, 1 << 19), np.float32),), (0,))  # a split, if threads allow
+    if loops.split_threads() < 2:
+        loops._last_split[0] = loops.time.monotonic()   # one thread here: as if a split had just run
+    assert loops.splitting()
+    monkeypatch.setattr(loops.np, "matmul", spy)
+    for kernel, args in [(cpu.linear_forward, (x, w, np.empty((300, 48), np.float32))),
+                         (cpu.linear_weight_grad, (g, x, np.empty((48, 64), np.float32)))]:
+        assert kernel.__wrapped__(*args)[0] is loops.matmul_beside_split
+    split = CPU.linear_forward(x, w), CPU.linear_weight_grad(g, x)
+    assert threads == [1, 1]
+    for a, b in zip(plain, split, strict=True):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(loops, "_last_split", [loops.time.monotonic() - loops.BLAS_ALONE_AFTER_SPLIT_S - 1])
+    assert not loops.splitting()
+    threads.clear()  # a form bound during a split (a captured step's) gives BLAS its threads back afterwards
+    loops.matmul_beside_split(x, w.T, np.empty((300, 48), np.float32))
+    assert threads == [max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")]
