@@ -140,4 +140,3 @@ def matmul_beside_split(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
         _blas.append(ThreadpoolController())
     with _blas[0].limit(limits=1, user_api="blas"):
         np.matmul(a, b, out)
-

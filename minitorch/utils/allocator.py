@@ -33,7 +33,8 @@ def keep_freed_memory(trim_threshold: int = 256 << 20) -> bool:
     """Tell glibc's malloc to keep freed memory, up to ``trim_threshold`` bytes, for the process to reuse.
 
     Returns False, changing nothing, where the C library has no ``mallopt``
-    (not glibc: macOS, musl, Windows); True once both parameters are set.
+    or ignores it (not glibc: macOS, Windows, musl); True once both parameters
+    are set.
     """
     if trim_threshold < 0:
         raise ValueError(f"keep_freed_memory: trim_threshold must be at least 0 bytes, got {trim_threshold}")
