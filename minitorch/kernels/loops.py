@@ -121,6 +121,9 @@ def in_parts(loop: Any, args: tuple, batched: tuple[int, ...]) -> tuple:
 # large GEMMs, captured steps, which never split) BLAS keeps its threads; the window is short so that a GEMM-bound
 # step run right after an evaluation keeps them too.
 BLAS_ALONE_AFTER_SPLIT_S = 0.1
+# OpenBLAS runs a GEMM of at most this many multiply-adds (m * n * k) on one thread anyway (its SMP_THRESHOLD_MIN
+# 65536 times GEMM_MULTITHREAD_THRESHOLD 4): no worker wakes, and limiting it would only cost the ~8 us toggle
+BLAS_SINGLE_THREAD_MNK = 65536 * 4
 _blas: list[Any] = []  # threadpoolctl's controller of the loaded BLAS libraries, made on first use
 
 

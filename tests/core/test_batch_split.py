@@ -163,8 +163,9 @@ def test_coolnet_evaluation_logits_do_not_depend_on_the_split(monkeypatch, dtype
 
 
 def test_gemms_run_on_one_blas_thread_for_a_while_after_a_split(monkeypatch):
-    """After a loop ran in parts, Linear's GEMMs bind a matmul on one BLAS thread (OpenBLAS's spinning workers
-    would take the cores the split needs), with the same bits; without a recent split, NumPy's own matmul."""
+    """After a loop ran in parts, Linear's GEMMs large enough for OpenBLAS to thread bind a matmul on one BLAS
+    thread (OpenBLAS's spinning workers would take the cores the split needs), with the same bits; small ones,
+    and any without a recent split, NumPy's own matmul."""
     from threadpoolctl import threadpool_info
 
     rng = np.random.default_rng(4)
@@ -184,6 +185,8 @@ def test_gemms_run_on_one_blas_thread_for_a_while_after_a_split(monkeypatch):
     if loops.split_threads() < 2:
         loops._last_split[0] = loops.time.monotonic()   # one thread here: as if a split had just run
     assert loops.splitting()
+    small = cpu.linear_forward.__wrapped__(x[:4], w[:8], np.empty((4, 8), np.float32))  # one BLAS thread anyway
+    assert small[0] is np.matmul
     monkeypatch.setattr(loops.np, "matmul", spy)
     for kernel, args in [(cpu.linear_forward, (x, w, np.empty((300, 48), np.float32))),
                          (cpu.linear_weight_grad, (g, x, np.empty((48, 64), np.float32)))]:
