@@ -30,9 +30,10 @@ class SGD(Optimizer):
     more than the update itself.  A step being captured always gathers: its
     program computes each gradient straight into the flat array, so there
     the gather copies nothing (:mod:`minitorch.step_capture.relocation`).
-    The update is elementwise, so both ways give the same bits.  Like PyTorch's in-place
-    update, a step moves every parameter's version counter, so a backward
-    through a graph built before the step is refused.
+    The update is elementwise, so both ways give the same bits.
+
+    Like PyTorch's in-place update, a step moves every parameter's version
+    counter, so a backward through a graph built before the step is refused.
     """
 
     def __init__(
@@ -111,14 +112,11 @@ class _FlatGroup:
     gathered flat gradient (``grad``), or, unless ``gathers`` or a step is captured, one call per parameter
     over its own part."""
 
-    def __init__(self, params: list, data, views: list, momentum) -> None:
+    def __init__(self, params: list, data, views: list, bounds: list[tuple[int, int]], momentum) -> None:
         self.params, self.data, self.views, self.momentum = params, data, views, momentum
+        self.bounds = bounds  # each parameter's part of the flat arrays
         self.gathers = data.size < GATHER_BELOW * len(params)  # else only while a step is captured
         self.grad = get_array_module(data).empty_like(data)  # made here, before any recording begins
-        bounds = [0]
-        for v in views:
-            bounds.append(bounds[-1] + v.size)
-        self.bounds = list(zip(bounds[:-1], bounds[1:], strict=True))  # each parameter's part of the flat arrays
 
     @staticmethod
     def build(params: list, state: dict[int, dict[str, Any]]) -> _FlatGroup | None:
@@ -129,18 +127,19 @@ class _FlatGroup:
         if any(get_array_module(p._data) is not xp or p._data.dtype != first.dtype for p in params):
             return None
         data = xp.concatenate([p._data.reshape(-1) for p in params])
-        views, offset = [], 0
+        views, bounds, offset = [], [], 0
         for p in params:
             n = p._data.size
             p._data = data[offset:offset + n].reshape(p._data.shape)
             views.append(p._data)
+            bounds.append((offset, offset + n))
             offset += n
         momentum = None
         buffers: list[Any] = [state.get(id(p), {}).get("momentum_buffer") for p in params]
         if all(b is not None for b in buffers):  # carry over existing momentum
             momentum = xp.concatenate([b.reshape(-1) for b in buffers])
-            _share_momentum(params, views, momentum, state)
-        return _FlatGroup(params, data, views, momentum)
+            _share_momentum(params, views, bounds, momentum, state)
+        return _FlatGroup(params, data, views, bounds, momentum)
 
     def still_valid(self) -> bool:
         """False once someone replaced a parameter's array (``Module.to``, ``load``...)."""
@@ -172,7 +171,7 @@ class _FlatGroup:
             return False
         xp = get_array_module(self.data)
         self.momentum = xp.concatenate([b.reshape(-1) for b in buffers])
-        _share_momentum(self.params, self.views, self.momentum, state)
+        _share_momentum(self.params, self.views, self.bounds, self.momentum, state)
         return True
 
     def step(self, group: dict[str, Any], state: dict[int, dict[str, Any]]) -> None:
@@ -183,7 +182,7 @@ class _FlatGroup:
         first = momentum != 0 and self.momentum is None
         if first:
             self.momentum = xp.empty_like(self.data)
-            _share_momentum(self.params, self.views, self.momentum, state)
+            _share_momentum(self.params, self.views, self.bounds, self.momentum, state)
         rule = (group["lr"], momentum, group["dampening"], group["weight_decay"], group["nesterov"], first)
         maximize = group.get("maximize")
         if self.gathers or observer() is not None:  # gathered: one call over the flat arrays
@@ -199,9 +198,8 @@ class _FlatGroup:
             sgd_update(self.data[lo:hi], -grad if maximize else grad, None if buf is None else buf[lo:hi], *rule)
 
 
-def _share_momentum(params: list, views: list, momentum, state: dict[int, dict[str, Any]]) -> None:
+def _share_momentum(params: list, views: list, bounds: list[tuple[int, int]], momentum,
+                    state: dict[int, dict[str, Any]]) -> None:
     """Expose the flat momentum as per-parameter views in ``state`` (for state_dict)."""
-    offset = 0
-    for p, v in zip(params, views, strict=False):
-        state.setdefault(id(p), {})["momentum_buffer"] = momentum[offset:offset + v.size].reshape(v.shape)
-        offset += v.size
+    for p, v, (lo, hi) in zip(params, views, bounds, strict=True):
+        state.setdefault(id(p), {})["momentum_buffer"] = momentum[lo:hi].reshape(v.shape)
