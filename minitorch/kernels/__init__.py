@@ -95,8 +95,9 @@ class Kernel:
         """Allocate the outputs and run the implementation of the arguments' device: the CPU's (numba) for
         NumPy arrays, else the GPU's; a step being recorded is told instead.  ``impl`` and ``new``
         (``new(shape, dtype)``, by default the arrays' ``xp.empty``) run another implementation or allocate
-        otherwise (:meth:`run`).  One body for every caller, with no call in between: an eager CoolNet step
-        at batch 4 makes ~40 kernel calls, where each extra Python call is ~0.1 us of a 0.7 ms step."""
+        otherwise (:meth:`run`).  One body for every caller, with no call in between (a loop kernel's loop is
+        called from here, not through the kernel's function): an eager CoolNet step at batch 4 makes ~40
+        kernel calls, where each extra Python call is ~0.1 us of a 0.7 ms step."""
         if impl is None:
             seen = _observer.get()
             if seen is None and type(args[0]) is np.ndarray:  # the common case: no backend() or xp lookup
@@ -108,19 +109,28 @@ class Kernel:
         if new is None:
             new = get_array_module(args[0]).empty  # numpy's and cupy's take (shape, dtype)
         specs = self.outputs(*args)
+        bind = getattr(impl, "bind", None)  # a loop kernel (loops.loop_kernel): its loop is called from here
         if specs is None:
-            impl(*args)
-            return None
-        second = specs[1]
-        if second is not None and type(second) is not tuple:  # one (shape, dtype) pair: its second is a dtype
-            result = new(*specs)
-            impl(*args, result)
-            return result
-        outs = []
-        for spec in specs:  # a plain loop: a comprehension is one more call per kernel
-            outs.append(None if spec is None else new(*spec))
-        impl(*args, *outs)
-        return tuple(outs)
+            outs = []
+        else:
+            second = specs[1]
+            if second is not None and type(second) is not tuple:  # one (shape, dtype) pair: its second is a dtype
+                result = new(*specs)
+                if bind is None:
+                    impl(*args, result)
+                else:
+                    loop, loop_args = bind(*args, result)
+                    loop(*loop_args)
+                return result
+            outs = []
+            for spec in specs:  # a plain loop: a comprehension is one more call per kernel
+                outs.append(None if spec is None else new(*spec))
+        if bind is None:
+            impl(*args, *outs)
+        else:
+            loop, loop_args = bind(*args, *outs)
+            loop(*loop_args)
+        return tuple(outs) if specs is not None else None
 
     def on(self, module: ModuleType) -> Callable[..., Any]:
         """This kernel as ``module`` implements it, allocating its outputs (for tests and benchmarks)."""

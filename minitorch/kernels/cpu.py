@@ -160,26 +160,27 @@ def linear_weight_grad_by_rows(g: np.ndarray, x: np.ndarray) -> bool:
             and loop_dtype(g, x))
 
 
-def _gemm(a: np.ndarray, b: np.ndarray) -> Any:
-    """The GEMM to bind for a @ b: NumPy's, or while loops run split over minitorch's threads and the product is
-    one OpenBLAS would share among its threads, one that keeps BLAS to one thread as long as they do
+def _gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> tuple:
+    """The GEMM to bind for a @ b into out: NumPy's, or while loops run split over minitorch's threads and the
+    product is one OpenBLAS would share among its threads, one that keeps BLAS to one thread as long as they do
     (loops.matmul_beside_split)."""
-    threaded = a.shape[0] * a.shape[1] * b.shape[1] > BLAS_SINGLE_THREAD_MNK
-    return matmul_beside_split if threaded and splitting() else np.matmul
+    if out.size * a.shape[-1] > BLAS_SINGLE_THREAD_MNK and splitting():
+        return matmul_beside_split, (a, b, out)
+    return np.matmul, (a, b, out)
 
 
 @loop_kernel
 def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
     if linear_forward_by_rows(x, weight):
         return _linear_forward_rows, (x, weight, out)
-    return _gemm(x, weight.T), (x, weight.T, out)
+    return _gemm(x, weight.T, out)
 
 
 @loop_kernel
 def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
     if linear_weight_grad_by_rows(g, x):
         return _linear_weight_grad_rows, (g, x, out)
-    return _gemm(g.T, x), (g.T, x, out)
+    return _gemm(g.T, x, out)
 
 
 @numba.njit(cache=True, nogil=True)

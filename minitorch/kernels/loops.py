@@ -30,9 +30,11 @@ def loop_dtype(*arrays: np.ndarray) -> bool:
 
 
 def loop_kernel(bind: Any) -> Any:
-    """A kernel written as ``bind(*args, *outputs) -> (loop, loop_args)``: the function calls the loop, and
-    ``function.replay`` gives a recorded call its direct form, the loop's compiled entry point on those very
-    arrays (no argument checks, no dispatch), or None where binding made a copy a replay would not refresh."""
+    """A kernel written as ``bind(*args, *outputs) -> (loop, loop_args)``: the function calls the loop;
+    ``function.bind`` is ``bind`` (:class:`~minitorch.kernels.Kernel` calls it and the loop itself, one
+    Python call fewer); ``function.replay`` gives a recorded call its direct form, the loop's compiled entry
+    point on those very arrays (no argument checks, no dispatch), or None where binding made a copy a replay
+    would not refresh."""
     @functools.wraps(bind)  # the kernel's name, docstring and signature
     def run(*args: Any) -> None:
         loop, loop_args = bind(*args)
@@ -49,6 +51,7 @@ def loop_kernel(bind: Any) -> Any:
             if hasattr(loop, "overloads") else None
         return (loop if found is None else found.entry_point), loop_args
 
+    run.bind = bind  # type: ignore[attr-defined]
     run.replay = replay  # type: ignore[attr-defined]
     return run
 
