@@ -110,9 +110,8 @@ class Kernel:
             new = get_array_module(args[0]).empty  # numpy's and cupy's take (shape, dtype)
         specs = self.outputs(*args)
         bind = getattr(impl, "bind", None)  # a loop kernel (loops.loop_kernel): its loop is called from here
-        if specs is None:
-            outs = []
-        else:
+        outs: list[Any] = []
+        if specs is not None:
             second = specs[1]
             if second is not None and type(second) is not tuple:  # one (shape, dtype) pair: its second is a dtype
                 result = new(*specs)
@@ -122,7 +121,6 @@ class Kernel:
                     loop, loop_args = bind(*args, result)
                     loop(*loop_args)
                 return result
-            outs = []
             for spec in specs:  # a plain loop: a comprehension is one more call per kernel
                 outs.append(None if spec is None else new(*spec))
         if bind is None:

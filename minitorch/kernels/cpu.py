@@ -7,8 +7,6 @@ Python threads (:func:`.loops.run_split`), one after another with the GEMMs.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import numba
 import numpy as np
 
