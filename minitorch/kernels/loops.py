@@ -125,9 +125,9 @@ def in_parts(loop: Any, args: tuple, batched: tuple[int, ...]) -> tuple:
 # step run right after an evaluation keeps them too.
 BLAS_ALONE_AFTER_SPLIT_S = 0.1
 # OpenBLAS runs a GEMM of at most this many multiply-adds (m * n * k) on one thread anyway (its SMP_THRESHOLD_MIN
-# 65536 times GEMM_MULTITHREAD_THRESHOLD 4): no worker wakes, and limiting it would only cost the ~8 us toggle
+# 65536 times GEMM_MULTITHREAD_THRESHOLD 4): no worker wakes, and limiting it would only cost the toggle
 BLAS_SINGLE_THREAD_MNK = 65536 * 4
-_blas: list[Any] = []  # threadpoolctl's controller of the loaded BLAS libraries, made on first use
+_blas: list[list[Any]] = []  # [threadpoolctl's controllers of the loaded BLAS libraries], made on first use
 
 
 def splitting() -> bool:
@@ -136,13 +136,33 @@ def splitting() -> bool:
 
 
 def matmul_beside_split(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """``np.matmul(a, b, out)``, with BLAS limited to one thread for the call (threadpoolctl, ~8 us) while
+    """``np.matmul(a, b, out)``, with BLAS limited to one thread for the call (:func:`one_blas_thread`) while
     :func:`splitting`: asked on every call, since a captured step keeps the function it was recorded with."""
     if not splitting():
         np.matmul(a, b, out)
         return
+    saved = one_blas_thread()
+    try:
+        np.matmul(a, b, out)
+    finally:
+        restore_blas(saved)
+
+
+def one_blas_thread() -> list[tuple[Any, int]]:
+    """Limit every loaded BLAS library to one thread (about a microsecond, through threadpoolctl's controllers
+    of the libraries themselves); returns what :func:`restore_blas` needs to undo it."""
     if not _blas:
         from threadpoolctl import ThreadpoolController
-        _blas.append(ThreadpoolController())
-    with _blas[0].limit(limits=1, user_api="blas"):
-        np.matmul(a, b, out)
+        _blas.append(ThreadpoolController().select(user_api="blas").lib_controllers)
+    saved = [(lib, lib.get_num_threads()) for lib in _blas[0]]
+    for lib, threads in saved:
+        if threads != 1:
+            lib.set_num_threads(1)
+    return saved
+
+
+def restore_blas(saved: list[tuple[Any, int]]) -> None:
+    """Give each BLAS library back the thread count :func:`one_blas_thread` found."""
+    for lib, threads in saved:
+        if threads != 1:
+            lib.set_num_threads(threads)
