@@ -36,7 +36,7 @@ from minitorch.optim.optimizer import register_optimizer_step_pre_hook
 from minitorch.step_capture import cuda_graph
 from minitorch.step_capture.errors import CaptureError, StepStopped
 from minitorch.step_capture.program import Program, Stop, build
-from minitorch.step_capture.recorder import Recorder
+from minitorch.step_capture.recorder import Recorder, all_finite
 from minitorch.step_capture.state import (
     Guard,
     Rebinding,
@@ -314,7 +314,7 @@ def stop_if_not_finite(value: Tensor) -> None:
     a step run through :func:`capture` or :func:`run_stoppable`.
     """
     data = value._data if isinstance(value, Tensor) else value
-    if not bool(np.isfinite(plain(data)).all()):
+    if not all_finite(plain(data)):
         raise StepStopped(value)
     rec = observer()
     if rec is not None:

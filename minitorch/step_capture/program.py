@@ -31,7 +31,7 @@ from numpy.lib.array_utils import byte_bounds
 
 from minitorch.step_capture.errors import CaptureError
 from minitorch.step_capture.memory_plan import share_storage
-from minitorch.step_capture.recorder import Op, Recorder
+from minitorch.step_capture.recorder import Op, Recorder, all_finite
 from minitorch.step_capture.relocation import Relocate, relocate_into_concatenations
 from minitorch.step_capture.traced import arrays_in
 
@@ -217,7 +217,7 @@ def _fold_constants(ops: list[Op], constants: list[np.ndarray]) -> list[Op]:
 
 
 def _guard(array: np.ndarray, index: int) -> None:
-    if not np.isfinite(array).all():
+    if not all_finite(array):
         raise Stop(index)
 
 

@@ -564,6 +564,20 @@ def test_stop_if_not_finite_outside_capture():
     assert np.isnan(run_stoppable(step, mt.tensor([np.nan])).item())
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.longdouble, np.complex64, np.int64])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (3,)])
+def test_all_finite_agrees_with_numpy_for_every_value_dtype_and_shape(dtype, shape):
+    from minitorch.step_capture.recorder import all_finite
+
+    values = [0.0, -2.5, np.inf, -np.inf, np.nan, 6e4]
+    if np.dtype(dtype).kind == "f":
+        values.append(np.finfo(dtype).max)  # longdouble's max is beyond a Python float: must stay finite
+    for v in values:
+        with np.errstate(over="ignore", invalid="ignore"):
+            a = np.full(shape, v, dtype=dtype) if np.dtype(dtype).kind != "i" else np.full(shape, 7, dtype=dtype)
+        assert all_finite(a) == bool(np.isfinite(a).all()), (dtype, shape, v)
+
+
 # ------------------------------------------------------------------ other layers and optimizer paths
 class ConvNet(nn.Module):
     """Padding, stride 2 (im2col + GEMM), a weight too big for the direct kernel, Tanh, a residual add."""
