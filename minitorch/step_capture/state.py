@@ -264,7 +264,8 @@ class Guard:
     def changed(self) -> str | None:
         """None when a replay may run; otherwise what changed, in words."""
         for name, get, value in self.reads:
-            if not _same(get(), value):
+            now = get()
+            if now is not value and not _same(now, value):  # the same object: no call to ask
                 return f"the step's {name} changed"
         dicts, lists = self.dicts, self.lists
         if (list(map(len, dicts)) != self.dict_sizes or list(map(len, lists)) != self.list_sizes
