@@ -109,26 +109,24 @@ class Kernel:
         if new is None:
             new = get_array_module(args[0]).empty  # numpy's and cupy's take (shape, dtype)
         specs = self.outputs(*args)
-        bind = getattr(impl, "bind", None)  # a loop kernel (loops.loop_kernel): its loop is called from here
-        outs: list[Any] = []
-        if specs is not None:
-            second = specs[1]
-            if second is not None and type(second) is not tuple:  # one (shape, dtype) pair: its second is a dtype
-                result = new(*specs)
-                if bind is None:
-                    impl(*args, result)
-                else:
-                    loop, loop_args = bind(*args, result)
-                    loop(*loop_args)
-                return result
+        result: Any = None
+        if specs is None:
+            outs: tuple = ()
+        elif specs[1] is not None and type(specs[1]) is not tuple:  # one (shape, dtype) pair: its second is a dtype
+            result = new(*specs)
+            outs = (result,)
+        else:
+            made = []
             for spec in specs:  # a plain loop: a comprehension is one more call per kernel
-                outs.append(None if spec is None else new(*spec))
+                made.append(None if spec is None else new(*spec))
+            outs = result = tuple(made)
+        bind = getattr(impl, "bind", None)  # a loop kernel (loops.loop_kernel): its loop is called from here
         if bind is None:
             impl(*args, *outs)
         else:
             loop, loop_args = bind(*args, *outs)
             loop(*loop_args)
-        return tuple(outs) if specs is not None else None
+        return result
 
     def on(self, module: ModuleType) -> Callable[..., Any]:
         """This kernel as ``module`` implements it, allocating its outputs (for tests and benchmarks)."""

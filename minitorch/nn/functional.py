@@ -234,7 +234,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         out = cross_entropy(rows, targets, weight, ignore_index=ignore_index, reduction=reduction,
                             label_smoothing=label_smoothing)
         return out.reshape(spatial) if reduction == "none" else out
-    if target._data.dtype.kind == "f" and _probabilities(input, target):
+    if _probabilities(input, target):
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, smoothing)
     w = None if weight is None else (weight._data if isinstance(weight, Tensor) else weight)
     op = loss.CrossEntropy(reduction, w, ignore_index, smoothing)

@@ -26,12 +26,8 @@ class Linear(Function):
         if bias is not None:
             out += bias
         needs = self.needs_grad
-        if needs[0] and needs[1]:  # the common case, in one call
-            self.weight, self.x = self.save_for_backward(weight, x2)
-        elif needs[0]:
-            self.weight, = self.save_for_backward(weight)
-        elif needs[1]:
-            self.x, = self.save_for_backward(x2)
+        if needs[0] or needs[1]:  # one call; what is not needed is saved as None (skipped)
+            self.weight, self.x = self.save_for_backward(weight if needs[0] else None, x2 if needs[1] else None)
         self.x_shape = x.shape
         return out if x.ndim == 2 else out.reshape(x.shape[:-1] + (weight.shape[0],))
 
