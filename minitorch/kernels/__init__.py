@@ -276,6 +276,12 @@ def linear_weight_grad(g: Any, x: Any) -> Out:
     return ((g.shape[1], x.shape[1]), _promoted(g.dtype, x.dtype))
 
 
+@kernel()
+def linear_input_grad(g: Any, weight: Any) -> Out:
+    """g (N, J) @ weight (J, K): the Linear layer's input gradient."""
+    return ((g.shape[0], weight.shape[1]), _promoted(g.dtype, weight.dtype))
+
+
 @kernel(writes=(0, 2))
 def sgd_update(data: Any, grad: Any, momentum_buffer: Any, lr: float, momentum: float, dampening: float,
                weight_decay: float, nesterov: bool, first: bool) -> None:

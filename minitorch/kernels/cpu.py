@@ -2,7 +2,7 @@
 
 No numba threads: the GEMMs around them already use the BLAS threads, and
 numba's (OpenMP) threads on top would oversubscribe the cores.  Only a large
-batch (evaluation at batch 1000) has its elementwise loops split into parts on
+batch (evaluation at batch 1000, training at 256) has its loops split into parts on
 Python threads (:func:`.loops.run_split`), one after another with the GEMMs.
 """
 from __future__ import annotations
@@ -181,6 +181,11 @@ def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
     return _gemm(g.T, x, out)
 
 
+@loop_kernel
+def linear_input_grad(g: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
+    return _gemm(g, weight, out)
+
+
 @numba.njit(cache=True, nogil=True)
 def _sgd_update(data, grad, momentum_buffer, lr, momentum, dampening, weight_decay, nesterov, first):
     """PyTorch's SGD rule (see :class:`minitorch.optim.SGD`) in one pass over flat arrays."""
@@ -335,4 +340,5 @@ def conv2d_bias_grad(g: np.ndarray, out: np.ndarray) -> tuple:
 
 @loop_kernel
 def relu_backward(g: np.ndarray, mask: np.ndarray, out: np.ndarray) -> tuple:
-    return _relu_backward, (contiguous(g).reshape(-1), contiguous(mask).reshape(-1), out.reshape(-1))
+    flat = (contiguous(g).reshape(-1), contiguous(mask).reshape(-1), out.reshape(-1))
+    return in_parts(_relu_backward, flat, (0, 1, 2))

@@ -23,7 +23,6 @@ import numba
 import numpy as np
 
 from minitorch.kernels import cpu_conv, cpu_simd, loops
-from minitorch.kernels.loops import run_split
 
 
 def simd_applies(*arrays: np.ndarray | None) -> bool:
@@ -83,6 +82,15 @@ def _read(fn: Any, x: np.ndarray, padding: int, rest: tuple, direct: bool) -> Ca
     return _fill_then, (x, interior, _compiled(fn, args, direct), *args)
 
 
+def _in_parts(call: Call, batched: tuple[int, ...]) -> Call:
+    """``call`` in parts over threads (:func:`.loops.run_split`) along its arrays at the positions ``batched``
+    (the first of them decides: a large batch), else ``call`` itself.  The SIMD kernels compute each image the
+    same way whatever images share their call, so the parts give the whole call's values, eagerly and in a
+    replay alike."""
+    fn, args = call
+    return call if args[batched[0]].size < loops.SPLIT_MIN_VALUES else (loops.InParts(fn, batched), args)
+
+
 def _contiguous(direct: bool, *arrays: np.ndarray) -> list[np.ndarray] | None:
     """The arrays C-contiguous; None for a replay form (``direct``) where that took a copy, which a replay
     would not refresh (the recorder then replays the kernel as called)."""
@@ -98,7 +106,10 @@ def forward_call(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, pad
     if bias is None:
         bias = np.zeros(weight.shape[0], dtype=np.float32)  # never written: a constant of the replay
     arrays = _contiguous(direct, weight, bias)
-    return None if arrays is None else _read(cpu_simd.conv2d_forward_into, x, padding, (*arrays, out), direct)
+    if arrays is None:
+        return None
+    call = _read(cpu_simd.conv2d_forward_into, x, padding, (*arrays, out), direct)
+    return _in_parts(call, (0, 3) if call[0] is not _fill_then else (0, 1, 3, 6))  # x, out (+ interior, staged)
 
 
 def weight_grad_call(x: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], padding: int, out: np.ndarray,
@@ -120,10 +131,10 @@ def input_grad_call(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...],
         return None
     if not padding:
         args = (*arrays, out)
-        return _compiled(cpu_simd.conv2d_input_grad_into, args, direct), args
+        return _in_parts((_compiled(cpu_simd.conv2d_input_grad_into, args, direct), args), (0, 2))  # g, out
     padded, interior = _staged(out, padding)
     fn = _compiled(cpu_simd.conv2d_input_grad_into, (*arrays, padded), direct)
-    return _then_cut, (fn, *arrays, padded, interior, out)
+    return _in_parts((_then_cut, (fn, *arrays, padded, interior, out)), (1, 3, 4, 5))  # g, padded, interior, out
 
 
 def _run(call: Call | None) -> None:
@@ -134,20 +145,7 @@ def _run(call: Call | None) -> None:
 
 def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: int,
                    out: np.ndarray) -> None:
-    """Stride-1 convolution of (N, C, H, W) with (O, C, kh, kw), plus bias: out (N, O, Ho, Wo).
-
-    The SIMD kernel computes each image the same way whatever images share its
-    call, so a large batch (evaluation) goes in parts over threads.
-    """
-    # the size asked first: a training step's batch is below it, and runs whole without more questions
-    if x.size >= loops.SPLIT_MIN_VALUES and simd_applies(x, weight, bias):
-        run_split(_forward_part, (x, weight, bias, padding, out), batched=(0, 4))
-    else:
-        _forward_part(x, weight, bias, padding, out)
-
-
-def _forward_part(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, padding: int,
-                  out: np.ndarray) -> None:
+    """Stride-1 convolution of (N, C, H, W) with (O, C, kh, kw), plus bias: out (N, O, Ho, Wo)."""
     _run(forward_call(x, weight, bias, padding, out))
 
 

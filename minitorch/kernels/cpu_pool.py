@@ -2,6 +2,8 @@
 
 The 2x2, stride-2 pool of LeNet-style nets has loops of its own (with and
 without the indices backward needs); any other window takes the general loop.
+A large batch goes in parts over threads (:func:`.loops.run_split`; each
+plane is pooled the same way whatever part it falls in).
 """
 from __future__ import annotations
 
@@ -118,7 +120,7 @@ def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int, keep
     if kernel == 2 and stride == 2 and padding == 0:
         if argmax is None and all(run_split(_max_pool_2x2_values, (x, out), batched=(0, 1))):
             return
-        if argmax is not None and _max_pool_2x2(x, out, argmax):
+        if argmax is not None and all(run_split(_max_pool_2x2, (x, out, argmax), batched=(0, 1, 2))):
             return
     if argmax is None:  # the general loop writes indices too: a scratch array here
         argmax = np.empty(out.shape, dtype=np.int64)
@@ -127,4 +129,5 @@ def max_pool_forward(x: np.ndarray, kernel: int, stride: int, padding: int, keep
 
 def max_pool_backward(grad: np.ndarray, argmax: np.ndarray, x_shape, out: np.ndarray) -> None:
     N, C, H, W = x_shape
-    _max_pool_backward(np.ascontiguousarray(grad), np.ascontiguousarray(argmax), out.reshape(N, C, H * W))
+    run_split(_max_pool_backward, (np.ascontiguousarray(grad), np.ascontiguousarray(argmax), out.reshape(N, C, H * W)),
+              batched=(0, 1, 2))

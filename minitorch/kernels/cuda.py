@@ -331,6 +331,11 @@ def linear_weight_grad(g: Any, x: Any, out: Any) -> None:
     matmul(g.T, x, out)
 
 
+def linear_input_grad(g: Any, weight: Any, out: Any) -> None:
+    """g (N, J) @ weight (J, K): the input gradient (N, K) of :func:`linear_forward`."""
+    matmul(g, weight, out)
+
+
 # ----------------------------------------------------- convolution (GEMM)
 def _columns(x: Any, kh: int, kw: int, padding: int) -> Any:
     N, C, H, W = x.shape

@@ -33,8 +33,8 @@ def loop_kernel(bind: Any) -> Any:
     """A kernel written as ``bind(*args, *outputs) -> (loop, loop_args)``: the function calls the loop;
     ``function.bind`` is ``bind`` (:class:`~minitorch.kernels.Kernel` calls it and the loop itself, one
     Python call fewer); ``function.replay`` gives a recorded call its direct form, the loop's compiled entry
-    point on those very arrays (no argument checks, no dispatch), or None where binding made a copy a replay
-    would not refresh."""
+    point on those very arrays (no argument checks, no dispatch; in parts over threads where the eager call
+    splits too), or None where binding made a copy a replay would not refresh."""
     @functools.wraps(bind)  # the kernel's name, docstring and signature
     def run(*args: Any) -> None:
         loop, loop_args = bind(*args)
@@ -42,14 +42,16 @@ def loop_kernel(bind: Any) -> Any:
 
     def replay(*args: Any) -> tuple | None:
         loop, loop_args = bind(*args)
-        if loop is run_split:  # a replay runs the loop whole, in the recording thread
-            loop, loop_args = loop_args[0], loop_args[1]
+        parts = loop if type(loop) is InParts else None
+        if parts is not None:  # the loop's direct form goes in parts too
+            loop = parts.loop
         arrays = [a for a in args if isinstance(a, np.ndarray)]
         if not all(any(np.may_share_memory(b, a) for a in arrays) for b in loop_args if isinstance(b, np.ndarray)):
             return None
         found = getattr(loop, "overloads", {}).get(tuple(numba.typeof(a) for a in loop_args)) \
             if hasattr(loop, "overloads") else None
-        return (loop if found is None else found.entry_point), loop_args
+        direct = loop if found is None else found.entry_point
+        return (direct if parts is None else InParts(direct, parts.batched)), loop_args
 
     run.bind = bind  # type: ignore[attr-defined]
     run.replay = replay  # type: ignore[attr-defined]
@@ -62,11 +64,11 @@ def contiguous(a: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ batch-wise threads
-# Loops over a large batch (evaluation at batch 1000) run in parts on NUMBA_NUM_THREADS threads (1: serial);
-# a part's values are those the whole call gives (each element is computed by the same code whatever part it
-# falls in).  Python threads that block while they wait, not numba's OpenMP ones, which spin (see
-# benchmarks/README.md, "Threads do not help here").
-SPLIT_MIN_VALUES = 1 << 19  # below this many values in the split array a loop runs whole (training steps)
+# Loops over a large batch (evaluation at batch 1000, CoolNet's training at batch 256) run in parts on
+# NUMBA_NUM_THREADS threads (1: serial), eagerly and in replays alike; a part's values are those the whole call
+# gives (each element is computed by the same code whatever part it falls in).  Python threads that block while
+# they wait, not numba's OpenMP ones, which spin (see benchmarks/README.md, "Threads and large batches").
+SPLIT_MIN_VALUES = 1 << 18  # below this many values in the split array a loop runs whole (every step at batch 32)
 _POOL: list[ThreadPoolExecutor] = []
 _last_split = [float("-inf")]  # when a loop last ran in parts (time.monotonic())
 
@@ -107,22 +109,36 @@ def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
     return results + [f.result() for f in futures]
 
 
+class InParts:
+    """``loop`` as a function of its arguments that runs in parts along those at the positions ``batched``
+    (:func:`run_split`): a call a captured step replays as it is, its arrays among the arguments."""
+
+    __slots__ = ("loop", "batched")
+
+    def __init__(self, loop: Any, batched: tuple[int, ...]) -> None:
+        self.loop, self.batched = loop, batched
+
+    def __call__(self, *args: Any) -> list:
+        return run_split(self.loop, args, self.batched)
+
+
 def in_parts(loop: Any, args: tuple, batched: tuple[int, ...]) -> tuple:
-    """A :func:`loop_kernel` binding that runs ``loop`` through :func:`run_split` (a replay runs it whole), or
-    ``loop`` itself where the batch is too small to split (training steps: one call less)."""
+    """A :func:`loop_kernel` binding: ``loop`` in parts (:class:`InParts`) where the batch is large, else ``loop``
+    itself (training steps up to batch 32: one call less)."""
     if args[batched[0]].size < SPLIT_MIN_VALUES:
         return loop, args
-    return run_split, (loop, args, batched)
+    return InParts(loop, batched), args
 
 
 # ------------------------------------------------------------------ BLAS beside the split
 # OpenBLAS's worker threads, once a GEMM has woken them, spin on the other cores for a while before they sleep.
 # Loops split over minitorch's threads (above) then share those cores with spinning threads and gain nothing:
 # CoolNet's evaluation at batch 1000 on 2 cores took 224 ms per 10,000 images with its Linear layers' GEMMs on 2
-# BLAS threads, 104 ms with them on one.  So within BLAS_ALONE_AFTER_SPLIT_S of a split, GEMMs run on one BLAS
-# thread (the same bits: OpenBLAS parts a GEMM's output among its threads, never a sum).  Elsewhere (BoringNet's
-# large GEMMs, captured steps, which never split) BLAS keeps its threads; the window is short so that a GEMM-bound
-# step run right after an evaluation keeps them too.
+# BLAS threads, 104 ms with them on one (a captured CoolNet step at batch 256: 1.1x the serial step's time with
+# two, 0.83-0.94x with one).  So within BLAS_ALONE_AFTER_SPLIT_S of a split, Linear's GEMMs run on one BLAS
+# thread (the same bits: OpenBLAS parts a GEMM's output among its threads, never a sum).  Elsewhere (small
+# batches, BoringNet's large GEMMs: nothing of theirs splits) BLAS keeps its threads; the window is short so
+# that a GEMM-bound step run right after an evaluation keeps them too.
 BLAS_ALONE_AFTER_SPLIT_S = 0.1
 # OpenBLAS runs a GEMM of at most this many multiply-adds (m * n * k) on one thread anyway (its SMP_THRESHOLD_MIN
 # 65536 times GEMM_MULTITHREAD_THRESHOLD 4): no worker wakes, and limiting it would only cost the toggle

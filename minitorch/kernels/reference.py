@@ -244,6 +244,11 @@ def linear_weight_grad(g: Any, x: Any, out: Any) -> None:
     get_array_module(g).matmul(g.T, x, out=out)
 
 
+def linear_input_grad(g: Any, weight: Any, out: Any) -> None:
+    """g (N, J) @ weight (J, K): the input gradient (N, K) of :func:`linear_forward`."""
+    get_array_module(g).matmul(g, weight, out=out)
+
+
 # --------------------------------------------------------------------- SGD
 def sgd_update(data: Any, grad: Any, momentum_buffer: Any, lr: float, momentum: float, dampening: float,
                weight_decay: float, nesterov: bool, first: bool) -> None:

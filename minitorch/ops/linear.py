@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from minitorch.autograd import Function
-from minitorch.kernels import linear_forward, linear_weight_grad
+from minitorch.kernels import linear_forward, linear_input_grad, linear_weight_grad
 from minitorch.ops._checks import check_float
 
 
@@ -34,7 +34,7 @@ class Linear(Function):
     def backward(self, g):
         g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
         needs = self.needs_grad
-        gx = (g2 @ self.weight).reshape(self.x_shape) if needs[0] else None
+        gx = linear_input_grad(g2, self.weight).reshape(self.x_shape) if needs[0] else None
         gw = linear_weight_grad(g2, self.x) if needs[1] else None
         gb = g2.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return gx, gw, gb

@@ -1,5 +1,6 @@
-"""Evaluation's CPU paths: batch norm's x * k + shift pass against its formula, bit for bit, and every kernel
-that splits a large batch over threads (kernels/loops.run_split) giving exactly the values of one whole call."""
+"""Large batches' CPU paths: batch norm's x * k + shift pass against its formula, bit for bit, and every kernel
+that splits a large batch over threads (kernels/loops.run_split) giving exactly the values of one whole call,
+eagerly and in a captured step's replays."""
 from __future__ import annotations
 
 from fractions import Fraction
@@ -9,7 +10,7 @@ import pytest
 
 import minitorch as mt
 from minitorch import kernels
-from minitorch.kernels import cpu, cpu_direct, loops
+from minitorch.kernels import cpu, loops
 from tests.core.test_kernels import CPU
 
 DTYPES = [np.float32, np.float64]
@@ -120,12 +121,14 @@ def test_simd_conv_forward_split_is_the_whole_call(monkeypatch, padding):
                                rtol=1e-4, atol=1e-4)
 
 
-def test_a_replay_runs_the_loop_whole(split_everything):
+def test_a_replay_splits_where_the_eager_call_does(split_everything):
     a = np.random.default_rng(7).standard_normal(64)
     out, mask = np.empty_like(a), np.empty(64, dtype=bool)
     loop, args = cpu.relu_forward.replay(a, True, out, mask)
-    assert loop is not loops.run_split and len(args) == 4 and np.shares_memory(args[0], a)
-    loop(*args)
+    assert type(loop) is loops.InParts and loop.batched == (0, 1, 2) and len(args) == 4
+    assert np.shares_memory(args[0], a)  # the very arrays, at the top level (a replay may rebind an input there)
+    assert loop.loop is not cpu._relu_forward  # the compiled entry point, not the dispatcher
+    assert loop(*args) == [None, None, None]  # three parts
     np.testing.assert_array_equal(out, np.maximum(a, 0))
     assert loops.run_split(lambda v: v.shape[0], (a,), (0,)) == [21, 21, 22]
 
@@ -134,7 +137,71 @@ def test_split_threads_follow_numba_num_threads(monkeypatch):
     monkeypatch.setattr(loops, "SPLIT_MIN_VALUES", 0)
     monkeypatch.setattr(loops.numba.config, "NUMBA_NUM_THREADS", 1)
     assert loops.run_split(lambda v: v.shape[0], (np.zeros(10),), (0,)) == [10]
-    assert cpu_direct.run_split is loops.run_split
+
+
+@pytest.mark.parametrize("padding", [0, 2])
+def test_simd_conv_input_grad_split_is_the_whole_call(monkeypatch, padding):
+    rng = np.random.default_rng(9)
+    g = rng.standard_normal((21, 4, 9 + 2 * padding - 4, 9 + 2 * padding - 4)).astype(np.float32)
+    weight = rng.standard_normal((4, 3, 5, 5)).astype(np.float32)
+    whole, split = whole_then_split(monkeypatch, lambda: CPU.conv2d_input_grad(g, weight, (21, 3, 9, 9), padding))
+    np.testing.assert_array_equal(split, whole)
+    np.testing.assert_allclose(whole, kernels.conv2d_input_grad.on(kernels.reference)(g, weight, (21, 3, 9, 9),
+                                                                                      padding), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("bad", [None, np.nan], ids=["finite", "nan"])
+def test_max_pool_with_indices_and_its_backward_split_are_the_whole_calls(monkeypatch, dtype, bad):
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((5, 2, 6, 8)).astype(dtype)
+    g = rng.standard_normal((5, 2, 3, 4)).astype(dtype)
+    if bad is not None:
+        x[4, 1, 2, 3] = bad  # in the last part only: the whole pool is redone by the general loop
+
+    def both():
+        out, argmax = CPU.max_pool_forward(x, 2, 2, 0, True)
+        return out, argmax, CPU.max_pool_backward(g, argmax, x.shape), CPU.relu_backward(x, x > 0)
+
+    whole, split = whole_then_split(monkeypatch, both)
+    for a, b in zip(whole, split, strict=True):
+        np.testing.assert_array_equal(b, a)
+    want = kernels.max_pool_forward.on(kernels.reference)(x, 2, 2, 0, True)
+    np.testing.assert_array_equal(split[0], want[0])
+    np.testing.assert_array_equal(split[1], want[1])
+
+
+def test_a_captured_step_that_splits_replays_the_eager_step_bit_for_bit(split_everything):
+    """Training at a batch large enough to split (here every batch, on three threads): the replay runs the same
+    parts, so parameters after eager steps and after replayed ones agree to the bit."""
+    import minitorch.nn as nn
+    import minitorch.nn.functional as F
+
+    rng = np.random.default_rng(11)
+    batches = [(mt.tensor(rng.standard_normal((7, 3, 16, 16), dtype=np.float32)), mt.tensor(rng.integers(0, 10, 7)))
+               for _ in range(4)]
+    runs = []
+    for captured in (False, True):
+        mt.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(3, 4, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(54, 10))
+        opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+        def step(x, y, model=model, opt=opt):
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = mt.capture(step) if captured else step
+        losses = [run(*batches[i % 4]).item() for i in range(6)]
+        if captured:
+            assert run.counts["replayed"] >= 3
+        runs.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_array_equal(b, a)
 
 
 @pytest.mark.parametrize("dtype", [mt.float32, mt.float64], ids=["f32", "f64"])

@@ -247,6 +247,7 @@ def test_outputs_are_filled_whatever_they_held():
              ("cross_entropy_forward", (logits, target)), ("cross_entropy_backward", (logits, target, np.ones(5))),
              ("relu_forward", (x, True)), ("relu_backward", (x, x > 0)),
              ("linear_forward", (logits, w.reshape(4, -1)[:, :4])), ("linear_weight_grad", (logits, logits)),
+             ("linear_input_grad", (logits, w.reshape(4, -1)[:, :4])),
              ("one_hot", (target, 4, np.dtype(np.float32))), ("one_hot", (target[::2], 6, np.dtype(np.int64)))]
     for name, args in calls:
         for module in (reference, cpu):

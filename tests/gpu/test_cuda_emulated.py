@@ -209,7 +209,8 @@ def test_capturable_convolution_and_linear_equal_the_reference(cuda, padding):
              ("conv2d_weight_grad", (x, g, (3, 3), padding), w.shape),
              ("conv2d_input_grad", (g, w, x.shape, padding), x.shape),
              ("linear_forward", (x.reshape(2, -1), rng.standard_normal((5, 126))), (2, 5)),
-             ("linear_weight_grad", (rng.standard_normal((2, 5)), x.reshape(2, -1)), (5, 126))]
+             ("linear_weight_grad", (rng.standard_normal((2, 5)), x.reshape(2, -1)), (5, 126)),
+             ("linear_input_grad", (rng.standard_normal((2, 5)), rng.standard_normal((5, 126))), (2, 126))]
     for name, args, shape in cases:
         got, want = np.full(shape, np.nan), np.empty(shape)
         with cuda.capturable():
