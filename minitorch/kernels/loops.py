@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -70,6 +71,7 @@ def contiguous(a: np.ndarray) -> np.ndarray:
 # they wait, not numba's OpenMP ones, which spin (see benchmarks/README.md, "Threads and large batches").
 SPLIT_MIN_VALUES = 1 << 18  # below this many values in the split array a loop runs whole (every step at batch 32)
 _POOL: list[ThreadPoolExecutor] = []
+_THREAD_NAME = "minitorch-kernel"  # the pool's threads' names begin so
 _last_split = [float("-inf")]  # when a loop last ran in parts (time.monotonic())
 
 
@@ -80,7 +82,7 @@ def split_threads() -> int:
 
 def _pool() -> ThreadPoolExecutor:
     if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=split_threads() - 1, thread_name_prefix="minitorch-kernel"))
+        _POOL.append(ThreadPoolExecutor(max_workers=split_threads() - 1, thread_name_prefix=_THREAD_NAME))
     return _POOL[0]
 
 
@@ -95,8 +97,8 @@ def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
     if first.size < SPLIT_MIN_VALUES:  # asked first: training steps stop here
         return [loop(*args)]
     parts = min(split_threads(), first.shape[0])
-    if parts < 2:
-        return [loop(*args)]
+    if parts < 2 or threading.current_thread().name.startswith(_THREAD_NAME):
+        return [loop(*args)]  # one thread, or a part of a split (a split within it would wait on its own pool)
     edges = [first.shape[0] * p // parts for p in range(parts + 1)]
 
     def part(p: int) -> tuple:

@@ -133,6 +133,23 @@ def test_a_replay_splits_where_the_eager_call_does(split_everything):
     assert loops.run_split(lambda v: v.shape[0], (a,), (0,)) == [21, 21, 22]
 
 
+def test_a_split_within_a_part_runs_that_part_whole(split_everything):
+    """A loop that splits again (a kernel's wrapper called in parts) must not wait on the pool its own part holds:
+    the pool's threads run their parts whole."""
+    import threading
+
+    def inner(a):
+        return sum(loops.run_split(lambda v: v.shape[0], (a,), (0,)))
+
+    results = []
+    worker = threading.Thread(target=lambda: results.append(loops.run_split(inner, (np.zeros(12),), (0,))),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "nested run_split deadlocked"
+    assert results == [[4, 4, 4]]
+
+
 def test_split_threads_follow_numba_num_threads(monkeypatch):
     monkeypatch.setattr(loops, "SPLIT_MIN_VALUES", 0)
     monkeypatch.setattr(loops.numba.config, "NUMBA_NUM_THREADS", 1)
