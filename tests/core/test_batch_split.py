@@ -11,6 +11,7 @@ import pytest
 import minitorch as mt
 from minitorch import kernels
 from minitorch.kernels import cpu, loops
+from minitorch.step_capture import training_step
 from tests.core.test_kernels import CPU
 
 DTYPES = [np.float32, np.float64]
@@ -203,18 +204,12 @@ def test_a_captured_step_that_splits_replays_the_eager_step_bit_for_bit(split_ev
         model = nn.Sequential(nn.Conv2d(3, 4, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3),
                               nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(54, 10))
         opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-        def step(x, y, model=model, opt=opt):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            return loss
-
-        run = mt.capture(step) if captured else step
+        run = training_step(model, F.cross_entropy, opt, capture=captured)
         losses = [run(*batches[i % 4]).item() for i in range(6)]
         if captured:
             assert run.counts["replayed"] >= 3
+            program = next(iter(run.recordings.values()))[0].program
+            assert sum(type(fn) is loops.InParts for fn, _, _ in program.steps) >= 6  # conv, ReLU: in parts
         runs.append((losses, [p.detach().numpy().copy() for p in model.parameters()]))
     assert runs[0][0] == runs[1][0]
     for a, b in zip(runs[0][1], runs[1][1], strict=True):
