@@ -11,7 +11,10 @@ captured step can replay it in a direct form (the functions' ``replay``): the
 compiled entry point on the very arrays, and, where the layer pads, a scratch
 padded array made once at recording whose border stays zero and whose
 interior each call refills.  Eager calls run the same compiled code on the
-same values, so a replay is bit-identical to the eager step.
+same values, so a replay is bit-identical to the eager step.  A large batch's
+forward and input gradient go in parts over threads (:func:`.loops.in_parts`),
+eagerly and in a replay alike: the SIMD kernels compute each image the same
+way whatever images share their call.
 """
 from __future__ import annotations
 
@@ -82,15 +85,6 @@ def _read(fn: Any, x: np.ndarray, padding: int, rest: tuple, direct: bool) -> Ca
     return _fill_then, (x, interior, _compiled(fn, args, direct), *args)
 
 
-def _in_parts(call: Call, batched: tuple[int, ...]) -> Call:
-    """``call`` in parts over threads (:func:`.loops.run_split`) along its arrays at the positions ``batched``
-    (the first of them decides: a large batch), else ``call`` itself.  The SIMD kernels compute each image the
-    same way whatever images share their call, so the parts give the whole call's values, eagerly and in a
-    replay alike."""
-    fn, args = call
-    return call if args[batched[0]].size < loops.SPLIT_MIN_VALUES else (loops.InParts(fn, batched), args)
-
-
 def _contiguous(direct: bool, *arrays: np.ndarray) -> list[np.ndarray] | None:
     """The arrays C-contiguous; None for a replay form (``direct``) where that took a copy, which a replay
     would not refresh (the recorder then replays the kernel as called)."""
@@ -108,8 +102,8 @@ def forward_call(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, pad
     arrays = _contiguous(direct, weight, bias)
     if arrays is None:
         return None
-    call = _read(cpu_simd.conv2d_forward_into, x, padding, (*arrays, out), direct)
-    return _in_parts(call, (0, 3) if call[0] is not _fill_then else (0, 1, 3, 6))  # x, out (+ interior, staged)
+    fn, args = _read(cpu_simd.conv2d_forward_into, x, padding, (*arrays, out), direct)
+    return loops.in_parts(fn, args, (0, 3) if fn is not _fill_then else (0, 1, 3, 6))  # x, out (+ interior, staged)
 
 
 def weight_grad_call(x: np.ndarray, g: np.ndarray, kernel_size: tuple[int, int], padding: int, out: np.ndarray,
@@ -131,10 +125,10 @@ def input_grad_call(g: np.ndarray, weight: np.ndarray, x_shape: tuple[int, ...],
         return None
     if not padding:
         args = (*arrays, out)
-        return _in_parts((_compiled(cpu_simd.conv2d_input_grad_into, args, direct), args), (0, 2))  # g, out
+        return loops.in_parts(_compiled(cpu_simd.conv2d_input_grad_into, args, direct), args, (0, 2))  # g, out
     padded, interior = _staged(out, padding)
     fn = _compiled(cpu_simd.conv2d_input_grad_into, (*arrays, padded), direct)
-    return _in_parts((_then_cut, (fn, *arrays, padded, interior, out)), (1, 3, 4, 5))  # g, padded, interior, out
+    return loops.in_parts(_then_cut, (fn, *arrays, padded, interior, out), (1, 3, 4, 5))  # g, padded, interior, out
 
 
 def _run(call: Call | None) -> None:
