@@ -514,6 +514,20 @@ def test_small_batch_linear_loops_take_boringnets_first_layer_and_pass_nan_on():
     assert np.isnan(gw[:, 5]).all() and np.isfinite(np.delete(gw, 5, axis=1)).all()
 
 
+def test_a_large_weight_at_a_few_dozen_rows_is_multiplied_from_the_left():
+    """BoringNet's first layer at 9 to 32 rows: out computed as (W @ x.T).T, the same product as x @ W.T."""
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((120, 3072), dtype=np.float32)
+    for rows in (9, 32):
+        x = rng.standard_normal((rows, 3072), dtype=np.float32)
+        assert cpu.linear_forward_by_weight(x, weight) and not cpu.linear_forward_by_rows(x, weight)
+        out = CPU.linear_forward(x, weight)
+        assert out.shape == (rows, 120) and out.flags.c_contiguous
+        np.testing.assert_allclose(out, x.astype(np.float64) @ weight.T.astype(np.float64), rtol=1e-4, atol=1e-3)
+    assert not cpu.linear_forward_by_weight(np.ones((64, 3072), np.float32), weight)      # 64 rows: x @ W.T
+    assert not cpu.linear_forward_by_weight(np.ones((32, 400), np.float32), weight[:, :400])  # a small weight
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_running_stats_loop_is_bit_identical_to_the_reference(dtype):
     rng = np.random.default_rng(3)
