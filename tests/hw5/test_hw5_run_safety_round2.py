@@ -146,8 +146,11 @@ def test_links_among_a_runs_files_are_not_followed(finished, tmp_path, filename,
 
 # --------------------------------------------------- 8. stopped inside the first epoch
 def test_a_run_stopped_in_its_first_epoch_continues_with_the_command_it_prints(tmp_path):
-    args = ["--epochs", "1", "--set", "train_size=3000", "--set", "log_every=2", "--batch-size", "10",
-            "--dataset", "synthetic", "--set", "test_size=50", "--set", "eval_batch_size=50", "--quiet"]
+    # the loss points reach the file when training ends (it lasts less than FLUSH_SECONDS) and the interrupt
+    # lands in the evaluation, which one image a batch makes last about half a second, many times the
+    # interrupt's latency (at 50 images a batch it took milliseconds, and the epoch could finish first)
+    args = ["--epochs", "1", "--set", "train_size=10000", "--set", "log_every=2", "--batch-size", "10",
+            "--dataset", "synthetic", "--set", "test_size=50", "--set", "eval_batch_size=1", "--quiet"]
     whole = str(tmp_path / "whole")
     assert main(["run", "fig1a", "--runs-dir", whole, *args]) == 0
     runs = str(tmp_path / "runs")
