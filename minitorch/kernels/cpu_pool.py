@@ -42,16 +42,20 @@ def _max_pool_forward(x, k, stride, pad, out, argmax):
 
 @numba.njit(cache=True, nogil=True)
 def _max_pool_2x2(x, out, argmax):
-    """The common 2x2, stride-2, unpadded pool, unrolled; returns False if the input held a NaN or inf.
+    """The common 2x2, stride-2, unpadded pool, unrolled; returns False if the input held a NaN.
 
     Plain ``>`` comparisons vectorise where the NaN-aware ones of
     :func:`_max_pool_forward` do not (about 10x faster), but they let a NaN
-    lose.  So the kernel also sums x - x, which is 0 unless some x is NaN or
-    inf; then the caller redoes the pool with the general kernel.
+    lose.  So the kernel also notes whether any x != x (a NaN); then the caller
+    redoes the pool with the general kernel.  (An or of booleans vectorises; the
+    sum of x - x it used before was a float sum the compiler may not reorder,
+    and it made the kernel twice as slow: 85 -> 41 us at CoolNet's first pool,
+    batch 32.)  Infinities need no fallback: ``>`` orders them as the general
+    kernel does.
     """
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    check = x.dtype.type(0)
+    nan = False
     for n in range(N):
         for c in range(C):
             for oh in range(Ho):
@@ -59,7 +63,7 @@ def _max_pool_2x2(x, out, argmax):
                 for ow in range(Wo):
                     w0 = 2 * ow
                     a, b, d, e = top[w0], top[w0 + 1], bottom[w0], bottom[w0 + 1]
-                    check += (a - a) + (b - b) + (d - d) + (e - e)
+                    nan |= (a != a) | (b != b) | (d != d) | (e != e)
                     best, at = a, 0
                     if b > best:
                         best, at = b, 1
@@ -69,7 +73,7 @@ def _max_pool_2x2(x, out, argmax):
                         best, at = e, W + 1
                     out[n, c, oh, ow] = best
                     argmax[n, c, oh, ow] = 2 * oh * W + w0 + at
-    return check == 0
+    return not nan
 
 
 @numba.njit(cache=True, nogil=True)
@@ -77,7 +81,7 @@ def _max_pool_2x2_values(x, out):
     """:func:`_max_pool_2x2` without the indices (no backward will run): the same maxima, about 1.5x faster."""
     N, C, H, W = x.shape
     Ho, Wo = out.shape[2], out.shape[3]
-    check = x.dtype.type(0)
+    nan = False
     for n in range(N):
         for c in range(C):
             for oh in range(Ho):
@@ -85,7 +89,7 @@ def _max_pool_2x2_values(x, out):
                 for ow in range(Wo):
                     w0 = 2 * ow
                     a, b, d, e = top[w0], top[w0 + 1], bottom[w0], bottom[w0 + 1]
-                    check += (a - a) + (b - b) + (d - d) + (e - e)
+                    nan |= (a != a) | (b != b) | (d != d) | (e != e)
                     best = a
                     if b > best:
                         best = b
@@ -94,7 +98,7 @@ def _max_pool_2x2_values(x, out):
                     if e > best:
                         best = e
                     row[ow] = best
-    return check == 0
+    return not nan
 
 
 @numba.njit(cache=True, nogil=True)

@@ -394,12 +394,28 @@ def test_max_pool_2x2_with_nan_or_inf_falls_back_and_matches_reference(bad):
     assert np.isnan(out[0, 0, 0, 0]) == (bad != bad) and np.isnan(out[1, 1, 1, 1])
 
 
+@pytest.mark.parametrize("keep_argmax", [True, False])
+def test_max_pool_2x2_orders_infinities_as_the_reference_without_a_fall_back(keep_argmax):
+    x = np.random.default_rng(3).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    x[0, 0, 0, 1] = np.inf                              # wins its window from second place
+    x[0, 1, 2:4, 2:4] = -np.inf                         # a window of -inf: its first element
+    x[1, 0, 0, 0], x[1, 0, 1, 1] = -np.inf, np.inf      # both in one window
+    out = np.empty((2, 2, 3, 3), np.float32)
+    if keep_argmax:
+        arg = np.empty(out.shape, np.int64)
+        assert cpu_pool._max_pool_2x2(x, out, arg)      # no NaN: the fast loop's result stands
+        np.testing.assert_array_equal(arg, REF.max_pool_forward(x, 2, 2, 0, True)[1])
+    else:
+        assert cpu_pool._max_pool_2x2_values(x, out)
+    np.testing.assert_array_equal(out, REF.max_pool_forward(x, 2, 2, 0, True)[0])
+
+
 @pytest.mark.parametrize("bad", [None, np.nan, -np.inf])
 @pytest.mark.parametrize("geometry", [(2, 2, 0), (3, 2, 1)], ids=["2x2", "3x3s2p1"])
 @pytest.mark.parametrize("module", ["cpu", "reference"])
 def test_max_pool_without_argmax_gives_the_same_maxima(bad, geometry, module):
     """keep_argmax=False (evaluation under no_grad) makes no indices and the very same maxima, the 2x2
-    values-only loop included (and its fall back on a NaN or inf)."""
+    values-only loop included (and its fall back on a NaN)."""
     x = np.random.default_rng(2).standard_normal((3, 2, 6, 8)).astype(np.float32)
     if bad is not None:
         x[1, 1, 2, 3] = bad
