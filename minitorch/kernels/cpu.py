@@ -205,12 +205,14 @@ MID_BATCH_FORWARD_ROWS = range(SMALL_BATCH_FORWARD_ROWS.stop, 33)
 def linear_forward_by_weight(x: np.ndarray, weight: np.ndarray) -> bool:
     """Whether :func:`linear_forward` computes (weight @ x.T).T."""
     return (x.ndim == 2 and x.shape[0] in MID_BATCH_FORWARD_ROWS and weight.size >= SMALL_BATCH_MIN_WEIGHT
-            and loop_dtype(x, weight) and not splitting())
+            and loop_dtype(x, weight))
 
 
 def _weight_times_rows(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
-    """out = x @ weight.T, computed as (weight @ x.T).T."""
-    np.copyto(out, np.matmul(weight, x.T).T)
+    """out = x @ weight.T, computed as (weight @ x.T).T (on one BLAS thread beside a split, as :func:`_gemm`'s)."""
+    product = np.empty((weight.shape[0], x.shape[0]), dtype=out.dtype)
+    matmul_beside_split(weight, x.T, product)
+    np.copyto(out, product.T)
 
 
 @loop_kernel
