@@ -32,6 +32,7 @@ adopts an array as its ``.grad`` only once per backward, and copies it after.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -61,12 +62,11 @@ class _GradMode:
         _grad_enabled = self.previous
 
     def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)  # its name, docstring and __wrapped__ (capture reads the globals fn reads)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with _GradMode(self.enabled):
                 return fn(*args, **kwargs)
 
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
         return wrapper
 
 
@@ -329,7 +329,8 @@ def backward(root, grad: Any, retain_graph: bool, wrap: Callable[[Any], Any]) ->
                 prev = grads.get(parent)
                 grads[parent] = pg if prev is None else prev + pg
             elif parent.requires_grad:
-                if fn.fresh_grads and parent._grad is None and pg.dtype == parent._data.dtype:
+                if (fn.fresh_grads and parent._grad is None and pg.dtype == parent._data.dtype
+                        and pg.flags.c_contiguous):
                     parent._grad = wrap(pg)  # the common case, as cheap as it can be
                 else:
                     _accumulate(parent, pg, adopted, wrap)
@@ -350,7 +351,11 @@ def _raise_modified(fn: Function, seen: int, now: int) -> None:
 
 
 def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -> None:
-    """Add ``g`` into ``tensor.grad``, never letting two gradients share memory."""
+    """Add ``g`` into ``tensor.grad``, never letting two gradients share memory.
+
+    A row-major tensor gets a row-major gradient, whatever layout the op handed back (``x @ w.T`` gives ``w`` a
+    transposed one), as PyTorch gives a gradient its parameter's layout: ``w.grad.view(-1)`` must work.
+    """
     data = tensor._data
     if g.shape != data.shape:  # ops hand back gradients of their input's shape
         raise RuntimeError(f"internal: gradient shape {g.shape} for a tensor of shape {data.shape}")
@@ -358,8 +363,10 @@ def _accumulate(tensor, g: Any, adopted: set[int], wrap: Callable[[Any], Any]) -
     owner = g if g.base is None else g.base
     if g.dtype != data.dtype:
         g = owner = g.astype(data.dtype)
-    elif id(owner) in adopted or (0 in g.strides and g.size > 1) or not getattr(g.flags, "writeable", True):
-        g = owner = g.copy()  # memory another .grad holds, or a broadcast view (sum/mean; read-only in NumPy)
+    elif (id(owner) in adopted or (0 in g.strides and g.size > 1) or not getattr(g.flags, "writeable", True)
+          or (data.flags.c_contiguous and not g.flags.c_contiguous)):
+        # memory another .grad holds, a broadcast view (sum/mean; read-only in NumPy), or another layout
+        g = owner = g.copy()
     current = tensor._grad
     if current is None:
         tensor._grad = wrap(g)

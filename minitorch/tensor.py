@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import weakref
+from collections.abc import Iterator
 from typing import Any, overload
 
 import numpy as np
@@ -157,6 +158,16 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
     def __len__(self) -> int:
         return len(self._data)
 
+    def __iter__(self) -> Iterator[Tensor]:
+        """The sub-tensors along the first dimension (views, as ``self[i]``).
+
+        Defined, rather than left to Python's fallback on ``__getitem__``, so that a 0-d tensor (a loss, say)
+        is refused as PyTorch refuses it: the fallback would stop at once and yield nothing.
+        """
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
+
     def requires_grad_(self, flag: bool = True) -> Tensor:
         if flag and self._data.dtype.kind != "f":
             raise TypeError(f"only floating-point tensors can require grad, not dtype {self._data.dtype}")
@@ -185,11 +196,22 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         return apply(C.Clone(), self)
 
     def contiguous(self) -> Tensor:
-        """This tensor (every minitorch op accepts any memory layout)."""
-        return self
+        """This tensor if its memory is in row-major order, else a row-major copy (gradients flow back).
+
+        Every minitorch op accepts any memory layout; ``view`` is the one that needs this one
+        (``x.transpose(0, 1).contiguous().view(-1)``).
+        """
+        return self if self._data.flags.c_contiguous else self.clone()
+
+    def is_contiguous(self) -> bool:
+        """Whether the memory is in row-major order, with no gaps (what ``view`` to any shape of the size needs)."""
+        return bool(self._data.flags.c_contiguous)
 
     # ----------------------------------------------------------- conversion
     def numpy(self) -> np.ndarray:
+        rec = _observer.get()
+        if rec is not None:  # a step being captured
+            rec.to_numpy("Tensor.numpy()")
         return to_numpy(self._data)
 
     def tolist(self) -> Any:
@@ -243,6 +265,9 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
         return self.to(np.int64)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        rec = _observer.get()
+        if rec is not None:  # a step being captured
+            rec.to_numpy("a NumPy conversion of a tensor (np.asarray, np.array ...)")
         arr = to_numpy(self._data)
         return arr if dtype is None else arr.astype(dtype)
 

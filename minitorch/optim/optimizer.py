@@ -87,9 +87,21 @@ class Optimizer:
                 raise TypeError(f"{type(self).__name__}: parameters must be Tensors, got {type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError(f"{type(self).__name__}: can only optimise leaf tensors")
+        self._check_not_in_other_groups(group["params"])
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self.param_groups.append(group)
+
+    def _check_not_in_other_groups(self, params: list[Tensor]) -> None:
+        """Refuse a new group that shares a parameter with a group already here (as PyTorch does): step would
+        update that parameter once per group, with each group's hyper-parameters, without a word."""
+        group_of = {id(p): i for i, group in enumerate(self.param_groups) for p in group["params"]}
+        for k, p in enumerate(params):
+            if id(p) in group_of:
+                raise ValueError(
+                    f"{type(self).__name__}: some parameters appear in more than one parameter group: parameter "
+                    f"{k} of group {len(self.param_groups)} (shape {p.shape}) is already in group {group_of[id(p)]}"
+                )
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:

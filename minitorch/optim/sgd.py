@@ -116,7 +116,10 @@ class _FlatGroup:
         self.params, self.data, self.views, self.momentum = params, data, views, momentum
         self.bounds = bounds  # each parameter's part of the flat arrays
         self.gathers = data.size < GATHER_BELOW * len(params)  # else only while a step is captured
-        self.grad = get_array_module(data).empty_like(data)  # made here, before any recording begins
+        # zeros, not empty: a group built while a step records, whose gathered path that step does not take
+        # (a parameter without a gradient), holds an array that a recording must be able to tell apart from
+        # one written where it cannot see
+        self.grad = get_array_module(data).zeros_like(data)
 
     @staticmethod
     def build(params: list, state: dict[int, dict[str, Any]]) -> _FlatGroup | None:

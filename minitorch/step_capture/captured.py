@@ -31,7 +31,7 @@ import numpy as np
 
 from minitorch import autograd
 from minitorch.backend import get_default_dtype, is_device_array, observed_by, observer
-from minitorch.nn.modules.module import register_module_forward_pre_hook
+from minitorch.nn.modules.module import Module, register_module_forward_pre_hook
 from minitorch.optim.optimizer import register_optimizer_step_pre_hook
 from minitorch.step_capture import cuda_graph
 from minitorch.step_capture.errors import CaptureError, StepStopped
@@ -41,6 +41,8 @@ from minitorch.step_capture.state import (
     Guard,
     Rebinding,
     Snapshot,
+    arrays_read,
+    exact,
     random_states,
     reads_of,
     trace_arrays,
@@ -89,6 +91,10 @@ class Recording:
         self.output = output
         self.stops = stops              # per stop_if_not_finite guard: (rebinding, output) where it stops
         kept = [output, rebinding.sets, [out for _, out in stops], [s.sets for s, _ in stops]]
+        # the memory of what a replay hands back (its outputs, the .grad it rebinds): a caller that passes it in
+        # again (an RNN's state, say) gets it copied into the input's buffer, since the program rewrites it
+        self._handed_back = {id(b) for v in leaves(kept) if isinstance(a := getattr(v, "_data", v), np.ndarray)
+                             for b in (a, a.base) if b is not None}
         self.inputs = []                # [(argument position, buffer, uses of it or None: copy it in)]
         for position, buf in inputs:
             uses = None
@@ -102,7 +108,8 @@ class Recording:
             arg = flat_args[position]
             array = arg._data if isinstance(arg, Tensor) else arg
             flags = array.flags  # one flags object (each .flags makes a new one)
-            if uses is not None and flags.c_contiguous and flags.writeable and flags.aligned:
+            if uses is not None and flags.c_contiguous and flags.writeable and flags.aligned \
+                    and id(array) not in self._handed_back and id(array.base) not in self._handed_back:
                 if array is not self._bound[i]:
                     for use in uses:
                         use.bind(array)
@@ -181,9 +188,12 @@ class Captured:
             self._run_eagerly_from_now_on(key, "capture: a GPU (CuPy) argument; capture records NumPy (CPU) "
                                                "steps only")
             return run_stoppable(self.fn, *args, **kwargs)
+        known = [r for r in (ref() for ref in self._roots) if r is not None]
         reads, read_roots = reads_of(self.fn)
-        roots = [r for r in (ref() for ref in self._roots) if r is not None]
-        roots += [r for r in read_roots if all(r is not o for o in roots)]
+        modules = [m for r in known + read_roots if isinstance(r, Module) for m in r.modules()]
+        if modules:  # and the globals their forward methods read
+            reads, read_roots = reads_of(self.fn, modules)
+        roots = known + [r for r in read_roots if all(r is not o for o in known)]
         before = walk(roots)
         guard = Guard(before, reads)
         rec = Recorder(self.strict)
@@ -191,8 +201,10 @@ class Captured:
         entry_grads = [(t, grad._data) for t in before.tensors if (grad := t.grad) is not None]
         stop_points: list[tuple[Snapshot, Any]] = []
         rec.on_stop = lambda value: stop_points.append((walk(roots), value))
-        state = trace_arrays(before, rec.twin)
-        rng_before = random_states(reads, before)
+        state = trace_arrays(before, rec.twin) + trace_arrays(arrays_read(reads), rec.twin)
+        readable = reads + [(f"argument {i}", None, a, None) for i, a in enumerate(flat)
+                             if type(a) not in (Tensor, np.ndarray)]
+        rng_before = random_states(readable, before)
         stopped = False
         try:
             with observed_by(rec), _roots_told():
@@ -203,8 +215,9 @@ class Captured:
         finally:
             found = [o for o in rec.met.values() if id(o) not in before.seen]
             untrace(walk(roots + found + [t for t, _ in rec.leaves], refuse_tuples=False))
+            untrace(arrays_read(reads))
             after = walk(roots, refuse_tuples=False)
-        drawn = [name for name, state_now in random_states(reads, before).items() if rng_before.get(name) != state_now]
+        drawn = [name for name, now in random_states(readable, before).items() if rng_before.get(name) != now]
         if drawn:
             rec.refuse(f"capture: the step draws random numbers from {drawn[0]}; a replay would repeat the recorded "
                        "ones. Draw them outside the step and pass them in, or run the step uncaptured")
@@ -213,14 +226,23 @@ class Captured:
         if rec.failure is not None:
             self._run_eagerly_from_now_on(key, rec.failure)
             return output
-        if found:  # new roots: their arrays were not traced from the start; record again next time
+        if found or (not any(self.counts.values()) and guard.changed() is not None):  # new roots (their arrays
+            # were not traced from the start of the step), or a first call of all that changed the state it depends
+            # on (an optimizer's first step creates its state): record again next time
             self._roots.extend(weakref.ref(o) for o in found)
             self.counts["discovered"] += 1
             return output
         if stopped:  # the program stops short of the step's end: not a step to replay
             return output
-        self._keep(key, self._finish(rec, roots, guard, before, after, state, inputs, entry_grads, stop_points,
-                                     output))
+        try:
+            recording = self._finish(rec, roots, guard, before, after, state, inputs, entry_grads, stop_points,
+                                     output)
+        except CaptureError as error:  # found while building the program: as rec.refuse would have it
+            if self.strict:
+                raise
+            self._run_eagerly_from_now_on(key, str(error))
+            return output
+        self._keep(key, recording)
         return output
 
     def _finish(self, rec: Recorder, roots: list, guard: Guard, before: Snapshot, after: Snapshot, state: list,
@@ -256,11 +278,15 @@ class Captured:
             oldest.pop()
             if not oldest:
                 del self.recordings[oldest_key]
+        self._missed(key, f"between calls {self._last_change.get(key, 'the state it depends on changed')}")
+
+    def _missed(self, key: tuple, why: str) -> None:
+        """One more recording in a row for ``key`` without a replay; at MAX_RECORDINGS_WITHOUT_REPLAY it runs
+        eagerly from then on."""
         misses = self._misses[key] = self._misses.get(key, 0) + 1
         if misses >= MAX_RECORDINGS_WITHOUT_REPLAY:
-            why = self._last_change.get(key, "the state it depends on")
             self._run_eagerly_from_now_on(key, f"capture: recorded {misses} times in a row without a replay, "
-                                               f"because between calls {why}")
+                                               f"because {why}")
 
     def _run_eagerly_from_now_on(self, key: tuple, reason: str) -> None:
         self.eager[key] = reason
@@ -290,13 +316,17 @@ def capture(fn: Callable[..., Any] | None = None, *, strict: bool = True, max_re
     The contract: a replay never silently differs from the eager step.  What
     a replay cannot reproduce is guarded (a change records anew: modules,
     parameters, buffers, optimizer hyper-parameters and state, shapes,
-    dtypes, grad mode, the default dtype, the numbers, strings and bools the
-    step reads from its globals and closure variables) or refused while
-    recording with :class:`CaptureError`, naming it: Python values taken from
-    the data (``.item()``, ``float()``, ``if loss > 1``), shapes that depend
-    on the data, random numbers drawn in the step (minitorch's, NumPy's,
-    Python's), arrays written where the recorder cannot see.  With
-    ``strict=False`` such a step instead runs uncaptured, with a warning.
+    dtypes, grad mode, the default dtype, the globals and closure variables
+    read by the step, by what it decorates and by its model's ``forward``
+    methods, the attributes of the object whose method it is; NumPy arrays
+    among those variables are traced as state) or refused while recording
+    with :class:`CaptureError`, naming it: Python values taken from the data
+    (``.item()``, ``float()``, ``if loss > 1``), shapes that depend on the
+    data, random numbers drawn in the step (minitorch's, NumPy's, Python's),
+    a tensor handed to NumPy code (``.numpy()``), arrays written where the
+    recorder cannot see.  Other objects are compared by identity only (see
+    the README's contract).  With ``strict=False`` such a step instead runs
+    uncaptured, with a warning.
     Recording replaces nothing outside minitorch and is per thread.  NumPy
     (CPU) arrays only.  Up to ``max_recordings`` recordings are kept.
     """
@@ -352,7 +382,11 @@ def _signature(args: tuple, kwargs: dict) -> tuple[list, tuple]:
             except TypeError:
                 raise TypeError(f"capture: an argument of type {type(a).__name__} is neither an array nor hashable; "
                                 "pass tensors, arrays, or hashable Python values") from None
-            parts.append((type(a), a))
+            if type(a) is tuple and any(isinstance(v, (Tensor, np.ndarray)) for v in leaves(a)):
+                raise TypeError("capture: a tuple argument holding tensors (a batch as one tuple?); pass the "
+                                "tensors as arguments of their own, step(x, y), so that a new batch of the same "
+                                "shapes replays the recording")
+            parts.append(exact(a))
     return flat, (tuple(parts), autograd.is_grad_enabled(), get_default_dtype())
 
 

@@ -8,7 +8,9 @@ class CaptureError(RuntimeError):
     """A step does something that a recording could not replay faithfully.
 
     Raised while the step is being recorded (never on a replay), naming what
-    the step did, so that the step can be changed or run uncaptured.
+    the step did, so that the step can be changed or run uncaptured.  It is
+    raised where the step does the refused thing: what the step did before
+    that (an optimizer step, say) is done, as in an eager call that raised.
     """
 
 

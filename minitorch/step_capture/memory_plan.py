@@ -49,6 +49,8 @@ def share_storage(ops: list[Op], buffers: list[np.ndarray], kept: list[np.ndarra
     if any(not _plain_leaf(v) for op in ops for v in leaves((op.args, op.kwargs))):
         return ops  # an argument that could hold arrays out of sight: their live ranges are unknown
     owned = sorted((b for b in buffers if b.size and b.base is None), key=lambda b: byte_bounds(b)[0])
+    if any(b.dtype.hasobject for b in owned):
+        return ops  # Python objects (dtype=object) hold references: their memory is never reused for numbers
     bounds = [byte_bounds(b) for b in owned]
     starts = [lo for lo, _ in bounds]
 

@@ -175,7 +175,8 @@ def _drop_unwritten_inits(ops: list[Op]) -> tuple[list[Op], list[np.ndarray]]:
         if op.kind == "init":
             buf = op.args[0]
             if not any(_overlaps(w, buf) for later in ops[i + 1:] for w in later.writes):
-                if not np.array_equal(buf, op.args[1], equal_nan=buf.dtype.kind in "fc"):
+                start = np.broadcast_to(op.args[1], buf.shape)  # a fill value (zeros_like's 0) or an array
+                if not np.array_equal(buf, start, equal_nan=buf.dtype.kind in "fc"):
                     raise CaptureError(_UNSEEN)
                 constants.append(buf)
                 continue

@@ -133,6 +133,14 @@ class Recorder:
                     "code depends on the data and a replay cannot follow it; move it out of the step (for instance, "
                     "call .item() on the loss the step returns), or run the step uncaptured")
 
+    def to_numpy(self, what: str) -> None:
+        """A tensor's array handed to NumPy code in the step: NumPy reports back only some of what is done with it
+        (``np.asarray``, ``np.array``, ``np.vectorize`` ... make plain arrays that the recorder never sees, whose
+        values a replay would repeat), so a replay could differ silently."""
+        self.refuse(f"capture: {what} in the step hands a tensor's array to NumPy code, which a recording cannot "
+                    "follow through every NumPy call (a replay could repeat values computed when it recorded); "
+                    "compute with minitorch's operations in the step, or run the step uncaptured")
+
     def data_shaped(self, what: str) -> None:
         self.refuse(f"capture: {what} gives a result whose shape depends on the data, which a replay cannot "
                     "reproduce; run the step uncaptured")

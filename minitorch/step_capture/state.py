@@ -25,14 +25,19 @@ tensor's array) and its value.  From a snapshot:
   version counters advanced), which a replay re-applies.
 
 Beyond the roots, :func:`reads_of` finds the globals and closure cells the
-step function's own code reads: each is guarded too (a number, string or bool
-by value, anything else by identity), and the modules, optimizers and tensors
-among them are roots.  :func:`random_states` says which random generators a
+step function's code reads (and that of the functions it wraps and of its
+model's own ``forward`` methods): each is guarded too (a number, string or
+bool by value, anything else by identity); the modules, optimizers, tensors,
+minitorch objects, dicts and lists among them, and the object whose method
+the step is, are roots; and the NumPy arrays among them are traced as state
+(:func:`arrays_read`).  :func:`random_states` says which random generators a
 step drew from, which a replay could not (it would repeat the same numbers).
 """
 from __future__ import annotations
 
+import dis
 import functools
+import math
 import operator
 import pickle
 import random
@@ -61,9 +66,19 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, _SCALARS) or (type(value) is tuple and all(_is_scalar(v) for v in value))
 
 
+def exact(value: Any) -> Any:
+    """A key that two values share only where a step could not tell them apart: Python's ``==`` would make
+    ``1 == 1.0``, ``0.0 == -0.0`` and ``(1, 2) == (1.0, 2.0)``, so every number's type and a zero's sign count."""
+    if type(value) is tuple:
+        return tuple, tuple(exact(v) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return type(value), value, math.copysign(1.0, value)
+    return type(value), value
+
+
 def _same(a: Any, b: Any) -> bool:
-    """The guard's equality: the same object, or equal numbers, strings and tuples of them."""
-    return a is b or (_is_scalar(a) and type(a) is type(b) and a == b)
+    """The guard's equality: the same object, or equal numbers, strings and tuples of them (:func:`exact`)."""
+    return a is b or (_is_scalar(a) and exact(a) == exact(b))
 
 
 def _is_minitorch_object(value: Any) -> bool:
@@ -91,6 +106,39 @@ class Slot:
 
     def ident(self) -> tuple[int, Any]:
         return id(self.holder), self.key
+
+
+class GradData(Slot):
+    """A tensor's gradient's array, reached through the tensor: a replay rebinds the array of whichever tensor
+    holds the gradient by then (the caller may have put another there, ``p.grad = p.grad * 0.5``)."""
+
+    __slots__ = ()
+
+    def get(self) -> Any:
+        return self.holder._grad._data
+
+    def set(self, value: Any) -> None:
+        self.holder._grad._data = value
+
+
+# One global or closure variable a step reads: (its name in messages, a getter of its value now, its value when
+# recording began, its Slot).
+Read = tuple[str, Callable[[], Any], Any, Slot]
+
+
+def arrays_read(reads: list[Read]) -> Snapshot:
+    """The NumPy arrays among the globals and closure variables a step reads, as state: traced while it records
+    (what it computes from them, ``float(SCALE)`` say, is then recorded or refused), read on every replay."""
+    snap = Snapshot()
+    for _, _, _, slot in reads:
+        try:
+            value = slot.get() if slot is not None else None
+        except (KeyError, ValueError):  # deleted since (a global, a closure cell)
+            continue
+        if isinstance(value, np.ndarray):
+            snap.slots.append(slot)
+            snap.values.append(value)
+    return snap
 
 
 class Snapshot:
@@ -147,7 +195,8 @@ def walk(roots: Iterable[Any], refuse_tuples: bool = True) -> Snapshot:
             slot(obj, "_grad", True, grad, descend=False)  # guarded present-or-absent, not as a tensor
             if grad is not None:
                 snap.seen.add(id(grad))
-                slot(grad, "_data", True, grad._data)
+                snap.slots.append(GradData(obj, "_grad._data", True))
+                snap.values.append(grad._data)
             slot(obj, "_version", True, version, descend=False)
             if version is not None:
                 snap.versions[id(version)] = (version, version.value)
@@ -171,11 +220,14 @@ def walk(roots: Iterable[Any], refuse_tuples: bool = True) -> Snapshot:
     return snap
 
 
-def reads_of(fn: Any) -> tuple[list[tuple[str, Callable[[], Any], Any]], list[Any]]:
-    """The globals and closure cells ``fn``'s code reads, as ``[(name, getter, value now)]``, and the roots
-    among their values (modules, optimizers, tensors; a bound method's object).
+def reads_of(fn: Any, modules: Iterable[Module] = ()) -> tuple[list[Read], list[Any]]:
+    """The globals and closure cells ``fn``'s code reads, as ``[(name, getter, value now, slot)]``, and the roots
+    among their values: modules, optimizers, tensors, minitorch's other objects (an LR scheduler), dicts and
+    lists; and the object whose method ``fn`` is.
 
-    Functions of the step's own module that it reads (helpers, lambdas) are read through in turn.
+    Read through in turn: functions of the step's own module that it reads (helpers, lambdas), the function a
+    decorator wraps (``__wrapped__``), and the ``forward`` of each of ``modules`` whose class is not
+    minitorch's own (a model's forward may read a global too).
     """
     roots: list[Any] = []
     while isinstance(fn, (types.MethodType, functools.partial)):
@@ -185,30 +237,43 @@ def reads_of(fn: Any) -> tuple[list[tuple[str, Callable[[], Any], Any]], list[An
         else:
             roots.extend(fn.args)
             fn = fn.func
-    reads: list[tuple[str, Callable[[], Any], Any]] = []
-    todo, done = [fn] if isinstance(fn, types.FunctionType) else [], set()
+    reads: list[Read] = []
+    todo = [fn] if isinstance(fn, types.FunctionType) else []
+    todo += [f for m in modules if isinstance(f := getattr(type(m), "forward", None), types.FunctionType)
+             and not type(m).__module__.startswith("minitorch.")]
+    done: set[int] = set()
     while todo:
         f = todo.pop()
+        if id(f) in done:
+            continue
         done.add(id(f))
         names: set[str] = set()
         codes = [f.__code__]
         while codes:
             c = codes.pop()
-            names.update(c.co_names)
+            names.update(i.argval for i in dis.get_instructions(c) if i.opname in _GLOBAL_LOADS)
             codes.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
         space = f.__globals__
-        found = [(f"global {n!r}", functools.partial(space.get, n), space[n]) for n in sorted(names) if n in space]
+        found = [(f"global {n!r}", functools.partial(space.get, n), space[n], Slot(space, n, False))
+                 for n in sorted(names) if n in space]
         for name, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=True):
             try:
                 value = cell.cell_contents
             except ValueError:  # not assigned yet
                 continue
-            found.append((f"closure variable {name!r}", functools.partial(getattr, cell, "cell_contents"), value))
+            found.append((f"closure variable {name!r}", functools.partial(getattr, cell, "cell_contents"), value,
+                          Slot(cell, "cell_contents", True)))
         reads.extend(found)
-        todo.extend(v for _, _, v in found if isinstance(v, types.FunctionType) and v.__globals__ is space
-                    and id(v) not in done)
-    roots.extend(v for _, _, v in reads)
-    return reads, [r for r in roots if isinstance(r, (Module, Optimizer, Tensor))]
+        todo.extend(v for _, _, v, _ in found if isinstance(v, types.FunctionType) and v.__globals__ is space)
+        if isinstance(wrapped := getattr(f, "__wrapped__", None), types.FunctionType):
+            todo.append(wrapped)
+    roots = [r for r in roots if hasattr(r, "__dict__") and not isinstance(r, (type, types.ModuleType))]
+    roots.extend(v for _, _, v, _ in reads if isinstance(v, (Module, Optimizer, Tensor, dict, list))
+                 or (_is_minitorch_object(v) and not type(v).__module__.startswith(__package__)))  # not a Captured
+    return reads, roots
+
+
+_GLOBAL_LOADS = {"LOAD_GLOBAL", "LOAD_NAME"}  # what a function's code reads from its module
 
 
 def random_states(reads: list, snap: Snapshot) -> dict[str, bytes]:
@@ -220,7 +285,7 @@ def random_states(reads: list, snap: Snapshot) -> dict[str, bytes]:
         "Python's random module": random.getstate,
         "minitorch.random (randn, rand, dropout ...)": mt_random.get_rng_state,
     }
-    named = [(name, value) for name, _, value in reads]
+    named = [(name, value) for name, _, value, _ in reads]
     named += [(f"{type(s.holder).__name__}[{s.key!r}]", v) for s, v in zip(snap.slots, snap.values, strict=True)]
     for name, value in named:
         if isinstance(value, np.random.Generator):
@@ -240,7 +305,7 @@ class Guard:
     """
 
     def __init__(self, snap: Snapshot, reads: list | None = None) -> None:
-        self.reads = reads or []  # [(name, getter, value)]: the step function's globals and closure cells
+        self.reads = reads or []  # [(name, getter, value, slot)]: the step function's globals and closure cells
         # strong references to every value: an object the guard compares by identity can then not be
         # freed and its id reused by a newcomer
         self.dicts, self.lists, self.labels = snap.dicts, snap.lists, snap.labels
@@ -263,7 +328,7 @@ class Guard:
 
     def changed(self) -> str | None:
         """None when a replay may run; otherwise what changed, in words."""
-        for name, get, value in self.reads:
+        for name, get, value, _ in self.reads:
             now = get()
             if now is not value and not _same(now, value):  # the same object: no call to ask
                 return f"the step's {name} changed"

@@ -5,6 +5,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from minitorch.backend import get_array_module
 from minitorch.ops import reduction as R
 from minitorch.ops import shape as S
 from minitorch.tensor_methods.base import TensorBase, int_dim, raw_index
@@ -25,7 +26,24 @@ class ShapeMethods(TensorBase):
             shape = tuple(shape[0])
         return self._op(S.Reshape(shape))
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """This tensor's memory read as ``shape``: the result always shares it, so a write through either one
+        shows in the other.
+
+        ``reshape`` copies when the memory layout cannot be read as the new shape (``x.T.view(-1)``); a
+        view that did so would lose every write made through it.  So that case is an error, as in PyTorch:
+        call ``reshape``, or ``contiguous()`` first.
+        """
+        out = self.reshape(*shape)  # checks the shape and fills in a -1
+        data = self._data
+        if data.size and not get_array_module(data).may_share_memory(out._data, data):  # reshape made a copy
+            itemsize = data.itemsize
+            raise RuntimeError(
+                f"view: view size {out.shape} is not compatible with input tensor's size {data.shape} and stride "
+                f"{tuple(s // itemsize for s in data.strides)} (at least one dimension spans across two "
+                "contiguous subspaces). Use .reshape(...) instead."
+            )
+        return out
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self._data.shape

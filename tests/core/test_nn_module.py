@@ -1,6 +1,8 @@
 """Module API: registration order and names, children, modes, zero_grad, state dicts, dtype conversion."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from mt_core_helpers import coolnet
@@ -76,14 +78,34 @@ def test_reassigning_a_parameter_attribute():
     assert [n for n, _ in layer.named_parameters()] == ["weight"]
     layer.bias = nn.Parameter(mt.zeros(2))
     assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
-    layer.weight = mt.ones(2, 2)  # a plain tensor is not a parameter
-    assert [n for n, _ in layer.named_parameters()] == ["bias"]
+
+
+def test_a_parameter_attribute_takes_only_a_parameter_or_none():
+    # a plain tensor would silently stop the weight being trained and saved: PyTorch refuses it, and so do we
+    layer = nn.Linear(2, 2)
+    weight = layer.weight
+    with pytest.raises(TypeError, match=re.escape(
+            "Linear: cannot assign 'minitorch.Tensor' as parameter 'weight' "
+            "(minitorch.nn.Parameter or None expected)")):
+        layer.weight = mt.ones(2, 2)
+    with pytest.raises(TypeError, match="cannot assign 'int' as parameter 'bias'"):
+        layer.bias = 0
+    assert layer.weight is weight and [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+    layer.weight = None  # allowed; the name stays a parameter's, so a tensor is still refused
+    assert [n for n, _ in layer.named_parameters()] == ["bias"] and list(layer.state_dict()) == ["bias"]
+    with pytest.raises(TypeError, match="as parameter 'weight'"):
+        layer.weight = mt.ones(2, 2)
+    layer.weight = nn.Parameter(mt.ones(2, 2))
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
 
 
 def test_an_attribute_changing_kind_is_registered_as_its_new_kind_only():
     m = nn.Module()
     m.a = nn.Parameter(mt.zeros(2))
     m.b = nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot assign 'minitorch.nn.modules.linear.Linear' as parameter 'a'"):
+        m.a = nn.Linear(3, 1)  # a parameter's name takes only a Parameter or None (PyTorch's rule)
+    del m.a
     m.a, m.b = nn.Linear(3, 1), nn.Parameter(mt.ones(1))   # a parameter becomes a module and the reverse
     assert [name for name, _ in m.named_parameters()] == ["b", "a.weight", "a.bias"]
     assert [name for name, _ in m.named_children()] == ["a"]
@@ -209,6 +231,58 @@ def test_sequential_indexing_and_iteration():
     assert [n for n, _ in seq.named_children()] == ["0", "1", "2", "3"]
     out = seq(mt.tensor(np.ones((5, 2), np.float32)))
     assert out.shape == (5, 1) and np.all((out.numpy() > 0) & (out.numpy() < 1))
+
+
+def test_sequential_runs_the_children_that_setattr_add_module_and_delattr_leave():
+    # forward, len, indexing and iteration read the children, so they agree with parameters() and state_dict()
+    seq = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    for name, child in seq.named_children():  # the usual "swap every ReLU" loop
+        if isinstance(child, nn.ReLU):
+            setattr(seq, name, nn.Tanh())
+    head = nn.Linear(2, 4)
+    setattr(seq, "2", head)  # a new head, e.g. for fine-tuning: same place, same name
+    assert isinstance(seq[1], nn.Tanh) and seq[2] is head and seq[-1] is head
+    assert seq(mt.ones(1, 2)).shape == (1, 4)
+    extra = nn.Linear(4, 3)
+    seq.add_module("fc", extra)
+    assert len(seq) == 4 and seq[3] is extra and list(seq)[-1] is extra and seq(mt.ones(1, 2)).shape == (1, 3)
+    delattr(seq, "1")
+    assert [type(m).__name__ for m in seq] == ["Linear", "Linear", "Linear"] and len(seq) == 3
+    assert list(seq) == [c for _, c in seq.named_children()]
+    assert list(seq.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias", "fc.weight", "fc.bias"]
+
+
+def test_sequential_slices_assigns_and_deletes_by_position():
+    layers = [nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2), nn.Tanh()]
+    seq = nn.Sequential(*layers)
+    body = seq[:-1]  # a Sequential, so it can run; its layers keep their names, as in PyTorch
+    assert isinstance(body, nn.Sequential) and list(body) == layers[:3] and body(mt.ones(1, 4)).shape == (1, 2)
+    assert [n for n, _ in seq[1:3].named_children()] == ["1", "2"]
+    sigmoid = nn.Sigmoid()
+    seq[-1] = sigmoid
+    assert seq[3] is sigmoid and [n for n, _ in seq.named_children()] == ["0", "1", "2", "3"]
+    with pytest.raises(TypeError, match="Sequential: expected a Module, got int"):
+        seq[0] = 3
+    del seq[1]  # the rest are renumbered, as in PyTorch
+    assert list(seq) == [layers[0], layers[2], sigmoid]
+    assert list(seq.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    del seq[1:]
+    assert list(seq) == [layers[0]] and seq(mt.ones(1, 4)).shape == (1, 3)
+    with pytest.raises(IndexError, match="Sequential index 1 is out of range for length 1"):
+        seq[1]
+
+
+def test_module_and_parameter_lists_hold_what_setattr_and_delattr_leave():
+    blocks = nn.ModuleList([nn.Linear(2, 2), nn.ReLU()])
+    tanh = nn.Tanh()
+    setattr(blocks, "1", tanh)
+    assert blocks[1] is tanh and list(blocks) == list(blocks.children())
+    delattr(blocks, "1")
+    assert len(blocks) == 1 and [type(m).__name__ for m in blocks] == ["Linear"]
+    params = nn.ParameterList([mt.zeros(2), mt.zeros(3)])
+    one = nn.Parameter(mt.ones(4))
+    setattr(params, "0", one)
+    assert params[0] is one and list(params) == list(params.parameters()) and len(params) == 2
 
 
 def test_module_requires_grad_toggle():

@@ -166,6 +166,25 @@ def test_param_group_hyperparameters_are_read_each_step():
     np.testing.assert_allclose(p.numpy(), [1.0 - 0.1 - 0.5])
 
 
+@pytest.mark.parametrize("cls", [mt.optim.SGD, mt.optim.Adam])
+def test_a_parameter_in_two_groups_is_refused(cls):
+    # the classic fine-tuning slip (the head in both groups) would step it twice, once per group's lr
+    body, head = param([1.0]), param([2.0])
+    message = "some parameters appear in more than one parameter group"
+    where = r": parameter 0 of group 1 \(shape \(1,\)\) is already in group 0"
+    with pytest.raises(ValueError, match=message + where):
+        cls([{"params": [body, head]}, {"params": [head], "lr": 0.01}], lr=0.1)
+    opt = cls([body], lr=0.1)
+    with pytest.raises(ValueError, match=message):
+        opt.add_param_group({"params": [head, body], "lr": 0.01})
+    assert [len(g["params"]) for g in opt.param_groups] == [1]  # the refusal changed nothing
+    assert opt.param_groups[0]["params"][0] is body
+    opt.add_param_group({"params": [head], "lr": 0.01})
+    head.grad = grad([1.0])
+    opt.step()  # once, with its own group's lr (Adam's first step is lr * sign(grad) too)
+    np.testing.assert_allclose(head.numpy(), [2.0 - 0.01])
+
+
 def test_optimizer_zero_grad():
     a, b = param([1.0]), param([2.0])
     opt = mt.optim.SGD([a, b], lr=0.1)

@@ -60,6 +60,17 @@ def test_relu_of_a_0d_result_runs_on_the_host():
     assert y.item() == 4.0 and w.grad.item() == 24.0
 
 
+def test_iterating_a_0d_tensor_is_a_type_error():
+    # Python's fallback iteration (through __getitem__) would yield nothing: a loop over a loss would sum to 0
+    loss = mt.tensor(2.5)
+    with pytest.raises(TypeError, match=esc("iteration over a 0-d tensor")):
+        iter(loss)
+    with pytest.raises(TypeError, match=esc("iteration over a 0-d tensor")):
+        list(mt.ones(2).sum())
+    rows = list(mt.arange(6.0).reshape(2, 3))  # one dimension or more: its sub-tensors, as before
+    assert [r.tolist() for r in rows] == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]] and list(mt.zeros(0, 2)) == []
+
+
 # ----------------------------------------------------------------------------- Tensor.__index__
 def test_integer_tensors_index_python_sequences():
     classes = ("plane", "car", "bird")

@@ -1,6 +1,8 @@
 """Tensor API basics: construction and dtype rules, conversion, comparisons, factories, package layout."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -185,6 +187,16 @@ def test_grad_is_a_tensor_with_the_tensor_methods():
     assert x.grad.tolist() == [1.0, 1.0]
 
 
+def test_a_gradient_has_its_row_major_tensors_layout():
+    # x @ w.T hands w a transposed gradient; PyTorch gives .grad its parameter's layout, so .grad.view works
+    w = mt.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    x = mt.ones(4, 3, dtype=np.float64)
+    (x @ w.T).sum().backward()
+    assert w.grad.is_contiguous() and w.grad.view(-1).tolist() == [4.0] * 6
+    (x @ w.T).sum().backward()  # accumulated: still row-major
+    assert w.grad.is_contiguous() and w.grad.view(6).tolist() == [8.0] * 6
+
+
 # ----------------------------------------------------------------------------- methods
 def test_small_methods(rng):
     a = rng.standard_normal((2, 1, 3))
@@ -225,6 +237,29 @@ def test_in_place_methods_change_the_tensor_and_return_it():
                                          r"shape \(3,\)"):
         t.add_(mt.ones(2, 3, dtype=np.float64))
     assert t.tolist() == [4.0] * 3 and i.tolist() == [1, 2]
+
+
+def test_view_shares_memory_and_refuses_a_layout_that_would_need_a_copy():
+    x = mt.arange(6.0).reshape(2, 3)
+    v = x.view(3, 2)
+    v[0, 0] = 100.0  # a view writes into the base
+    assert x[0, 0].item() == 100.0 and x.view(-1).shape == (6,) and x.view_as(mt.zeros(6)).shape == (6,)
+    assert x.T.view(3, 1, 2).shape == (3, 1, 2) and x[:, 1:].view(2, 2, 1).shape == (2, 2, 1)  # runs kept whole
+    assert x.is_contiguous() and not x.T.is_contiguous()
+    message = ("view: view size (6,) is not compatible with input tensor's size (3, 2) and stride (1, 3) (at "
+               "least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+    with pytest.raises(RuntimeError, match=re.escape(message)):
+        x.T.view(6)  # a copy would lose every write made through it
+    with pytest.raises(RuntimeError, match="view size"):
+        x[:, 1:].view(4)
+    with pytest.raises(RuntimeError, match="view size"):
+        x.T.view_as(mt.zeros(6))
+    assert x.T.reshape(6).tolist() == [100.0, 3.0, 1.0, 4.0, 2.0, 5.0]  # reshape copies when it must
+    c = x.T.contiguous()
+    assert c.is_contiguous() and c.view(6).tolist() == [100.0, 3.0, 1.0, 4.0, 2.0, 5.0] and x.contiguous() is x
+    w = mt.arange(6.0, requires_grad=True)  # contiguous() passes the gradient back
+    (w.reshape(2, 3).T.contiguous().view(6) * mt.arange(6.0)).sum().backward()
+    assert w.grad.tolist() == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
 
 
 # ----------------------------------------------------------------------------- module-level functions

@@ -1,6 +1,13 @@
 """Containers: Sequential (modules applied one after another), ModuleList, ModuleDict and ParameterList
 (modules or parameters held so that ``parameters()`` and ``state_dict()`` see them, under PyTorch's names:
-``0.weight``, ``layers.1.bias``, ``blocks.conv.weight``)."""
+``0.weight``, ``layers.1.bias``, ``blocks.conv.weight``).
+
+Sequential, ModuleList and ParameterList keep no list of their own: their items are their registered
+children (or parameters), in registration order, read from Module's registry whenever they are needed.  So
+whatever changes a child (``setattr(seq, "2", layer)``, ``add_module``, ``delattr``, ``seq[1] = layer``)
+changes what ``forward``, ``len``, indexing and iteration see, just as it changes ``parameters()`` and
+``state_dict()``; there is no second copy to fall out of step (PyTorch reads its ``_modules`` the same way).
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
@@ -9,35 +16,6 @@ from typing import Any
 from minitorch.nn.modules.module import Module
 from minitorch.nn.parameter import Parameter
 from minitorch.tensor import Tensor
-
-
-class Sequential(Module):
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        for index, module in enumerate(modules):
-            if not isinstance(module, Module):
-                raise TypeError(f"Sequential: argument {index} is a {type(module).__name__}, not a Module")
-            setattr(self, str(index), module)
-        self._layers = list(modules)  # plain list: the forward loop reads it directly
-
-    def forward(self, input: Any) -> Any:
-        for layer in self._layers:
-            input = layer(input)
-        return input
-
-    def __getitem__(self, index: int) -> Module:
-        return self._layers[index]
-
-    def __len__(self) -> int:
-        return len(self._layers)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._layers)
-
-    def append(self, module: Module) -> Sequential:
-        setattr(self, str(len(self._layers)), module)
-        self._layers.append(module)
-        return self
 
 
 def _index(index: Any, length: int, owner: str) -> int:
@@ -49,17 +27,26 @@ def _index(index: Any, length: int, owner: str) -> int:
 
 
 class _IndexedList(Module):
-    """Items registered as attributes "0", "1", ... (Module's registries keep them in order)."""
+    """Items registered as attributes "0", "1", ..., and read back, in order, from the registry ``_registry``
+    of Module (``"_module_names"`` or ``"_param_names"``) rather than from a list of their own."""
 
     _kind: type = Module
     _kind_name = "Module"
-    _items: list[Any]
+    _registry = "_module_names"
 
     def __init__(self, items: Iterable[Any] | None = None) -> None:
         super().__init__()
-        object.__setattr__(self, "_items", [])
         if items is not None:
             self.extend(items)
+
+    def _names(self) -> tuple[str, ...]:
+        """The attribute names of the items, in order."""
+        return self.__dict__[self._registry]
+
+    def _values(self) -> list[Any]:
+        """The items, in order."""
+        attributes = self.__dict__
+        return [attributes[name] for name in attributes[self._registry]]
 
     def _check(self, item: Any) -> Any:
         if not isinstance(item, self._kind):
@@ -67,15 +54,14 @@ class _IndexedList(Module):
         return item
 
     def _renumber(self, items: list[Any]) -> None:
-        for i in range(len(self._items)):
-            delattr(self, str(i))
-        self._items.clear()
+        """Hold ``items`` under the names "0", "1", ... (after an insertion or a deletion, as PyTorch does)."""
+        for name in self._names():
+            delattr(self, name)
         for item in items:
             self.append(item)
 
     def append(self, item: Any) -> Any:
-        setattr(self, str(len(self._items)), self._check(item))
-        self._items.append(item)
+        setattr(self, str(len(self)), self._check(item))
         return self
 
     def extend(self, items: Iterable[Any]) -> Any:
@@ -87,22 +73,22 @@ class _IndexedList(Module):
         return self
 
     def insert(self, index: int, item: Any) -> None:
-        items = list(self._items)
+        items = self._values()
         items.insert(index, self._check(item))
         self._renumber(items)
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return type(self)(self._items[index])
-        return self._items[_index(index, len(self._items), type(self).__name__)]
+            return type(self)(self._values()[index])
+        names = self._names()
+        return self.__dict__[names[_index(index, len(names), type(self).__name__)]]
 
     def __setitem__(self, index: int, item: Any) -> None:
-        i = _index(index, len(self._items), type(self).__name__)
-        setattr(self, str(i), self._check(item))
-        self._items[i] = item
+        names = self._names()
+        setattr(self, names[_index(index, len(names), type(self).__name__)], self._check(item))
 
     def __delitem__(self, index: int | slice) -> None:
-        items = list(self._items)
+        items = self._values()
         if isinstance(index, slice):
             del items[index]
         else:
@@ -110,13 +96,42 @@ class _IndexedList(Module):
         self._renumber(items)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._names())
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._items)
+        return iter(self._values())
 
     def __iadd__(self, items: Iterable[Any]) -> Any:
         return self.extend(items)
+
+
+class Sequential(_IndexedList):
+    """Modules applied one after another, in the order of its children.
+
+    It is a list of modules (``seq[i]``, ``seq[1:]``, ``seq[i] = m``, ``del seq[i]``, ``append``,
+    ``insert``...) whose ``forward`` feeds each one's output to the next.
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: argument {index} is a {type(module).__name__}, not a Module")
+            setattr(self, str(index), module)
+
+    def forward(self, input: Any) -> Any:
+        children = self.__dict__
+        for name in self._module_names:  # one dict lookup a layer more than a list: nothing beside its call
+            input = children[name](input)
+        return input
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):  # a Sequential of those layers, under their names here (as in PyTorch)
+            part = Sequential()
+            for name in self._names()[index]:
+                part.add_module(name, self.__dict__[name])
+            return part
+        return super().__getitem__(index)
 
 
 class ModuleList(_IndexedList):
@@ -137,6 +152,7 @@ class ParameterList(_IndexedList):
 
     _kind = Parameter
     _kind_name = "Parameter"
+    _registry = "_param_names"
 
     def _check(self, item: Any) -> Any:
         if isinstance(item, Tensor) and not isinstance(item, Parameter):
@@ -152,7 +168,7 @@ class ParameterList(_IndexedList):
 
     def extra_repr(self) -> str:
         return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {p.shape}]"
-                         for i, p in enumerate(self._items))
+                         for i, p in enumerate(self._values()))
 
 
 class ModuleDict(Module):

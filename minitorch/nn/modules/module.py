@@ -28,6 +28,14 @@ def register_module_forward_pre_hook(hook: Callable[[Any, tuple], None]) -> Remo
     return _global_forward_pre_hooks.add(hook)
 
 
+def _typename(value: Any) -> str:
+    """``value``'s type as PyTorch's errors name it: ``minitorch.Tensor``, ``int``, ``minitorch.nn...Linear``."""
+    if isinstance(value, Tensor):
+        return "minitorch.Tensor"
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
 class IncompatibleKeys(NamedTuple):
     missing_keys: list[str]
     unexpected_keys: list[str]
@@ -58,7 +66,14 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_param_names" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        self._register("_param_names", name, isinstance(value, Parameter))
+        if name in self._param_names:
+            # A parameter may be replaced by a Parameter or by None (it stays registered, as PyTorch keeps it);
+            # anything else, a plain Tensor above all, would silently stop it being trained and saved.
+            if value is not None and not isinstance(value, Parameter):
+                raise TypeError(f"{type(self).__name__}: cannot assign '{_typename(value)}' as parameter "
+                                f"'{name}' (minitorch.nn.Parameter or None expected)")
+        elif isinstance(value, Parameter):
+            self._register("_param_names", name, True)
         self._register("_module_names", name, isinstance(value, Module))
         if name in self._buffer_names and value is not None and not isinstance(value, Tensor):
             raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor, got {type(value).__name__}")
