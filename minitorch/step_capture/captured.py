@@ -310,8 +310,9 @@ def capture(fn: Callable[..., Any] | None = None, *, strict: bool = True, max_re
     Replays compute exactly what the eager step computes, with the same
     functions in the same order (bit-identical results).  The tensors a replay
     returns are the recording's own, refilled by every call: valid until the
-    next call (copy them, or take ``.item()``, to keep them).  Gradients
-    (``.grad``) are likewise tensors of the recording, rebound after each call.
+    next call (copy them, or take ``.item()``, to keep them); they carry no
+    graph, so a step's ``backward`` belongs inside it.  Gradients (``.grad``)
+    are likewise tensors of the recording, rebound after each call.
 
     The contract: a replay never silently differs from the eager step.  What
     a replay cannot reproduce is guarded (a change records anew: modules,

@@ -200,7 +200,7 @@ def walk(roots: Iterable[Any], refuse_tuples: bool = True) -> Snapshot:
             slot(obj, "_version", True, version, descend=False)
             if version is not None:
                 snap.versions[id(version)] = (version, version.value)
-        elif type(obj) is dict:
+        elif isinstance(obj, dict):
             snap.dicts.append(obj)
             for key, value in list(obj.items()):
                 slot(obj, key, False, value)
@@ -324,7 +324,8 @@ class Guard:
         self.values = list(chain.from_iterable(map(dict.values, self.dicts)))
         self.list_sizes = list(map(len, self.lists))
         self.items = list(chain.from_iterable(self.lists))
-        self.old = {id(c): (list(c), list(c.values()) if type(c) is dict else None) for c in (*self.dicts, *self.lists)}
+        self.old = {id(c): (list(c), list(c.values()) if isinstance(c, dict) else None)
+                    for c in (*self.dicts, *self.lists)}
 
     def changed(self) -> str | None:
         """None when a replay may run; otherwise what changed, in words."""
@@ -416,7 +417,7 @@ class Rebinding:
             if key not in old or old[key] is not value:
                 self.sets.append((slot, relocate(value) if isinstance(value, np.ndarray) else value))
         after_keys = {s.ident() for s in after.slots}
-        self.deletes = [s for s in before.slots if s.ident() not in after_keys and type(s.holder) is dict
+        self.deletes = [s for s in before.slots if s.ident() not in after_keys and isinstance(s.holder, dict)
                         and id(s.holder) in after.seen]
         # the common case, .grad of tensors, as two parallel lists for a quick loop
         self.grads = [(s.holder, v) for s, v in self.sets if s.attr and s.key == "_grad"]

@@ -2,6 +2,8 @@
 differed silently from the eager step (or crashed), each compared bit for bit with an eager twin."""
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -273,3 +275,28 @@ def test_numpy_arrays_the_step_reads_from_globals_are_state(rng):
     assert captured.counts["replayed"] >= 2
     with pytest.raises(CaptureError, match="Python value"):
         mt.capture(lambda x: x * float(SCALE))(small_batch(rng)[0])
+
+
+class Configured(nn.Module):
+    """A model whose forward reads a number from an OrderedDict attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(8, 3)
+        self.settings = collections.OrderedDict(scale=1.0)
+
+    def forward(self, x: mt.Tensor) -> mt.Tensor:
+        return self.lin(x) * self.settings["scale"]
+
+
+def test_dict_subclasses_in_a_module_are_guarded_by_their_contents(rng):
+    mt.manual_seed(0)
+    model = Configured()
+    step = lambda x: model(x).sum()  # noqa: E731
+    captured = mt.capture(step)
+    for i in range(6):
+        if i == 3:
+            model.settings["scale"] = 3.0
+        x, _ = small_batch(rng)
+        assert captured(x).item() == step(x).item()
+    assert captured.counts["replayed"] >= 2 and captured.counts["recorded"] >= 2
