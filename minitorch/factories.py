@@ -2,6 +2,7 @@
 or like another (``zeros_like``), as PyTorch's ``torch.zeros`` and the rest."""
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -10,17 +11,25 @@ import numpy as np
 
 from minitorch import random as _random
 from minitorch.backend import check_device, get_array_module, get_default_dtype, host_array, to_device
+from minitorch.promotion import promote_types, scalar_dtype
 from minitorch.tensor import Tensor
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
-    """A new tensor holding a copy of ``data`` (a NumPy array keeps its dtype)."""
+    """A new tensor holding a copy of ``data``.
+
+    Without ``dtype``, PyTorch's inference: a NumPy array or scalar keeps its dtype
+    (``tensor(arr.mean())`` is float64), Python floats take the default dtype, and
+    a list takes the common dtype of its elements (see :func:`_own_float_dtype`).
+    """
     if isinstance(data, Tensor):
         data = data._data
     xp = get_array_module(data)
     if xp is not np:  # already a device array
         arr = data.astype(dtype) if dtype is not None else data.copy()
     else:
+        if dtype is None and not isinstance(data, np.ndarray):
+            dtype = _own_float_dtype(data)
         try:
             arr = host_array(data, dtype)
         except (TypeError, ValueError) as exc:
@@ -30,6 +39,38 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     if device is not None or xp is np:
         arr = to_device(arr, check_device(device))
     return Tensor(arr, requires_grad=requires_grad)
+
+
+def _own_float_dtype(data: Any) -> np.dtype | None:
+    """The dtype of ``tensor(data)`` where ``data`` holds floats with a dtype of their own (NumPy scalars such
+    as ``arr.mean()``, arrays, Tensors), else None.
+
+    PyTorch joins the dtypes of the elements by its promotion rule, where such an
+    element counts as its own dtype and a Python number as the one it stands for:
+    ``[np.float64(.1), .2]`` is float64, ``[np.float32(.1), .2]`` float32.  Without
+    them the answer is :func:`host_array`'s (floats take the default dtype), so
+    None is returned and nothing else changes.
+    """
+    own: set[np.dtype] = set()  # the dtypes of elements that carry one
+    numbers: set[np.dtype] = set()  # those the Python numbers stand for
+    todo = [data]
+    while todo:
+        items = todo.pop()
+        if not isinstance(items, (list, tuple)):
+            items = (items,)
+        # by the elements' types, not element by element: a list of a million floats is one set(map(...))
+        for kind in set(map(type, items)):
+            if issubclass(kind, (list, tuple)):
+                todo.extend(x for x in items if type(x) is kind)
+            elif issubclass(kind, np.generic):  # before the numbers: np.float64 is a subclass of float
+                own.add(np.dtype(kind))
+            elif hasattr(kind, "dtype"):  # arrays and Tensors: each its own
+                own.update(np.dtype(x.dtype) for x in items if type(x) is kind)
+            elif issubclass(kind, (bool, int, float)):
+                numbers.add(scalar_dtype(next(x for x in items if type(x) is kind)))
+    if not any(d.kind == "f" for d in own):
+        return None
+    return functools.reduce(promote_types, own | numbers)
 
 
 def _size(name: str, shape: tuple) -> tuple[int, ...]:

@@ -67,12 +67,14 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return input.mean(dim, keepdim)
 
 
-def max(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.max:  # noqa: A001
-    """The largest value, or ``(values, indices)`` along ``dim``: ``_, predicted = max(outputs, 1)``."""
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | return_types.max:  # noqa: A001
+    """The largest value, or ``(values, indices)`` along ``dim``: ``_, predicted = max(outputs, 1)``; or, given a
+    second tensor, the elementwise maximum: ``max(a, b)`` is ``maximum(a, b)``, as in PyTorch."""
     return input.max(dim, keepdim)
 
 
-def min(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.min:  # noqa: A001
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | return_types.min:  # noqa: A001
+    """The smallest value, ``(values, indices)`` along ``dim``, or the elementwise minimum with a second tensor."""
     return input.min(dim, keepdim)
 
 

@@ -1,5 +1,6 @@
 """Module-level math: ``minitorch.where``, ``clamp``, ``sqrt``, ``maximum``, ``add(alpha=)``, ``div(rounding_mode=)``,
-``matmul``/``mm``/``bmm``/``dot``/``outer``, ``einsum``..., as in ``torch``.
+``remainder``, ``bitwise_and``, ``logical_or``, ``matmul``/``mm``/``bmm``/``dot``/``outer``, ``einsum``..., as in
+``torch``.
 
 Each is the Tensor method of the same name (see
 :mod:`minitorch.tensor_methods.math`), except ``where`` with numbers for both
@@ -203,7 +204,58 @@ true_divide = div
 
 
 def floor_divide(input: Any, other: Any) -> Tensor:
-    return div(input, other, rounding_mode="floor")
+    """``input // other`` (either may be a number); see :meth:`Tensor.floor_divide`, which has no gradient."""
+    a, b = _first_tensor("floor_divide", input, other)
+    return a.floor_divide(b)
+
+
+def remainder(input: Any, other: Any) -> Tensor:
+    """``input % other``, with the divisor's sign (either may be a number); see :meth:`Tensor.remainder`."""
+    if isinstance(input, Tensor):
+        return input.remainder(other)
+    return _tensor(other, "remainder", "input or other").__rmod__(input)
+
+
+def fmod(input: Tensor, other: Any) -> Tensor:
+    """The remainder with the dividend's sign (``other`` may be a number); see :meth:`Tensor.fmod`."""
+    return _tensor(input, "fmod").fmod(other)
+
+
+def bitwise_and(input: Any, other: Any) -> Tensor:
+    """``input & other`` of bool or integer tensors (either may be a number)."""
+    a, b = _first_tensor("bitwise_and", input, other)
+    return a.bitwise_and(b)
+
+
+def bitwise_or(input: Any, other: Any) -> Tensor:
+    a, b = _first_tensor("bitwise_or", input, other)
+    return a.bitwise_or(b)
+
+
+def bitwise_xor(input: Any, other: Any) -> Tensor:
+    a, b = _first_tensor("bitwise_xor", input, other)
+    return a.bitwise_xor(b)
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    return _tensor(input, "bitwise_not").bitwise_not()
+
+
+def logical_and(input: Tensor, other: Tensor) -> Tensor:
+    """Whether both are nonzero, elementwise (a bool tensor; any dtypes)."""
+    return _tensor(input, "logical_and").logical_and(other)
+
+
+def logical_or(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor(input, "logical_or").logical_or(other)
+
+
+def logical_xor(input: Tensor, other: Tensor) -> Tensor:
+    return _tensor(input, "logical_xor").logical_xor(other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return _tensor(input, "logical_not").logical_not()
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
@@ -250,9 +302,10 @@ def einsum(equation: str, *operands: Any) -> Tensor:
 
 
 __all__ = [
-    "abs", "add", "bmm", "ceil", "clamp", "clamp_", "clip", "clip_", "cos", "div", "divide", "dot", "einsum",
-    "eq", "floor", "floor_divide", "ge", "ger", "greater", "greater_equal", "gt", "inner", "le", "less",
-    "less_equal", "lt", "ne", "not_equal", "log1p", "log_softmax", "matmul", "maximum", "minimum", "mm", "mul",
-    "multiply", "neg", "negative", "outer", "pow", "relu", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax",
-    "sqrt", "square", "sub", "subtract", "tanh", "true_divide", "trunc", "where",
+    "abs", "add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "bmm", "ceil", "clamp", "clamp_",
+    "clip", "clip_", "cos", "div", "divide", "dot", "einsum", "eq", "floor", "floor_divide", "fmod", "ge", "ger",
+    "greater", "greater_equal", "gt", "inner", "le", "less", "less_equal", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "lt", "ne", "not_equal", "log1p", "log_softmax", "matmul", "maximum", "minimum",
+    "mm", "mul", "multiply", "neg", "negative", "outer", "pow", "relu", "remainder", "round", "rsqrt", "sigmoid",
+    "sign", "sin", "softmax", "sqrt", "square", "sub", "subtract", "tanh", "true_divide", "trunc", "where",
 ]

@@ -183,9 +183,14 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
             self._ctx.retained = weakref.ref(self)
 
     # ------------------------------------------------------------- autograd
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate gradients of this tensor into the ``.grad`` of every leaf."""
-        autograd.backward(self, grad, retain_graph, _wrap)
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None) -> None:
+        """Accumulate gradients of this tensor into the ``.grad`` of every leaf.
+
+        ``gradient`` is d(loss)/d(self), the upstream gradient (a Tensor or array of this shape); it may be
+        left out for a one-element tensor.  The names are PyTorch's, so ``y.backward(gradient=g)`` ports.
+        ``retain_graph`` keeps the graph for a second backward (None, the default, frees it).
+        """
+        autograd.backward(self, gradient, bool(retain_graph), _wrap)
 
     def detach(self) -> Tensor:
         """The same memory, cut from the graph (and sharing the version counter, as in PyTorch)."""
@@ -343,6 +348,8 @@ class Tensor(MathMethods, IndexingMethods, CreationMethods, InPlaceMethods, Shap
 
     def __pow__(self, exponent: Any) -> Tensor:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            # as a Python number: NumPy would let an np.float64 (a float subclass) make a float32 base float64
+            exponent = float(exponent) if isinstance(exponent, float) else int(exponent)
             base = self if self._data.dtype.kind == "f" else _cast(self, result_type(self, exponent))
             return apply(A.PowScalar(exponent), base)
         return _pow(*promote(self, _lift(exponent, self)))

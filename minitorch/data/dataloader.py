@@ -102,6 +102,19 @@ def _random_parts(dataset: Any) -> dict[str, Any]:
     return parts
 
 
+def _prefetch_factor(prefetch_factor: int | None, num_workers: int) -> int | None:
+    """``prefetch_factor`` as PyTorch's DataLoader records it: None without workers (where giving one is an
+    error), 2 by default with them."""
+    if prefetch_factor is None:
+        return 2 if num_workers > 0 else None
+    if num_workers == 0:
+        raise ValueError("prefetch_factor needs num_workers > 0 (batches per worker, as in PyTorch); "
+                         "leave it None without workers")
+    if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, (int, np.integer)) or prefetch_factor < 0:
+        raise ValueError(f"prefetch_factor must be a non-negative integer, got {prefetch_factor!r}")
+    return int(prefetch_factor)
+
+
 class DataLoader:
     """Iterate over ``dataset`` in batches of Tensors on ``device``.
 
@@ -121,7 +134,15 @@ class DataLoader:
     fancy-index per field and one vectorised transform call (``get_batch``),
     so worker processes would mostly add pickling between processes; and the
     random transforms' generators must live in one place for ``state_dict``
-    to resume a run exactly.
+    to resume a run exactly.  The workers' options, ``persistent_workers`` and
+    ``prefetch_factor``, are checked against ``num_workers`` as PyTorch checks
+    them, and recorded.
+
+    ``pin_memory`` (and the deprecated ``pin_memory_device``) is accepted and
+    recorded, and has no effect: PyTorch pins host memory so that copies to the
+    GPU can run asynchronously, which changes their speed, never the batches;
+    minitorch's batches are NumPy arrays in ordinary memory, and ``device``
+    says where they go.
     """
 
     def __init__(
@@ -135,12 +156,26 @@ class DataLoader:
         *,
         num_workers: int = 0,
         collate_fn: Callable[[list[Any]], Any] | None = None,
+        pin_memory: bool = False,
+        prefetch_factor: int | None = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
     ) -> None:
         if not isinstance(batch_size, (int, np.integer)) or batch_size <= 0:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 0:
             raise ValueError(f"num_workers must be a non-negative integer, got {num_workers!r}")
-        self.num_workers = int(num_workers)  # recorded only: batches are always made in this process
+        # The workers' options are recorded only, since batches are always made in this process (see the
+        # class docstring); they are checked as PyTorch checks them, so that code valid there is valid here.
+        self.num_workers = int(num_workers)
+        self.prefetch_factor = _prefetch_factor(prefetch_factor, self.num_workers)
+        if persistent_workers and self.num_workers == 0:
+            raise ValueError("persistent_workers=True needs num_workers > 0 (as in PyTorch)")
+        self.persistent_workers = persistent_workers
+        if not isinstance(pin_memory_device, str):
+            raise TypeError(f"pin_memory_device must be a str, got {type(pin_memory_device).__name__}")
+        self.pin_memory = pin_memory  # no effect: see the class docstring
+        self.pin_memory_device = pin_memory_device
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"collate_fn must be callable, got {type(collate_fn).__name__}")
         self.collate_fn = collate_fn

@@ -4,7 +4,11 @@ Each op follows PyTorch's derivative conventions where the calculus leaves a
 choice: rounding functions (``floor``, ``sign``, ``div`` with a rounding mode)
 have a zero gradient, ``clamp`` passes the gradient where the input lies
 inside the bounds (both ends included), ``maximum``/``minimum`` split it in
-half at ties, and ``where`` routes it by a fixed condition.
+half at ties, ``where`` routes it by a fixed condition, and the remainders
+(``remainder``, ``fmod``) take the derivative of ``a - b * q`` with the
+rounded quotient ``q`` held constant.  Where PyTorch defines no derivative at
+all (``floor_divide``), :class:`NoDerivative` makes backward an error rather
+than a silent zero.
 """
 from __future__ import annotations
 
@@ -117,25 +121,37 @@ def _floor_divide(xp, a, b):
     return xp.where(b == 0, a / b, out).astype(div.dtype, copy=False)
 
 
+def _float_quotient(xp, a, b, mode: str):
+    """``a / b`` of floats rounded down (``"floor"``) or toward zero (``"trunc"``); ``x / 0`` is +-inf or NaN."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _floor_divide(xp, a, b) if mode == "floor" else xp.trunc(a / b)
+
+
+def _refuse_integer_division_by_zero(name: str, a, b) -> None:
+    """PyTorch raises on an integer division by zero (NumPy would give 0 with a warning)."""
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and bool((b == 0).any()):
+        raise ZeroDivisionError(f"{name}: integer division by zero")
+
+
 class DivRounded(Function):
     """``a / b`` rounded toward zero (``"trunc"``) or down (``"floor"``); a zero gradient, as in PyTorch.
 
     Integers are divided exactly (no detour through floats), and an integer
-    division by zero raises, as in PyTorch.
+    division by zero raises, as in PyTorch; ``op_name`` is the function its error names.
     """
 
-    __slots__ = ("mode", "a_shape", "b_shape", "dtype")
+    __slots__ = ("mode", "op_name", "a_shape", "b_shape", "dtype")
     fresh_grads = True
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, op_name: str = "div") -> None:
         self.mode = mode
+        self.op_name = op_name
 
     def forward(self, a, b):
         xp = get_array_module(a)
         self.a_shape, self.b_shape = a.shape, b.shape
         if a.dtype.kind in "biu" and b.dtype.kind in "biu":
-            if bool((b == 0).any()):
-                raise ZeroDivisionError("div: integer division by zero")
+            _refuse_integer_division_by_zero(self.op_name, a, b)
             a = a.astype(np.int64) if a.dtype.kind == "b" else a
             b = b.astype(np.int64) if b.dtype.kind == "b" else b
             q = a // b
@@ -143,14 +159,74 @@ class DivRounded(Function):
                 q = q + ((q < 0) & (q * b != a))
             out = q
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out = _floor_divide(xp, a, b) if self.mode == "floor" else xp.trunc(a / b)
+            out = _float_quotient(xp, a, b, self.mode)
         self.dtype = out.dtype
         return out
 
     def backward(self, g):
         xp = get_array_module(g)
         return new_array(xp, self.a_shape, g.dtype, 0), new_array(xp, self.b_shape, g.dtype, 0)
+
+
+class Remainder(Function):
+    """What is left of ``a`` after dividing by ``b``: ``a - b * q``, with the quotient ``q`` rounded down
+    (``"floor"``: ``remainder`` and Python's ``%``, which take the divisor's sign) or toward zero (``"trunc"``:
+    ``fmod``, C's, which takes the dividend's sign).
+
+    Both come from ``fmod``, which is exact (no rounded quotient is formed); the
+    floor form then moves a remainder whose sign differs from the divisor's by one
+    ``b``, as PyTorch computes it.  A float divided by 0 gives NaN and an integer
+    one raises, as in PyTorch.  The gradients are PyTorch's: ``q`` is piecewise
+    constant, so d/da = 1 and d/db = -q (neither exists at the jumps of ``q``).
+    """
+
+    __slots__ = ("mode", "a", "b", "a_shape")
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def forward(self, a, b):
+        xp = get_array_module(a)
+        _refuse_integer_division_by_zero("remainder" if self.mode == "floor" else "fmod", a, b)
+        self.a_shape = a.shape
+        if self.needs_grad[1]:  # only the divisor's gradient reads the operands
+            self.a, self.b = self.save_for_backward(a, b)
+        with np.errstate(invalid="ignore"):  # x % 0.0 is NaN, as in PyTorch, without a warning
+            mod = xp.fmod(a, b)
+        if self.mode == "trunc":
+            return mod
+        return xp.where((mod != 0) & ((mod < 0) != (b < 0)), mod + b, mod)
+
+    def backward(self, g):
+        ga = unbroadcast(g, self.a_shape) if self.needs_grad[0] else None
+        gb = None
+        if self.needs_grad[1]:
+            q = _float_quotient(get_array_module(g), self.a, self.b, self.mode)
+            gb = unbroadcast(-g * q, self.b.shape)
+        return ga, gb
+
+
+class NoDerivative(Function):
+    """``op`` with no derivative, where PyTorch defines none (``floor_divide``; ``remainder`` of a number by
+    a tensor).
+
+    As in PyTorch, the result requires grad when an input does, so the graph
+    reaches it, and a backward through it is an error that names the op
+    (``what``) and a way out (``hint``): a silent zero gradient would train a
+    model wrongly without a word.
+    """
+
+    __slots__ = ("op", "what", "hint")
+
+    def __init__(self, op: Function, what: str, hint: str) -> None:
+        self.op, self.what, self.hint = op, what, hint
+
+    def forward(self, *arrays):
+        self.op.needs_grad = (False,) * len(arrays)  # so that it keeps nothing for a backward
+        return self.op.forward(*arrays)
+
+    def backward(self, g):
+        raise RuntimeError(f"backward through {self.what}: it has no derivative (nor in PyTorch); {self.hint}")
 
 
 class Clamp(Function):

@@ -1,5 +1,6 @@
 """Math methods: ``clamp``, ``sqrt``, ``sin``, ``floor``, ``maximum``, ``where``, ``softmax``, ``add(alpha=)``,
-``div(rounding_mode=)``, ``mm``/``bmm``/``dot``/``outer``, and the in-place forms (``clamp_``, ``sqrt_``...).
+``div(rounding_mode=)``, ``//`` and ``%`` (``floor_divide``, ``remainder``, ``fmod``), ``&``, ``|``, ``^``, ``~``
+(``bitwise_*``, and ``logical_*``), ``mm``/``bmm``/``dot``/``outer``, and the in-place forms (``clamp_``, ``sqrt_``...).
 
 dtypes follow PyTorch: functions that are only defined on the reals (``sqrt``,
 ``sin``, ``log1p``...) turn integer tensors into the default float dtype;
@@ -234,8 +235,88 @@ class MathMethods(InPlaceResultMethods):
     def true_divide(self, other: Any) -> Tensor:
         return self / other
 
+    # ------------------------------------------------ floor division and remainders: //, %
     def floor_divide(self, other: Any) -> Tensor:
-        return self.div(other, rounding_mode="floor")
+        """``self // other``: the quotient rounded down, as Python's ``//``; integers stay integers.
+
+        PyTorch defines no derivative for it, so a backward through it raises; ``div(other,
+        rounding_mode="floor")`` gives the same values with a zero gradient.
+        """
+        a, b = _division_operands("floor_divide", self._as_tensor, other)
+        return a._op(M.NoDerivative(M.DivRounded("floor", "floor_divide"), "floor_divide (//)",
+                                    "div(other, rounding_mode='floor') gives the same values with a zero gradient"), b)
+
+    def remainder(self, other: Any) -> Tensor:
+        """``self % other``: ``self - other * floor(self / other)``, which has the divisor's sign, as Python's
+        and NumPy's ``%`` (``fmod`` keeps the dividend's); differentiable in both operands."""
+        a, b = _division_operands("remainder", self._as_tensor, other)
+        return a._op(M.Remainder("floor"), b)
+
+    def fmod(self, other: Any) -> Tensor:
+        """``self - other * trunc(self / other)``, C's ``fmod``: the remainder with the dividend's sign."""
+        a, b = _division_operands("fmod", self._as_tensor, other)
+        return a._op(M.Remainder("trunc"), b)
+
+    __floordiv__ = floor_divide
+    __mod__ = remainder
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        _check_operand("floor_divide", other)
+        return self._lift_value(other).floor_divide(self)
+
+    def __rmod__(self, other: Any) -> Tensor:
+        """``number % self``.  PyTorch's ``remainder`` of a number by a tensor has no derivative (that of two
+        tensors has), so neither has this one."""
+        _check_operand("remainder", other)
+        a, b = _division_operands("remainder", self._lift_value(other), self)
+        return a._op(M.NoDerivative(M.Remainder("floor"), "remainder of a number by a tensor (number % x)",
+                                    "minitorch.tensor(number) % x is differentiable"), b)
+
+    # ------------------------------------------------ bitwise and logical: &, |, ^, ~
+    # Results of bool and integer tensors, which never require grad: no op is recorded (as for comparisons).
+    def bitwise_and(self, other: Any) -> Tensor:
+        """``self & other`` of bool or integer tensors (and numbers), in their common dtype."""
+        return self._bitwise("bitwise_and", other)
+
+    def bitwise_or(self, other: Any) -> Tensor:
+        return self._bitwise("bitwise_or", other)
+
+    def bitwise_xor(self, other: Any) -> Tensor:
+        return self._bitwise("bitwise_xor", other)
+
+    def bitwise_not(self) -> Tensor:
+        """``~self``: logical not of a bool tensor, the bits flipped of an integer one."""
+        _check_bitwise("bitwise_not", self.dtype)
+        return self._wrap_array(get_array_module(self._data).invert(self._data))
+
+    def _bitwise(self, name: str, other: Any) -> Tensor:
+        _check_operand(name, other)
+        a, b = self._promoted(other)
+        _check_bitwise(name, a.dtype)
+        return self._wrap_array(getattr(get_array_module(a._data), name)(a._data, b._data))
+
+    __and__ = __rand__ = bitwise_and
+    __or__ = __ror__ = bitwise_or
+    __xor__ = __rxor__ = bitwise_xor
+    __invert__ = bitwise_not
+
+    def logical_and(self, other: Tensor) -> Tensor:
+        """Whether both are nonzero, elementwise: a bool tensor, from tensors of any dtype."""
+        return self._logical_pair("logical_and", other)
+
+    def logical_or(self, other: Tensor) -> Tensor:
+        return self._logical_pair("logical_or", other)
+
+    def logical_xor(self, other: Tensor) -> Tensor:
+        return self._logical_pair("logical_xor", other)
+
+    def logical_not(self) -> Tensor:
+        return self._wrap_array(get_array_module(self._data).logical_not(self._data))
+
+    def _logical_pair(self, name: str, other: Any) -> Tensor:
+        if not isinstance(other, TensorBase):  # PyTorch takes no number here
+            raise TypeError(f"{name}: other must be a Tensor, got {type(other).__name__}")
+        return self._wrap_array(getattr(get_array_module(self._data), name)(self._data, other._data))
 
     # ---------------------------------------------------------- matrix products
     def matmul(self, other: Any) -> Tensor:
@@ -336,6 +417,30 @@ class MathMethods(InPlaceResultMethods):
     def square_(self) -> Tensor:
         return self._inplace_result("square_", lambda t: t * t)
 
+    def floor_divide_(self, other: Any) -> Tensor:
+        return self._inplace_result("floor_divide_", lambda t: t.floor_divide(other), other)
+
+    def remainder_(self, other: Any) -> Tensor:
+        return self._inplace_result("remainder_", lambda t: t.remainder(other), other)
+
+    def fmod_(self, other: Any) -> Tensor:
+        return self._inplace_result("fmod_", lambda t: t.fmod(other), other)
+
+    def bitwise_and_(self, other: Any) -> Tensor:
+        return self._inplace_result("bitwise_and_", lambda t: t.bitwise_and(other), other)
+
+    def bitwise_or_(self, other: Any) -> Tensor:
+        return self._inplace_result("bitwise_or_", lambda t: t.bitwise_or(other), other)
+
+    def bitwise_xor_(self, other: Any) -> Tensor:
+        return self._inplace_result("bitwise_xor_", lambda t: t.bitwise_xor(other), other)
+
+    __ifloordiv__ = floor_divide_
+    __imod__ = remainder_
+    __iand__ = bitwise_and_
+    __ior__ = bitwise_or_
+    __ixor__ = bitwise_xor_
+
 
 def _scaled(like: Tensor, other: Any, alpha: Any) -> Any:
     """alpha * other, checked as PyTorch does (a float alpha with integer tensors is refused)."""
@@ -350,6 +455,27 @@ def _scaled(like: Tensor, other: Any, alpha: Any) -> Any:
     if isinstance(other, TensorBase) and other.dtype != common:
         other = other.to(common)  # type: ignore[attr-defined]  # scaled in the result's dtype: no uint8 wrap
     return other * alpha
+
+
+def _division_operands(name: str, a: Tensor, b: Any) -> list[Tensor]:
+    """``a`` and ``b`` in their common dtype for a floor division or a remainder, which bools lack (as in
+    PyTorch: ``True // True`` has no quotient of its own dtype)."""
+    _check_operand(name, b)
+    operands = cast("MathMethods", a)._promoted(b)
+    if operands[0].dtype.kind == "b":
+        raise TypeError(f"{name}: not defined for bool tensors; convert them first (.long())")
+    return operands
+
+
+def _check_operand(name: str, other: Any) -> None:
+    """``other`` is what an elementwise op joins a tensor with: a tensor, a number or an array."""
+    if not isinstance(other, (TensorBase, bool, int, float, np.number, np.bool_, np.ndarray)):
+        raise TypeError(f"{name}: expected a Tensor or a number as the other operand, got {type(other).__name__}")
+
+
+def _check_bitwise(name: str, dtype: np.dtype) -> None:
+    if dtype.kind not in "biu":
+        raise TypeError(f"{name}: only bool and integer tensors have bits to combine, got dtype {dtype}")
 
 
 def _check_ndim(op: str, t: Any, name: str, ndim: int) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -30,25 +30,29 @@ class ReductionMethods(TensorBase):
     def mean(self, dim: Any = None, keepdim: bool = False, *, axis: Any = None, keepdims: bool | None = None) -> Tensor:
         return self._op(R.Mean(_axis(dim, axis), _keep(keepdim, keepdims)))
 
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.max:
-        """The largest value, or with ``dim`` the named tuple ``(values, indices)`` along it, as in PyTorch.
+    def max(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | return_types.max:
+        """The largest value, or with ``dim`` the named tuple ``(values, indices)`` along it, as in PyTorch;
+        with a tensor in place of ``dim``, the elementwise maximum of the two (``maximum``), as ``torch.max(a, b)``.
 
         ``amax`` reduces several dims at once.  Without ``dim`` tied maxima share
         the gradient; along ``dim`` it goes to the returned index.
         """
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | return_types.min:
-        """The smallest value, or with ``dim`` the named tuple ``(values, indices)`` along it."""
+    def min(self, dim: int | Tensor | None = None, keepdim: bool = False) -> Tensor | return_types.min:
+        """The smallest value, or with ``dim`` the named tuple ``(values, indices)`` along it; with a tensor
+        in place of ``dim``, the elementwise minimum (``minimum``)."""
         return self._extreme(dim, keepdim, False)
 
     def _extreme(self, dim, keepdim: bool, largest: bool):
         name = "max" if largest else "min"
         if dim is None:
             return self._op((R.Max if largest else R.Min)(None, False))
-        if isinstance(dim, TensorBase):
-            raise TypeError(f"{name}: the elementwise {name} of two tensors is not supported; "
-                            f"dim must be an int, got a Tensor")
+        if isinstance(dim, TensorBase):  # max(a, b): PyTorch's other form, elementwise
+            if keepdim:
+                raise TypeError(f"{name}: keepdim goes with an int dim, not with a second tensor")
+            this, other = cast("Tensor", self), cast("Tensor", dim)
+            return this.maximum(other) if largest else this.minimum(other)
         if isinstance(dim, (tuple, list)):
             raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__}; a{name} reduces several dims")
         op = R.MaxAlong(int_dim(dim, name), bool(keepdim), largest)

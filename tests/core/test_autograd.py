@@ -199,6 +199,18 @@ def test_retain_graph_allows_second_backward(rng):
         y.backward()
 
 
+def test_backward_takes_pytorchs_argument_names():
+    """``y.backward(gradient=g, retain_graph=True)`` as in PyTorch (whose x.grad is then [2, 4, 6])."""
+    x = mt.ones(3, requires_grad=True)
+    y = x * 2
+    y.backward(gradient=mt.tensor([1.0, 2.0, 3.0]), retain_graph=True)
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    y.backward(mt.tensor([1.0, 1.0, 1.0]), None)  # positional, and None frees the graph, as PyTorch's default
+    assert x.grad.tolist() == [4.0, 6.0, 8.0]
+    with pytest.raises(RuntimeError, match="a second time"):
+        y.backward(gradient=mt.tensor([1.0, 1.0, 1.0]))
+
+
 def test_backward_frees_saved_arrays(rng):
     x = leaf(rng.standard_normal(3))
     y = x * x

@@ -425,8 +425,8 @@ def test_other_dims_out_of_range():
         t.max(2)
     with pytest.raises(TypeError, match="max: dim must be an int, got tuple; "):
         t.max((0, 1))
-    with pytest.raises(TypeError, match="max: the elementwise max of two tensors is not supported"):
-        mt.max(t, t)
+    with pytest.raises(TypeError, match="max: keepdim goes with an int dim, not with a second tensor"):
+        mt.max(t, t, True)  # max(a, b) is elementwise, as in PyTorch, and has no keepdim
     with pytest.raises(TypeError, match="cannot combine a Tensor with a max of Tensors; for max/min along a dim, "
                                         "take .values"):
         t.max(1) + t[:, 0]  # code written for the old values-only max

@@ -186,6 +186,44 @@ def test_load_state_dict_round_trip(rng, float64):
     assert b.block.conv.weight is weight and np.all(weight.numpy() == 1)
 
 
+def test_non_persistent_buffers_move_with_the_module_but_stay_out_of_state_dict():
+    """PyTorch's register_buffer(..., persistent=False): listed by buffers() and cast by to(), but neither saved
+    by state_dict nor expected (nor taken) by load_state_dict."""
+    m = nn.Module()
+    m.register_buffer("a", mt.ones(2))
+    m.register_buffer("b", mt.zeros(2), persistent=False)
+    m.c = nn.Linear(1, 1)
+    m.c.register_buffer("d", mt.ones(1), persistent=False)
+    assert [name for name, _ in m.named_buffers()] == ["a", "b", "c.d"] and len(list(m.buffers())) == 3
+    assert list(m.state_dict()) == ["a", "c.weight", "c.bias"]
+    loaded = {"a": mt.full((2,), 3.0), "c.weight": mt.ones(1, 1), "c.bias": mt.ones(1)}
+    assert m.load_state_dict(loaded) == ([], []) and m.a.tolist() == [3.0, 3.0]
+    with pytest.raises(ValueError, match=re.escape("missing keys [], unexpected keys ['b']")):
+        m.load_state_dict({**loaded, "b": mt.ones(2)})
+    assert m.load_state_dict({**loaded, "b": mt.ones(2)}, strict=False).unexpected_keys == ["b"]
+    assert m.b.tolist() == [0.0, 0.0]  # not taken
+    m.double()
+    assert m.b.dtype == np.float64 and m.c.d.dtype == np.float64
+    m.b = mt.ones(3)  # assigning keeps it non-persistent
+    assert "b" not in m.state_dict()
+    m.register_buffer("b", mt.ones(3))  # registering again decides anew
+    assert list(m.state_dict()) == ["a", "b", "c.weight", "c.bias"]
+    m.register_buffer("b", mt.ones(3), persistent=False)
+    del m.b
+    m.register_buffer("b", mt.ones(3))
+    assert "b" in m.state_dict()
+
+
+def test_tied_parameters_load_from_their_own_state_dict():
+    """state_dict names a shared parameter under each of its names, as PyTorch does, and load_state_dict expects
+    exactly those keys."""
+    m = nn.Module()
+    m.l1, m.l2 = nn.Linear(2, 2), nn.Linear(2, 2)
+    m.l2.weight = m.l1.weight
+    assert list(m.state_dict()) == ["l1.weight", "l1.bias", "l2.weight", "l2.bias"]
+    assert m.load_state_dict(m.state_dict()) == ([], [])
+
+
 def test_module_to_float64_converts_parameters_and_buffers(rng):
     net = Net()
     out = net(mt.tensor(rng.standard_normal((2, 1, 4, 4)).astype(np.float32)))

@@ -1,7 +1,8 @@
 """Finite-difference gradient checks (float64, random upstream gradient) of the ops changed to follow PyTorch's
 semantics: indexing with integers mixed with advanced indices (read and write), the stable sigmoid, softmax of
 a 0-d tensor, 0-d reductions, average pooling as window sums, MSE with a broadcast target, cross-entropy with
-class probabilities and with (N, C, d1, ...) inputs, and ops whose operands are promoted to a common dtype."""
+class probabilities and with (N, C, d1, ...) inputs, ops whose operands are promoted to a common dtype, the
+remainders (``%``, ``fmod``) and the elementwise ``max(a, b)``/``min(a, b)``."""
 from __future__ import annotations
 
 import warnings
@@ -111,3 +112,25 @@ def test_ops_with_promoted_operands(rng):
     assert mt.gradcheck(lambda t: (t * ints) / ints.sum() + ints / t, [x], **GC)
     y32 = mt.tensor(rng.standard_normal(3).astype(np.float32))
     assert mt.gradcheck(lambda t: mt.cat([t, y32]) * 2, [x], **GC)
+
+
+def quotients_away_from_whole_numbers(rng, divisor, shape):
+    """Dividends whose quotients by ``divisor`` lie 0.2 to 0.8 past a whole number: the rounded quotient, and so
+    the remainder's derivative, is constant within far more than gradcheck's eps of each point."""
+    q = rng.integers(-3, 4, shape) + rng.uniform(0.2, 0.8, shape)
+    return q * divisor
+
+
+@pytest.mark.parametrize("name", ["remainder", "fmod"])
+def test_remainders_of_broadcast_tensors(name, rng):
+    b = rng.uniform(0.5, 2.0, 4) * np.array([1, -1, 1, -1])
+    x, y = leaf(quotients_away_from_whole_numbers(rng, b, (3, 4))), leaf(b)
+    fn = getattr(mt, name)
+    assert mt.gradcheck(lambda a, d: fn(a, d), [x, y], **GC)
+    assert mt.gradcheck(lambda a: fn(a, -1.5), [leaf(quotients_away_from_whole_numbers(rng, -1.5, (5,)))], **GC)
+
+
+def test_max_and_min_of_two_tensors(rng):
+    values = rng.permutation(24).reshape(2, 3, 4) * 0.25  # distinct: no ties, where there is no derivative
+    x, y = leaf(values[0]), leaf(values[1][0])
+    assert mt.gradcheck(lambda a, b: mt.max(a, b) * 2 + mt.min(a, b), [x, y], **GC)

@@ -28,6 +28,33 @@ def test_python_floats_take_the_default_dtype():
     assert mt.tensor(np.arange(3, dtype=np.float32)).dtype == np.float32  # arrays still keep theirs
 
 
+def test_numpy_scalars_keep_their_dtype_as_in_pytorch():
+    """``tensor(arr.mean())`` is float64 in PyTorch: a NumPy scalar counts as its own dtype, alone or in a list,
+    joined with Python numbers (which stand for the default float or int64) by the promotion rule."""
+    assert mt.tensor(np.float64(0.1)).dtype == np.float64 and mt.tensor(np.float64(0.1)).item() == 0.1
+    assert mt.tensor(np.array([1.0, 2.0]).mean()).dtype == np.float64
+    assert mt.tensor(np.float16(1)).dtype == np.float16 and mt.tensor(np.int32(3)).dtype == np.int32
+    assert mt.tensor(np.float64(0.1), dtype=mt.float32).dtype == np.float32  # an explicit dtype still decides
+    cases = [  # (data, PyTorch's dtype)
+        ([np.float64(0.1), np.float64(0.2)], np.float64),
+        ([np.float64(0.1), 0.2], np.float64),
+        ([[1], [np.float64(2)]], np.float64),
+        ((np.float64(1), np.int64(2)), np.float64),
+        ([np.float32(0.1), 0.2], np.float32),
+        ([np.float32(0.1), np.float64(0.2)], np.float64),
+        ([np.float16(1), 2], np.float16),
+        ([np.float16(1), 2.0], np.float32),
+        ([np.array([1.0, 2.0]), np.array([3.0, 4.0])], np.float64),
+        ([mt.tensor(1.0, dtype=mt.float64), mt.tensor(2.0, dtype=mt.float64)], np.float64),
+        ([np.int64(1), 2.5], np.float32),
+        ([np.int32(3), 4], np.int64),
+        ([np.int32(3)], np.int32),
+    ]
+    for data, dtype in cases:
+        assert mt.tensor(data).dtype == dtype, data
+    assert mt.tensor([np.float64(0.1), 0.2]).tolist() == [0.1, 0.2]  # not rounded through float32
+
+
 def test_python_ints_and_bools():
     assert mt.tensor([1, 2, 3]).dtype == np.int64
     assert mt.tensor(7).dtype == np.int64
@@ -101,6 +128,16 @@ def test_python_scalars_keep_the_tensor_dtype():
     assert (t + np.float64(1.0)).dtype == np.float32
 
 
+def test_a_numpy_float_exponent_is_a_python_number():
+    """``x ** np.float64(2)`` is float32 for a float32 x, as in PyTorch (NumPy would compute it in float64)."""
+    x = mt.ones(3, requires_grad=True)
+    y = x ** np.float64(2.0)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [2.0, 2.0, 2.0]
+    assert (mt.tensor([1, 2]) ** np.float64(2.0)).dtype == np.float32
+
+
 def test_int_tensor_times_python_float_promotes():
     t = mt.tensor([1, 2, 3])
     np.testing.assert_array_equal((t * 0.5).numpy(), [0.5, 1.0, 1.5])
@@ -132,7 +169,168 @@ def test_argmax_argmin():
     assert mt.argmax(t, 1).tolist() == [1, 0] and mt.argmax(t).item() == 3
 
 
+# ----------------------------------------------------------------------------- & | ^ ~ // % (values from PyTorch 2.13)
+def check(got, values, dtype):
+    """``got`` is a tensor of ``dtype`` holding ``values`` (NaN equal to NaN, the sign of a zero compared)."""
+    assert isinstance(got, mt.Tensor) and got.dtype == dtype, (got, dtype)
+    want = np.asarray(values, dtype=dtype)
+    np.testing.assert_array_equal(got.numpy(), want)
+    if want.dtype.kind == "f":
+        zeros = want == 0
+        np.testing.assert_array_equal(np.signbit(got.numpy()[zeros]), np.signbit(want[zeros]))
+
+
+def test_bitwise_operators_on_bool_and_integer_tensors():
+    b, c = mt.tensor([True, False, True]), mt.tensor([True, True, False])
+    i = mt.tensor([7, -7, 5, 0])
+    u = mt.tensor([7, 200, 5, 0], dtype=mt.uint8)
+    i32 = mt.tensor([6, 3], dtype=mt.int32)
+    for got, values, dtype in [
+        (b & c, [True, False, False], np.bool_), (b | c, [True, True, True], np.bool_),
+        (b ^ c, [False, True, True], np.bool_), (~b, [False, True, False], np.bool_),
+        (b & True, [True, False, True], np.bool_), (True & b, [True, False, True], np.bool_),
+        (b & 1, [1, 0, 1], np.int64), (1 & b, [1, 0, 1], np.int64), (2 ^ b, [3, 2, 3], np.int64),
+        (i & 3, [3, 1, 1, 0], np.int64), (8 | i, [15, -7, 13, 8], np.int64), (i ^ 5, [2, -4, 0, 5], np.int64),
+        (~i, [-8, 6, -6, -1], np.int64), (mt.tensor(True) & i, [1, 1, 1, 0], np.int64),
+        (~u, [248, 55, 250, 255], np.uint8), (u & -1, [7, 200, 5, 0], np.uint8),  # numbers wrap to uint8
+        (u & 300, [4, 8, 4, 0], np.uint8),
+        (i32 & True, [0, 1], np.int32), (i32 & mt.tensor(3), [2, 3], np.int32),  # a 0-d int64 joins int32
+        (mt.bitwise_and(3, i), [3, 1, 1, 0], np.int64), (mt.bitwise_or(True, b), [True, True, True], np.bool_),
+        (mt.bitwise_xor(b, True), [False, True, False], np.bool_), (mt.bitwise_not(i), [-8, 6, -6, -1], np.int64),
+        (i.bitwise_and(i32[:1]), [6, 0, 4, 0], np.int64),
+    ]:
+        check(got, values, dtype)
+    f = mt.tensor([1.0, 2.0])
+    for op in (lambda: f & 1, lambda: b & 1.0, lambda: ~f, lambda: mt.bitwise_not(f)):
+        with pytest.raises(TypeError, match=r"bitwise_(and|not): only bool and integer tensors have bits to "
+                                            r"combine, got dtype float32"):
+            op()
+    for op, message in [(lambda: i & None, "bitwise_and: expected a Tensor or a number as the other operand, "
+                                           "got NoneType"),
+                        (lambda: None | i, "bitwise_or: expected a Tensor or a number as the other operand, got "
+                                           "NoneType"),
+                        (lambda: i % "2", "remainder: expected a Tensor or a number as the other operand, got str"),
+                        (lambda: None // i, "floor_divide: expected a Tensor or a number as the other operand, got "
+                                            "NoneType")]:
+        with pytest.raises(TypeError, match=message):
+            op()
+
+
+def test_logical_functions_take_any_dtype_and_give_bools_without_a_graph():
+    f = mt.tensor([7.0, -7.0, 5.5, -0.0], requires_grad=True)
+    i = mt.tensor([7, -7, 5, 0])
+    check(mt.logical_and(f, i), [True, True, True, False], np.bool_)
+    check(mt.logical_or(f[:3], mt.tensor([True, False, True])), [True, True, True], np.bool_)
+    check(mt.logical_xor(mt.tensor([0, 2]), mt.tensor([0.0, 0.0])), [False, True], np.bool_)
+    check(mt.logical_not(f), [False, False, False, True], np.bool_)
+    check(i.logical_not(), [False, False, False, True], np.bool_)
+    assert not mt.logical_and(f, f).requires_grad and not ((f > 0) & (f < 6)).requires_grad
+    with pytest.raises(TypeError, match="logical_and: other must be a Tensor, got int"):
+        mt.logical_and(f, 1)
+
+
+def test_in_place_bitwise_operators_write_into_the_tensor():
+    m = mt.tensor([True, False, True])
+    same = m
+    m &= mt.tensor([True, True, False])
+    m |= mt.tensor([False, True, False])
+    m ^= True
+    assert m is same and m.tolist() == [False, False, True]
+    with pytest.raises(TypeError, match="bitwise_and_: the result has dtype int64, which cannot be written into a "
+                                        "bool tensor"):
+        m &= 1
+
+
+def test_floor_division_and_remainders_follow_python_and_pytorch():
+    i = mt.tensor([7, -7, 5, 0])
+    f = mt.tensor([7.0, -7.0, 5.5, -0.0])
+    u = mt.tensor([7, 200, 5, 0], dtype=mt.uint8)
+    i32 = mt.tensor([6, 3], dtype=mt.int32)
+    inf, nan = np.inf, np.nan
+    for got, values, dtype in [
+        (i // 2, [3, -4, 2, 0], np.int64), (i // -2, [-4, 3, -3, 0], np.int64), (-7 // i[:3], [-1, 1, -2], np.int64),
+        (i % 3, [1, 2, 2, 0], np.int64), (i % -3, [-2, -1, -1, 0], np.int64), (20 % i[:3], [6, -1, 0], np.int64),
+        (i // 2.0, [3, -4, 2, 0], np.float32), (i % 2.5, [2, 0.5, 0, 0], np.float32),
+        (f // 2, [3, -4, 2, -0.0], np.float32), (f % 2, [1, 1, 1.5, -0.0], np.float32),
+        (f % -2, [-1, -1, -0.5, -0.0], np.float32), (5.0 % f, [5, -2, 5, nan], np.float32),
+        (5 // f, [0, -1, 0, -inf], np.float32), (f // 0, [inf, -inf, inf, nan], np.float32),
+        (f % 0, [nan, nan, nan, nan], np.float32), (mt.tensor([4.0]) % -2, [0.0], np.float32),
+        (mt.tensor([inf, -inf, 1.0]) % 2, [nan, nan, 1], np.float32),
+        (mt.tensor([-5.0, 5.0]) % inf, [inf, 5], np.float32), (mt.tensor([-5.0, 5.0]) // inf, [-1, 0], np.float32),
+        (u // 3, [2, 66, 1, 0], np.uint8), (u % 3, [1, 2, 2, 0], np.uint8),
+        (i32 % 2, [0, 1], np.int32), (i32 // 2.5, [2, 1], np.float32),
+        (mt.tensor(5) // mt.tensor([2.0, 3.0]), [2, 1], np.float32),
+        (mt.remainder(i, mt.tensor(3)), [1, 2, 2, 0], np.int64), (mt.remainder(5, i[:3]), [5, -2, 0], np.int64),
+        (mt.floor_divide(7, i[:3]), [1, -1, 1], np.int64), (mt.floor_divide(i, 2), [3, -4, 2, 0], np.int64),
+        (mt.fmod(i, 3), [1, -1, 2, 0], np.int64), (mt.fmod(f, -2), [1, -1, 1.5, -0.0], np.float32),
+        (mt.fmod(i, 2.5), [2, -2, 0, 0], np.float32), (mt.fmod(mt.tensor([-4.0, 4.0]), 2), [-0.0, 0.0], np.float32),
+        (i.fmod(mt.tensor([3, -3, 2, 1])), [1, -1, 1, 0], np.int64),
+    ]:
+        check(got, values, dtype)
+    for op, name in [(lambda: i // 0, "floor_divide"), (lambda: i % 0, "remainder"), (lambda: mt.fmod(i, 0), "fmod")]:
+        with pytest.raises(ZeroDivisionError, match=f"{name}: integer division by zero"):
+            op()
+    b = mt.tensor([True, False])
+    for op, name in [(lambda: b // b, "floor_divide"), (lambda: b % b, "remainder"), (lambda: True // b,
+                                                                                      "floor_divide")]:
+        with pytest.raises(TypeError, match=f"{name}: not defined for bool tensors"):
+            op()
+    with pytest.raises(TypeError, match="fmod: input must be a Tensor, got int"):
+        mt.fmod(5, i)
+    j = i.clone()
+    same = j
+    j //= 2
+    assert j is same and j.tolist() == [3, -4, 2, 0]
+    j %= 3
+    assert j.tolist() == [0, 2, 2, 0]
+    with pytest.raises(TypeError, match="floor_divide_: the result has dtype float32, which cannot be written"):
+        j //= 2.5
+
+
+def test_gradients_of_floor_division_and_remainders_are_pytorchs():
+    """remainder and fmod have PyTorch's gradients (1 for the dividend, minus the rounded quotient for the
+    divisor); floor_divide, and a number's remainder by a tensor, have none in PyTorch: the result requires grad
+    and backward through it raises."""
+    x = mt.tensor([7.0, -7.0, 5.5, 3.0], requires_grad=True)
+    y = mt.tensor([2.0, 3.0, -2.0, 1.5], requires_grad=True)
+    g = mt.tensor([1.0, 2.0, 3.0, 4.0])
+    for fn, x_grad, y_grad in [(lambda: x % y, [1, 2, 3, 4], [-3, 6, 9, -8]),
+                               (lambda: mt.remainder(x, y), [1, 2, 3, 4], [-3, 6, 9, -8]),
+                               (lambda: mt.fmod(x, y), [1, 2, 3, 4], [-3, 4, 6, -8]),
+                               (lambda: x % 2, [1, 2, 3, 4], None), (lambda: x.fmod(2.0), [1, 2, 3, 4], None),
+                               (lambda: mt.tensor(5.0) % x, [-0.0, 2, -0.0, -4], None)]:
+        x.grad = y.grad = None
+        fn().backward(g)
+        assert x.grad.tolist() == x_grad and (y.grad is None if y_grad is None else y.grad.tolist() == y_grad)
+    for fn, what in [(lambda: x // 2, "floor_divide"), (lambda: 5 // x, "floor_divide"),
+                     (lambda: mt.floor_divide(x, y), "floor_divide"),
+                     (lambda: 5 % x, "remainder of a number by a tensor"),
+                     (lambda: mt.remainder(5, x), "remainder of a number by a tensor")]:
+        out = fn()
+        assert out.requires_grad
+        with pytest.raises(RuntimeError, match=f"backward through {what}.*: it has no derivative"):
+            out.backward(g)
+    x.grad = None
+    x.div(2, rounding_mode="floor").backward(g)  # the rounded division's gradient is zero, as in PyTorch
+    assert x.grad.tolist() == [0, 0, 0, 0]
+
+
 # ----------------------------------------------------------------------------- max(dim) as in PyTorch
+def test_max_and_min_of_two_tensors_are_elementwise_with_pytorchs_gradients():
+    """``torch.max(a, b)`` is ``torch.maximum(a, b)``; a tie splits the gradient equally (PyTorch 2.13's values)."""
+    for fn, values, a_grad, b_grad in [(lambda a, b: mt.max(a, b), [4, 5, 3, 2], [0, 1, 3, 2], [1, 1, 0, 2]),
+                                       (lambda a, b: a.max(b), [4, 5, 3, 2], [0, 1, 3, 2], [1, 1, 0, 2]),
+                                       (lambda a, b: mt.min(a, b), [1, 5, 1, 2], [1, 1, 0, 2], [0, 1, 3, 2]),
+                                       (lambda a, b: a.min(b), [1, 5, 1, 2], [1, 1, 0, 2], [0, 1, 3, 2])]:
+        a = mt.tensor([1.0, 5.0, 3.0, 2.0], requires_grad=True)
+        b = mt.tensor([4.0, 5.0, 1.0, 2.0], requires_grad=True)
+        out = fn(a, b)
+        out.backward(mt.tensor([1.0, 2.0, 3.0, 4.0]))
+        assert out.tolist() == values and a.grad.tolist() == a_grad and b.grad.tolist() == b_grad
+    assert mt.max(mt.tensor([1, 5]), mt.tensor(2.0)).tolist() == [2.0, 5.0]  # promoted, broadcast
+    assert mt.max(mt.tensor([1, 5]), mt.tensor(2.0)).dtype == np.float32
+    with pytest.raises(TypeError, match="max: keepdim goes with an int dim, not with a second tensor"):
+        mt.max(a, b, keepdim=True)
 def test_max_with_dim_returns_values_and_indices_even_for_a_batch_of_two():
     """The tutorial's `_, predicted = torch.max(outputs.data, 1)`: at batch size 2 the old values-only max
     unpacked into the two rows' maxima without a word."""

@@ -1,4 +1,5 @@
-"""PyTorch's module paths for data loading (minitorch.utils.data, minitorch.vision), random_split, num_workers."""
+"""PyTorch's module paths for data loading (minitorch.utils.data, minitorch.vision), random_split, num_workers and
+the other loading options PyTorch's DataLoader takes (pin_memory, persistent_workers, prefetch_factor)."""
 from __future__ import annotations
 
 import importlib
@@ -95,3 +96,31 @@ def test_num_workers_is_accepted_and_loading_stays_in_process():
 def test_num_workers_must_be_a_non_negative_integer(bad):
     with pytest.raises(ValueError, match="num_workers must be a non-negative integer"):
         DataLoader(TensorDataset(np.arange(3.0)), num_workers=bad)
+
+
+# ----------------------------------------------------------------------------- pin_memory and the workers' options
+def test_pin_memory_and_the_workers_options_are_accepted_and_change_no_batch():
+    """As PyTorch's DataLoader takes them (without an accelerator it warns and pins nothing); the attributes hold
+    what PyTorch's hold: prefetch_factor None without workers and 2 by default with them."""
+    ds = TensorDataset(np.arange(10.0), np.arange(10))
+    plain = [b[0].numpy().tolist() for b in DataLoader(ds, batch_size=3)]
+    pinned = DataLoader(ds, batch_size=3, pin_memory=True, pin_memory_device="cuda")
+    assert pinned.pin_memory is True and pinned.pin_memory_device == "cuda" and pinned.prefetch_factor is None
+    assert [b[0].numpy().tolist() for b in pinned] == plain
+    workers = DataLoader(ds, batch_size=3, num_workers=2, persistent_workers=True, prefetch_factor=4)
+    assert workers.persistent_workers is True and workers.prefetch_factor == 4
+    assert [b[0].numpy().tolist() for b in workers] == plain
+    assert DataLoader(ds, num_workers=2).prefetch_factor == 2
+    assert DataLoader(ds).pin_memory is False and DataLoader(ds).persistent_workers is False
+
+
+def test_the_workers_options_need_workers_as_in_pytorch():
+    ds = TensorDataset(np.arange(3.0))
+    with pytest.raises(ValueError, match="persistent_workers=True needs num_workers > 0"):
+        DataLoader(ds, persistent_workers=True)
+    with pytest.raises(ValueError, match="prefetch_factor needs num_workers > 0"):
+        DataLoader(ds, prefetch_factor=2)
+    with pytest.raises(ValueError, match="prefetch_factor must be a non-negative integer, got -1"):
+        DataLoader(ds, num_workers=1, prefetch_factor=-1)
+    with pytest.raises(TypeError, match="pin_memory_device must be a str, got int"):
+        DataLoader(ds, pin_memory_device=0)

@@ -48,16 +48,20 @@ class Module:
     _param_names: tuple[str, ...]
     _buffer_names: tuple[str, ...]
     _module_names: tuple[str, ...]
+    # the buffers among _buffer_names that state_dict leaves out; a class default as well, for modules
+    # saved whole (minitorch.save) before it existed
+    _non_persistent_names: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         object.__setattr__(self, "training", True)
         object.__setattr__(self, "_param_names", ())
         object.__setattr__(self, "_buffer_names", ())
         object.__setattr__(self, "_module_names", ())
+        object.__setattr__(self, "_non_persistent_names", ())
 
     def _register(self, registry: str, name: str, present: bool) -> None:
         """Add ``name`` to (``present``) or drop it from the registry ``registry`` (``"_param_names"`` ...)."""
-        names = self.__dict__[registry]
+        names = getattr(self, registry)
         if present and name not in names:
             object.__setattr__(self, registry, (*names, name))
         elif not present and name in names:
@@ -80,7 +84,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
-        for registry in ("_param_names", "_buffer_names", "_module_names"):
+        for registry in ("_param_names", "_buffer_names", "_module_names", "_non_persistent_names"):
             self._register(registry, name, False)
         object.__delattr__(self, name)
 
@@ -93,9 +97,15 @@ class Module:
                            f"'.', got {name!r}")
         setattr(self, name, module)
 
-    def register_buffer(self, name: str, tensor: Tensor | None) -> None:
-        """State that is saved with the module but not trained (e.g. running statistics)."""
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """State that is not trained but moves with the module (``to``, ``double``...), e.g. running statistics.
+
+        A persistent buffer is saved in ``state_dict``; a non-persistent one is not
+        (nor expected by ``load_state_dict``): for values the module can recompute,
+        such as a cached mask or table, as in PyTorch.
+        """
         self._register("_buffer_names", name, True)
+        self._register("_non_persistent_names", name, not persistent)
         setattr(self, name, tensor)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -218,19 +228,25 @@ class Module:
         return self.to("cuda")
 
     # ---------------------------------------------------------- state dicts
-    def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Parameters and buffers by dotted name (tensors sharing this module's arrays)."""
-        state: OrderedDict[str, Tensor] = OrderedDict()
-        for prefix, module in self.named_modules():  # per module: parameters, then buffers (PyTorch's order)
+    def _named_state(self) -> Iterator[tuple[str, Tensor]]:
+        """The tensors of ``state_dict`` by dotted name: per module its parameters, then its persistent buffers
+        (PyTorch's order)."""
+        for prefix, module in self.named_modules():
             for name in module._param_names + module._buffer_names:
                 tensor = module.__dict__.get(name)
-                if tensor is not None:
-                    state[f"{prefix}.{name}" if prefix else name] = tensor.detach()
-        return state
+                if tensor is not None and name not in module._non_persistent_names:
+                    yield (f"{prefix}.{name}" if prefix else name), tensor
+
+    def state_dict(self) -> OrderedDict[str, Tensor]:
+        """Parameters and persistent buffers by dotted name (tensors sharing this module's arrays)."""
+        return OrderedDict((name, tensor.detach()) for name, tensor in self._named_state())
 
     def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values into this module's tensors, checking names and shapes first (nothing changes on error)."""
-        own = OrderedDict(list(self.named_parameters()) + list(self.named_buffers()))
+        """Copy values into this module's tensors, checking names and shapes first (nothing changes on error).
+
+        The keys expected are those ``state_dict`` gives: non-persistent buffers are neither needed nor taken.
+        """
+        own = OrderedDict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
