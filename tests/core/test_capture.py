@@ -141,18 +141,20 @@ def test_replayed_loss_is_the_recordings_own_tensor_refilled(rng):
     assert second is first and second.item() != value
 
 
+def accumulating(net: str) -> tuple[Setup, object]:
+    """(setup, step): forward and backward without zero_grad, so gradients accumulate from call to call."""
+    s = Setup(net)
+
+    def step(x, y):
+        loss = F.cross_entropy(s.model(x), y)
+        loss.backward()
+        return loss
+    return s, step
+
+
 def test_gradients_accumulated_across_calls_equal_eager(rng):
     """No zero_grad in the step: each replay adds to whichever arrays .grad holds, as eager does."""
-    def make():
-        s = Setup("boringnet")
-
-        def step(x, y):
-            loss = F.cross_entropy(s.model(x), y)
-            loss.backward()
-            return loss
-        return s, step
-
-    (a, step_a), (b, step_b) = make(), make()
+    (a, step_a), (b, step_b) = accumulating("boringnet"), accumulating("boringnet")
     step_b = mt.capture(step_b)
     for i in range(7):
         x, y = batch(rng)

@@ -13,7 +13,7 @@ import minitorch.nn.functional as F
 from minitorch.step_capture import CaptureError, training_step
 from minitorch.step_capture.memory_plan import share_storage
 from minitorch.step_capture.recorder import Op
-from tests.core.test_capture import Setup, assert_same_state, batch
+from tests.core.test_capture import Setup, accumulating, assert_same_state, batch
 
 
 def small_batch(rng: np.random.Generator, n: int = 4) -> tuple[mt.Tensor, mt.Tensor]:
@@ -81,16 +81,7 @@ def test_object_arrays_never_share_storage_with_numbers():
 def test_a_gradient_the_caller_replaced_between_calls_receives_the_batch(rng):
     """No zero_grad in the step; between calls the caller puts a new tensor in .grad (p.grad = p.grad * 0.5): the
     replay adds this batch's gradient to it, as eager does, instead of to the tensor .grad held when recorded."""
-    def make():
-        s = Setup("lazynet")
-
-        def step(x, y):
-            loss = F.cross_entropy(s.model(x), y)
-            loss.backward()
-            return loss
-        return s, step
-
-    (a, step_a), (b, step_b) = make(), make()
+    (a, step_a), (b, step_b) = accumulating("lazynet"), accumulating("lazynet")
     step_b = mt.capture(step_b)
     for i in range(6):
         if i >= 3:
