@@ -265,6 +265,9 @@ def read_batch(path: str, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
         desc = f"{data.dtype} array of shape {data.shape}" if isinstance(data, np.ndarray) else type(data).__name__
         raise DatasetError(f"{path}: malformed batch: 'data' must be a uint8 array of shape (N, 3072), got {desc}")
+    if len(data) == 0:   # every batch of the official archive holds 10,000 images
+        raise DatasetError(f"{path}: malformed batch: it holds no images; the file is truncated or was replaced - "
+                           "delete the dataset and download it again")
     try:
         labels = np.asarray(labels)
     except Exception as exc:
@@ -320,11 +323,7 @@ class CIFAR10(ImageDataset):
                 f"({self.resolved_url()}), or extract {self.filename} so that "
                 f"{os.path.join(folder, 'data_batch_1')} exists (set $MINITORCH_DATA or root= "
                 "to use another directory)")
-        missing = [f for f in self.train_list + self.test_list + [self.meta_file]
-                   if not os.path.isfile(os.path.join(folder, f))]
-        if missing:
-            raise FileNotFoundError(f"CIFAR-10 in {folder} is incomplete: missing {missing}; delete the "
-                                    "folder and run again with download=True")
+        self._check_complete(folder)
         self.classes = read_meta(os.path.join(folder, self.meta_file))
         parts = [read_batch(os.path.join(folder, f), len(self.classes))
                  for f in (self.train_list if train else self.test_list)]
@@ -338,6 +337,24 @@ class CIFAR10(ImageDataset):
     @classmethod
     def resolved_url(cls) -> str:
         return os.environ.get(cls.url_env) or cls.url
+
+    def _check_complete(self, folder: str) -> None:
+        """Refuse a folder that holds some of the dataset's files but not all, each a regular file.
+
+        Such a folder is damaged, not absent: a caller that falls back to other data when CIFAR-10 is not
+        there must not do so here (it would train on the wrong images), so it is a DatasetError naming the
+        first file at fault.  A folder with none of the files is as good as absent (FileNotFoundError), and a
+        download may fill it.
+        """
+        paths = [os.path.join(folder, f) for f in self.train_list + self.test_list + [self.meta_file]]
+        if not any(os.path.lexists(path) for path in paths):
+            raise FileNotFoundError(f"CIFAR-10 not found: {folder} holds none of its files; pass download=True "
+                                    f"to fetch it ({self.resolved_url()}), or extract {self.filename} there")
+        for path in paths:
+            if not os.path.isfile(path):
+                problem = "is not a regular file" if os.path.lexists(path) else "is missing"
+                raise DatasetError(f"CIFAR-10 in {folder} is incomplete: {path} {problem}; delete the folder "
+                                   "and download the dataset again")
 
     def _files_present(self) -> bool:
         return all(os.path.isfile(os.path.join(self.folder, f))

@@ -75,11 +75,33 @@ def test_missing_dataset_says_where_it_looked_and_how_to_download(tmp_path):
     assert "download=True" in message
 
 
-def test_missing_batch_file_is_named(cifar_root):
+@pytest.mark.parametrize("damage", ["missing", "a folder", "a FIFO"])
+def test_an_incomplete_folder_is_damaged_not_absent_and_names_the_file(cifar_root, damage):
+    """A caller that falls back to other data when CIFAR-10 is absent must not do so here: a DatasetError."""
     root, _ = cifar_root
-    os.remove(root / "cifar-10-batches-py" / "data_batch_3")
-    with pytest.raises(FileNotFoundError, match="data_batch_3"):
-        CIFAR10(root)
+    path = root / "cifar-10-batches-py" / "data_batch_3"
+    os.remove(path)
+    if damage == "a folder":
+        path.mkdir()
+    elif damage == "a FIFO":
+        os.mkfifo(path)
+    problem = "is missing" if damage == "missing" else "is not a regular file"
+    with pytest.raises(DatasetError, match=f"incomplete: {path} {problem}"):
+        CIFAR10(root, train=False)
+
+
+def test_a_folder_with_none_of_the_files_is_as_good_as_absent(tmp_path):
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    with pytest.raises(FileNotFoundError, match="holds none of its files"):
+        CIFAR10(tmp_path)
+
+
+def test_a_batch_without_images_is_damaged(cifar_root, cifar_tools):
+    root, _ = cifar_root
+    path = root / "cifar-10-batches-py" / "test_batch"
+    cifar_tools.dump(str(path), {b"data": np.zeros((0, 3072), np.uint8), b"labels": np.zeros(0, np.int64)}, protocol=4)
+    with pytest.raises(DatasetError, match=f"{path}: malformed batch: it holds no images"):
+        CIFAR10(root, train=False)
 
 
 def test_truncated_file_is_reported_with_its_name(cifar_root):

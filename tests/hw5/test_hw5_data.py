@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hw5_helpers import tiny
 
-from hw5.data import DataMissing, DataUnavailable, load_data
+from hw5.data import DataDamaged, DataMissing, DataUnavailable, load_data
 
 
 def write_fake_cifar10(root, per_batch: int = 20) -> str:
@@ -57,6 +57,19 @@ def test_a_damaged_cifar10_is_an_error_not_a_fallback(tmp_path):
         f.write(b"not a pickle")
     with pytest.raises(DataUnavailable, match="cannot be read"):
         load_data(tiny("fig1a", dataset="auto", data_dir=str(tmp_path)))
+
+
+@pytest.mark.parametrize("damage", ["a batch missing", "a batch without images"])
+def test_an_incomplete_cifar10_folder_is_an_error_naming_the_file_not_a_fallback(tmp_path, damage):
+    folder = write_fake_cifar10(str(tmp_path))
+    path = os.path.join(folder, "data_batch_5")
+    os.remove(path)
+    if damage == "a batch without images":
+        with open(path, "wb") as f:
+            pickle.dump({b"data": np.zeros((0, 3072), np.uint8), b"labels": np.zeros(0, np.int64)}, f, protocol=4)
+    for dataset in ("cifar10", "auto"):
+        with pytest.raises(DataDamaged, match=path):
+            load_data(tiny("fig1a", dataset=dataset, data_dir=str(tmp_path)))
 
 
 def test_images_are_normalised_and_only_training_images_are_flipped(tmp_path):
