@@ -291,3 +291,34 @@ def test_dict_subclasses_in_a_module_are_guarded_by_their_contents(rng):
         x, _ = small_batch(rng)
         assert captured(x).item() == step(x).item()
     assert captured.counts["replayed"] >= 2 and captured.counts["recorded"] >= 2
+
+
+def test_a_generator_passed_as_an_argument_is_refused(rng):
+    """Its draws would be the recorded ones on every replay, as those of a generator the step reads."""
+    def step(x, generator):
+        return (x * mt.from_numpy(generator.standard_normal(8).astype(np.float32))).sum()
+
+    with pytest.raises(CaptureError, match="Generator in argument 1"):
+        mt.capture(step)(small_batch(rng)[0], np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("first, second", [((1, 2), (1.0, 2.0)), (0.0, -0.0)])
+def test_python_arguments_equal_in_python_but_not_to_the_step_record_anew(first, second, rng):
+    """(1, 2) == (1.0, 2.0) and 0.0 == -0.0 in Python, but a step can tell them apart (the dtype of
+    mt.tensor([1, 2]), the sign of a zero it multiplies by)."""
+    def step(x, value):
+        with mt.no_grad():
+            return x.sum() * 0, mt.tensor(value)
+
+    captured = mt.capture(step)
+    x = small_batch(rng)[0]
+    for value in (first, first, second, second):
+        got, expected = captured(x, value)[1], step(x, value)[1]
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(expected.numpy()))
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_a_batch_passed_as_one_tuple_is_a_type_error(rng):
+    with pytest.raises(TypeError, match="tuple argument holding tensors"):
+        mt.capture(lambda batch: batch[0].sum())(small_batch(rng))
