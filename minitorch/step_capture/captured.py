@@ -31,7 +31,7 @@ import numpy as np
 
 from minitorch import autograd
 from minitorch.backend import get_default_dtype, is_device_array, observed_by, observer
-from minitorch.nn.modules.module import Module, register_module_forward_pre_hook
+from minitorch.nn.modules.module import register_module_forward_pre_hook
 from minitorch.optim.optimizer import register_optimizer_step_pre_hook
 from minitorch.step_capture import cuda_graph
 from minitorch.step_capture.errors import CaptureError, StepStopped
@@ -189,10 +189,7 @@ class Captured:
                                                "steps only")
             return run_stoppable(self.fn, *args, **kwargs)
         known = [r for r in (ref() for ref in self._roots) if r is not None]
-        reads, read_roots = reads_of(self.fn)
-        modules = [m for r in known + read_roots if isinstance(r, Module) for m in r.modules()]
-        if modules:  # and the globals their forward methods read
-            reads, read_roots = reads_of(self.fn, modules)
+        reads, read_roots = reads_of(self.fn, known)
         roots = known + [r for r in read_roots if all(r is not o for o in known)]
         before = walk(roots)
         guard = Guard(before, reads)
@@ -202,7 +199,7 @@ class Captured:
         stop_points: list[tuple[Snapshot, Any]] = []
         rec.on_stop = lambda value: stop_points.append((walk(roots), value))
         state = trace_arrays(before, rec.twin) + trace_arrays(arrays_read(reads), rec.twin)
-        readable = reads + [(f"argument {i}", None, a, None) for i, a in enumerate(flat)
+        readable = reads + [(f"argument {i}", a, None) for i, a in enumerate(flat)
                              if type(a) not in (Tensor, np.ndarray)]
         rng_before = random_states(readable, before)
         stopped = False

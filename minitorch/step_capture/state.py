@@ -107,6 +107,13 @@ class Slot:
     def ident(self) -> tuple[int, Any]:
         return id(self.holder), self.key
 
+    def getter(self) -> Callable[[], Any]:
+        """``get`` as one C-level call, for the guard's checks before every replay (a global no longer there
+        reads as None; a closure cell emptied since raises ValueError, as ``get`` does)."""
+        if self.attr:
+            return functools.partial(getattr, self.holder, self.key)
+        return functools.partial(self.holder.get, self.key)
+
 
 class GradData(Slot):
     """A tensor's gradient's array, reached through the tensor: a replay rebinds the array of whichever tensor
@@ -121,18 +128,19 @@ class GradData(Slot):
         self.holder._grad._data = value
 
 
-# One global or closure variable a step reads: (its name in messages, a getter of its value now, its value when
-# recording began, its Slot).
-Read = tuple[str, Callable[[], Any], Any, Slot]
+# One global or closure variable a step reads: (its name in messages, its value when recording began, its Slot).
+Read = tuple[str, Any, Slot | None]
 
 
 def arrays_read(reads: list[Read]) -> Snapshot:
     """The NumPy arrays among the globals and closure variables a step reads, as state: traced while it records
     (what it computes from them, ``float(SCALE)`` say, is then recorded or refused), read on every replay."""
     snap = Snapshot()
-    for _, _, _, slot in reads:
+    for _, _, slot in reads:
+        if slot is None:
+            continue
         try:
-            value = slot.get() if slot is not None else None
+            value = slot.get()
         except (KeyError, ValueError):  # deleted since (a global, a closure cell)
             continue
         if isinstance(value, np.ndarray):
@@ -220,14 +228,15 @@ def walk(roots: Iterable[Any], refuse_tuples: bool = True) -> Snapshot:
     return snap
 
 
-def reads_of(fn: Any, modules: Iterable[Module] = ()) -> tuple[list[Read], list[Any]]:
-    """The globals and closure cells ``fn``'s code reads, as ``[(name, getter, value now, slot)]``, and the roots
+def reads_of(fn: Any, known: Iterable[Any] = ()) -> tuple[list[Read], list[Any]]:
+    """The globals and closure cells ``fn``'s code reads, as ``[(name, value now, slot)]``, and the roots
     among their values: modules, optimizers, tensors, minitorch's other objects (an LR scheduler), dicts and
     lists; and the object whose method ``fn`` is.
 
     Read through in turn: functions of the step's own module that it reads (helpers, lambdas), the function a
-    decorator wraps (``__wrapped__``), and the ``forward`` of each of ``modules`` whose class is not
-    minitorch's own (a model's forward may read a global too).
+    decorator wraps (``__wrapped__``), and the ``forward`` of every module inside the modules among those
+    values, ``fn``'s object and ``known`` (roots found before) whose class is not minitorch's own (a model's
+    forward may read a global too).
     """
     roots: list[Any] = []
     while isinstance(fn, (types.MethodType, functools.partial)):
@@ -239,8 +248,7 @@ def reads_of(fn: Any, modules: Iterable[Module] = ()) -> tuple[list[Read], list[
             fn = fn.func
     reads: list[Read] = []
     todo = [fn] if isinstance(fn, types.FunctionType) else []
-    todo += [f for m in modules if isinstance(f := getattr(type(m), "forward", None), types.FunctionType)
-             and not type(m).__module__.startswith("minitorch.")]
+    todo += _forwards([*known, *roots])  # roots: the object whose method fn is, a partial's arguments
     done: set[int] = set()
     while todo:
         f = todo.pop()
@@ -254,26 +262,32 @@ def reads_of(fn: Any, modules: Iterable[Module] = ()) -> tuple[list[Read], list[
             names.update(i.argval for i in dis.get_instructions(c) if i.opname in _GLOBAL_LOADS)
             codes.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
         space = f.__globals__
-        found = [(f"global {n!r}", functools.partial(space.get, n), space[n], Slot(space, n, False))
-                 for n in sorted(names) if n in space]
+        found: list[Read] = [(f"global {n!r}", space[n], Slot(space, n, False)) for n in sorted(names) if n in space]
         for name, cell in zip(f.__code__.co_freevars, f.__closure__ or (), strict=True):
             try:
                 value = cell.cell_contents
             except ValueError:  # not assigned yet
                 continue
-            found.append((f"closure variable {name!r}", functools.partial(getattr, cell, "cell_contents"), value,
-                          Slot(cell, "cell_contents", True)))
+            found.append((f"closure variable {name!r}", value, Slot(cell, "cell_contents", True)))
         reads.extend(found)
-        todo.extend(v for _, _, v, _ in found if isinstance(v, types.FunctionType) and v.__globals__ is space)
+        todo.extend(v for _, v, _ in found if isinstance(v, types.FunctionType) and v.__globals__ is space)
+        todo.extend(_forwards(v for _, v, _ in found))
         if isinstance(wrapped := getattr(f, "__wrapped__", None), types.FunctionType):
             todo.append(wrapped)
     roots = [r for r in roots if hasattr(r, "__dict__") and not isinstance(r, (type, types.ModuleType))]
-    roots.extend(v for _, _, v, _ in reads if isinstance(v, (Module, Optimizer, Tensor, dict, list))
+    roots.extend(v for _, v, _ in reads if isinstance(v, (Module, Optimizer, Tensor, dict, list))
                  or (_is_minitorch_object(v) and not type(v).__module__.startswith(__package__)))  # not a Captured
     return reads, roots
 
 
 _GLOBAL_LOADS = {"LOAD_GLOBAL", "LOAD_NAME"}  # what a function's code reads from its module
+
+
+def _forwards(values: Iterable[Any]) -> list[types.FunctionType]:
+    """The ``forward`` functions of the modules inside the modules among ``values``, minitorch's own left out."""
+    return [f for r in values if isinstance(r, Module) for m in r.modules()
+            if isinstance(f := getattr(type(m), "forward", None), types.FunctionType)
+            and not type(m).__module__.startswith("minitorch.")]
 
 
 def random_states(reads: list, snap: Snapshot) -> dict[str, bytes]:
@@ -285,7 +299,7 @@ def random_states(reads: list, snap: Snapshot) -> dict[str, bytes]:
         "Python's random module": random.getstate,
         "minitorch.random (randn, rand, dropout ...)": mt_random.get_rng_state,
     }
-    named = [(name, value) for name, _, value, _ in reads]
+    named = [(name, value) for name, value, _ in reads]
     named += [(f"{type(s.holder).__name__}[{s.key!r}]", v) for s, v in zip(snap.slots, snap.values, strict=True)]
     for name, value in named:
         if isinstance(value, np.random.Generator):
@@ -305,7 +319,8 @@ class Guard:
     """
 
     def __init__(self, snap: Snapshot, reads: list | None = None) -> None:
-        self.reads = reads or []  # [(name, getter, value, slot)]: the step function's globals and closure cells
+        # the step function's globals and closure cells (reads_of), each as (name, getter, value)
+        self.reads = [(name, slot.getter(), value) for name, value, slot in reads or ()]
         # strong references to every value: an object the guard compares by identity can then not be
         # freed and its id reused by a newcomer
         self.dicts, self.lists, self.labels = snap.dicts, snap.lists, snap.labels
@@ -329,7 +344,7 @@ class Guard:
 
     def changed(self) -> str | None:
         """None when a replay may run; otherwise what changed, in words."""
-        for name, get, value, _ in self.reads:
+        for name, get, value in self.reads:
             now = get()
             if now is not value and not _same(now, value):  # the same object: no call to ask
                 return f"the step's {name} changed"
