@@ -37,6 +37,7 @@ from hw5.experiments import (
     with_overrides,
 )
 from hw5.process import INTERRUPTED, SWEEP_TASK, thread_report
+from hw5.results import saved_config
 from hw5.runfiles import CONFIG, RunFiles, RunStateError, find_runs
 from hw5.train import check_not_clobbering, train
 
@@ -140,7 +141,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     damaged: list[str] = []
     for name, c in EXPERIMENTS.items():
         try:
-            state = f"= {run_name(name)}" if name in SAME_AS else _progress(RunFiles(args.runs_dir, name), c)
+            state = f"= {run_name(name)}" if name in SAME_AS else _progress(RunFiles(args.runs_dir, name))
         except RunStateError as exc:   # the others are still listed; the problem follows the table
             state = "damaged (see below)"
             damaged.append(str(exc))
@@ -153,11 +154,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(files: RunFiles, config: Config) -> str:
+def _progress(files: RunFiles) -> str:
     if not files.exists():
         return "-"
     epochs = files.epochs()
-    planned = files.read_config().get("epochs", config.epochs)
+    planned = saved_config(files).epochs
     diverged = " (diverged)" if epochs and epochs[-1].get("diverged") else ""
     return f"{len(epochs)}/{planned} epochs{diverged}"
 
@@ -190,7 +191,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
-    flags = set(overrides)   # a later --set may replace an earlier one, but not an explicit flag
+    flags = set(overrides)
+    given: dict[str, str] = {}   # each --set's text by key: a setting is given once (or as its flag and the same)
     for text in args.set:
         try:
             key, value = parse_assignment(text)
@@ -198,8 +200,11 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(exc.args[0]) from None
         if key == "name":
             raise UsageError("--set name=... is not allowed: the name picks the experiment")
+        if key in given:
+            raise UsageError(f"--set {key}= is given twice (--set {given[key]}, --set {text}); give it once")
         if key in flags and overrides[key] != value:
             raise UsageError(f"--set {text} contradicts --{key.replace('_', '-')} {overrides[key]}")
+        given[key] = text
         overrides[key] = value
     for key, value in overrides.items():
         if isinstance(value, float) and not math.isfinite(value):
@@ -210,11 +215,14 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 
 def check_paths(args: argparse.Namespace) -> None:
     """Folder names must be text: a path with bytes that are not UTF-8 cannot be written into a run's records
-    or shown, so it is refused here, before anything is written."""
+    or shown, so it is refused here, before anything is written.  An empty name is refused too: it would
+    quietly mean the current folder."""
     for option in ("runs_dir", "out", "data_dir"):
         path = getattr(args, option, None)
         if path is None:
             continue
+        if not path:
+            raise UsageError(f"--{option.replace('_', '-')} is empty; name a folder (. for the current one)")
         try:
             path.encode("utf-8")
         except UnicodeEncodeError:
@@ -229,7 +237,7 @@ def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: 
     that would make its checkpoint describe a different experiment.
     """
     files = RunFiles(runs_dir, name)
-    base = _saved_config(files) if resume and files.exists() else get_experiment(name)
+    base = saved_config(files) if resume and files.exists() else get_experiment(name)
     if resume and files.exists():
         changed = sorted(k for k, v in overrides.items() if k not in RESUMABLE and getattr(base, k, v) != v)
         if changed:
@@ -240,14 +248,6 @@ def resolve_config(name: str, overrides: dict[str, Any], runs_dir: str, resume: 
         return with_overrides(base, overrides)
     except (KeyError, ValueError) as exc:
         raise UsageError(exc.args[0]) from None
-
-
-def _saved_config(files: RunFiles) -> Config:
-    """A run's config.json as a Config; its name is the folder's, never a path read from the file."""
-    try:
-        return Config.from_dict({**files.read_config(), "name": files.name})
-    except (TypeError, ValueError) as exc:
-        raise RunStateError(f"{files.path(CONFIG)}: {exc}; restore it, or start afresh with --overwrite") from None
 
 
 def child_arguments(args: argparse.Namespace, absolute: bool = True) -> list[str]:

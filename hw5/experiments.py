@@ -7,6 +7,7 @@ varies.  Any field can be overridden afterwards (``--set key=value``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from dataclasses import dataclass
 from typing import Any
@@ -236,8 +237,17 @@ def with_overrides(config: Config, overrides: dict[str, Any]) -> Config:
     return validate(dataclasses.replace(config, **overrides))
 
 
+# The largest epoch count a run may plan: far beyond any experiment here (a CoolNet epoch takes 20-30 s, so
+# this is years), and small enough for every number derived from it (the plots' axes) to stay a float.
+MAX_EPOCHS = 100_000
+
+# The most images ``train_size`` and ``test_size`` may ask for: CIFAR-10's (a larger size only means all of
+# them there), and what the synthetic set generates at most, rather than run out of memory.
+MAX_IMAGES = {"train_size": 50_000, "test_size": 10_000}
+
+
 def validate(config: Config) -> Config:
-    """Reject settings that would only fail later, in the middle of a run."""
+    """Reject settings that would only fail later, in the middle of a run (or in the report after it)."""
     problems = []
     if config.model.lower() not in ("lazynet", "boringnet", "coolnet"):
         problems.append(f"model must be lazynet, boringnet or coolnet, not {config.model!r}")
@@ -245,14 +255,23 @@ def validate(config: Config) -> Config:
         problems.append(f"loss must be cross_entropy or mse, not {config.loss!r}")
     if config.dataset not in ("cifar10", "synthetic", "auto"):
         problems.append(f"dataset must be cifar10, synthetic or auto, not {config.dataset!r}")
+    if config.device not in ("cpu", "cuda"):
+        problems.append(f"device must be cpu or cuda, not {config.device!r}")
     for key in ("epochs", "batch_size", "eval_batch_size", "log_every"):
         if getattr(config, key) <= 0:
             problems.append(f"{key} must be positive, got {getattr(config, key)}")
-    for key in ("train_size", "test_size"):
-        if getattr(config, key) is not None and getattr(config, key) <= 0:
-            problems.append(f"{key} must be positive or none, got {getattr(config, key)}")
-    if config.lr < 0 or config.momentum < 0 or config.lr_step < 0:
-        problems.append("lr, momentum and lr_step must not be negative")
+    if config.epochs > MAX_EPOCHS:
+        problems.append(f"epochs must be at most {MAX_EPOCHS}, got {config.epochs}")
+    for key, most in MAX_IMAGES.items():
+        size = getattr(config, key)
+        if size is not None and not 0 < size <= most:
+            problems.append(f"{key} must be from 1 to {most} (or none: all images), got {size}")
+    for key in ("lr", "momentum", "lr_gamma"):   # what SGD and StepLR accept: finite, not negative
+        value = getattr(config, key)
+        if not (math.isfinite(value) and value >= 0):
+            problems.append(f"{key} must be a finite number, not negative, got {value}")
+    if config.lr_step < 0:
+        problems.append(f"lr_step must not be negative, got {config.lr_step}")
     if problems:
         raise ValueError(f"{config.name}: " + "; ".join(problems))
     return config

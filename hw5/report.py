@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable
 from typing import IO
 
-from hw5.claims import CLAIMS, HOLDS, PENDING, Verdict, judge_all, loss, pct
+from hw5.claims import CLAIMS, HOLDS, NOT_DECIDING, PENDING, Verdict, judge_all, loss, pct
 from hw5.experiments import (
     EXPERIMENTS,
     FIGURES,
@@ -26,6 +26,7 @@ from hw5.experiments import (
     SAME_AS,
     SEEDED,
     SEEDS,
+    differing_fields,
     get_experiment,
     is_seeded,
     run_name,
@@ -223,6 +224,24 @@ def remove_leftovers(runs: dict[str, RunResults], out_dir: str) -> None:
 
 
 # ------------------------------------------------------------------ the results table
+def trained_otherwise(run: RunResults) -> list[str]:
+    """How a run differs from its panel's registry entry, but for the epoch count (a column of its own): the
+    settings that keep the claims from counting it, and a config.json naming another experiment (a run copied
+    into another panel's folder)."""
+    registry = get_experiment(run.name)
+    changed = sorted(set(differing_fields(run.config, registry.to_dict())) - NOT_DECIDING)
+    notes = ["other settings: " + ", ".join(f"{k} {run.config.get(k)}" for k in changed)] if changed else []
+    named = run.config.get("name")
+    if isinstance(named, str) and named != run.name:
+        notes.append(f"config names `{named}`")
+    return notes
+
+
+def _otherwise(used: list[RunResults]) -> list[str]:
+    """:func:`trained_otherwise` for each counted seed of a panel (naming the seed where there are several)."""
+    return [(f"seed {run.seed}: " if len(used) > 1 else "") + note for run in used for note in trained_otherwise(run)]
+
+
 def table(runs: dict[str, RunResults], out_dir: str, curves: dict[str, str] | None = None) -> str:
     """One row per panel of the original: its runs' numbers, and the published ones where there are any."""
     rows = ["| panel | caption | seeds | final test acc | best test acc (epoch) | last-5-epoch mean | "
@@ -235,6 +254,7 @@ def table(runs: dict[str, RunResults], out_dir: str, curves: dict[str, str] | No
         used = counted(seeds_of(runs, panel))
         if used and used[0].is_prefix:
             notes.append(f"`{PREFIX_OF[run_name(panel)]}`'s first {used[0].planned} epochs")
+        notes += _otherwise(used)
         caption = config.title + (f" ({'; '.join(notes)})" if notes else "")
         mean = panel_mean(runs, panel)
         if mean is None:
@@ -455,7 +475,8 @@ def readme_section(raw: dict[str, RunResults]) -> str:
     for panel, config in EXPERIMENTS.items():
         used = counted(seeds_of(raw, panel))
         pub = published(panel)
-        name = f"{panel} {config.title}" + (f" (= {SAME_AS[panel]})" if panel in SAME_AS else "")
+        notes = ([f"= {SAME_AS[panel]}"] if panel in SAME_AS else []) + _otherwise(used)
+        name = f"{panel} {config.title}" + (f" ({'; '.join(notes)})" if notes else "")
         if not used:
             rows.append(f"| {name} | not run | | | | {pub.describe() if pub else ''} |")
             continue

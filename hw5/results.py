@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hw5.experiments import EXPERIMENTS, PREFIX_OF, SAME_AS, run_name, seeded_name, split_seed
-from hw5.runfiles import LOCK, RunFiles, find_runs, split_records
+from hw5.experiments import EXPERIMENTS, PREFIX_OF, SAME_AS, Config, run_name, seeded_name, split_seed, validate
+from hw5.runfiles import CONFIG, LOCK, RunFiles, RunStateError, find_runs, split_records
 
 
 def as_float(value: Any) -> float:
@@ -188,9 +188,37 @@ class RunResults:
         return self.wall_time / self.done * self.planned
 
 
+def saved_config(files: RunFiles, saved: dict[str, Any] | None = None) -> Config:
+    """A run's config.json (or ``saved``, its contents read already) as a Config, checked as a command line's
+    settings are (:func:`hw5.experiments.validate`): a value no run could have had is a RunStateError naming the
+    file, not a crash later on.  The name is the folder's, never a path read from the file."""
+    saved = files.read_config() if saved is None else saved
+    try:
+        return validate(Config.from_dict({**saved, "name": files.name}))
+    except (TypeError, ValueError) as exc:
+        problem = str(exc).removeprefix(f"{files.name}: ")
+        raise RunStateError(f"{files.path(CONFIG)}: {problem}; restore it, or start the run afresh with "
+                            "--overwrite") from None
+
+
+def _check_data(files: RunFiles, config: dict[str, Any]) -> None:
+    """The ``data`` entry that training writes into config.json: an object whose name and reason are text."""
+    data = config.get("data", {})
+    wrong = "is not an object" if not isinstance(data, dict) else next(
+        (f"has a {key} that is not text" for key in ("name", "fallback_reason")
+         if not isinstance(data.get(key, ""), str)), None)
+    if wrong:
+        raise RunStateError(f"{files.path(CONFIG)}: 'data' {wrong} ({data!r:.60}); restore it, or start the run "
+                            "afresh with --overwrite")
+
+
 def load_run(files: RunFiles) -> RunResults:
+    """A run as recorded; RunStateError (one line, naming the file) where its config or records are damaged."""
+    config = files.read_config()
+    saved_config(files, config)
+    _check_data(files, config)
     iterations, epochs = split_records(files.records())
-    return RunResults(files.name, files.read_config(), iterations, epochs, files.dir, is_being_written(files.dir))
+    return RunResults(files.name, config, iterations, epochs, files.dir, is_being_written(files.dir))
 
 
 def load_runs(runs_dir: str) -> dict[str, RunResults]:

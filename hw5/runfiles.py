@@ -50,11 +50,16 @@ class RunStateError(Exception):
     """A run's files are damaged, foreign or busy: reported in one line, exit status 2."""
 
 
+class RunBusy(RunStateError):
+    """Another process holds the run's lock."""
+
+
 class RunMoved(RunStateError):
     """The folder a run locked is no longer at its path: the run stops rather than write elsewhere."""
 
 
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK   # O_NONBLOCK: a planted FIFO must not hang an open
+_APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -66,6 +71,43 @@ def _finite_or_none(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite_or_none(v) for v in value]
     return value
+
+
+# The fields of metrics.jsonl's records that their readers rely on (the report computes with them, a resume
+# counts epochs): the whole numbers each kind of record must hold (with their least value), and the numbers
+# any record may hold (null where a diverged run's value was not finite).
+_REQUIRED = {"epoch": {"epoch": 1}, "iteration": {"epoch": 1, "iteration": 0}}
+_NUMBERS = ("loss", "train_loss", "train_acc", "train_eval_loss", "test_loss", "test_acc", "lr", "time",
+            "train_time", "elapsed")
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number (Python's True is an int, but JSON's true is no number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _record_problem(record: dict[str, Any]) -> str | None:
+    """What makes an epoch or iteration record unusable (None if nothing does); records of other types are
+    another version's, and left alone."""
+    kind = record.get("type")
+    if kind not in _REQUIRED:
+        return None
+    for key, least in _REQUIRED[kind].items():
+        value = record.get(key)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value >= least):
+            return f"its {key!r} is {value!r:.40}, not a whole number from {least} up"
+    if kind == "iteration" and "loss" not in record:
+        return "its 'loss' is missing"
+    for key in _NUMBERS:
+        value = record.get(key)
+        if value is not None and not _is_number(value):
+            return f"its {key!r} is {value!r:.40}, not a number"
+    class_acc = record.get("class_acc", {})
+    if not (isinstance(class_acc, dict) and all(v is None or _is_number(v) for v in class_acc.values())):
+        return f"its 'class_acc' is {class_acc!r:.40}, not an accuracy per class"
+    if not isinstance(record.get("diverged", False), bool):
+        return f"its 'diverged' is {record['diverged']!r:.40}, not true or false"
+    return None
 
 
 def fingerprint(lines: list[bytes]) -> str:
@@ -151,9 +193,28 @@ class RunFiles:
                 raise
             raise OSError(exc.errno, exc.strerror or str(exc), self.path(filename)) from None
 
+    def _open_own(self, filename: str, flags: int) -> int:
+        """A descriptor of one of the run's files for changing it in place (appending, truncating), once the
+        file is the run's alone.
+
+        A hard-linked copy of a runs folder (``cp -al``, ``rsync --link-dest``: a cheap snapshot) shares its
+        files with the run, so appending to one would append to the snapshot too.  A file with other names is
+        first replaced by a copy of itself (atomically, as every rewrite here), and the other names keep what
+        they held.  The output of a sweep's training process is train.log itself (:meth:`open_log`): that one
+        is left as it is.
+        """
+        fd = self._open(filename, flags)
+        found = os.fstat(fd)
+        if found.st_nlink > 1 and not _is_stdout(found):
+            os.close(fd)
+            content = self._read(filename) or b""
+            self.write_atomic(filename, lambda f: f.write(content))
+            fd = self._open(filename, flags)
+        return fd
+
     def _append(self, filename: str, data: bytes) -> None:
         with self._writing(filename):
-            fd = self._open(filename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            fd = self._open_own(filename, _APPEND)
             with os.fdopen(fd, "ab") as f:
                 f.write(data)
 
@@ -196,7 +257,7 @@ class RunFiles:
                     if exc.errno not in (errno.EAGAIN, errno.EACCES):
                         raise
                     holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-                    raise RunStateError(f"{self.dir} is being written by another process (pid {holder}); "
+                    raise RunBusy(f"{self.dir} is being written by another process (pid {holder}); "
                                         "wait for it to end, or stop it first") from None
                 if not probe:    # only the holder ever truncates .lock
                     os.ftruncate(fd, 0)
@@ -249,7 +310,13 @@ class RunFiles:
         removed = []
         for name in sorted(os.listdir(self._dir_fd)):
             if name.startswith(TEMP_PREFIX):
-                os.unlink(name, dir_fd=self._dir_fd)
+                try:
+                    os.unlink(name, dir_fd=self._dir_fd)
+                except IsADirectoryError:   # no save leaves a folder: someone else's, not to be deleted
+                    raise RunStateError(f"{self.path(name)} is a folder, where only the temporary files of an "
+                                        "interrupted save belong; move it away") from None
+                except OSError as exc:
+                    raise OSError(exc.errno, exc.strerror, self.path(name)) from None
                 removed.append(name)
         return removed
 
@@ -289,30 +356,37 @@ class RunFiles:
         source.name = self.checkpoint   # what minitorch.load names in its errors
         try:
             return mt.load(source, map_location="cpu")   # load_state_dict moves it where it belongs
-        except mt.SerializationError as exc:
-            raise RunStateError(f"{exc}; restore it, or start the run afresh with --overwrite") from None
+        except mt.SerializationError as exc:   # its message names the file, after the name of the call
+            raise RunStateError(f"{str(exc).removeprefix('load: ')}; restore it, or start the run afresh with "
+                                "--overwrite") from None
 
     # ---------------------------------------------------------------- log
     def log(self, text: str) -> None:
         """Add ``text`` to train.log, unless this process's stdout is train.log already (a sweep's child)."""
         data = text.encode("utf-8", "backslashreplace")
         with self._writing(LOG):
-            fd = self._open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            fd = self._open_own(LOG, _APPEND)
             with os.fdopen(fd, "ab") as f:
-                if not _is_stdout(f.fileno()):
+                if not _is_stdout(os.fstat(fd)):
                     f.write(data)
 
     def open_log(self) -> IO[str]:
         """train.log for appending, as a text file (a sweep hands it to the training process as its output)."""
         os.makedirs(self.dir, exist_ok=True)
-        return os.fdopen(self._open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "a")
+        return os.fdopen(self._open(LOG, _APPEND), "a")
 
     # ------------------------------------------------------------ metrics
-    def start_fresh(self) -> None:
-        """Forget an earlier run of the same name (the caller holds the lock)."""
+    def start_fresh(self, keep_log: bool = False) -> None:
+        """Forget an earlier run of the same name (the caller holds the lock).
+
+        ``keep_log``: keep train.log (a resumed run that begins again at epoch 1 is still the same run, and its
+        log tells what happened to it).  A sweep's training process writes its output to train.log
+        (:meth:`open_log`): that one is left as it is.
+        """
         os.makedirs(self.dir, exist_ok=True)
-        for filename in (METRICS, CHECKPOINT, CURVES, CONFIG):
-            if self._stat(filename) is not None:
+        for filename in (METRICS, CHECKPOINT, CURVES, CONFIG, *(() if keep_log else (LOG,))):
+            found = self._stat(filename)
+            if found is not None and not (filename == LOG and _is_stdout(found)):
                 with self._writing(filename):
                     if self._dir_fd is not None:
                         os.unlink(filename, dir_fd=self._dir_fd)   # a link is removed, not what it names
@@ -338,7 +412,7 @@ class RunFiles:
         """Undo appends made after ``size`` (the checkpoint that should have followed them failed)."""
         if self.size() > size:
             with self._writing(METRICS):
-                fd = self._open(METRICS, os.O_WRONLY)
+                fd = self._open_own(METRICS, os.O_WRONLY)
                 try:
                     os.ftruncate(fd, size)
                 finally:
@@ -364,17 +438,52 @@ class RunFiles:
                 record = json.loads(line)
                 if not isinstance(record, dict):
                     raise ValueError(f"a JSON {type(record).__name__}, not an object")
+                problem = _record_problem(record)
+                if problem:
+                    raise ValueError(problem)
             except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-                raise RunStateError(
-                    f"{self.path(METRICS)}, line {number}, is damaged ({exc}); a run killed while writing "
-                    f"leaves this, and `python -m hw5 run {self.name} --resume` repairs it from the checkpoint"
-                ) from None
+                raise RunStateError(f"{self.path(METRICS)}, line {number}, is damaged ({exc}); "
+                                    + self._repair(number)) from None
             out.append(record)
         return out
+
+    def _repair(self, number: int) -> str:
+        """What mends damaged line ``number`` of metrics.jsonl.
+
+        ``--resume`` drops the lines after those the checkpoint goes with (what a run killed while writing
+        leaves), so it mends the line only if the checkpoint goes with fewer lines, and those are intact.
+        """
+        try:
+            saved = self.load_checkpoint()["metrics"]
+            want = saved["lines"]
+            intact = want < number and fingerprint(self._lines()[:want]) == saved["sha256"]
+        except (RunStateError, OSError, LookupError, TypeError):
+            return (f"there is no usable {CHECKPOINT} to repair it from: restore the file, or start the run "
+                    "afresh with --overwrite")
+        if intact:
+            return (f"a run killed while writing leaves this, and `python -m hw5 run {self.name} --resume` "
+                    f"repairs it from the checkpoint (which goes with the {want} line(s) before it)")
+        return (f"{CHECKPOINT} goes with this line (or with other lines), so --resume cannot repair it: restore "
+                "the file, or start the run afresh with --overwrite")
 
     def epochs(self, torn_end: bool = False) -> list[dict[str, Any]]:
         """The per-epoch records, in order."""
         return [r for r in self.records(torn_end) if r.get("type") == "epoch"]
+
+    def line_count(self) -> int:
+        """How many lines ``metrics.jsonl`` has (a last one cut short included)."""
+        return len(self._lines())
+
+    def epochs_after(self, count: int) -> list[int]:
+        """The epochs whose records follow the first ``count`` lines of ``metrics.jsonl`` (those a checkpoint
+        goes with); a damaged line is no epoch's."""
+        epochs = []
+        for line in self._lines()[count:]:
+            with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("type") == "epoch" and not _record_problem(record):
+                    epochs.append(record["epoch"])
+        return epochs
 
     def fingerprint(self) -> dict[str, Any]:
         """How many lines ``metrics.jsonl`` has and their hash: stored in each checkpoint."""
@@ -407,10 +516,10 @@ class RunFiles:
         return len(lines) - want
 
 
-def _is_stdout(fd: int) -> bool:
-    """Whether ``fd`` is the file this process's stdout writes to."""
+def _is_stdout(found: os.stat_result) -> bool:
+    """Whether ``found`` is the file this process's stdout writes to."""
     try:
-        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.fstat(fd))
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), found)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):   # a stdout with no descriptor
         return False
 

@@ -170,10 +170,10 @@ class Run:
         except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
             raise RunStateError(f"{self.files.checkpoint} does not fit this run's model and settings ({exc}); "
                                 "start afresh with --overwrite") from None
+        finished = self.files.epochs_after(state["metrics"]["lines"])
         dropped = self.files.trim_to(state["metrics"])
         if dropped:
-            self.say(f"{self.config.name}: dropped {dropped} line(s) of {METRICS} written after the checkpoint "
-                     f"of epoch {self.position.epoch} (the epoch that was cut short)", always=True)
+            self.say(_dropped_note(self.config.name, dropped, self.position.epoch, finished), always=True)
 
     # ------------------------------------------------------------ training
     @property
@@ -280,9 +280,13 @@ class Run:
             self.say(f"{self.config.name}: resuming after epoch {self.position.epoch}")
             sessions = _earlier_sessions(self.files)
         else:
-            if resume:
+            cut_short = self.files.line_count() if resume else 0   # epoch 1's, at most (check_not_clobbering)
+            if cut_short:
+                self.say(f"{self.config.name}: dropped {cut_short} line(s) of {METRICS} of epoch 1, which was cut "
+                         "short before its checkpoint was saved; starting again from epoch 1", always=True)
+            elif resume:
                 self.say(f"{self.config.name}: nothing to resume in {self.files.dir}, starting from scratch")
-            self.files.start_fresh()
+            self.files.start_fresh(keep_log=resume)
         sessions.append({"from_epoch": self.position.epoch + 1, **provenance(self.config.capture)})
         self.files.write_config({**self.config.to_dict(), "data": self.describe_data(), "provenance": sessions})
         d = self.data
@@ -380,6 +384,21 @@ def _earlier_sessions(files: RunFiles) -> list[Any]:
     return list(earlier) if isinstance(earlier, list) else []
 
 
+def _dropped_note(name: str, dropped: int, epoch: int, finished: list[int]) -> str:
+    """What a resume says of the ``dropped`` lines of metrics.jsonl written after the checkpoint of ``epoch``,
+    among them the records of the ``finished`` epochs.
+
+    Usually they are the loss points of the epoch a stop cut short.  Whole epochs among them mean the
+    checkpoint is older than the records (one put back from an earlier epoch): those are trained again.
+    """
+    text = f"{name}: dropped {dropped} line(s) of {METRICS} written after the checkpoint of epoch {epoch}"
+    if not finished:
+        return text + " (the epoch that was cut short)"
+    span = f"{finished[0]}" if len(finished) == 1 else f"{finished[0]}-{finished[-1]}"
+    return (text + f", among them {len(finished)} finished epoch(s) ({span}): the checkpoint is older than the "
+            "records (put back from an earlier epoch?), so those epochs are trained again")
+
+
 def _summary(config: Config, r: dict[str, Any]) -> str:
     def pct(x: Any) -> str:
         return "  nan" if x is None or not math.isfinite(x) else f"{100 * x:5.1f}%"
@@ -425,21 +444,23 @@ def check_run_state(files: RunFiles, config: Config, resume: bool, overwrite: bo
 def check_not_clobbering(files: RunFiles, resume: bool) -> None:
     """Refuse (RunStateError) to start a run afresh over records an earlier one left.
 
-    A resume with no checkpoint and no finished epoch (the run was stopped, or the disk
-    filled, during its first epoch) starts again from epoch 1: only the unfinished
-    epoch's loss points are lost, which a resume would have dropped anyway.
+    A resume with no checkpoint whose records are of the first epoch alone starts again
+    from epoch 1: the run was stopped, killed or out of disk space before its first
+    checkpoint was saved (an epoch's record is written just before its checkpoint), so
+    what is lost is the epoch that was cut short, as a later one's would be.  More epochs
+    without a checkpoint are a committed run's (checkpoints are not committed): refused.
     """
     if resume and files.has_checkpoint() or not files.has_records():
         return
-    epochs = len(files.epochs(torn_end=resume))
-    if resume and epochs == 0:
+    epochs = [record["epoch"] for record in files.epochs(torn_end=resume)]
+    if resume and epochs in ([], [1]):
         return
     if resume:
         raise RunStateError(
-            f"{files.dir} holds {epochs} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
+            f"{files.dir} holds {len(epochs)} epoch(s) of records but no {os.path.basename(files.checkpoint)} "
             "(checkpoints are not committed), so it cannot be resumed; --overwrite starts it again, "
             "--runs-dir trains elsewhere")
-    raise RunStateError(f"{files.dir} already holds a run ({epochs} epoch(s) recorded); --resume continues "
+    raise RunStateError(f"{files.dir} already holds a run ({len(epochs)} epoch(s) recorded); --resume continues "
                         "it, --overwrite discards it, --runs-dir trains elsewhere")
 
 

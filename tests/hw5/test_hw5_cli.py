@@ -53,7 +53,9 @@ def test_run_then_report(tmp_path, capsys):
     assert main(["report", "--runs-dir", runs, "--out", out]) == 0
     report = open(os.path.join(out, "REPORT.md")).read()
     assert "WARNING: NOT CIFAR-10" in report
-    assert "| `fig1a` | LazyNet |" in report and "| `fig1c` | BoringNet without activations |" in report
+    other = "(other settings: batch_size 25, lr 0.05, test_size 50, train_size 100)"   # TINY_ARGS and --lr
+    assert f"| `fig1a` | LazyNet {other} |" in report and f"| `fig1c` | BoringNet without activations {other} |" \
+        in report
     assert "![fig1](fig1.png)" in report and "fig2.png" not in report
     for path in (os.path.join(out, "fig1.png"), os.path.join(runs, "fig1a", "curves.png")):
         assert os.path.getsize(path) > 1000

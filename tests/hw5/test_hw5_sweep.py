@@ -164,11 +164,11 @@ def dask_cluster(tmp_path):
 
 def test_external_cluster_survives_a_killed_training_process_and_a_killed_worker(tmp_path, dask_cluster):
     runs, reference = str(tmp_path / "runs"), str(tmp_path / "reference")
-    epochs = ["--epochs", "30", "--set", "train_size=400", "--batch-size", "4"]
-    assert main(["run", "fig1a", "--runs-dir", reference, *TINY, *epochs]) == 0
+    args = [*(a.replace("train_size=200", "train_size=400") for a in TINY), "--epochs", "30", "--batch-size", "4"]
+    assert main(["run", "fig1a", "--runs-dir", reference, *args]) == 0
 
     driver = subprocess.Popen([sys.executable, "-m", "hw5", "run", "fig1a", "--cluster", dask_cluster.address,
-                               "--runs-dir", runs, *TINY, *epochs], stdout=subprocess.PIPE,
+                               "--runs-dir", runs, *args], stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, env=environment(), cwd=REPO)
     try:
         # 1. the training process dies by SIGKILL after its second epoch: the task is retried and resumes
