@@ -279,6 +279,8 @@ def host_array(data: Any, dtype: Any) -> np.ndarray:
     if isinstance(data, np.ndarray):
         return data.copy()
     arr = np.array(data)
+    if arr.dtype == object and any(x is None for x in arr.flat):  # the cast below would make None a NaN
+        raise TypeError("could not infer dtype of None")
     if arr.dtype.kind == "f" or (arr.dtype == object):
         arr = arr.astype(get_default_dtype())
     return arr

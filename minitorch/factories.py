@@ -24,6 +24,8 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: An
     """
     if isinstance(data, Tensor):
         data = data._data
+    elif data is None:  # NumPy would make it a NaN (PyTorch: "Could not infer dtype of NoneType")
+        raise TypeError("tensor: data is None; expected a number, a (nested) list of numbers or an array")
     xp = get_array_module(data)
     if xp is not np:  # already a device array
         arr = data.astype(dtype) if dtype is not None else data.copy()

@@ -65,6 +65,9 @@ class TensorDataset(Dataset):
         if not tensors:
             raise ValueError("TensorDataset needs at least one array")
         self.tensors = tuple(_as_array(t) for t in tensors)
+        for i, t in enumerate(self.tensors):
+            if t.ndim == 0:  # len() would fail with "len() of unsized object"
+                raise ValueError(f"TensorDataset: array {i} is 0-dimensional; each needs a first dim of samples")
         lengths = [len(t) for t in self.tensors]
         if len(set(lengths)) != 1:
             raise ValueError(f"TensorDataset: arrays differ in length along dim 0: {lengths}")

@@ -18,6 +18,8 @@ from minitorch.nn import _args
 from minitorch.ops import activation, elementwise
 from minitorch.ops import embedding as embedding_op
 from minitorch.ops import padding as padding_op
+from minitorch.ops._checks import check_float
+from minitorch.ops._windows import output_size
 from minitorch.tensor import Tensor, apply
 
 
@@ -30,6 +32,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     if not shape or input.shape[input.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape {shape} does not match the trailing dims of input "
                          f"{input.shape}")
+    _check_affine(input, weight, bias, shape, "layer_norm")
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     out = _standardise(input, dims, eps)
     if weight is not None:
@@ -50,6 +53,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     num_groups = _args.positive_int(num_groups, "num_groups", "group_norm")
     if c % num_groups:
         raise ValueError(f"group_norm: {c} channels are not divisible into {num_groups} groups")
+    _check_affine(input, weight, bias, (c,), "group_norm")
     grouped = input.reshape(n, num_groups, -1)
     out = _standardise(grouped, (2,), eps).reshape(*input.shape)
     channel_shape = (c,) + (1,) * (input.ndim - 2)
@@ -58,6 +62,17 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     if bias is not None:
         out = out + bias.reshape(*channel_shape)
     return out
+
+
+def _check_affine(input: Tensor, weight: Tensor | None, bias: Tensor | None, shape: tuple[int, ...],
+                  op: str) -> None:
+    """``weight`` and ``bias`` must have ``shape`` and the input's dtype, as for the other layers: a weight of
+    another size would broadcast (or fail deep in a reshape), and a float32 weight would silently make a float64
+    input's result float64 (PyTorch refuses both)."""
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise ValueError(f"{op}: input of shape {input.shape} needs a {name} of shape {shape}, got {t.shape}")
+    check_float(op, input=input, weight=weight, bias=bias)
 
 
 def _standardise(x: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
@@ -133,6 +148,15 @@ def _planes(input: Tensor, op: str) -> tuple[Tensor, bool]:
     return input.reshape(input.shape[0], input.shape[1], 1, input.shape[2]), False
 
 
+def _check_length(input: Tensor, kernel: int, padding: int, dilation: int, ceil_mode: bool, op: str, what: str,
+                  stride: int = 1) -> None:
+    """The padded length must hold one (dilated) window; checked before the 2-D op runs, whose error would name
+    its (N, C, 1, L) planes."""
+    if output_size(input.shape[-1], kernel, stride, padding, padding, dilation, bool(ceil_mode)) <= 0:
+        raise ValueError(f"{op}: input of shape {input.shape} is shorter than the {what} {kernel} "
+                         f"(padding {padding}, dilation {dilation})")
+
+
 def _lines(out: Tensor, unbatched: bool) -> Tensor:
     out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
     return out.reshape(out.shape[1], out.shape[2]) if unbatched else out
@@ -148,6 +172,12 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     planes, unbatched = _planes(input, "conv1d")
     s, d = _single(stride, "stride", "conv1d"), _single(dilation, "dilation", "conv1d")
     p: Any = padding if isinstance(padding, str) else (0, _single(padding, "padding", "conv1d", minimum=0))
+    channels = weight.shape[1] * groups if isinstance(groups, int) else planes.shape[1]
+    if planes.shape[1] != channels:  # checked here so that the error names the 1-D shapes, not conv2d's planes
+        raise ValueError(f"conv1d: input of shape {input.shape} has {planes.shape[1]} channels but weight of "
+                         f"shape {weight.shape} expects {channels}")
+    if p != "same":  # 'same' pads any length to a full window
+        _check_length(input, weight.shape[2], 0 if p == "valid" else p[1], d, False, "conv1d", "kernel")
     w = weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2])
     return _lines(conv2d(planes, w, bias, (1, s), p, (1, d), groups), unbatched)
 
@@ -162,6 +192,7 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     s = k if stride is None else _single(stride, "stride", "max_pool1d")
     p = _single(padding, "padding", "max_pool1d", minimum=0)
     d = _single(dilation, "dilation", "max_pool1d")
+    _check_length(input, k, p, d, ceil_mode, "max_pool1d", "window", s)
     out = max_pool2d(planes, (1, k), (1, s), (0, p), (1, d), ceil_mode, return_indices)
     if isinstance(out, tuple):  # return_indices
         values, indices = out
@@ -179,6 +210,7 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     k = _single(kernel_size, "kernel_size", "avg_pool1d")
     s = k if stride is None else _single(stride, "stride", "avg_pool1d")
     p = _single(padding, "padding", "avg_pool1d", minimum=0)
+    _check_length(input, k, p, 1, ceil_mode, "avg_pool1d", "window", s)
     return _lines(avg_pool2d(planes, (1, k), (1, s), (0, p), ceil_mode, count_include_pad), unbatched)
 
 

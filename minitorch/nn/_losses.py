@@ -70,7 +70,27 @@ def _reduce(terms: Tensor, reduction: str) -> Tensor:
 def _weighted(terms: Tensor, weight: Any, op: str) -> Tensor:
     if weight is None:
         return terms
-    return terms * _tensor(weight, terms, "weight", op)
+    return terms * _broadcastable(_tensor(weight, terms, "weight", op), terms, "weight", op)
+
+
+def _broadcastable(value: Tensor, input: Tensor, name: str, op: str) -> Tensor:
+    """``value`` once checked to broadcast to the input's shape without changing it: a weight of another shape
+    would fail deep in NumPy's broadcasting, or silently give a loss of the wrong shape."""
+    try:
+        fits = np.broadcast_shapes(value.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{op}: {name} of shape {value.shape} does not broadcast to the input's shape {input.shape}")
+    return value
+
+
+def _float_target(target: Tensor, op: str) -> None:
+    """Binary cross-entropy takes probabilities: an integer target would silently make the loss float64 (PyTorch
+    refuses it)."""
+    if target.dtype.kind != "f":
+        raise TypeError(f"{op}: target must be a floating-point tensor of probabilities, got dtype {target.dtype}; "
+                        "convert it with .to(input.dtype)")
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any = None,
@@ -108,6 +128,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     """-(y log x + (1 - y) log(1 - x)) for probabilities x, each log clamped at -100 (PyTorch's)."""
     _deprecated(size_average, reduce, "binary_cross_entropy")
     input, target = _check(input, target, reduction, "binary_cross_entropy")
+    _float_target(target, "binary_cross_entropy")
     terms = apply(loss_terms.BinaryCrossEntropy(), input, target)
     return _reduce(_weighted(terms, weight, "binary_cross_entropy"), reduction)
 
@@ -118,10 +139,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     """BCE of sigmoid(input), computed stably from the logits; ``pos_weight`` weighs the positive term
     (broadcast along the last dim: one per class)."""
     _deprecated(size_average, reduce, "binary_cross_entropy_with_logits")
-    input, target = _check(input, target, reduction, "binary_cross_entropy_with_logits")
+    op = "binary_cross_entropy_with_logits"
+    input, target = _check(input, target, reduction, op)
+    _float_target(target, op)
     pw = None
     if pos_weight is not None:
-        pw = _tensor(pos_weight, input, "pos_weight", "binary_cross_entropy_with_logits")._data
+        pw = _broadcastable(_tensor(pos_weight, input, "pos_weight", op), input, "pos_weight", op)._data
     terms = apply(loss_terms.BinaryCrossEntropyWithLogits(pw), input, target)
     return _reduce(_weighted(terms, weight, "binary_cross_entropy_with_logits"), reduction)
 

@@ -61,14 +61,25 @@ def _rng(generator: np.random.Generator | None) -> np.random.Generator:
     return _global_generator() if generator is None else generator
 
 
+def _float_target(tensor: Tensor, op: str) -> None:
+    """Random draws need a float tensor: an integer one would silently get them truncated (PyTorch refuses).
+    Checked before drawing, so a refused call leaves the generator where it was."""
+    if tensor.dtype.kind != "f":
+        raise TypeError(f"{op}: tensor has dtype {tensor.dtype}; random initialisation needs a floating-point tensor")
+
+
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: np.random.Generator | None = None) -> Tensor:
     """Fill from U(a, b)."""
+    _float_target(tensor, "uniform_")
     return _fill(tensor, _rng(generator).uniform(a, b, size=tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: np.random.Generator | None = None) -> Tensor:
     """Fill from N(mean, std**2)."""
+    _float_target(tensor, "normal_")
+    if not std >= 0:  # NumPy's own error ("scale < 0") names neither the function nor the value
+        raise ValueError(f"normal_: std must be >= 0, got {std!r}")
     return _fill(tensor, _rng(generator).normal(mean, std, size=tensor.shape))
 
 

@@ -55,6 +55,8 @@ class BinaryCrossEntropy(Function):
         xp = get_array_module(x)
         if x.size and (float(x.min()) < 0 or float(x.max()) > 1):
             raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+        if y.size and (float(y.min()) < 0 or float(y.max()) > 1):  # a label 2 gives a loss, not an error
+            raise ValueError("binary_cross_entropy: all elements of target should be between 0 and 1")
         with np.errstate(divide="ignore"):
             log_x = xp.maximum(xp.log(x), x.dtype.type(-100))
             log_1mx = xp.maximum(xp.log1p(-x), x.dtype.type(-100))

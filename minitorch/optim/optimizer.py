@@ -55,6 +55,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict[int, dict[str, Any]] = {}  # keyed by id(param)
         self.param_groups: list[dict[str, Any]] = []
+        if isinstance(params, (Tensor, dict)):  # list() would iterate a tensor's rows, a dict's keys
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts (parameter "
+                            f"groups), got a {type(params).__name__}; wrap it in a list")
         params = list(params)
         if not params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
@@ -94,14 +97,23 @@ class Optimizer:
 
     def _check_not_in_other_groups(self, params: list[Tensor]) -> None:
         """Refuse a new group that shares a parameter with a group already here (as PyTorch does): step would
-        update that parameter once per group, with each group's hyper-parameters, without a word."""
+        update that parameter once per group, with each group's hyper-parameters, without a word.  A parameter
+        listed twice in the new group is refused too (PyTorch warns that this will become an error): some
+        optimizers would step it twice, others once."""
         group_of = {id(p): i for i, group in enumerate(self.param_groups) for p in group["params"]}
+        position: dict[int, int] = {}
         for k, p in enumerate(params):
             if id(p) in group_of:
                 raise ValueError(
                     f"{type(self).__name__}: some parameters appear in more than one parameter group: parameter "
                     f"{k} of group {len(self.param_groups)} (shape {p.shape}) is already in group {group_of[id(p)]}"
                 )
+            if id(p) in position:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter group {len(self.param_groups)} lists a parameter twice, at "
+                    f"positions {position[id(p)]} and {k} (shape {p.shape})"
+                )
+            position[id(p)] = k
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for group in self.param_groups:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from minitorch.backend import get_array_module
 from minitorch.ops import reduction as R
 from minitorch.ops import shape as S
+from minitorch.ops._checks import check_dim
 from minitorch.tensor_methods.base import TensorBase, int_dim, raw_index
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class ShapeMethods(TensorBase):
     def reshape(self, *shape: Any) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if shape and min(shape) < -1:  # NumPy reads any negative size as -1; PyTorch refuses it
+            raise ValueError(f"reshape: invalid size {min(shape)} in shape {shape}; only -1 may be negative")
         return self._op(S.Reshape(shape))
 
     def view(self, *shape: Any) -> Tensor:
@@ -46,11 +49,13 @@ class ShapeMethods(TensorBase):
         return out
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Dims ``start_dim..end_dim`` merged into one.  A dim outside the tensor is an error, as in PyTorch:
+        taken modulo the rank, ``flatten(1, 3)`` of a 2-D tensor would silently merge nothing."""
         shape = self._data.shape
         nd = len(shape)
+        start, end = check_dim(start_dim, nd, "flatten"), check_dim(end_dim, nd, "flatten")
         if nd == 0:
             return self.reshape(1)
-        start, end = start_dim % nd, end_dim % nd
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for shape {shape}")
         merged = math.prod(shape[start:end + 1])  # not -1: with a zero-size dim elsewhere NumPy cannot infer it

@@ -11,6 +11,7 @@ can then clear what dead writers left without touching a live writer's file.
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
@@ -22,6 +23,8 @@ TEMP_PREFIX = ".tmp-"   # what a killed writer can leave behind; see remove_temp
 def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(file)`` on a temporary binary file, then rename it to ``path``."""
     path = os.fspath(path)
+    if os.path.isdir(path) and not os.path.islink(path):  # os.replace would refuse only once the file was written,
+        raise IsADirectoryError(errno.EISDIR, "cannot write a file over a directory", path)  # naming the temporary
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=directory)

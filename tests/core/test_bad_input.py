@@ -473,3 +473,134 @@ def test_optimizer_state_dict_from_another_model_is_refused_and_changes_nothing(
     assert opt.state == {} and opt.param_groups[0]["lr"] == 0.1
     with pytest.raises(ValueError, match="SGD.load_state_dict: expected a dict with 'state' and 'param_groups'"):
         opt.load_state_dict(small.state_dict())
+
+
+# ----------------------------------------------------------------------------- round 3 (a probe of bad input)
+@pytest.mark.parametrize("call,message", [
+    (lambda: f32((2, 3)).flatten(1, 3), "flatten: dim 3 is out of range for a tensor of 2 dimensions"),
+    (lambda: f32((2, 3)).flatten(5), "flatten: dim 5 is out of range for a tensor of 2 dimensions"),
+    (lambda: nn.Flatten()(f32((3,))), "flatten: dim 1 is out of range for a tensor of 1 dimensions"),
+    (lambda: nn.Flatten(2, 5)(f32((2, 3, 4))), "flatten: dim 5 is out of range for a tensor of 3 dimensions"),
+    (lambda: mt.flatten(f32(()), 1), "flatten: dim 1 is out of range for a tensor of 0 dimensions"),
+], ids=["end-dim", "start-dim", "Flatten-1d", "Flatten-end", "0-d"])
+def test_flatten_dims_out_of_range(call, message):
+    """They were taken modulo the rank: flatten(1, 3) of a 2-D tensor silently merged nothing."""
+    with pytest.raises(IndexError, match=esc(message)):
+        call()
+    assert f32(()).flatten().shape == (1,) and f32((2, 3, 4)).flatten(-2).shape == (2, 12)
+
+
+def test_reshape_refuses_negative_sizes_other_than_minus_one():
+    with pytest.raises(ValueError, match=esc("reshape: invalid size -2 in shape (-2, 3); only -1 may be negative")):
+        f32((2, 3)).reshape(-2, 3)  # NumPy read it as -1
+    assert f32((2, 3)).reshape(-1, 3).shape == (2, 3)
+
+
+def test_tensor_of_none_is_refused():
+    with pytest.raises(TypeError, match="tensor: data is None"):
+        mt.tensor(None)  # was a NaN
+    with pytest.raises(TypeError, match="tensor: cannot make a tensor from list: could not infer dtype of None"):
+        mt.tensor([1.0, None])
+
+
+def test_layer_and_group_norm_check_weight_shape_and_dtype():
+    with pytest.raises(ValueError, match=esc("group_norm: input of shape (2, 6, 3) needs a weight of shape (6,), "
+                                             "got (4,)")):
+        nn.GroupNorm(2, 4)(f32((2, 6, 3)))  # failed inside a reshape of the weight
+    with pytest.raises(ValueError, match=esc("layer_norm: input of shape (2, 4) needs a bias of shape (4,), got (2,)")):
+        F.layer_norm(f32((2, 4)), 4, f32((4,)), f32((2,)))
+    x64 = mt.tensor(np.ones((2, 4)))
+    with pytest.raises(TypeError, match=esc("layer_norm: dtypes differ (input float64, weight float32, bias float32)")):
+        nn.LayerNorm(4)(x64)  # the result was silently float64
+    with pytest.raises(TypeError, match=esc("group_norm: dtypes differ (input float64, weight float32")):
+        nn.GroupNorm(2, 4)(x64)
+    assert nn.LayerNorm(4).double()(x64).dtype == np.float64
+
+
+def test_1d_layers_name_the_1d_shapes():
+    """The errors came from the conv2d/pool2d the 1-D layers run, naming their (N, C, 1, L) planes."""
+    with pytest.raises(ValueError, match=esc("conv1d: input of shape (2, 5, 8) has 5 channels but weight of shape "
+                                             "(4, 3, 3) expects 3")):
+        nn.Conv1d(3, 4, 3)(f32((2, 5, 8)))
+    with pytest.raises(ValueError, match=esc("conv1d: input of shape (2, 3, 2) is shorter than the kernel 3")):
+        nn.Conv1d(3, 4, 3)(f32((2, 3, 2)))
+    with pytest.raises(ValueError, match=esc("avg_pool1d: input of shape (2, 3, 1) is shorter than the window 2")):
+        nn.AvgPool1d(2)(f32((2, 3, 1)))
+    with pytest.raises(ValueError, match=esc("max_pool1d: input of shape (3, 2) is shorter than the window 3")):
+        nn.MaxPool1d(3)(f32((3, 2)))
+    assert nn.Conv1d(3, 4, 3, padding="same")(f32((1, 3, 2))).shape == (1, 4, 2)
+
+
+def test_binary_cross_entropy_targets():
+    p = mt.tensor(np.array([0.2, 0.5, 0.5], np.float32))
+    with pytest.raises(ValueError, match="binary_cross_entropy: all elements of target should be between 0 and 1"):
+        F.binary_cross_entropy(p, mt.tensor(np.array([0.0, 2.0, 1.0], np.float32)))  # gave a loss
+    with pytest.raises(TypeError, match="binary_cross_entropy: target must be a floating-point tensor of "
+                                        "probabilities, got dtype int64"):
+        F.binary_cross_entropy(p, mt.tensor(np.array([0, 1, 1])))  # gave a float64 loss
+    with pytest.raises(TypeError, match="binary_cross_entropy_with_logits: target must be a floating-point"):
+        nn.BCEWithLogitsLoss()(p, mt.tensor(np.array([0, 1, 1])))
+    with pytest.raises(ValueError, match=esc("binary_cross_entropy_with_logits: pos_weight of shape (2,) does not "
+                                             "broadcast to the input's shape (3,)")):
+        F.binary_cross_entropy_with_logits(p, p, pos_weight=mt.ones(2))  # NumPy's error, from inside the op
+    with pytest.raises(ValueError, match=esc("binary_cross_entropy: weight of shape (2, 3) does not broadcast to "
+                                             "the input's shape (3,)")):
+        F.binary_cross_entropy(p, p, weight=mt.ones(2, 3), reduction="sum")  # a loss summed over a (2, 3)
+
+
+def test_optimizer_params_given_as_one_tensor_or_twice():
+    w = nn.Parameter(mt.ones(2, 3))
+    with pytest.raises(TypeError, match="SGD: params must be an iterable of Tensors or of dicts .parameter groups., "
+                                        "got a Parameter; wrap it in a list"):
+        mt.optim.SGD(w, lr=0.1)  # said "can only optimise leaf tensors" (list() gave its rows)
+    with pytest.raises(TypeError, match="Adam: params must be an iterable .* got a dict"):
+        mt.optim.Adam({"params": [w]}, lr=0.1)
+    with pytest.raises(ValueError, match=esc("Adam: parameter group 0 lists a parameter twice, at positions 0 and 2 "
+                                             "(shape (2, 3))")):
+        mt.optim.Adam([w, nn.Parameter(mt.ones(1)), w], lr=0.1)  # Adam stepped it twice, SGD once
+
+
+def test_load_state_dict_refuses_non_dicts_and_non_numbers_and_changes_nothing():
+    model = two_layer()
+    before = snapshot(model)
+    with pytest.raises(TypeError, match="load_state_dict into Sequential: expected a dict of tensors by name .as "
+                                        "state_dict.. gives., got Sequential"):
+        model.load_state_dict(two_layer())
+    state = fresh_state(model)
+    state["1.num_batches_tracked"] = None  # the last entry: the others were copied before the error
+    with pytest.raises(TypeError, match="load_state_dict into Sequential: '1.num_batches_tracked' is a NoneType of "
+                                        "dtype object in the state dict; expected numbers"):
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+    state["1.num_batches_tracked"] = np.array(3)
+    state["0.weight"] = "abc"
+    with pytest.raises(TypeError, match="'0.weight' is a str of dtype <U3"):  # said "has shape ()"
+        model.load_state_dict(state)
+    assert_unchanged(model, before)
+
+
+def test_register_buffer_and_train_arguments():
+    m = nn.Module()
+    with pytest.raises(KeyError, match="register_buffer: buffer name must be a non-empty string without '.', got "
+                                       "'a.b'"):
+        m.register_buffer("a.b", mt.ones(2))
+    with pytest.raises(TypeError, match="Module: buffer 'c' must be a Tensor, got int"):
+        m.register_buffer("c", 3)
+    assert m._buffer_names == ()  # the refused names were registered before
+    with pytest.raises(ValueError, match="Linear.train: mode must be a bool, got 'no'"):
+        nn.Linear(2, 2).train("no")
+
+
+def test_init_refuses_integer_tensors_and_negative_std():
+    ints = mt.tensor(np.zeros(3, np.int64))
+    with pytest.raises(TypeError, match="uniform_: tensor has dtype int64; random initialisation needs a "
+                                        "floating-point tensor"):
+        nn.init.uniform_(ints)  # filled it with zeros
+    with pytest.raises(ValueError, match="normal_: std must be >= 0, got -1"):
+        nn.init.normal_(mt.zeros(3), std=-1)  # NumPy's "scale < 0"
+
+
+def test_save_over_a_directory_names_it(tmp_path):
+    with pytest.raises(IsADirectoryError, match=f"cannot write a file over a directory: '{esc(str(tmp_path))}'"):
+        mt.save({"w": mt.ones(2)}, tmp_path)  # named the temporary file, once it was written
+    assert os.listdir(tmp_path) == []

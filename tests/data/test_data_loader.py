@@ -206,3 +206,10 @@ def test_cuda_device_works_or_fails_clearly():
     else:
         with pytest.raises(RuntimeError, match="cuda"):
             DataLoader(numbered(), device="cuda")
+
+
+def test_bad_batch_size_and_0d_arrays():
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got True"):
+        DataLoader(numbered(), batch_size=True)  # was a batch size of 1
+    with pytest.raises(ValueError, match="TensorDataset: array 1 is 0-dimensional; each needs a first dim of samples"):
+        TensorDataset(np.arange(3.0), np.float32(1.0))  # "len() of unsized object"

@@ -7,7 +7,7 @@ their names, in order, for ``named_parameters`` and ``state_dict``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -104,6 +104,11 @@ class Module:
         (nor expected by ``load_state_dict``): for values the module can recompute,
         such as a cached mask or table, as in PyTorch.
         """
+        if not isinstance(name, str) or not name or "." in name:  # a dotted name could not be loaded back
+            raise KeyError(f"{type(self).__name__}.register_buffer: buffer name must be a non-empty string without "
+                           f"'.', got {name!r}")
+        if tensor is not None and not isinstance(tensor, Tensor):  # checked before the name is registered
+            raise TypeError(f"{type(self).__name__}: buffer {name!r} must be a Tensor, got {type(tensor).__name__}")
         self._register("_buffer_names", name, True)
         self._register("_non_persistent_names", name, not persistent)
         setattr(self, name, tensor)
@@ -169,6 +174,8 @@ class Module:
 
     # ---------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
+        if not isinstance(mode, bool):  # train("eval") would leave every module in training mode
+            raise ValueError(f"{type(self).__name__}.train: mode must be a bool, got {mode!r}")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -246,24 +253,30 @@ class Module:
 
         The keys expected are those ``state_dict`` gives: non-persistent buffers are neither needed nor taken.
         """
+        where = f"load_state_dict into {type(self).__name__}"
+        if not isinstance(state_dict, Mapping):  # e.g. a whole model, as load() gives for save(model)
+            raise TypeError(f"{where}: expected a dict of tensors by name (as state_dict() gives), got "
+                            f"{type(state_dict).__name__}")
         own = OrderedDict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise ValueError(
-                f"load_state_dict into {type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}"
-            )
+            raise ValueError(f"{where}: missing keys {missing}, unexpected keys {unexpected}")
         updates = []
         for name, tensor in own.items():
             if name not in state_dict:
                 continue
             value = state_dict[name]
             value = value._data if isinstance(value, Tensor) else value
-            shape = tuple(np.shape(value)) if get_array_module(value) is np else tuple(value.shape)
+            if get_array_module(value) is np:
+                value = np.asarray(value)
+                if value.dtype.kind not in "biuf":  # found here, not half-way through the copies below
+                    raise TypeError(f"{where}: {name!r} is a {type(state_dict[name]).__name__} of dtype "
+                                    f"{value.dtype} in the state dict; expected numbers")
+            shape = tuple(value.shape)
             if shape != tensor.shape:
                 raise ValueError(
-                    f"load_state_dict into {type(self).__name__}: {name!r} has shape {shape} in the "
-                    f"state dict but {tensor.shape} in the module"
+                    f"{where}: {name!r} has shape {shape} in the state dict but {tensor.shape} in the module"
                 )
             updates.append((tensor, value))
         for tensor, value in updates:
