@@ -166,6 +166,23 @@ class Optimizer:
         state = {index[pid]: dict(s) for pid, s in self.state.items() if pid in index}
         return {"state": state, "param_groups": groups}
 
+    # Keys the learning-rate schedulers add to parameter groups (a state dict saved with one holds them)
+    _SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"})
+
+    def _check_same_kind(self, groups: list | tuple, name: str) -> None:
+        """Refuse another optimizer's state dict (Adam's into SGD): its groups hold hyper-parameters this one
+        does not have and lack some it does.  Either alone is allowed: a checkpoint from before a
+        hyper-parameter was added lacks it (this optimizer's value stays), and a key of the user's own in a
+        group is carried over, as in PyTorch (which accepts both, and another optimizer's state too, failing
+        only at the next step or not at all)."""
+        for i, (saved, own) in enumerate(zip(groups, self.param_groups, strict=True)):
+            foreign = sorted(set(saved) - set(own) - self._SCHEDULER_KEYS)
+            lacking = sorted(set(self.defaults) - set(saved))
+            if foreign and lacking:
+                raise ValueError(f"{name}: saved group {i} has hyper-parameters {foreign} that "
+                                 f"{type(self).__name__} does not, and lacks its {lacking}; is the state dict "
+                                 "from another optimizer?")
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` gave, after checking that it fits these parameters.
 
@@ -186,6 +203,7 @@ class Optimizer:
                 f"{name}: the saved groups {saved} do not match this optimizer's "
                 f"{[len(g['params']) for g in self.param_groups]} parameters per group"
             )
+        self._check_same_kind(groups, name)
         positions = {}  # saved parameter index -> this optimizer's parameter
         for g, own in zip(groups, self.param_groups, strict=False):
             for index, p in zip(g["params"], own["params"], strict=False):

@@ -14,7 +14,7 @@ from benchmarks import whole_report
 def _run(tmp_path, name, times, diverged=False):
     folder = tmp_path / name
     folder.mkdir()
-    lines = [{"type": "iteration", "loss": 2.3}]
+    lines = [{"type": "iteration", "epoch": 1, "iteration": 0, "loss": 2.3}]
     last = len(times) - 1
     lines += [{"type": "epoch", "epoch": i + 1, "time": t, "train_time": t - 1, "diverged": diverged and i == last}
               for i, t in enumerate(times)]

@@ -284,6 +284,36 @@ def test_optimizer_load_state_dict_mismatch():
         opt.load_state_dict(other.state_dict())
 
 
+
+def test_another_optimizers_state_dict_is_refused_and_changes_nothing():
+    model = nn.Linear(3, 2)
+    adam = mt.optim.Adam(model.parameters(), lr=0.01)
+    model(mt.randn(4, 3)).sum().backward()
+    adam.step()
+    sgd = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    before = sgd.state_dict()
+    with pytest.raises(ValueError, match=esc("SGD.load_state_dict: saved group 0 has hyper-parameters ['amsgrad', "
+                                             "'betas', 'decoupled_weight_decay', 'eps'] that SGD does not, and lacks its "
+                                             "['dampening', 'momentum', 'nesterov']")):
+        sgd.load_state_dict(adam.state_dict())
+    assert sgd.state_dict() == before and sgd.param_groups[0]["momentum"] == 0.9
+
+
+def test_an_older_or_annotated_state_dict_of_the_same_optimizer_still_loads():
+    model = nn.Linear(3, 2)
+    opt = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    StepLR(opt, step_size=2)  # adds initial_lr to the group
+    annotated, older = opt.state_dict(), opt.state_dict()
+    annotated["param_groups"][0]["name"] = "all"   # a key of the user's own: carried over, as in PyTorch
+    del older["param_groups"][0]["maximize"]       # a checkpoint from before a hyper-parameter existed
+    for saved in (annotated, older):
+        fresh = mt.optim.SGD(model.parameters(), lr=0.5, momentum=0.5)
+        fresh.load_state_dict(saved)
+        group = fresh.param_groups[0]
+        assert (group["lr"], group["momentum"], group["maximize"], group["initial_lr"]) == (0.1, 0.9, False, 0.1)
+        assert group.get("name") == saved["param_groups"][0].get("name")
+
+
 # ----------------------------------------------------------------------------- optimizers and containers
 def test_optimizer_and_scheduler_arguments():
     params = list(nn.Linear(2, 2).parameters())

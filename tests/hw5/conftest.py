@@ -5,7 +5,12 @@ once, so nothing depends on what this machine happens to have cached.
 """
 from __future__ import annotations
 
+import shutil
+
 import pytest
+from hw5_helpers import TINY_ARGS
+
+from hw5.cli import main
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,3 +30,19 @@ def no_cifar10(tmp_path, monkeypatch):
 @pytest.fixture
 def runs_dir(tmp_path):
     return str(tmp_path / "runs")
+
+
+@pytest.fixture(scope="module")
+def finished_once(tmp_path_factory):
+    """A 2-epoch fig1a run made by the command line, once per test module."""
+    runs = str(tmp_path_factory.mktemp("finished") / "runs")
+    assert main(["run", "fig1a", "--epochs", "2", "--runs-dir", runs, *TINY_ARGS]) == 0
+    return runs
+
+
+@pytest.fixture
+def finished(finished_once, tmp_path):
+    """A finished 2-epoch run made by the command line (once per module), and a runs folder of its own."""
+    runs = str(tmp_path / "runs")
+    shutil.copytree(finished_once, runs)
+    return runs

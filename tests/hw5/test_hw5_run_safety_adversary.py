@@ -41,21 +41,6 @@ def _same_weights(a, b):
     return all((saved[key].numpy() == value.numpy()).all() for key, value in other.items())
 
 
-@pytest.fixture(scope="module")
-def finished_once(tmp_path_factory):
-    runs = str(tmp_path_factory.mktemp("finished") / "runs")
-    assert main(["run", "fig1a", "--epochs", "2", "--runs-dir", runs, *TINY_ARGS]) == 0
-    return runs
-
-
-@pytest.fixture
-def finished(finished_once, tmp_path):
-    """A finished 2-epoch run made by the command line (once per module), and a runs folder of its own."""
-    runs = str(tmp_path / "runs")
-    shutil.copytree(finished_once, runs)
-    return runs
-
-
 # ------------------------------------------------- 1. killed while saving the first checkpoint
 class Killed(BaseException):
     """What ``kill -9`` does to the Python code it lands in: it runs no further, and nothing catches it."""

@@ -42,21 +42,6 @@ def _wait_for(condition, what, proc=None, timeout=60):
         time.sleep(0.02)
 
 
-@pytest.fixture(scope="module")
-def finished_once(tmp_path_factory):
-    runs = str(tmp_path_factory.mktemp("finished") / "runs")
-    assert main(["run", "fig1a", "--epochs", "2", "--runs-dir", runs, *TINY_ARGS]) == 0
-    return runs
-
-
-@pytest.fixture
-def finished(finished_once, tmp_path):
-    """A finished 2-epoch run made by the command line (once per module), and a runs folder of its own."""
-    runs = str(tmp_path / "runs")
-    shutil.copytree(finished_once, runs)
-    return runs
-
-
 # ------------------------------------------------------- 1. the lock follows the run
 @pytest.mark.parametrize("how", ["folder moved", "lock replaced"])
 def test_a_run_whose_folder_is_taken_away_stops_and_never_writes_into_the_new_one(tmp_path, how):
