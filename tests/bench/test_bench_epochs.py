@@ -31,7 +31,8 @@ def test_a_shortened_epoch_scales_training_and_evaluation_apart():
 def test_read_hw5_epoch(tmp_path):
     run = tmp_path / epochs.RUN
     run.mkdir()
-    lines = [{"type": "iteration", "epoch": 1, "iteration": 0, "loss": 2.3}, {"type": "epoch", "epoch": 1, "time": 5.0, "train_time": 4.0}]
+    lines = [{"type": "iteration", "epoch": 1, "iteration": 0, "loss": 2.3},
+             {"type": "epoch", "epoch": 1, "time": 5.0, "train_time": 4.0}]
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     (run / "config.json").write_text(json.dumps({"data": {"name": "synthetic", "train_images": 400,
                                                           "test_images": 200}}))

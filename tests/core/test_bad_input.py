@@ -293,8 +293,8 @@ def test_another_optimizers_state_dict_is_refused_and_changes_nothing():
     sgd = mt.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     before = sgd.state_dict()
     with pytest.raises(ValueError, match=esc("SGD.load_state_dict: saved group 0 has hyper-parameters ['amsgrad', "
-                                             "'betas', 'decoupled_weight_decay', 'eps'] that SGD does not, and lacks its "
-                                             "['dampening', 'momentum', 'nesterov']")):
+                                             "'betas', 'decoupled_weight_decay', 'eps'] that SGD does not, and "
+                                             "lacks its ['dampening', 'momentum', 'nesterov']")):
         sgd.load_state_dict(adam.state_dict())
     assert sgd.state_dict() == before and sgd.param_groups[0]["momentum"] == 0.9
 
