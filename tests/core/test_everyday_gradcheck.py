@@ -20,7 +20,7 @@ import minitorch as mt
 MER = importlib.import_module("make_everyday_references")
 GC = dict(atol=1e-7, rtol=1e-6)
 LEFT_OUT = {"maximum_ties", "sort_ties", "sort_ties_desc", "max_dim_ties", "round_half_even", "sum_dtype_float32_input",
-            "logsumexp_minus_inf"}
+            "logsumexp_minus_inf", "cast_roundtrip"}  # the last two compute in float32/float16: see test_casts below
 
 
 def has_gradients(name: str) -> bool:
@@ -57,7 +57,12 @@ def test_the_cases_cover_every_differentiable_family():
                  "logsumexp_dims", "sort", "topk", "median_all", "median_dim", "expand", "repeat", "flip", "roll",
                  "movedim_multi", "chunk", "split_sections", "unbind", "narrow", "gather", "scatter_src",
                  "scatter_add", "index_select", "masked_fill_tensor_value", "tril", "triu", "diag_vector",
-                 "diag_matrix", "unsqueeze_inplace", "clamp_inplace", "masked_fill_inplace", "scatter_inplace"]:
+                 "diag_matrix", "unsqueeze_inplace", "clamp_inplace", "masked_fill_inplace", "scatter_inplace",
+                 "remainder", "remainder_operator_scalar", "remainder_inplace", "fmod", "fmod_scalar_inplace", "trunc",
+                 "square", "select", "amin_amax", "take_along_dim", "relu6", "unflatten_module", "std_mean",
+                 "minimum_function", "sub_function", "arithmetic_methods", "shape_functions", "tensor_split",
+                 "fliplr_flipud", "squeeze_inplace", "scatter_add_inplace", "clamp_spellings", "inplace_abs_",
+                 "inplace_relu_", "inplace_sqrt_", "inplace_log_", "inplace_pow_", "inplace_tril_"]:
         assert name in covered, name
 
 
@@ -76,3 +81,15 @@ def test_gradcheck_catches_a_wrong_gradient():
     x, y = (mt.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True) for _ in range(2))
     with pytest.raises(mt.GradcheckError):
         mt.gradcheck(lambda a, b: apply(WrongWhere(c), a, b), [x, y], **GC)
+
+
+@pytest.mark.parametrize("cast", ["float", "half"])
+def test_casts(cast):
+    """A cast to float32 or float16 and back passes the gradient through, as float64.  Central differences through
+    the narrow dtype are only good to its rounding (~1e-7 or ~1e-3 of a value) over ``eps``: the step is wide and the
+    tolerance loose, yet a dropped, scaled or misplaced gradient still fails (PyTorch's exact gradients are compared
+    in test_everyday_parity.py, case cast_roundtrip)."""
+    x = mt.tensor(np.random.default_rng(5).uniform(-2, 2, (3, 4)), requires_grad=True)
+    eps, tol = (1e-2, 1e-4) if cast == "float" else (0.25, 1e-2)
+    assert mt.gradcheck(lambda t: getattr(t, cast)().double() * 3, [x], eps=eps, atol=tol, rtol=tol)
+    assert x.grad.dtype == np.float64

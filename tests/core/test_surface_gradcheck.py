@@ -143,6 +143,19 @@ def test_dropout_with_a_fixed_mask(p, rng):
     assert mt.gradcheck(fn, [leaf(rng.standard_normal((4, 6)))], **GC)
 
 
+@pytest.mark.parametrize("p", [0.3, 1.0])
+@pytest.mark.parametrize("form", ["function", "module"])
+def test_dropout2d_with_a_fixed_mask(form, p, rng):
+    """Whole channels dropped, the rest scaled: reseeded before each call, as above."""
+    layer = nn.Dropout2d(p)
+
+    def fn(t):
+        mt.manual_seed(11)
+        return F.dropout2d(t, p, training=True) if form == "function" else layer(t)
+
+    assert mt.gradcheck(fn, [leaf(rng.standard_normal((3, 4, 2, 3)))], **GC)
+
+
 # ----------------------------------------------------------------------------- cross-entropy options
 CE_OPTIONS = [
     dict(weight=True),

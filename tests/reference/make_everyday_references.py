@@ -5,6 +5,8 @@ Run from the repository root, with PyTorch 2.13.0 installed::
 
     python tests/reference/make_everyday_references.py
 
+(``--new-only`` adds the results of cases the file lacks and leaves every stored array as it is.)
+
 Each case is a function of the framework module (``torch`` or ``minitorch``: the ops are called by the same
 names on both) and of tensors made from seeded NumPy inputs.  Stored per case (no pickle):
 
@@ -295,6 +297,46 @@ case("empty_reductions", lambda m, x: (x.sum(1), x.prod(1), x.logsumexp(1), x.an
      x=const(np.zeros((2, 0))))
 
 
+# ---- spellings and ops whose backward had no gradcheck or no stored PyTorch gradient (the gradient audit)
+QUOTIENTS = np.array([[1.3, -2.6, 0.4, 2.7], [-0.5, 3.3, -1.75, 0.35], [2.45, 0.6, -3.6, -1.25]])  # 0.25+ from whole
+DIVISORS = np.array([0.7, -0.9, 1.3, -0.4])  # numbers: the remainders' derivatives exist (no jump within reach)
+case("remainder", lambda m, x, y: m.remainder(x, y), x=const(QUOTIENTS * DIVISORS), y=const(DIVISORS))
+case("remainder_operator_scalar", lambda m, x: x % -0.7, x=const(QUOTIENTS * -0.7))
+case("remainder_inplace", lambda m, x, y: (x * 1).remainder_(y), x=const(QUOTIENTS * DIVISORS), y=const(DIVISORS))
+case("fmod", lambda m, x, y: m.fmod(x, y), x=const(QUOTIENTS * DIVISORS), y=const(DIVISORS))
+case("fmod_scalar_inplace", lambda m, x: (x.fmod(0.7), (x * 1).fmod_(-0.7)), x=const(QUOTIENTS * 0.7))
+case("trunc", lambda m, x: (m.trunc(x * 3), x.trunc()), x=distinct(3, 4))
+case("square", lambda m, x: (m.square(x), x.square()), x=normal(3, 4))
+case("select", lambda m, x: (m.select(x, 1, 2), x.select(0, -1)), x=normal(3, 4))
+case("amin_amax", lambda m, x: (m.amin(x, 1), x.amin((0, 2), keepdim=True), m.amax(x, 0)), x=distinct(2, 3, 4))
+case("take_along_dim", lambda m, x, i: (m.take_along_dim(x, i, dim=1), x.take_along_dim(i[:, :2], 1)),
+     x=normal(3, 4), i=ints(4, 3, 5))
+case("relu6", lambda m, x: m.nn.functional.relu6(x * 12), x=distinct(3, 4))
+case("unflatten_module", lambda m, x: m.nn.Unflatten(1, (2, 3))(x), x=normal(4, 6))
+case("std_mean", lambda m, x: m.std_mean(x, 1), x=normal(3, 5))
+case("minimum_function", lambda m, x, y: m.minimum(x, y), x=distinct(3, 4), y=distinct(4))
+case("sub_function", lambda m, x, y: (m.sub(x, y), m.subtract(x, y, alpha=2)), x=normal(3, 4), y=normal(4))
+case("arithmetic_methods", lambda m, x, y: (x.true_divide(y), x.divide(y), x.mul(y), x.multiply(y), x.subtract(y),
+                                            x.neg(), x.negative()), x=normal(3, 4), y=positive(4))
+case("shape_functions", lambda m, x: (m.permute(x, (2, 0, 1)), m.reshape(x, (4, 6)), m.flatten(x, 1),
+                                      m.squeeze(m.unsqueeze(x, 1), 1), m.moveaxis(x, 0, 2), m.swapdims(x, 0, 1)),
+     x=normal(2, 3, 4))
+case("tensor_split", lambda m, x: (*m.tensor_split(x, 3, 1), *x.tensor_split(2)), x=normal(4, 7))
+case("fliplr_flipud", lambda m, x: (x.fliplr(), x.flipud()), x=normal(3, 4))
+case("squeeze_inplace", lambda m, x: (x * 1).squeeze_(1), x=normal(3, 1, 4))
+case("scatter_add_inplace", lambda m, x, s, i: (x * 1).scatter_add_(1, i, s), x=normal(3, 4), s=normal(3, 5),
+     i=ints(4, 3, 5))
+case("clamp_spellings", lambda m, x: (m.clamp_(x * 1, -0.3, 0.3), m.clip_(x * 2, min=-0.4), x.clip(-0.3, 0.3)),
+     x=distinct(3, 4))
+case("cast_roundtrip", lambda m, x: (x.float().double() * 2, x.half().to(m.float64), x.float().type_as(x),
+                                     x.type(m.float32).double()), x=normal(3, 4))
+for _name in ("abs_", "neg_", "cos_", "sin_", "exp_", "tanh_", "sigmoid_", "relu_", "square_", "floor_", "ceil_",
+              "round_", "trunc_", "sign_", "tril_", "triu_"):  # distinct: no value at a kink or jump
+    case(f"inplace_{_name}", lambda m, x, name=_name: getattr(x * 1, name)(), x=distinct(3, 4))
+for _name in ("sqrt_", "rsqrt_", "log_", "log1p_"):
+    case(f"inplace_{_name}", lambda m, x, name=_name: getattr(x * 1, name)(), x=positive(3, 4))
+case("inplace_pow_", lambda m, x: (x * 1).pow_(3), x=normal(3, 4))
+
 # --------------------------------------------------------------------------- running a case
 def to_array(value) -> np.ndarray:
     """A NumPy copy of a tensor from either framework, or of a Python bool/number."""
@@ -335,13 +377,21 @@ def case_names() -> list[str]:
     return [c["name"] for c in CASES]
 
 
-def main() -> None:
+def main(new_only: bool = False) -> None:
+    """Write everyday.npz; ``new_only`` (``--new-only``): run only the cases it lacks and keep the rest as stored."""
     import torch
 
     warn_if_other_torch(torch.__version__, TORCH_VERSION)
     torch.set_default_dtype(torch.float32)
+    path = os.path.join(HERE, "everyday.npz")
+    stored: dict[str, np.ndarray] = {}
+    if new_only:
+        with np.load(path, allow_pickle=False) as npz:
+            stored = {k: npz[k] for k in npz.files}
     out: dict[str, np.ndarray] = {}
     for spec in CASES:
+        if f"{spec['name']}:out:0" in stored:
+            continue
         arrays = case_inputs(spec)
         for k, v in arrays.items():
             out[f"{spec['name']}:in:{k}"] = v
@@ -349,9 +399,12 @@ def main() -> None:
             out[f"{spec['name']}:{k}"] = v
     out["cases"] = json_array(case_names())
     out["meta"] = meta_array(torch.__version__)
-    path = os.path.join(HERE, "everyday.npz")
+    if new_only:  # the stored cases' arrays are kept as they are; only the new cases' are added
+        out = {**out, **stored, "cases": out["cases"]}
     write_npz(path, out)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(new_only="--new-only" in sys.argv[1:])
