@@ -10,7 +10,8 @@ uninitialised and C-contiguous; ``None`` for an output the declaration leaves
 out): :mod:`.reference` in plain array code (NumPy and CuPy alike; what the
 tests compare against), :mod:`.cpu` compiled with numba (the direct
 convolutions: :mod:`.cpu_direct` picks :mod:`.cpu_simd`'s for float32, else
-:mod:`.cpu_conv`'s; batch norm in :mod:`.cpu_norm`, pooling in :mod:`.cpu_pool`),
+:mod:`.cpu_conv`'s; batch norm in :mod:`.cpu_norm`, pooling in :mod:`.cpu_pool`, a
+large Linear weight at a few dozen rows in :mod:`.cpu_skinny`),
 :mod:`.cuda` for the GPU, taking the
 rest from :mod:`.reference`.  numba and CuPy are imported only when a kernel
 first needs them, so ``import minitorch`` stays fast.

@@ -12,6 +12,7 @@ import numpy as np
 
 # the direct stride-1 convolutions (cpu_simd's for float32, else cpu_conv's), batch norm and max pooling complete
 # this module's kernels
+from minitorch.kernels import cpu_skinny as skinny
 from minitorch.kernels.cpu_conv import zero_padded
 from minitorch.kernels.cpu_direct import conv2d_forward as conv2d_forward
 from minitorch.kernels.cpu_direct import conv2d_input_grad as conv2d_input_grad
@@ -215,10 +216,28 @@ def _weight_times_rows(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> No
     np.copyto(out, product.T)
 
 
+# The same large weight at a few dozen rows in float32, forward and weight gradient: the SIMD products of
+# :mod:`.cpu_skinny` on two threads (a captured BoringNet step at batch 32: see that module).
+SKINNY_ROWS = range(SMALL_BATCH_FORWARD_ROWS.stop, 33)
+
+
+def linear_forward_skinny(x: np.ndarray, weight: np.ndarray) -> bool:
+    """Whether :func:`linear_forward` takes :func:`.cpu_skinny.forward_into`."""
+    return x.ndim == 2 and x.shape[0] in SKINNY_ROWS and skinny.fits(x, weight, x.shape[1], weight.size)
+
+
+def linear_weight_grad_skinny(g: np.ndarray, x: np.ndarray) -> bool:
+    """Whether :func:`linear_weight_grad` takes :func:`.cpu_skinny.weight_grad_into`."""
+    return (g.ndim == 2 and g.shape[0] in SKINNY_ROWS and g.shape[0] > SMALL_BATCH_WEIGHT_GRAD_ROWS
+            and skinny.fits(g, x, x.shape[1], g.shape[1] * x.shape[1]))
+
+
 @loop_kernel
 def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
     if linear_forward_by_rows(x, weight):
         return _linear_forward_rows, (x, weight, out)
+    if linear_forward_skinny(x, weight):
+        return skinny.forward_into, (x, weight, out)
     if linear_forward_by_weight(x, weight):
         return _weight_times_rows, (x, weight, out)
     return _gemm(x, weight.T, out)
@@ -228,6 +247,8 @@ def linear_forward(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> tuple:
 def linear_weight_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> tuple:
     if linear_weight_grad_by_rows(g, x):
         return _linear_weight_grad_rows, (g, x, out)
+    if linear_weight_grad_skinny(g, x):
+        return skinny.weight_grad_into, (g, x, out)
     return _gemm(g.T, x, out)
 
 

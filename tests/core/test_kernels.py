@@ -1,13 +1,14 @@
 """The numba CPU kernels (minitorch/kernels/cpu.py) against the plain-NumPy references (kernels/reference.py)."""
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from minitorch import kernels
-from minitorch.kernels import cpu, cpu_pool, reference
+from minitorch.kernels import cpu, cpu_pool, cpu_skinny, reference
 
 
 def on(module):
@@ -531,17 +532,69 @@ def test_small_batch_linear_loops_take_boringnets_first_layer_and_pass_nan_on():
 
 
 def test_a_large_weight_at_a_few_dozen_rows_is_multiplied_from_the_left():
-    """BoringNet's first layer at 9 to 32 rows: out computed as (W @ x.T).T, the same product as x @ W.T."""
+    """A large float64 weight at 9 to 32 rows: out computed as (W @ x.T).T, the same product as x @ W.T (float32
+    takes the SIMD products below)."""
     rng = np.random.default_rng(0)
-    weight = rng.standard_normal((120, 3072), dtype=np.float32)
+    weight = rng.standard_normal((120, 3072))
     for rows in (9, 32):
-        x = rng.standard_normal((rows, 3072), dtype=np.float32)
-        assert cpu.linear_forward_by_weight(x, weight) and not cpu.linear_forward_by_rows(x, weight)
+        x = rng.standard_normal((rows, 3072))
+        assert cpu.linear_forward_by_weight(x, weight) and not cpu.linear_forward_skinny(x, weight)
         out = CPU.linear_forward(x, weight)
         assert out.shape == (rows, 120) and out.flags.c_contiguous
-        np.testing.assert_allclose(out, x.astype(np.float64) @ weight.T.astype(np.float64), rtol=1e-4, atol=1e-3)
-    assert not cpu.linear_forward_by_weight(np.ones((64, 3072), np.float32), weight)      # 64 rows: x @ W.T
-    assert not cpu.linear_forward_by_weight(np.ones((32, 400), np.float32), weight[:, :400])  # a small weight
+        np.testing.assert_allclose(out, x @ weight.T, rtol=1e-12, atol=1e-12)
+    assert not cpu.linear_forward_by_weight(np.ones((64, 3072)), weight)      # 64 rows: x @ W.T
+    assert not cpu.linear_forward_by_weight(np.ones((32, 400)), weight[:, :400])  # a small weight
+
+
+@pytest.mark.parametrize("N, R, K", [(32, 120, 3072), (9, 120, 3072), (17, 7, 16000), (20, 131, 1024)])
+def test_skinny_products_match_float64_and_give_the_same_bits_on_one_thread_or_two(N, R, K):
+    """BoringNet's first layer at 9 to 32 rows in float32 (and odd row counts, a weight with fewer rows than a
+    thread's tile, one whose rows split unevenly): forward and weight gradient close to float64's, and the two
+    threads' halves bit-identical to the serial loop (each output is one chain of operations wherever it falls)."""
+    rng = np.random.default_rng(N)
+    x, weight = rng.standard_normal((N, K), dtype=np.float32), rng.standard_normal((R, K), dtype=np.float32)
+    g = rng.standard_normal((N, R), dtype=np.float32)
+    assert cpu.linear_forward_skinny(x, weight) and cpu.linear_weight_grad_skinny(g, x)
+    out, gw = CPU.linear_forward(x, weight), CPU.linear_weight_grad(g, x)
+    np.testing.assert_allclose(out, x.astype(np.float64) @ weight.T.astype(np.float64), rtol=1e-4,
+                               atol=1e-5 * np.sqrt(K))
+    np.testing.assert_allclose(gw, g.T.astype(np.float64) @ x.astype(np.float64), rtol=1e-4, atol=1e-5 * np.sqrt(N))
+    part = np.empty((N, R, cpu_skinny.LANES), np.float32)
+    serial, halves = np.empty_like(out), np.empty_like(out)
+    cpu_skinny._forward_rows(x, weight, serial, part, 0, R)
+    cpu_skinny._forward_halves(x, weight, halves, part)
+    assert serial.tobytes() == halves.tobytes() == out.tobytes()
+    serial, halves = np.empty_like(gw), np.empty_like(gw)
+    cpu_skinny._weight_grad_rows(g, x, serial, 0, R)
+    cpu_skinny._weight_grad_halves(g, x, halves)
+    assert serial.tobytes() == halves.tobytes() == gw.tobytes()
+
+
+def test_skinny_products_where_they_apply_and_a_nan_reaches_its_row(monkeypatch):
+    """Taken for float32 C-contiguous arrays, a large weight, 9 to 32 rows and whole vectors; a forked child runs
+    the serial loop (GNU OpenMP is not fork-safe), with the same bits; a NaN reaches exactly its outputs."""
+    rng = np.random.default_rng(0)
+    x, weight = rng.standard_normal((32, 3072), dtype=np.float32), rng.standard_normal((120, 3072), dtype=np.float32)
+    g = rng.standard_normal((32, 120), dtype=np.float32)
+    for a, b in [(x.astype(np.float64), weight.astype(np.float64)), (np.asfortranarray(x), weight),
+                 (x[:8], weight), (np.repeat(x, 2, axis=0), weight), (x[:, :400], weight[:, :400]),
+                 (np.ones((32, 3004), np.float32), np.ones((120, 3004), np.float32))]:  # 3004: not whole vectors
+        assert not cpu.linear_forward_skinny(a, b)
+    assert not cpu.linear_weight_grad_skinny(g[:4], x[:4]) and not cpu.linear_weight_grad_skinny(g[:, :20], x)
+    out, gw = CPU.linear_forward(x, weight), CPU.linear_weight_grad(g, x)
+    pid = os.fork()
+    if pid == 0:  # the child only reports what it was told at fork
+        os._exit(0 if cpu_skinny._forked[0] else 1)
+    assert os.waitpid(pid, 0)[1] == 0 and not cpu_skinny._forked[0]
+    monkeypatch.setattr(cpu_skinny, "_forked", [True])
+    assert not cpu_skinny._two_threads()
+    assert CPU.linear_forward(x, weight).tobytes() == out.tobytes()
+    assert CPU.linear_weight_grad(g, x).tobytes() == gw.tobytes()
+    x[2, 5] = np.nan
+    out = CPU.linear_forward(x, weight)
+    assert np.isnan(out[2]).all() and np.isfinite(np.delete(out, 2, axis=0)).all()
+    gw = CPU.linear_weight_grad(g, x)
+    assert np.isnan(gw[:, 5]).all() and np.isfinite(np.delete(gw, 5, axis=1)).all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
