@@ -24,10 +24,13 @@ in the last bits: another summation order.)
 of two on numba's threading layer (OpenMP here: 1.6 us to start a parallel
 region, where minitorch's blocking Python threads, :func:`.loops.run_split`,
 take 60-80 us: as long as a third of the product).  OpenMP's threads spin for
-a while after a region, as OpenBLAS's do after a GEMM; these products replace
-the step's only GEMMs large enough to wake OpenBLAS's threads, so the two never
-spin beside each other.  The halves run only when numba has two threads or
-more (``NUMBA_NUM_THREADS``: hw5's sweeps give each training process one) and
+a while after a region, as OpenBLAS's do after a GEMM, and the two spinning
+beside each other on the second core are slow: a 3072-1024-1024-10 MLP's step
+at batch 32 took 2-4x as long.  So a parallel call says so
+(:func:`.loops.note_split`), and for the next 0.1 s the GEMMs that OpenBLAS
+would share among its threads run on one (as beside minitorch's own splits).
+The halves run only when numba has two threads or more (``NUMBA_NUM_THREADS``:
+hw5's sweeps give each training process one) and
 never in a process forked after OpenMP started (GNU OpenMP is not fork-safe):
 there the serial form runs, with the same bits.
 """
@@ -40,7 +43,7 @@ import numpy as np
 from numba import prange
 
 from minitorch.kernels.cpu_simd import DOT_ROWS, LANES, _dots, _pack, _tiles
-from minitorch.kernels.loops import split_threads
+from minitorch.kernels.loops import note_split, split_threads
 
 # Where these products are taken: float32, C-contiguous, a weight of at least SKINNY_MIN_WEIGHT values and a
 # row length (K for the forward, the weight's width for the gradient) in whole vectors
@@ -103,6 +106,7 @@ def forward_into(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
     """out = x @ weight.T (float32; see :func:`fits`), on two threads where numba has them."""
     part = np.empty((x.shape[0], weight.shape[0], LANES), dtype=np.float32)   # the lanes' partial sums
     if _two_threads():
+        note_split()
         _forward_halves(x, weight, out, part)
     else:
         _forward_rows(x, weight, out, part, 0, weight.shape[0])
@@ -128,6 +132,7 @@ def _weight_grad_halves(g, x, out):
 def weight_grad_into(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     """out = g.T @ x (float32; see :func:`fits`), on two threads where numba has them."""
     if _two_threads():
+        note_split()
         _weight_grad_halves(g, x, out)
     else:
         _weight_grad_rows(g, x, out, 0, g.shape[1])

@@ -105,7 +105,7 @@ def run_split(loop: Any, args: tuple, batched: tuple[int, ...]) -> list:
         lo, hi = edges[p], edges[p + 1]
         return tuple(a[lo:hi] if i in batched else a for i, a in enumerate(args))
 
-    _last_split[0] = time.monotonic()
+    note_split()
     futures = [_pool().submit(loop, *part(p)) for p in range(1, parts)]
     results = [loop(*part(0))]
     return results + [f.result() for f in futures]
@@ -146,6 +146,12 @@ BLAS_ALONE_AFTER_SPLIT_S = 0.1
 # 65536 times GEMM_MULTITHREAD_THRESHOLD 4): no worker wakes, and limiting it would only cost the toggle
 BLAS_SINGLE_THREAD_MNK = 65536 * 4
 _blas: list[list[Any]] = []  # [threadpoolctl's controllers of the loaded BLAS libraries], made on first use
+
+
+def note_split() -> None:
+    """Say that work ran on threads besides this one just now (a split above, or :mod:`.cpu_skinny`'s OpenMP
+    halves): for :data:`BLAS_ALONE_AFTER_SPLIT_S` GEMMs keep BLAS to one thread (:func:`matmul_beside_split`)."""
+    _last_split[0] = time.monotonic()
 
 
 def splitting() -> bool:

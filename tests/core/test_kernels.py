@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minitorch import kernels
-from minitorch.kernels import cpu, cpu_pool, cpu_skinny, reference
+from minitorch.kernels import cpu, cpu_pool, cpu_skinny, loops, reference
 
 
 def on(module):
@@ -581,7 +581,12 @@ def test_skinny_products_where_they_apply_and_a_nan_reaches_its_row(monkeypatch)
                  (np.ones((32, 3004), np.float32), np.ones((120, 3004), np.float32))]:  # 3004: not whole vectors
         assert not cpu.linear_forward_skinny(a, b)
     assert not cpu.linear_weight_grad_skinny(g[:4], x[:4]) and not cpu.linear_weight_grad_skinny(g[:, :20], x)
-    out, gw = CPU.linear_forward(x, weight), CPU.linear_weight_grad(g, x)
+    monkeypatch.setattr(loops, "_last_split", [float("-inf")])
+    out = CPU.linear_forward(x, weight)
+    # on two threads, GEMMs elsewhere keep BLAS to one thread for a while: its spinning worker and OpenMP's
+    # would share the second core (a 3072-1024-1024-10 MLP's step at batch 32 took 2-4x as long)
+    assert loops.splitting() == cpu_skinny._two_threads()
+    gw = CPU.linear_weight_grad(g, x)
     pid = os.fork()
     if pid == 0:  # the child only reports what it was told at fork
         os._exit(0 if cpu_skinny._forked[0] else 1)
