@@ -199,13 +199,13 @@ def _gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> tuple:
 # took 0.5-0.8x the time at 8 to 32 rows (0.26 -> 0.19-0.20 ms at 32; a captured BoringNet step 0.59 -> 0.54
 # ms at batch 32, 0.50 -> 0.35 at 16), with the same bits (measured at 8 to 256 rows; from 64 rows on, and for
 # small weights, the plain spelling is as fast or faster).  The weight gradient's g.T @ x gained nothing from
-# a contiguous g.T in a step.
-MID_BATCH_FORWARD_ROWS = range(SMALL_BATCH_FORWARD_ROWS.stop, 33)
+# a contiguous g.T in a step.  (In float32 both products take cpu_skinny's, below.)
+MID_BATCH_ROWS = range(SMALL_BATCH_FORWARD_ROWS.stop, 33)
 
 
 def linear_forward_by_weight(x: np.ndarray, weight: np.ndarray) -> bool:
     """Whether :func:`linear_forward` computes (weight @ x.T).T."""
-    return (x.ndim == 2 and x.shape[0] in MID_BATCH_FORWARD_ROWS and weight.size >= SMALL_BATCH_MIN_WEIGHT
+    return (x.ndim == 2 and x.shape[0] in MID_BATCH_ROWS and weight.size >= SMALL_BATCH_MIN_WEIGHT
             and loop_dtype(x, weight))
 
 
@@ -218,18 +218,15 @@ def _weight_times_rows(x: np.ndarray, weight: np.ndarray, out: np.ndarray) -> No
 
 # The same large weight at a few dozen rows in float32, forward and weight gradient: the SIMD products of
 # :mod:`.cpu_skinny` on two threads (a captured BoringNet step at batch 32: see that module).
-SKINNY_ROWS = range(SMALL_BATCH_FORWARD_ROWS.stop, 33)
-
-
 def linear_forward_skinny(x: np.ndarray, weight: np.ndarray) -> bool:
     """Whether :func:`linear_forward` takes :func:`.cpu_skinny.forward_into`."""
-    return x.ndim == 2 and x.shape[0] in SKINNY_ROWS and skinny.fits(x, weight, x.shape[1], weight.size)
+    return linear_forward_by_weight(x, weight) and skinny.fits(x, weight, x.shape[1])
 
 
 def linear_weight_grad_skinny(g: np.ndarray, x: np.ndarray) -> bool:
     """Whether :func:`linear_weight_grad` takes :func:`.cpu_skinny.weight_grad_into`."""
-    return (g.ndim == 2 and g.shape[0] in SKINNY_ROWS and g.shape[0] > SMALL_BATCH_WEIGHT_GRAD_ROWS
-            and skinny.fits(g, x, x.shape[1], g.shape[1] * x.shape[1]))
+    return (g.ndim == 2 and g.shape[0] in MID_BATCH_ROWS and g.shape[1] * x.shape[1] >= SMALL_BATCH_MIN_WEIGHT
+            and skinny.fits(g, x, x.shape[1]))
 
 
 @loop_kernel

@@ -45,9 +45,6 @@ from numba import prange
 from minitorch.kernels.cpu_simd import DOT_ROWS, LANES, _dots, _pack, _tiles
 from minitorch.kernels.loops import note_split, split_threads
 
-# Where these products are taken: float32, C-contiguous, a weight of at least SKINNY_MIN_WEIGHT values and a
-# row length (K for the forward, the weight's width for the gradient) in whole vectors
-SKINNY_MIN_WEIGHT = 100_000
 _forked = [False]   # set in a child forked from this process: no OpenMP there
 
 
@@ -58,15 +55,21 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def fits(a: np.ndarray, b: np.ndarray, width: int, weight_size: int) -> bool:
-    """Whether the SIMD products take arrays ``a`` and ``b``: float32, C-contiguous, a weight of
-    :data:`SKINNY_MIN_WEIGHT` values or more, rows of ``width`` a whole number of vectors."""
+def fits(a: np.ndarray, b: np.ndarray, width: int) -> bool:
+    """Whether these products take arrays ``a`` and ``b``: float32, C-contiguous, rows of ``width`` a whole
+    number of vectors.  (Where they pay, a large weight at a few dozen rows, :mod:`.cpu` decides.)"""
     return (a.dtype == b.dtype == np.float32 and a.flags.c_contiguous and b.flags.c_contiguous
-            and weight_size >= SKINNY_MIN_WEIGHT and width % LANES == 0)
+            and width % LANES == 0)
 
 
 def _two_threads() -> bool:
     return not _forked[0] and split_threads() >= 2
+
+
+@numba.njit(nogil=True, cache=True)
+def _first_half(rows, tile):
+    """Where the second thread's rows begin: about half of ``rows``, whole tiles of ``tile`` rows before it."""
+    return min(rows, (rows // 2 + tile - 1) // tile * tile)
 
 
 # ------------------------------------------------------------------ forward
@@ -97,7 +100,7 @@ def _forward_rows(x, weight, out, part, r0, r1):
 @numba.njit(nogil=True, cache=True, parallel=True)
 def _forward_halves(x, weight, out, part):
     R = weight.shape[0]
-    half = min(R, (R // 2 + 4) // 5 * 5)   # whole tiles of five weight rows in the first half
+    half = _first_half(R, 5)   # tiles of five weight rows
     for p in prange(2):
         _forward_rows(x, weight, out, part, 0 if p == 0 else half, half if p == 0 else R)
 
@@ -124,7 +127,7 @@ def _weight_grad_rows(g, x, out, r0, r1):
 @numba.njit(nogil=True, cache=True, parallel=True)
 def _weight_grad_halves(g, x, out):
     R = g.shape[1]
-    half = min(R, (R // 2 + 5) // 6 * 6)   # whole groups of six rows in the first half
+    half = _first_half(R, 6)   # groups of six rows
     for p in prange(2):
         _weight_grad_rows(g, x, out, 0 if p == 0 else half, half if p == 0 else R)
 

@@ -72,7 +72,7 @@ def contiguous(a: np.ndarray) -> np.ndarray:
 SPLIT_MIN_VALUES = 1 << 18  # below this many values in the split array a loop runs whole (every step at batch 32)
 _POOL: list[ThreadPoolExecutor] = []
 _THREAD_NAME = "minitorch-kernel"  # the pool's threads' names begin so
-_last_split = [float("-inf")]  # when a loop last ran in parts (time.monotonic())
+_last_split = [float("-inf")]  # when work last ran on other threads (time.monotonic(); note_split)
 
 
 def split_threads() -> int:
@@ -155,7 +155,7 @@ def note_split() -> None:
 
 
 def splitting() -> bool:
-    """Whether a loop ran in parts over minitorch's threads in the last :data:`BLAS_ALONE_AFTER_SPLIT_S`."""
+    """Whether work ran on other threads (:func:`note_split`) in the last :data:`BLAS_ALONE_AFTER_SPLIT_S`."""
     return time.monotonic() - _last_split[0] < BLAS_ALONE_AFTER_SPLIT_S
 
 
