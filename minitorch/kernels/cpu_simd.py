@@ -331,6 +331,58 @@ def _deinterleave(typingctx, src, sbase, dst, dbase, dstride, nimages):
     return sig, codegen
 
 
+@intrinsic
+def _interleave_few(typingctx, src, sbase, sstride, dst, dbase, nimages, pixels):
+    """:func:`_interleave` for a row's last few ``pixels`` (fewer than LANES) of nb images, into
+    pixels * nb floats at dst[dbase:]: dst[dbase + p*nb + r] = src[sbase + r*sstride + p].  The nb short rows
+    are joined into one vector and put in pixel-major order by one shuffle."""
+    nb, n = _literal(nimages, "nimages"), _literal(pixels, "pixels")
+    sig = types.void(src, sbase, sstride, dst, dbase, nimages, pixels)
+
+    def codegen(context, builder, signature, args):
+        src_a, sbase_v, sstride_v, dst_a, dbase_v = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args[:5], args[:5], strict=True))
+        i64 = ir.IntType(64)
+        row = ir.VectorType(_F32, n)
+        rows = [builder.load(builder.bitcast(builder.gep(src_a.data, [builder.add(sbase_v, builder.mul(
+            sstride_v, ir.Constant(i64, r)))]), row.as_pointer()), align=4) for r in range(nb)]
+        while len(rows) > 1:   # joined pairwise: joined[r*n + p] = row r's pixel p
+            size = rows[0].type.count
+            rows = [_shuffle(builder, rows[2 * m], rows[2 * m + 1], list(range(2 * size)))
+                    for m in range(len(rows) // 2)]
+        joined = rows[0]
+        out = _shuffle(builder, joined, ir.Constant(joined.type, ir.Undefined),
+                       [(k % nb) * n + k // nb for k in range(n * nb)])   # out[p*nb + r] = joined[r*n + p]
+        builder.store(out, builder.bitcast(builder.gep(dst_a.data, [dbase_v]), out.type.as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _deinterleave_few(typingctx, src, sbase, dst, dbase, dstride, nimages, pixels):
+    """The inverse of :func:`_interleave_few`: dst[dbase + r*dstride + p] = src[sbase + p*nb + r] for a
+    row's last few ``pixels`` (fewer than LANES)."""
+    nb, n = _literal(nimages, "nimages"), _literal(pixels, "pixels")
+    sig = types.void(src, sbase, dst, dbase, dstride, nimages, pixels)
+
+    def codegen(context, builder, signature, args):
+        src_a, sbase_v, dst_a, dbase_v, dstride_v = (
+            context.make_array(t)(context, builder, v) if isinstance(t, types.Array) else v
+            for t, v in zip(signature.args[:5], args[:5], strict=True))
+        i64 = ir.IntType(64)
+        both = ir.VectorType(_F32, n * nb)
+        vec = builder.load(builder.bitcast(builder.gep(src_a.data, [sbase_v]), both.as_pointer()), align=4)
+        for r in range(nb):
+            part = _shuffle(builder, vec, ir.Constant(both, ir.Undefined), [p * nb + r for p in range(n)])
+            ptr = builder.gep(dst_a.data, [builder.add(dbase_v, builder.mul(dstride_v, ir.Constant(i64, r)))])
+            builder.store(part, builder.bitcast(ptr, part.type.as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 # ------------------------------------------------------------------ shared pieces
 @numba.njit(nogil=True, cache=True)
 def _round_up(n, m):
@@ -473,22 +525,16 @@ def _to_block(x, n0, xb, di, dj):
     else:
         src, dst = x.reshape(-1), xb.reshape(-1)
         image = C * H * W
-        full = W // LANES * LANES      # whole runs of LANES pixels go through _interleave
+        full = W // LANES * LANES      # whole runs of LANES pixels go through _interleave, the rest in short runs
         for c in range(C):
             for i in range(H):
+                at, to = ((n0 * C + c) * H + i) * W, ((c * Hb + di + i) * Wb + dj) * nb
                 for j in range(0, full, LANES):
-                    at, to = ((n0 * C + c) * H + i) * W + j, ((c * Hb + di + i) * Wb + dj + j) * nb
                     if nb == 8:
-                        _interleave(src, at, image, dst, to, 8)
+                        _interleave(src, at + j, image, dst, to + j * nb, 8)
                     elif nb == 4:
-                        _interleave(src, at, image, dst, to, 4)
-        for lane in range(nb):
-            for c in range(C):
-                for i in range(H):
-                    row = x[n0 + lane, c, i]
-                    out = xb[c, di + i]
-                    for j in range(full, W):
-                        out[dj + j, lane] = row[j]
+                        _interleave(src, at + j, image, dst, to + j * nb, 4)
+                _interleave_tail(src, at + full, image, dst, to + full * nb, nb, W - full)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -515,23 +561,16 @@ def _from_block(ys, n0, nb, Wr, out):
     flat, src = out.reshape(-1), ys.reshape(-1)
     stride = ys.shape[1]
     image = R * Ho * Wo
-    full = Wo // LANES * LANES      # whole runs of LANES pixels go through _deinterleave
+    full = Wo // LANES * LANES      # whole runs of LANES pixels go through _deinterleave, the rest in short runs
     for r in range(R):
         for i in range(Ho):
+            at, to = r * stride + i * Wr * nb, ((n0 * R + r) * Ho + i) * Wo
             for j in range(0, full, LANES):
-                at, to = r * stride + (i * Wr + j) * nb, ((n0 * R + r) * Ho + i) * Wo + j
                 if nb == 8:
-                    _deinterleave(src, at, flat, to, image, 8)
+                    _deinterleave(src, at + j * nb, flat, to + j, image, 8)
                 elif nb == 4:
-                    _deinterleave(src, at, flat, to, image, 4)
-    for lane in range(nb):
-        for r in range(R):
-            src_row = ys[r]
-            for i in range(Ho):
-                dst = out[n0 + lane, r, i]
-                at = i * Wr * nb + lane
-                for j in range(full, Wo):
-                    dst[j] = src_row[at + j * nb]
+                    _deinterleave(src, at + j * nb, flat, to + j, image, 4)
+            _deinterleave_tail(src, at + full * nb, flat, to + full, image, nb, Wo - full)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -542,6 +581,49 @@ def _zero_border(xb, top, left, h, w):
     xb[:, top + h:] = 0.0
     xb[:, top:top + h, :left] = 0.0
     xb[:, top:top + h, left + w:] = 0.0
+
+
+@numba.njit(nogil=True, cache=True)
+def _interleave_tail(src, at, image, dst, to, nb, count):
+    """:func:`_interleave_few` for a row's last ``count`` (< LANES) pixels of nb = 4 or 8 images: runs of
+    4, 2 and 1 pixels (nb = 4) or 2 and 1 (nb = 8), each one vector at most."""
+    j = 0
+    if nb == 4:
+        while j + 4 <= count:
+            _interleave_few(src, at + j, image, dst, to + j * 4, 4, 4)
+            j += 4
+        if j + 2 <= count:
+            _interleave_few(src, at + j, image, dst, to + j * 4, 4, 2)
+            j += 2
+        if j < count:
+            _interleave_few(src, at + j, image, dst, to + j * 4, 4, 1)
+    else:
+        while j + 2 <= count:
+            _interleave_few(src, at + j, image, dst, to + j * 8, 8, 2)
+            j += 2
+        if j < count:
+            _interleave_few(src, at + j, image, dst, to + j * 8, 8, 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _deinterleave_tail(src, at, dst, to, image, nb, count):
+    """:func:`_deinterleave_few` for a row's last ``count`` (< LANES) pixels, as :func:`_interleave_tail`."""
+    j = 0
+    if nb == 4:
+        while j + 4 <= count:
+            _deinterleave_few(src, at + j * 4, dst, to + j, image, 4, 4)
+            j += 4
+        if j + 2 <= count:
+            _deinterleave_few(src, at + j * 4, dst, to + j, image, 4, 2)
+            j += 2
+        if j < count:
+            _deinterleave_few(src, at + j * 4, dst, to + j, image, 4, 1)
+    else:
+        while j + 2 <= count:
+            _deinterleave_few(src, at + j * 8, dst, to + j, image, 8, 2)
+            j += 2
+        if j < count:
+            _deinterleave_few(src, at + j * 8, dst, to + j, image, 8, 1)
 
 
 @numba.njit(nogil=True, cache=True)
