@@ -106,6 +106,31 @@ def test_the_out_forms_overwrite_what_they_are_handed():
     np.testing.assert_array_equal(gx, cpu_simd.conv2d_input_grad(g, w, x.shape, 0))
 
 
+@pytest.mark.parametrize("nb", [4, 8, 16])
+def test_staging_moves_every_pixel_of_every_row_width(nb):
+    """A block's staging (images innermost) and unstaging are exact transposes, for every row width: whole
+    runs of LANES pixels, then the short runs of a row's last pixels, each written once and nothing beside."""
+    rng = np.random.default_rng(nb)
+    lanes = cpu_simd.LANES
+    if nb > lanes:
+        pytest.skip("blocks are at most LANES images")
+    for W in [*range(1, 2 * lanes + 3), 47]:
+        for C, H, d in ((3, 5, 0), (2, 3, 2)):
+            x = rng.standard_normal((nb + 3, C, H, W), dtype=np.float32)
+            xb = np.full((C, H + 2 * d, W + 2 * d + 3, nb), 7.0, np.float32)
+            cpu_simd._to_block(x, 2, xb, d, d)
+            want = np.full_like(xb, 7.0)
+            want[:, d:d + H, d:d + W] = x[2:2 + nb].transpose(1, 2, 3, 0)
+            np.testing.assert_array_equal(xb, want, err_msg=f"staging, width {W}")
+            Wr = -(-W // (lanes // nb)) * (lanes // nb)
+            ys = rng.standard_normal((C, H * Wr * nb + lanes), dtype=np.float32)
+            out = np.full((nb + 3, C, H, W), 5.0, np.float32)
+            cpu_simd._from_block(ys, 2, nb, Wr, out)
+            want = np.full_like(out, 5.0)
+            want[2:2 + nb] = ys[:, :H * Wr * nb].reshape(C, H, Wr, nb)[:, :, :W].transpose(3, 0, 1, 2)
+            np.testing.assert_array_equal(out, want, err_msg=f"unstaging, width {W}")
+
+
 def _freed_memory_holding(value: float, shape: tuple) -> None:
     """Leave freed blocks filled with ``value`` at every size the kernels' scratch buffers take, so that an
     uninitialised buffer (np.empty) the kernel then allocates likely holds it."""
