@@ -510,32 +510,20 @@ def _to_block(x, n0, xb, di, dj):
     convolution time when moved one float at a time)."""
     N, C, H, W = x.shape
     Hb, Wb, nb = xb.shape[1], xb.shape[2], xb.shape[3]
-    if nb == LANES:
-        src, dst = x.reshape(-1), xb.reshape(-1)
-        image = C * H * W
-        for c in range(C):
-            for i in range(H):
-                j = 0
-                while j + LANES <= W:
-                    _transpose(src, ((n0 * C + c) * H + i) * W + j, image, dst,
-                               ((c * Hb + di + i) * Wb + dj + j) * LANES, LANES)
-                    j += LANES
-                for jj in range(j, W):
-                    for lane in range(nb):
-                        xb[c, di + i, dj + jj, lane] = x[n0 + lane, c, i, jj]
-    else:
-        src, dst = x.reshape(-1), xb.reshape(-1)
-        image = C * H * W
-        full = W // LANES * LANES      # whole runs of LANES pixels go through _interleave, the rest in short runs
-        for c in range(C):
-            for i in range(H):
-                at, to = ((n0 * C + c) * H + i) * W, ((c * Hb + di + i) * Wb + dj) * nb
-                for j in range(0, full, LANES):
-                    if nb == 8:
-                        _interleave(src, at + j, image, dst, to + j * nb, 8)
-                    elif nb == 4:
-                        _interleave(src, at + j, image, dst, to + j * nb, 4)
-                _interleave_tail(src, at + full, image, dst, to + full * nb, nb, W - full)
+    src, dst = x.reshape(-1), xb.reshape(-1)
+    image = C * H * W
+    full = W // LANES * LANES      # whole runs of LANES pixels, then the rest in short runs
+    for c in range(C):
+        for i in range(H):
+            at, to = ((n0 * C + c) * H + i) * W, ((c * Hb + di + i) * Wb + dj) * nb
+            for j in range(0, full, LANES):
+                if nb == LANES:
+                    _transpose(src, at + j, image, dst, to + j * nb, LANES)
+                elif nb == 8:
+                    _interleave(src, at + j, image, dst, to + j * nb, 8)
+                elif nb == 4:
+                    _interleave(src, at + j, image, dst, to + j * nb, 4)
+            _interleave_tail(src, at + full, image, dst, to + full * nb, nb, W - full)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -543,31 +531,17 @@ def _from_block(ys, n0, nb, Wr, out):
     """out[n0 + lane, r, i, j] = ys[r, (i*Wr + j)*nb + lane] (out C-contiguous): squares through
     :func:`_transpose` for blocks of LANES images, else runs of pixels as :func:`_to_block`'s."""
     R, Ho, Wo = out.shape[1], out.shape[2], out.shape[3]
-    if nb == LANES:
-        flat, src = out.reshape(-1), ys.reshape(-1)
-        stride = ys.shape[1]
-        image = R * Ho * Wo
-        for r in range(R):
-            for i in range(Ho):
-                j = 0
-                while j + LANES <= Wo:
-                    _transpose(src, r * stride + (i * Wr + j) * LANES, LANES, flat,
-                               ((n0 * R + r) * Ho + i) * Wo + j, image)
-                    j += LANES
-                for jj in range(j, Wo):
-                    at = (i * Wr + jj) * LANES
-                    for lane in range(nb):
-                        out[n0 + lane, r, i, jj] = ys[r, at + lane]
-        return
     flat, src = out.reshape(-1), ys.reshape(-1)
     stride = ys.shape[1]
     image = R * Ho * Wo
-    full = Wo // LANES * LANES      # whole runs of LANES pixels go through _deinterleave, the rest in short runs
+    full = Wo // LANES * LANES      # whole runs of LANES pixels, then the rest in short runs
     for r in range(R):
         for i in range(Ho):
             at, to = r * stride + i * Wr * nb, ((n0 * R + r) * Ho + i) * Wo
             for j in range(0, full, LANES):
-                if nb == 8:
+                if nb == LANES:
+                    _transpose(src, at + j * nb, LANES, flat, to + j, image)
+                elif nb == 8:
                     _deinterleave(src, at + j * nb, flat, to + j, image, 8)
                 elif nb == 4:
                     _deinterleave(src, at + j * nb, flat, to + j, image, 4)
@@ -585,46 +559,84 @@ def _zero_border(xb, top, left, h, w):
 
 
 @numba.njit(nogil=True, cache=True)
-def _interleave_tail(src, at, image, dst, to, nb, count):
-    """:func:`_interleave_few` for a row's last ``count`` (< LANES) pixels of nb = 4 or 8 images: runs of
-    4, 2 and 1 pixels (nb = 4) or 2 and 1 (nb = 8), each one vector at most."""
-    j = 0
+def _interleave_run(src, at, image, dst, to, nb, pixels):
+    """:func:`_interleave_few` with nb (4, 8 or 16 images) and ``pixels`` (4, 2 or 1) as the literals it takes."""
     if nb == 4:
-        while j + 4 <= count:
-            _interleave_few(src, at + j, image, dst, to + j * 4, 4, 4)
-            j += 4
-        if j + 2 <= count:
-            _interleave_few(src, at + j, image, dst, to + j * 4, 4, 2)
-            j += 2
-        if j < count:
-            _interleave_few(src, at + j, image, dst, to + j * 4, 4, 1)
+        if pixels == 4:
+            _interleave_few(src, at, image, dst, to, 4, 4)
+        elif pixels == 2:
+            _interleave_few(src, at, image, dst, to, 4, 2)
+        else:
+            _interleave_few(src, at, image, dst, to, 4, 1)
+    elif nb == 8:
+        if pixels == 4:
+            _interleave_few(src, at, image, dst, to, 8, 4)
+        elif pixels == 2:
+            _interleave_few(src, at, image, dst, to, 8, 2)
+        else:
+            _interleave_few(src, at, image, dst, to, 8, 1)
     else:
-        while j + 2 <= count:
-            _interleave_few(src, at + j, image, dst, to + j * 8, 8, 2)
-            j += 2
-        if j < count:
-            _interleave_few(src, at + j, image, dst, to + j * 8, 8, 1)
+        if pixels == 4:
+            _interleave_few(src, at, image, dst, to, 16, 4)
+        elif pixels == 2:
+            _interleave_few(src, at, image, dst, to, 16, 2)
+        else:
+            _interleave_few(src, at, image, dst, to, 16, 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _deinterleave_run(src, at, dst, to, image, nb, pixels):
+    """:func:`_deinterleave_few` with nb and ``pixels`` as literals, as :func:`_interleave_run`."""
+    if nb == 4:
+        if pixels == 4:
+            _deinterleave_few(src, at, dst, to, image, 4, 4)
+        elif pixels == 2:
+            _deinterleave_few(src, at, dst, to, image, 4, 2)
+        else:
+            _deinterleave_few(src, at, dst, to, image, 4, 1)
+    elif nb == 8:
+        if pixels == 4:
+            _deinterleave_few(src, at, dst, to, image, 8, 4)
+        elif pixels == 2:
+            _deinterleave_few(src, at, dst, to, image, 8, 2)
+        else:
+            _deinterleave_few(src, at, dst, to, image, 8, 1)
+    else:
+        if pixels == 4:
+            _deinterleave_few(src, at, dst, to, image, 16, 4)
+        elif pixels == 2:
+            _deinterleave_few(src, at, dst, to, image, 16, 2)
+        else:
+            _deinterleave_few(src, at, dst, to, image, 16, 1)
+
+
+@numba.njit(nogil=True, cache=True)
+def _interleave_tail(src, at, image, dst, to, nb, count):
+    """A row's last ``count`` (< LANES) pixels of nb images through :func:`_interleave_few`: runs of 4
+    pixels, then 2, then 1."""
+    j = 0
+    while j + 4 <= count:
+        _interleave_run(src, at + j, image, dst, to + j * nb, nb, 4)
+        j += 4
+    if j + 2 <= count:
+        _interleave_run(src, at + j, image, dst, to + j * nb, nb, 2)
+        j += 2
+    if j < count:
+        _interleave_run(src, at + j, image, dst, to + j * nb, nb, 1)
 
 
 @numba.njit(nogil=True, cache=True)
 def _deinterleave_tail(src, at, dst, to, image, nb, count):
     """:func:`_deinterleave_few` for a row's last ``count`` (< LANES) pixels, as :func:`_interleave_tail`."""
     j = 0
-    if nb == 4:
-        while j + 4 <= count:
-            _deinterleave_few(src, at + j * 4, dst, to + j, image, 4, 4)
-            j += 4
-        if j + 2 <= count:
-            _deinterleave_few(src, at + j * 4, dst, to + j, image, 4, 2)
-            j += 2
-        if j < count:
-            _deinterleave_few(src, at + j * 4, dst, to + j, image, 4, 1)
-    else:
-        while j + 2 <= count:
-            _deinterleave_few(src, at + j * 8, dst, to + j, image, 8, 2)
-            j += 2
-        if j < count:
-            _deinterleave_few(src, at + j * 8, dst, to + j, image, 8, 1)
+    while j + 4 <= count:
+        _deinterleave_run(src, at + j * nb, dst, to + j, image, nb, 4)
+        j += 4
+    if j + 2 <= count:
+        _deinterleave_run(src, at + j * nb, dst, to + j, image, nb, 2)
+        j += 2
+    if j < count:
+        _deinterleave_run(src, at + j * nb, dst, to + j, image, nb, 1)
 
 
 @numba.njit(nogil=True, cache=True)
