@@ -96,6 +96,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--default-malloc", action="store_true",
                    help="leave glibc's malloc as it is (by default the process keeps freed memory for reuse, "
                         "as hw5's training processes do: minitorch.utils.keep_freed_memory; both frameworks share it)")
+    p.add_argument("--render", action="store_true",
+                   help="time nothing: rewrite BENCHMARKS.md from the results.json beside it (default: the "
+                        "committed one), with the kept whole-report and GPU tables (after python -m "
+                        "benchmarks.whole_report)")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="soft time budget: past half of it the remaining rows get fewer rounds "
                         "(default 8, quick: none; 0 disables)")
@@ -148,6 +152,29 @@ def output_paths(args: argparse.Namespace) -> tuple[Path, Path]:
     return out_dir / "BENCHMARKS.md", out_dir / "results.json"
 
 
+def report(res: dict) -> str:
+    """BENCHMARKS.md for these results, with the kept GPU table and whole-report section."""
+    gpu_table = GPU_TABLE.read_text() if GPU_TABLE.exists() else None
+    whole = WHOLE_REPORT.read_text() if WHOLE_REPORT.exists() else None
+    return document(res, gpu_table, str(GPU_TABLE.relative_to(REPO)), whole)
+
+
+def render_results(args: argparse.Namespace) -> dict:
+    """``--render``: BENCHMARKS.md rewritten from the results.json beside it, nothing timed (the report is a
+    function of the results; the sections kept from their own runs are read anew)."""
+    md_path, json_path = output_paths(args)
+    try:
+        res = json.loads(json_path.read_text())
+    except FileNotFoundError:
+        raise SystemExit(f"benchmarks.run --render: no results at {json_path} (run python -m benchmarks.run "
+                         "first)") from None
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"benchmarks.run --render: {json_path} is not valid JSON ({e})") from None
+    md_path.write_text(report(res) + "\n")
+    print(f"wrote {md_path} from {json_path}")
+    return res
+
+
 def bounds_of_misses(rows: list[dict]) -> list[dict]:
     """What bounds each captured row that misses its target: its replay timed call by call
     (:func:`benchmarks.profile_step.replay_profile`), beside the time the target allows (PyTorch's step
@@ -172,6 +199,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.list:
         print("\n".join(all_row_ids()))
         return {}
+    if args.render:
+        return render_results(args)
     import minitorch  # (loaded before threadpool_limits so that its BLAS is limited)
 
     kept_memory = False if args.default_malloc else minitorch.utils.keep_freed_memory()
@@ -210,9 +239,7 @@ def main(argv: list[str] | None = None) -> dict:
         "notes": bench.notes,
         "bounds": bounds,
     }
-    gpu_table = GPU_TABLE.read_text() if GPU_TABLE.exists() else None
-    whole = WHOLE_REPORT.read_text() if WHOLE_REPORT.exists() else None
-    md = document(res, gpu_table, str(GPU_TABLE.relative_to(REPO)), whole)
+    md = report(res)
     md_path, json_path = output_paths(args)
     md_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.parent.mkdir(parents=True, exist_ok=True)

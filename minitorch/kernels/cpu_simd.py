@@ -29,7 +29,8 @@ neighbouring pixels of nb images, a tap (ki, kj) is a fixed offset, and only the
 valid output pixels are computed (a row's last vector may run past the valid
 width; those values are dropped).  Staging and unstaging are transposes done
 by shuffle intrinsics (:func:`_transpose` for LANES images,
-:func:`_interleave`/:func:`_deinterleave` for fewer).  The 0-3 images left over
+:func:`_interleave`/:func:`_deinterleave` for fewer; a row's last pixels, fewer than
+LANES, in short runs: :func:`_interleave_few`/:func:`_deinterleave_few`).  The 0-3 images left over
 go one at a time through the **wide rows** of :mod:`.cpu_conv` (a channel is one
 flat row of H*W values, output (i, j) at t = i*W + j, tap (ki, kj) at
 t + ki*W + kj; the W - Wo gap columns are computed and dropped).  No layout
@@ -504,10 +505,10 @@ def _block_tiles(src, offs, packed, init, ys, R, Ho, Wr, W, nb):
 def _to_block(x, n0, xb, di, dj):
     """xb[c, di + i, dj + j, lane] = x[n0 + lane, c, i, j] (x C-contiguous; the rest of xb stays as it is).
 
-    Blocks of LANES images: squares of LANES pixels x LANES images through :func:`_transpose`, the last
-    pixels of a row one by one.  Smaller blocks: runs of LANES pixels through :func:`_interleave`, a row's
-    last pixels in short runs (:func:`_interleave_tail`; at batch 4 they were a quarter of a CoolNet step's
-    convolution time when moved one float at a time)."""
+    A row's runs of LANES pixels go as squares of LANES pixels x LANES images through :func:`_transpose`
+    (blocks of LANES images) or through :func:`_interleave` (smaller blocks); its last pixels in short runs
+    (:func:`_interleave_tail`: moved one float at a time, they had been a third of a CoolNet batch-4 step's
+    convolution time)."""
     N, C, H, W = x.shape
     Hb, Wb, nb = xb.shape[1], xb.shape[2], xb.shape[3]
     src, dst = x.reshape(-1), xb.reshape(-1)

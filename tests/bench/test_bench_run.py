@@ -76,6 +76,24 @@ def test_quick_run_writes_the_committed_layout(tmp_path, capsys):
     assert (REPO / "BENCHMARKS.md").read_text() == committed_md  # the committed report is untouched
 
 
+def test_render_rewrites_the_report_from_its_results_timing_nothing(tmp_path, capsys):
+    """``--render`` (after ``benchmarks.whole_report``): the committed BENCHMARKS.md is exactly what it writes
+    from the committed results.json, so the report was not edited by hand."""
+    (tmp_path / "results.json").write_text((REPO / "benchmarks" / "results.json").read_text())
+    res = run.main(["--render", "--out", str(tmp_path)])
+    assert (tmp_path / "BENCHMARKS.md").read_text() == (REPO / "BENCHMARKS.md").read_text()
+    assert res["rows"] and "wrote" in capsys.readouterr().out
+
+
+def test_render_without_results_names_the_file(tmp_path):
+    with pytest.raises(SystemExit, match=r"no results at .*results\.json"):
+        run.main(["--render", "--out", str(tmp_path)])
+    (tmp_path / "results.json").write_text('{"rows": [')
+    with pytest.raises(SystemExit, match=r"results\.json is not valid JSON"):
+        run.main(["--render", "--out", str(tmp_path)])
+    assert not (tmp_path / "BENCHMARKS.md").exists()
+
+
 def test_captured_row_beside_its_eager_row(tmp_path):
     res = run.main(["--quick", "--no-torch", "--threads", "1", "--rows", "train/lazynet/b4,captured/lazynet/b4",
                     "--out", str(tmp_path)])
