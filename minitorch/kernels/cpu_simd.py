@@ -561,54 +561,27 @@ def _zero_border(xb, top, left, h, w):
 
 @numba.njit(nogil=True, cache=True)
 def _interleave_run(src, at, image, dst, to, nb, pixels):
-    """:func:`_interleave_few` with nb (4, 8 or 16 images) and ``pixels`` (4, 2 or 1) as the literals it takes."""
+    """:func:`_interleave_few` for nb = 4, 8 or 16 images (a literal for each), ``pixels`` a literal from the
+    caller (compiled for each)."""
+    numba.literally(pixels)
     if nb == 4:
-        if pixels == 4:
-            _interleave_few(src, at, image, dst, to, 4, 4)
-        elif pixels == 2:
-            _interleave_few(src, at, image, dst, to, 4, 2)
-        else:
-            _interleave_few(src, at, image, dst, to, 4, 1)
+        _interleave_few(src, at, image, dst, to, 4, pixels)
     elif nb == 8:
-        if pixels == 4:
-            _interleave_few(src, at, image, dst, to, 8, 4)
-        elif pixels == 2:
-            _interleave_few(src, at, image, dst, to, 8, 2)
-        else:
-            _interleave_few(src, at, image, dst, to, 8, 1)
+        _interleave_few(src, at, image, dst, to, 8, pixels)
     else:
-        if pixels == 4:
-            _interleave_few(src, at, image, dst, to, 16, 4)
-        elif pixels == 2:
-            _interleave_few(src, at, image, dst, to, 16, 2)
-        else:
-            _interleave_few(src, at, image, dst, to, 16, 1)
+        _interleave_few(src, at, image, dst, to, 16, pixels)
 
 
 @numba.njit(nogil=True, cache=True)
 def _deinterleave_run(src, at, dst, to, image, nb, pixels):
     """:func:`_deinterleave_few` with nb and ``pixels`` as literals, as :func:`_interleave_run`."""
+    numba.literally(pixels)
     if nb == 4:
-        if pixels == 4:
-            _deinterleave_few(src, at, dst, to, image, 4, 4)
-        elif pixels == 2:
-            _deinterleave_few(src, at, dst, to, image, 4, 2)
-        else:
-            _deinterleave_few(src, at, dst, to, image, 4, 1)
+        _deinterleave_few(src, at, dst, to, image, 4, pixels)
     elif nb == 8:
-        if pixels == 4:
-            _deinterleave_few(src, at, dst, to, image, 8, 4)
-        elif pixels == 2:
-            _deinterleave_few(src, at, dst, to, image, 8, 2)
-        else:
-            _deinterleave_few(src, at, dst, to, image, 8, 1)
+        _deinterleave_few(src, at, dst, to, image, 8, pixels)
     else:
-        if pixels == 4:
-            _deinterleave_few(src, at, dst, to, image, 16, 4)
-        elif pixels == 2:
-            _deinterleave_few(src, at, dst, to, image, 16, 2)
-        else:
-            _deinterleave_few(src, at, dst, to, image, 16, 1)
+        _deinterleave_few(src, at, dst, to, image, 16, pixels)
 
 
 @numba.njit(nogil=True, cache=True)
